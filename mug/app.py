@@ -1,0 +1,102 @@
+"""The ASGI entry point: `uvicorn mug.app:app`.
+
+`app` serves the experiment named by MUG_EXPERIMENT (`module:attr` or `file.py[:attr]`), or the embedded demo
+experiment when none is named. `create_app` builds the same thing from explicit arguments (tests, `mug serve`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+import socketio
+from starlette.applications import Starlette
+
+from mug.configurations import Experiment, load_experiment
+from mug.server.handlers import register
+from mug.server.pages import Site, health_route
+from mug.server.participants import Participants
+from mug.server.store import Store
+from mug.settings import Settings
+
+log = logging.getLogger("mug")
+
+# Socket.IO drops a connection whose single packet exceeds this; smaller oversized messages get an error
+# acknowledgement from the handlers (see mug.server.wire.MAX_MESSAGE_BYTES).
+ENGINEIO_MAX_PACKET = 4_000_000
+
+
+def _bundle_manifest(settings: Settings) -> dict[str, Any] | None:
+    from mug.bundle import load_manifest
+
+    manifest = load_manifest(settings.bundle_dir)
+    if manifest is None:
+        log.error("no Pyodide bundle in %s: run `mug bundle` (or `make demo`) first; pages will say the game "
+                  "cannot load", settings.bundle_dir)
+        return None
+    return {"bundle_id": manifest.bundle_id, "lock_file": manifest.lock_file, "packages": list(manifest.packages)}
+
+
+def create_app(experiment: Experiment | None = None, settings: Settings | None = None) -> socketio.ASGIApp:
+    """Build the ASGI application.
+
+    Args:
+        experiment: the experiment to serve; default: MUG_EXPERIMENT, else the embedded demo.
+        settings: deployment settings; default: read from the environment (and `.env`).
+
+    Returns:
+        The ASGI app (Socket.IO at /socket.io, everything else by Starlette).
+    """
+    settings = settings or Settings.from_env()
+    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if experiment is None:
+        if settings.experiment:
+            experiment = load_experiment(settings.experiment)
+        else:
+            from mug.demo import experiment as demo
+
+            experiment = demo
+    sio = socketio.AsyncServer(
+        async_mode="asgi",
+        cors_allowed_origins=settings.cors_origins or None,
+        max_http_buffer_size=ENGINEIO_MAX_PACKET,
+        ping_interval=5,
+        ping_timeout=5,
+    )
+    state: dict[str, Any] = {}
+    site = Site(experiment.title, settings.bundle_dir, _bundle_manifest(settings))
+
+    def info() -> dict[str, Any]:
+        participants = state.get("participants")
+        return {
+            "experiment": experiment.id,
+            "bundle": site.bundle["bundle_id"] if site.bundle else None,
+            "connected": len(participants.by_sid) if participants else 0,
+        }
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        store = await Store.open(settings.database_url)
+        participants = Participants(experiment, store)
+        state["participants"] = participants
+        register(sio, participants)
+        log.info("serving experiment %r (%d scenes), data in %s", experiment.id, len(experiment.scenes),
+                 settings.database_url)
+        try:
+            yield
+        finally:
+            await store.close()
+
+    web = Starlette(routes=[health_route(info), *site.routes()], lifespan=lifespan)
+    return socketio.ASGIApp(sio, other_asgi_app=web, socketio_path="socket.io")
+
+
+def __getattr__(name: str) -> Any:
+    # `app` is built on first access, so importing mug.app (e.g. for create_app) reads no environment
+    if name == "app":
+        value = create_app()
+        globals()["app"] = value
+        return value
+    raise AttributeError(name)

@@ -1,0 +1,121 @@
+"""The `mug` command: serve, bundle, export, check-env."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from mug.configurations import Experiment, ExperimentError, load_experiment
+
+
+def _experiment(spec: str | None) -> Experiment:
+    spec = spec or os.environ.get("MUG_EXPERIMENT")
+    if not spec:
+        from mug.demo import experiment
+
+        return experiment
+    return load_experiment(spec)
+
+
+def _bundle_for(experiment: Experiment, bundle_dir: Path, offline: bool) -> None:
+    from mug.bundle import BundleError, build_bundle, bundle_is_current
+
+    if bundle_is_current(bundle_dir, experiment.packages):
+        return
+    print(f"mug: building the Pyodide bundle in {bundle_dir} ...", file=sys.stderr)
+    try:
+        manifest = build_bundle(bundle_dir, packages=experiment.packages, offline=offline)
+    except BundleError as exc:
+        raise SystemExit(f"mug: cannot build the Pyodide bundle: {exc}") from None
+    print(f"mug: bundle {manifest.bundle_id} ready", file=sys.stderr)
+
+
+def serve(args: argparse.Namespace) -> int:
+    """Build the bundle if needed, then serve the experiment with uvicorn."""
+    import uvicorn
+
+    from mug.app import create_app
+    from mug.settings import Settings
+
+    experiment = _experiment(args.experiment)
+    settings = Settings.from_env()
+    if args.bundle_dir:
+        settings = settings.model_copy(update={"bundle_dir": Path(args.bundle_dir)})
+    if args.database:
+        settings = Settings.model_validate(settings.model_dump() | {"database_url": args.database})
+    if not args.no_bundle:
+        _bundle_for(experiment, settings.bundle_dir, args.offline)
+    uvicorn.run(create_app(experiment, settings), host=args.host, port=args.port, log_level=settings.log_level)
+    return 0
+
+
+def bundle(argv: list[str]) -> int:
+    """`mug bundle [EXPERIMENT] [builder flags]`: the experiment's packages are added to the flags."""
+    from mug.bundle.cli import cli
+
+    experiment_spec = None
+    if argv and not argv[0].startswith("-"):
+        experiment_spec, argv = argv[0], argv[1:]
+    experiment = _experiment(experiment_spec)
+    extra: list[str] = []
+    for package in experiment.packages:
+        extra += ["--package", package]
+    return cli(argv + extra)
+
+
+def export(args: argparse.Namespace) -> int:
+    """Write the CSV tables."""
+    from mug.server.export import export_csv
+    from mug.settings import Settings
+
+    url = args.database or Settings.from_env().database_url
+    paths = export_csv(url, Path(args.out), args.experiment_id)
+    for path in paths:
+        print(path)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `mug` command."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["bundle"]:
+        return _guard(lambda: bundle(argv[1:]))
+    if argv[:1] == ["check-env"]:
+        from mug.envcheck.cli import cli as check_cli
+
+        return check_cli(argv[1:])
+    parser = argparse.ArgumentParser(prog="mug", description="Multi-User Gymnasium")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("bundle", help="build the Pyodide bundle (see `mug bundle --help`)")
+    sub.add_parser("check-env", help="check an environment runs identically in CPython and Pyodide")
+    p_serve = sub.add_parser("serve", help="build the bundle if needed and serve an experiment")
+    p_serve.add_argument("experiment", nargs="?", help="file.py[:attr] or module:attr (default: MUG_EXPERIMENT, "
+                         "else the demo)")
+    p_serve.add_argument("--host", default="127.0.0.1")
+    p_serve.add_argument("--port", type=int, default=8000)
+    p_serve.add_argument("--bundle-dir", help="default: MUG_BUNDLE_DIR or ./pyodide_bundle")
+    p_serve.add_argument("--database", help="default: MUG_DATABASE_URL or sqlite:///mug_data.sqlite3")
+    p_serve.add_argument("--no-bundle", action="store_true", help="do not build the bundle")
+    p_serve.add_argument("--offline", action="store_true", help="build the bundle from caches only")
+    p_export = sub.add_parser("export", help="write the data as CSV tables")
+    p_export.add_argument("--database", help="default: MUG_DATABASE_URL or sqlite:///mug_data.sqlite3")
+    p_export.add_argument("--out", default="exports", help="folder to write (default: exports)")
+    p_export.add_argument("--experiment-id", help="only this experiment's participants")
+    args = parser.parse_args(argv)
+    if args.command == "serve":
+        return _guard(lambda: serve(args))
+    return _guard(lambda: export(args))
+
+
+def _guard(run: object) -> int:
+    try:
+        return int(run())  # type: ignore[operator]
+    except ExperimentError as exc:
+        print(f"mug: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

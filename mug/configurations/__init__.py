@@ -1,0 +1,20 @@
+"""What researchers write: the experiment, its scenes, and remote (WebRTC) settings."""
+
+from mug.configurations.experiment import Experiment, ExperimentError, load_experiment
+from mug.configurations.remote import RemoteConfig, WebRTCConfig
+from mug.configurations.scenes import HUMAN, EndScene, GameScene, Policy, Question, Scene, StaticScene
+
+__all__ = [
+    "HUMAN",
+    "EndScene",
+    "Experiment",
+    "ExperimentError",
+    "GameScene",
+    "Policy",
+    "Question",
+    "RemoteConfig",
+    "Scene",
+    "StaticScene",
+    "WebRTCConfig",
+    "load_experiment",
+]

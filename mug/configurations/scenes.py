@@ -1,0 +1,228 @@
+"""Scene models: what a participant sees, one after another.
+
+An experiment is a list of scenes: static pages (consent, instructions, surveys), game scenes (an environment
+played in the browser) and an end scene (completion code, optional redirect).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal, Self
+
+from markdown_it import MarkdownIt
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+_REF = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")
+_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_MARKDOWN = MarkdownIt("commonmark", {"html": True})
+
+HUMAN = "human"
+
+
+def check_ref(value: str, field: str) -> str:
+    """Check a `"package.module:callable"` reference and return it."""
+    if not _REF.match(value):
+        raise ValueError(
+            f"{field}: {value!r} is not a 'package.module:callable' reference (e.g. 'my_envs.catch:make_env')"
+        )
+    return value
+
+
+class _Scene(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(description="Unique scene id: letters, digits, '-' and '_' (it names the scene in the data).")
+    title: str = ""
+
+    @field_validator("id")
+    @classmethod
+    def _check_id(cls, value: str) -> str:
+        if not _ID.match(value):
+            raise ValueError(f"scene id {value!r}: use 1-64 letters, digits, '-' or '_'")
+        return value
+
+
+class Question(BaseModel):
+    """A survey question on a static scene; answers are stored and exported per participant."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str
+    prompt: str
+    kind: Literal["text", "choice", "scale", "number"] = "text"
+    options: list[str] = Field(default_factory=list)
+    scale_min: int = 1
+    scale_max: int = 7
+    required: bool = True
+
+    @model_validator(mode="after")
+    def _check(self) -> Self:
+        if not _ID.match(self.id):
+            raise ValueError(f"question id {self.id!r}: use 1-64 letters, digits, '-' or '_'")
+        if self.kind == "choice" and len(self.options) < 2:
+            raise ValueError(f"question {self.id!r}: kind 'choice' needs at least two options")
+        if self.kind == "scale" and self.scale_max <= self.scale_min:
+            raise ValueError(f"question {self.id!r}: scale_max must be greater than scale_min")
+        return self
+
+    def validate_answer(self, value: Any) -> Any:
+        """Return the answer normalised, or raise ValueError saying what is wrong with it."""
+        if value is None or value == "":
+            if self.required:
+                raise ValueError(f"question {self.id!r} needs an answer")
+            return None
+        if self.kind == "text":
+            if not isinstance(value, str) or len(value) > 10_000:
+                raise ValueError(f"question {self.id!r}: the answer must be text of at most 10,000 characters")
+            return value
+        if self.kind == "choice":
+            if value not in self.options:
+                raise ValueError(f"question {self.id!r}: {value!r} is not one of the options")
+            return value
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            raise ValueError(f"question {self.id!r}: the answer must be a number") from None
+        if self.kind == "scale":
+            if number != int(number) or not self.scale_min <= number <= self.scale_max:
+                raise ValueError(
+                    f"question {self.id!r}: the answer must be a whole number from {self.scale_min} to {self.scale_max}"
+                )
+            return int(number)
+        return int(number) if number.is_integer() else number
+
+
+class StaticScene(_Scene):
+    """A page of text (HTML or Markdown) with a continue button, and optionally survey questions."""
+
+    kind: Literal["static"] = "static"
+    body: str = Field(default="", description="Markdown (HTML allowed) shown on the page.")
+    button_label: str = "Continue"
+    questions: list[Question] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _check_questions(self) -> Self:
+        ids = [q.id for q in self.questions]
+        if len(ids) != len(set(ids)):
+            raise ValueError(f"scene {self.id!r}: question ids must be unique, got {ids}")
+        return self
+
+    @property
+    def body_html(self) -> str:
+        """The body rendered from Markdown to HTML."""
+        return _MARKDOWN.render(self.body)
+
+
+class Policy(BaseModel):
+    """An AI controller: `ref` names a factory `make_policy(agent, action_space, **kwargs)` that returns
+    `act(observation, rng) -> action`. It runs in the browser; `rng` is a numpy Generator seeded from the
+    scene (or match) seed, so its choices are reproducible."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    ref: str
+    kwargs: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("ref")
+    @classmethod
+    def _check_ref(cls, value: str) -> str:
+        return check_ref(value, "policy")
+
+
+Controller = Annotated[Literal["human"] | Policy, Field(union_mode="left_to_right")]
+
+
+def _controller(value: Any) -> Any:
+    if isinstance(value, str) and value != HUMAN:
+        return Policy(ref=value)
+    return value
+
+
+class GameScene(_Scene):
+    """An environment played in the browser.
+
+    The environment factory is imported and called inside the participant's browser (Pyodide); the server
+    never imports it. Gymnasium environments have one agent, named `player` unless `agents` says otherwise.
+    """
+
+    kind: Literal["game"] = "game"
+    env: str = Field(description="Environment factory, 'package.module:callable', returning a Gymnasium or "
+                     "PettingZoo environment.")
+    env_kwargs: dict[str, Any] = Field(default_factory=dict)
+    packages: list[str] = Field(default_factory=list, description="Local project folders or pip requirements "
+                                "the environment needs; they are built into the Pyodide bundle.")
+    agents: dict[str, Controller] = Field(default_factory=lambda: {"player": HUMAN})
+    key_bindings: dict[str, Any] = Field(default_factory=dict, description="KeyboardEvent.key -> action.")
+    default_action: Any = 0
+    input_mode: Literal["held", "press"] = "held"
+    fps: int = Field(default=30, ge=1, le=120)
+    num_episodes: int = Field(default=1, ge=1, le=10_000)
+    max_steps: int | None = Field(default=None, ge=1, description="Step limit per episode (truncation).")
+    seed: int | None = Field(default=None, ge=0, lt=2**31, description="Fixed root seed; default: a random "
+                             "seed per participant, recorded in the data.")
+    instructions: str = ""
+    canvas_width: int = Field(default=600, ge=50, le=4096)
+    canvas_height: int = Field(default=400, ge=50, le=4096)
+    show_score: bool = True
+
+    @field_validator("env")
+    @classmethod
+    def _check_env(cls, value: str) -> str:
+        return check_ref(value, "env")
+
+    @field_validator("agents", mode="before")
+    @classmethod
+    def _parse_agents(cls, value: Any) -> Any:
+        if isinstance(value, dict):
+            return {agent: _controller(ctrl) for agent, ctrl in value.items()}
+        return value
+
+    @model_validator(mode="after")
+    def _check_agents(self) -> Self:
+        if not self.agents:
+            raise ValueError(f"scene {self.id!r}: agents must name at least one agent")
+        if self.human_agents and not self.key_bindings:
+            raise ValueError(
+                f"scene {self.id!r}: a human plays, so key_bindings must map keys to actions, "
+                "e.g. {'ArrowLeft': 0, 'ArrowRight': 1}"
+            )
+        return self
+
+    @property
+    def human_agents(self) -> list[str]:
+        """Agents controlled by participants, in sorted order (their slot order)."""
+        return sorted(a for a, c in self.agents.items() if c == HUMAN)
+
+    @property
+    def instructions_html(self) -> str:
+        """The instructions rendered from Markdown to HTML."""
+        return _MARKDOWN.render(self.instructions)
+
+
+class EndScene(_Scene):
+    """The last page: a completion code and an optional redirect (e.g. a Prolific completion link).
+
+    `redirect_url` may contain `{completion_code}` and any URL parameter the participant arrived with,
+    e.g. `{PROLIFIC_PID}`.
+    """
+
+    kind: Literal["end"] = "end"
+    body: str = "Thank you for taking part."
+    completion_code: str | None = Field(default=None, description="Fixed code; default: a random code per participant.")
+    redirect_url: str | None = None
+    redirect_delay_s: float = Field(default=3.0, ge=0, le=600)
+
+    @field_validator("redirect_url")
+    @classmethod
+    def _check_redirect(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("https://", "http://")):
+            raise ValueError(f"redirect_url {value!r} must be an http(s) URL")
+        return value
+
+    @property
+    def body_html(self) -> str:
+        """The body rendered from Markdown to HTML."""
+        return _MARKDOWN.render(self.body)
+
+
+Scene = Annotated[StaticScene | GameScene | EndScene, Field(discriminator="kind")]

@@ -1,0 +1,54 @@
+"""What the page receives for each scene (the SceneSpec of `mug.server.wire`)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+from urllib.parse import quote
+
+from mug.configurations import EndScene, GameScene, Scene, StaticScene
+
+_PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def fill_redirect(template: str, values: dict[str, str]) -> str:
+    """Fill `{name}` placeholders with URL-quoted values; unknown names become empty."""
+    return _PLACEHOLDER.sub(lambda m: quote(values.get(m.group(1), ""), safe=""), template)
+
+
+def scene_spec(scene: Scene, *, seed: int | None, completion_code: str, params: dict[str, str]) -> dict[str, Any]:
+    """The JSON the page needs to show a scene (never anything about other participants)."""
+    base: dict[str, Any] = {"id": scene.id, "kind": scene.kind, "title": scene.title}
+    if isinstance(scene, StaticScene):
+        return base | {
+            "body_html": scene.body_html,
+            "button_label": scene.button_label,
+            "questions": [q.model_dump() for q in scene.questions],
+        }
+    if isinstance(scene, GameScene):
+        return base | {
+            "instructions_html": scene.instructions_html,
+            "env": scene.env,
+            "env_kwargs": scene.env_kwargs,
+            "agents": {a: c if isinstance(c, str) else c.model_dump() for a, c in sorted(scene.agents.items())},
+            "key_bindings": scene.key_bindings,
+            "default_action": scene.default_action,
+            "input_mode": scene.input_mode,
+            "fps": scene.fps,
+            "num_episodes": scene.num_episodes,
+            "max_steps": scene.max_steps,
+            "canvas_width": scene.canvas_width,
+            "canvas_height": scene.canvas_height,
+            "show_score": scene.show_score,
+            "seed": seed,
+        }
+    assert isinstance(scene, EndScene)
+    redirect = None
+    if scene.redirect_url:
+        redirect = fill_redirect(scene.redirect_url, params | {"completion_code": completion_code})
+    return base | {
+        "body_html": scene.body_html,
+        "completion_code": completion_code,
+        "redirect": redirect,
+        "redirect_delay_s": scene.redirect_delay_s,
+    }

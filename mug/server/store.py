@@ -1,0 +1,263 @@
+"""The experiment's data: participants, scene visits, survey answers, steps and events.
+
+SQLite (the embedded default, through aiosqlite) or PostgreSQL (through asyncpg), via SQLAlchemy Core.
+Writes that may be repeated (a batch of steps sent twice after a lost acknowledgement) are idempotent:
+a step is keyed by (participant, scene, episode, agent, step) and stored once.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    Float,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    event,
+    func,
+    select,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+metadata = MetaData()
+
+participants = Table(
+    "participants",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("experiment_id", String(64), nullable=False, index=True),
+    Column("created_at", Float, nullable=False),
+    Column("scene_index", Integer, nullable=False, default=0),
+    Column("completion_code", String(64), nullable=False),
+    Column("finished_at", Float),
+    Column("user_agent", Text),
+)
+
+url_params = Table(
+    "url_params",
+    metadata,
+    Column("participant_id", String(32), ForeignKey("participants.id"), primary_key=True),
+    Column("name", String(200), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+scene_visits = Table(
+    "scene_visits",
+    metadata,
+    Column("participant_id", String(32), ForeignKey("participants.id"), primary_key=True),
+    Column("scene_id", String(64), primary_key=True),
+    Column("scene_index", Integer, nullable=False),
+    Column("seed", BigInteger),
+    Column("entered_at", Float, nullable=False),
+    Column("left_at", Float),
+)
+
+answers = Table(
+    "answers",
+    metadata,
+    Column("participant_id", String(32), ForeignKey("participants.id"), primary_key=True),
+    Column("scene_id", String(64), primary_key=True),
+    Column("question_id", String(64), primary_key=True),
+    Column("value", JSON),
+    Column("answered_at", Float, nullable=False),
+)
+
+steps = Table(
+    "steps",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("participant_id", String(32), ForeignKey("participants.id"), nullable=False),
+    Column("scene_id", String(64), nullable=False),
+    Column("episode", Integer, nullable=False),
+    Column("agent", String(200), nullable=False, default=""),
+    Column("step", Integer, nullable=False),
+    Column("action", Text),
+    Column("reward", Text),
+    Column("terminated", Boolean, nullable=False),
+    Column("truncated", Boolean, nullable=False),
+    Column("info", Text),
+    Column("obs_checksum", String(64)),
+    Column("episode_seed", BigInteger),
+    Column("frame", Integer),
+    Column("match_id", String(64)),
+    Column("t_client_ms", Float, nullable=False),
+    Column("t_server", Float, nullable=False),
+    UniqueConstraint("participant_id", "scene_id", "episode", "agent", "step", name="uq_step"),
+)
+
+events = Table(
+    "events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("participant_id", String(32), ForeignKey("participants.id")),
+    Column("scene_id", String(64)),
+    Column("kind", String(40), nullable=False),
+    Column("data", Text),
+    Column("t_server", Float, nullable=False),
+)
+
+
+def async_url(url: str) -> str:
+    """Map a plain database URL to its asyncio driver (sqlite -> aiosqlite, postgresql -> asyncpg)."""
+    if url.startswith("sqlite:"):
+        return "sqlite+aiosqlite:" + url[len("sqlite:"):]
+    if url.startswith("postgres://"):
+        return "postgresql+asyncpg://" + url[len("postgres://"):]
+    if url.startswith("postgresql://"):
+        return "postgresql+asyncpg://" + url[len("postgresql://"):]
+    return url
+
+
+def dumps(value: Any) -> str:
+    """Compact, key-sorted JSON: the same value always gives the same text (reproducible exports)."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), allow_nan=True)
+
+
+class Store:
+    """Async access to the experiment database. Create with `await Store.open(url)`."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+
+    @classmethod
+    async def open(cls, url: str) -> Store:
+        """Connect and create the tables if they do not exist."""
+        engine = create_async_engine(async_url(url))
+        if engine.dialect.name == "sqlite":
+            event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        async with engine.begin() as conn:
+            await conn.run_sync(metadata.create_all)
+        return cls(engine)
+
+    async def close(self) -> None:
+        """Release the connections."""
+        await self.engine.dispose()
+
+    def _insert(self, table: Table) -> Any:
+        dialect = sqlite if self.engine.dialect.name == "sqlite" else postgresql
+        return dialect.insert(table)
+
+    async def create_participant(
+        self, pid: str, token_hash: str, experiment_id: str, completion_code: str, params: dict[str, str],
+        user_agent: str | None,
+    ) -> None:
+        """Store a new participant and the URL parameters they arrived with."""
+        async with self.engine.begin() as conn:
+            await conn.execute(participants.insert().values(
+                id=pid, token_hash=token_hash, experiment_id=experiment_id, created_at=time.time(),
+                scene_index=0, completion_code=completion_code, user_agent=user_agent,
+            ))
+            if params:
+                await conn.execute(url_params.insert(), [
+                    {"participant_id": pid, "name": k, "value": v} for k, v in sorted(params.items())
+                ])
+
+    async def participant_by_token_hash(self, token_hash: str) -> dict[str, Any] | None:
+        """The participant row for this token hash, or None."""
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(select(participants).where(participants.c.token_hash == token_hash))).first()
+        return dict(row._mapping) if row else None
+
+    async def params(self, pid: str) -> dict[str, str]:
+        """The URL parameters of a participant."""
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(select(url_params.c.name, url_params.c.value)
+                                      .where(url_params.c.participant_id == pid))
+            return {r.name: r.value for r in rows}
+
+    async def enter_scene(self, pid: str, scene_id: str, scene_index: int, seed: int | None) -> int | None:
+        """Record entering a scene (once; a resume keeps the first visit) and return the scene's seed."""
+        async with self.engine.begin() as conn:
+            await conn.execute(self._insert(scene_visits).values(
+                participant_id=pid, scene_id=scene_id, scene_index=scene_index, seed=seed, entered_at=time.time(),
+            ).on_conflict_do_nothing())
+            await conn.execute(participants.update().where(participants.c.id == pid).values(scene_index=scene_index))
+            row = (await conn.execute(select(scene_visits.c.seed).where(
+                scene_visits.c.participant_id == pid, scene_visits.c.scene_id == scene_id))).first()
+        return None if row is None else row.seed
+
+    async def scene_seed(self, pid: str, scene_id: str) -> int | None:
+        """The seed recorded when the participant entered the scene."""
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(select(scene_visits.c.seed).where(
+                scene_visits.c.participant_id == pid, scene_visits.c.scene_id == scene_id))).first()
+        return None if row is None else row.seed
+
+    async def leave_scene(self, pid: str, scene_id: str, answers_by_question: dict[str, Any], finished: bool) -> None:
+        """Record leaving a scene with its survey answers (all in one transaction)."""
+        now = time.time()
+        async with self.engine.begin() as conn:
+            await conn.execute(scene_visits.update().where(
+                scene_visits.c.participant_id == pid, scene_visits.c.scene_id == scene_id,
+                scene_visits.c.left_at.is_(None)).values(left_at=now))
+            if answers_by_question:
+                stmt = self._insert(answers).values([
+                    {"participant_id": pid, "scene_id": scene_id, "question_id": q, "value": v, "answered_at": now}
+                    for q, v in sorted(answers_by_question.items())
+                ]).on_conflict_do_nothing()
+                await conn.execute(stmt)
+            if finished:
+                await conn.execute(participants.update().where(participants.c.id == pid).values(finished_at=now))
+
+    async def add_steps(self, pid: str, scene_id: str, rows: Sequence[dict[str, Any]]) -> tuple[int, int]:
+        """Store step rows; return (stored, duplicates). A row already stored is not stored again."""
+        if not rows:
+            return 0, 0
+        now = time.time()
+        values = [{
+            "participant_id": pid, "scene_id": scene_id, "episode": r["episode"], "agent": r.get("agent") or "",
+            "step": r["step"], "action": dumps(r.get("action")), "reward": dumps(r.get("reward")),
+            "terminated": bool(r.get("terminated")), "truncated": bool(r.get("truncated")),
+            "info": dumps(r.get("info")), "obs_checksum": r.get("obs_checksum"),
+            "episode_seed": r.get("episode_seed"), "frame": r.get("frame"), "match_id": r.get("match_id"),
+            "t_client_ms": r["t_ms"], "t_server": now,
+        } for r in rows]
+        stmt = self._insert(steps).values(values).on_conflict_do_nothing(
+            index_elements=["participant_id", "scene_id", "episode", "agent", "step"])
+        async with self.engine.begin() as conn:
+            result = await conn.execute(stmt)
+        stored = result.rowcount if result.rowcount is not None and result.rowcount >= 0 else len(values)
+        return stored, len(values) - stored
+
+    async def next_episode(self, pid: str, scene_id: str) -> int:
+        """The episode to resume at: one past the highest episode with stored steps (0 if none)."""
+        async with self.engine.connect() as conn:
+            value = (await conn.execute(select(func.max(steps.c.episode)).where(
+                steps.c.participant_id == pid, steps.c.scene_id == scene_id))).scalar()
+        return 0 if value is None else int(value) + 1
+
+    async def count_steps(self, pid: str | None = None) -> int:
+        """How many step rows are stored (for one participant, or all)."""
+        query = select(func.count()).select_from(steps)
+        if pid is not None:
+            query = query.where(steps.c.participant_id == pid)
+        async with self.engine.connect() as conn:
+            return int((await conn.execute(query)).scalar() or 0)
+
+    async def add_event(self, pid: str | None, scene_id: str | None, kind: str, data: Any) -> None:
+        """Store a bookkeeping event."""
+        async with self.engine.begin() as conn:
+            await conn.execute(events.insert().values(
+                participant_id=pid, scene_id=scene_id, kind=kind, data=dumps(data), t_server=time.time()))
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cursor = dbapi_conn.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()

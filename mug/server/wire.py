@@ -1,0 +1,102 @@
+"""Server <-> page messages (Socket.IO events), version 1.
+
+Every event the page emits carries `v` (the protocol version) and is answered through the Socket.IO
+acknowledgement with either `{"ok": true, ...}` or `{"ok": false, "error": {"code": str, "message": str}}`.
+Unsolicited server events: `mug_error` `{"code", "message"}` and `mug_kicked` `{"reason"}`.
+
+Page -> server (event name: payload -> ack):
+
+- `hello` {v, token: str|null, tab: str, params: {str: str}}
+    -> {ok, token, participant, scene: SceneSpec, scene_index, scene_count, resume: {episode: int}}
+    A null token creates a participant (params are the page's URL parameters and are stored); a known token
+    resumes its current scene. `tab` is a random id the page keeps in sessionStorage: the same tab may take
+    over its old connection (a refresh), another tab of the same participant is refused (`second_tab`).
+- `advance` {v, scene_id, answers: {question_id: value}} -> {ok, scene: SceneSpec, scene_index}
+    Leaves `scene_id` (which must be the current scene) for the next one, storing survey answers.
+- `records` {v, scene_id, batch: int, rows: [StepRow]} -> {ok, batch, stored, duplicates}
+    Step rows of the current game scene. Idempotent: a row already stored (same episode and step) counts as
+    a duplicate, so a batch may be sent again after a lost acknowledgement.
+- `event` {v, scene_id, kind: str, data: {}} -> {ok}
+    Bookkeeping (runtime ready and its load time, episode start and end, focus lost...).
+
+SceneSpec: the scene's public fields as JSON (see `mug.server.scenes.scene_spec`), plus `seed` for game
+scenes and `completion_code` and `redirect` (the filled redirect URL) for the end scene.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+PROTOCOL_VERSION = 1
+MAX_MESSAGE_BYTES = 1_000_000  # Socket.IO refuses larger packets before any handler runs
+MAX_ROWS_PER_BATCH = 1000
+MAX_JSON_FIELD_CHARS = 16_000
+MAX_PARAMS = 50
+
+Text = Annotated[str, StringConstraints(max_length=200)]
+SceneId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+
+
+class _Msg(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    v: int = Field(ge=PROTOCOL_VERSION, le=PROTOCOL_VERSION)
+
+
+class Hello(_Msg):
+    token: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{20,100}$")] | None = None
+    tab: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{4,64}$")]
+    params: dict[Text, Annotated[str, StringConstraints(max_length=1000)]] = Field(
+        default_factory=dict, max_length=MAX_PARAMS
+    )
+
+
+class Advance(_Msg):
+    scene_id: SceneId
+    answers: dict[Text, Any] = Field(default_factory=dict, max_length=200)
+
+
+class StepRow(BaseModel):
+    """One environment step as recorded in the browser."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    episode: int = Field(ge=0, le=1_000_000)
+    step: int = Field(ge=0, le=100_000_000)
+    agent: Text = ""
+    action: Any = None
+    reward: Any = None
+    terminated: bool = False
+    truncated: bool = False
+    info: Any = None
+    obs_checksum: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{4,64}$")] | None = None
+    episode_seed: int | None = None
+    t_ms: float = Field(description="Browser wall clock (ms since the epoch) when the step was taken.")
+    frame: int | None = None
+
+
+class Records(_Msg):
+    scene_id: SceneId
+    batch: int = Field(ge=0)
+    rows: list[StepRow] = Field(max_length=MAX_ROWS_PER_BATCH)
+
+
+class Event(_Msg):
+    scene_id: SceneId | None = None
+    kind: Annotated[str, StringConstraints(pattern=r"^[a-z_]{1,40}$")]
+    data: dict[Text, Any] = Field(default_factory=dict, max_length=50)
+
+
+class WireError(Exception):
+    """A message the server refuses; `code` is machine-readable, the message says what to fix."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+    def as_ack(self) -> dict[str, Any]:
+        """The acknowledgement payload for this error."""
+        return {"ok": False, "error": {"code": self.code, "message": self.message}}

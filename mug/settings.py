@@ -1,0 +1,53 @@
+"""Server settings from the environment (or a `.env` file); every variable is listed in `.env.example`."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from dotenv import load_dotenv
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+DEFAULT_DATABASE_URL = "sqlite:///mug_data.sqlite3"
+
+
+class Settings(BaseModel):
+    """Deployment settings (not experiment design: that lives in the experiment file)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    experiment: str | None = Field(default=None, description="MUG_EXPERIMENT: 'module:attr' or 'file.py[:attr]'.")
+    database_url: str = Field(default=DEFAULT_DATABASE_URL, description="MUG_DATABASE_URL: sqlite:///... or "
+                              "postgresql://...")
+    bundle_dir: Path = Field(default=Path("pyodide_bundle"), description="MUG_BUNDLE_DIR")
+    cors_origins: list[str] = Field(default_factory=list, description="MUG_CORS_ORIGINS, comma-separated; "
+                                    "empty: same origin only.")
+    log_level: str = Field(default="info", description="MUG_LOG_LEVEL")
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_db(cls, value: str) -> str:
+        if not value.startswith(("sqlite", "postgresql", "postgres")):
+            raise ValueError(
+                f"MUG_DATABASE_URL {value!r}: use sqlite:///path/to/file.sqlite3 or postgresql://user:pass@host/db"
+            )
+        return value
+
+    @classmethod
+    def from_env(cls, load_env_file: bool = True) -> Settings:
+        """Read the settings from MUG_* variables (and a `.env` file in the working directory)."""
+        if load_env_file:
+            load_dotenv(override=False)
+        env = os.environ
+        values: dict[str, object] = {}
+        if env.get("MUG_EXPERIMENT"):
+            values["experiment"] = env["MUG_EXPERIMENT"]
+        if env.get("MUG_DATABASE_URL"):
+            values["database_url"] = env["MUG_DATABASE_URL"]
+        if env.get("MUG_BUNDLE_DIR"):
+            values["bundle_dir"] = Path(env["MUG_BUNDLE_DIR"])
+        if env.get("MUG_CORS_ORIGINS"):
+            values["cors_origins"] = [o.strip() for o in env["MUG_CORS_ORIGINS"].split(",") if o.strip()]
+        if env.get("MUG_LOG_LEVEL"):
+            values["log_level"] = env["MUG_LOG_LEVEL"]
+        return cls.model_validate(values)
