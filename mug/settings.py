@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from dotenv import load_dotenv
+from dotenv import find_dotenv, load_dotenv
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 DEFAULT_DATABASE_URL = "sqlite:///mug_data.sqlite3"
@@ -37,7 +37,7 @@ class Settings(BaseModel):
     def from_env(cls, load_env_file: bool = True) -> Settings:
         """Read the settings from MUG_* variables (and a `.env` file in the working directory)."""
         if load_env_file:
-            load_dotenv(override=False)
+            load_dotenv(find_dotenv(usecwd=True), override=False)
         env = os.environ
         values: dict[str, object] = {}
         if env.get("MUG_EXPERIMENT"):

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 from typing import Self
 
-from dotenv import load_dotenv
+from dotenv import find_dotenv, load_dotenv
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 DEFAULT_STUN_URLS = ["stun:stun.l.google.com:19302"]
@@ -125,7 +125,7 @@ class RemoteConfig(BaseModel):
             This config, for chaining.
         """
         if load_env_file:
-            load_dotenv(override=False)
+            load_dotenv(find_dotenv(usecwd=True), override=False)
         username = turn_username if turn_username is not None else os.environ.get("TURN_USERNAME") or None
         credential = turn_credential if turn_credential is not None else os.environ.get("TURN_CREDENTIAL") or None
         secret = turn_secret if turn_secret is not None else os.environ.get("TURN_SECRET") or None

@@ -1,0 +1,33 @@
+# Set-up and everyday commands. `make demo` serves the embedded demo; `make test` runs every test.
+VENV ?= .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: demo test bundle lint venv clean
+
+$(BIN)/python:
+	"$$(scripts/find-python)" -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: $(BIN)/python pyproject.toml
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+venv: $(VENV)/.installed
+
+bundle: venv
+	$(BIN)/mug bundle
+
+demo: bundle
+	$(BIN)/uvicorn mug.app:app --host $(HOST) --port $(PORT)
+
+test: bundle
+	$(BIN)/python -m pytest -q -ra
+
+lint: venv
+	$(BIN)/ruff check mug tests benchmarks
+	$(BIN)/mypy
+
+clean:
+	rm -rf $(VENV) pyodide_bundle/*.whl pyodide_bundle/pyodide* pyodide_bundle/python_stdlib.zip pyodide_bundle/mug-bundle.json
