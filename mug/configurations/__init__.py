@@ -2,7 +2,17 @@
 
 from mug.configurations.experiment import Experiment, ExperimentError, load_experiment
 from mug.configurations.remote import RemoteConfig, WebRTCConfig
-from mug.configurations.scenes import HUMAN, EndScene, GameScene, Policy, Question, Scene, StaticScene
+from mug.configurations.scenes import (
+    HUMAN,
+    EndScene,
+    GameScene,
+    Lobby,
+    Outcome,
+    Policy,
+    Question,
+    Scene,
+    StaticScene,
+)
 
 __all__ = [
     "HUMAN",
@@ -10,6 +20,8 @@ __all__ = [
     "Experiment",
     "ExperimentError",
     "GameScene",
+    "Lobby",
+    "Outcome",
     "Policy",
     "Question",
     "RemoteConfig",

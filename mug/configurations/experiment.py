@@ -48,6 +48,13 @@ class Experiment(BaseModel):
         ends = [s.id for s in self.scenes[:-1] if isinstance(s, EndScene)]
         if ends:
             raise ValueError(f"scenes: only the last scene may be an EndScene; found {ends} earlier")
+        for scene in self.scenes:
+            if isinstance(scene, GameScene) and scene.lobby.on_timeout == "scene" and scene.multiplayer:
+                if scene.lobby.timeout_scene not in ids:
+                    raise ValueError(f"scene {scene.id!r}: lobby.timeout_scene {scene.lobby.timeout_scene!r} is not "
+                                     f"a scene of this experiment ({ids})")
+                if ids.index(scene.lobby.timeout_scene) <= ids.index(scene.id):  # type: ignore[arg-type]
+                    raise ValueError(f"scene {scene.id!r}: lobby.timeout_scene must come after the game scene")
         return self
 
     def scene(self, scene_id: str) -> Scene:

@@ -138,6 +138,50 @@ def _controller(value: Any) -> Any:
     return value
 
 
+class Outcome(BaseModel):
+    """An end page reached by something other than finishing: a lobby timeout, a partner who left.
+
+    The participant finishes there with this outcome's own completion code (or a random one).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    title: str = "Thank you"
+    body: str = "Thank you for taking part."
+    completion_code: str | None = None
+    redirect_url: str | None = None
+
+    @field_validator("redirect_url")
+    @classmethod
+    def _check_redirect(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("https://", "http://")):
+            raise ValueError(f"redirect_url {value!r} must be an http(s) URL")
+        return value
+
+    @property
+    def body_html(self) -> str:
+        """The body rendered from Markdown to HTML."""
+        return _MARKDOWN.render(self.body)
+
+
+class Lobby(BaseModel):
+    """Where participants of a multiplayer game scene wait for each other.
+
+    Groups form first come first served. After `timeout_s` a participant still waiting gets `on_timeout`:
+    `"end"` shows the `timeout_end` page (its own completion code), `"scene"` jumps to `timeout_scene`, and
+    `"ai"` starts the game with the participants waiting so far, AI policies (`GameScene.ai_fallback`)
+    taking the empty human slots.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    timeout_s: float = Field(default=120.0, gt=0, le=3600)
+    on_timeout: Literal["end", "scene", "ai"] = "end"
+    timeout_scene: str | None = None
+    timeout_end: Outcome = Field(default_factory=lambda: Outcome(
+        title="No partner found", body="Sorry, no other participant arrived in time. Thank you for waiting."))
+
+
 class GameScene(_Scene):
     """An environment played in the browser.
 
@@ -164,11 +208,25 @@ class GameScene(_Scene):
     canvas_width: int = Field(default=600, ge=50, le=4096)
     canvas_height: int = Field(default=400, ge=50, le=4096)
     show_score: bool = True
+    lobby: Lobby = Field(default_factory=Lobby, description="Multiplayer only: waiting, grouping, timeouts.")
+    ai_fallback: dict[str, Policy] = Field(default_factory=dict, description="Multiplayer with "
+                                           "lobby.on_timeout='ai': the policy for each human agent left empty.")
+    input_delay: int | Literal["auto"] = Field(default="auto", description="Multiplayer: frames between a key "
+                                                 "press and its step; 'auto' picks it from the measured round trip.")
+    partner_left: Outcome = Field(default_factory=lambda: Outcome(
+        title="Your partner left", body="Another participant left the game, so it ended early. Thank you!"))
 
     @field_validator("env")
     @classmethod
     def _check_env(cls, value: str) -> str:
         return check_ref(value, "env")
+
+    @field_validator("ai_fallback", mode="before")
+    @classmethod
+    def _parse_fallback(cls, value: Any) -> Any:
+        if isinstance(value, dict):
+            return {agent: Policy(ref=ref) if isinstance(ref, str) else ref for agent, ref in value.items()}
+        return value
 
     @field_validator("agents", mode="before")
     @classmethod
@@ -181,6 +239,16 @@ class GameScene(_Scene):
     def _check_agents(self) -> Self:
         if not self.agents:
             raise ValueError(f"scene {self.id!r}: agents must name at least one agent")
+        if isinstance(self.input_delay, int) and not 0 <= self.input_delay <= 30:
+            raise ValueError(f"scene {self.id!r}: input_delay must be 'auto' or 0 to 30 frames")
+        if self.lobby.on_timeout == "scene" and not self.lobby.timeout_scene:
+            raise ValueError(f"scene {self.id!r}: lobby.on_timeout='scene' needs lobby.timeout_scene")
+        if self.lobby.on_timeout == "ai" and self.multiplayer:
+            missing = sorted(set(self.human_agents) - set(self.ai_fallback))
+            if missing:
+                raise ValueError(f"scene {self.id!r}: lobby.on_timeout='ai' needs ai_fallback policies for {missing}")
+        if len(self.human_agents) > 8:
+            raise ValueError(f"scene {self.id!r}: at most 8 human agents play together")
         if self.human_agents and not self.key_bindings:
             raise ValueError(
                 f"scene {self.id!r}: a human plays, so key_bindings must map keys to actions, "
@@ -192,6 +260,11 @@ class GameScene(_Scene):
     def human_agents(self) -> list[str]:
         """Agents controlled by participants, in sorted order (their slot order)."""
         return sorted(a for a, c in self.agents.items() if c == HUMAN)
+
+    @property
+    def multiplayer(self) -> bool:
+        """Whether several participants play this scene together (peer to peer)."""
+        return len(self.human_agents) > 1
 
     @property
     def instructions_html(self) -> str:

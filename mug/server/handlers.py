@@ -10,8 +10,19 @@ from typing import Any
 import socketio
 from pydantic import BaseModel, ValidationError
 
+from mug.server.multiplayer import Multiplayer
 from mug.server.participants import Participants
-from mug.server.wire import MAX_MESSAGE_BYTES, Advance, Event, Hello, Records, WireError
+from mug.server.wire import (
+    MAX_MESSAGE_BYTES,
+    Advance,
+    Event,
+    Hello,
+    LobbyJoin,
+    MatchReport,
+    Records,
+    Signal,
+    WireError,
+)
 
 log = logging.getLogger("mug.handlers")
 
@@ -48,8 +59,19 @@ def guarded(name: str, handler: Handler) -> Callable[[str, Any], Awaitable[dict[
     return run
 
 
-def register(sio: socketio.AsyncServer, participants: Participants) -> None:
-    """Attach the participant event handlers to a Socket.IO server."""
+def emitter(sio: socketio.AsyncServer, participants: Participants) -> Callable[[str, str, dict[str, Any]], Awaitable[None]]:
+    """Send an event to a participant's live connection (dropped if they are not connected)."""
+
+    async def emit(event: str, pid: str, payload: dict[str, Any]) -> None:
+        live = participants.by_pid.get(pid)
+        if live is not None:
+            await sio.emit(event, payload, to=live.sid)
+
+    return emit
+
+
+def register(sio: socketio.AsyncServer, participants: Participants, multiplayer: Multiplayer) -> None:
+    """Attach the event handlers to a Socket.IO server."""
 
     async def hello(sid: str, data: Any) -> dict[str, Any]:
         environ = sio.get_environ(sid) or {}
@@ -68,13 +90,30 @@ def register(sio: socketio.AsyncServer, participants: Participants) -> None:
     async def event(sid: str, data: Any) -> dict[str, Any]:
         return await participants.event(sid, parse(Event, data))
 
-    for name, fn in {"hello": hello, "advance": advance, "records": records, "event": event}.items():
+    async def lobby_join(sid: str, data: Any) -> dict[str, Any]:
+        return await multiplayer.join(sid, parse(LobbyJoin, data))
+
+    async def lobby_leave(sid: str, data: Any) -> dict[str, Any]:
+        return await multiplayer.leave(sid, parse(LobbyJoin, data))
+
+    async def signal(sid: str, data: Any) -> dict[str, Any]:
+        return await multiplayer.signal(sid, parse(Signal, data))
+
+    async def match_report(sid: str, data: Any) -> dict[str, Any]:
+        return await multiplayer.report(sid, parse(MatchReport, data))
+
+    handlers: dict[str, Handler] = {
+        "hello": hello, "advance": advance, "records": records, "event": event, "lobby_join": lobby_join,
+        "lobby_leave": lobby_leave, "signal": signal, "match_report": match_report,
+    }
+    for name, fn in handlers.items():
         sio.on(name, guarded(name, fn))
 
     async def disconnect(sid: str, *_: Any) -> None:
         pid = participants.disconnect(sid)
         if pid is not None:
             log.info("disconnected %s", pid)
+            await multiplayer.disconnected(pid)
 
     sio.on("disconnect", disconnect)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,6 +38,8 @@ class Live:
     tab: str
     scene_index: int
     completion_code: str
+    outcome: str | None = None
+    outcome_scene: str | None = None
 
 
 class Participants:
@@ -50,6 +53,8 @@ class Participants:
         self.store = store
         self.by_sid: dict[str, Live] = {}
         self.by_pid: dict[str, Live] = {}
+        # set by the multiplayer service: the id of a participant's latest match, to check step rows against
+        self.match_of: Callable[[str], str | None] = lambda _pid: None
 
     async def hello(self, sid: str, msg: Hello, user_agent: str | None) -> tuple[dict[str, Any], str | None]:
         """Identify (or create) the participant behind a connection.
@@ -81,7 +86,7 @@ class Participants:
             stale_sid = current.sid
             self.by_sid.pop(current.sid, None)
         live = Live(pid, sid, msg.tab, min(row["scene_index"], len(self.experiment.scenes) - 1),
-                    row["completion_code"])
+                    row["completion_code"], row["outcome"], row["outcome_scene"])
         self.by_sid[sid] = live
         self.by_pid[pid] = live
         spec = await self._enter(live)
@@ -108,11 +113,16 @@ class Participants:
 
     def _current(self, live: Live, scene_id: str | None) -> Any:
         scene = self.experiment.scenes[live.scene_index]
+        if live.outcome is not None and scene_id == live.outcome_scene:
+            # the game that ended on an outcome still takes its last records
+            return self.experiment.scene(scene_id)
         if scene_id is not None and scene_id != scene.id:
             raise WireError("wrong_scene", f"you are in scene {scene.id!r}, not {scene_id!r}")
         return scene
 
     async def _enter(self, live: Live) -> dict[str, Any]:
+        if live.outcome is not None:
+            return await self._outcome_spec(live)
         scene = self.experiment.scenes[live.scene_index]
         seed = None
         if isinstance(scene, GameScene):
@@ -121,9 +131,48 @@ class Participants:
         params = await self.store.params(live.pid) if isinstance(scene, EndScene) else {}
         return scene_spec(scene, seed=seed, completion_code=live.completion_code, params=params)
 
+    async def _outcome_spec(self, live: Live) -> dict[str, Any]:
+        scene = self.experiment.scene(live.outcome_scene or "")
+        assert isinstance(scene, GameScene)
+        outcome = scene.lobby.timeout_end if live.outcome == "lobby_timeout" else scene.partner_left
+        end = EndScene(id=f"{scene.id}-{live.outcome}".replace("_", "-")[:64], title=outcome.title, body=outcome.body,
+                       redirect_url=outcome.redirect_url)
+        params = await self.store.params(live.pid)
+        return scene_spec(end, seed=None, completion_code=live.completion_code, params=params) | {
+            "outcome": live.outcome}
+
+    async def finish_with_outcome(self, pid: str, scene_id: str, outcome: str) -> dict[str, Any] | None:
+        """End a participant's way through the experiment on an outcome page of game scene `scene_id`.
+
+        Returns:
+            The outcome page's SceneSpec for a connected participant (None if not connected).
+        """
+        scene = self.experiment.scene(scene_id)
+        assert isinstance(scene, GameScene)
+        fixed = scene.lobby.timeout_end if outcome == "lobby_timeout" else scene.partner_left
+        code = fixed.completion_code or new_completion_code()
+        await self.store.set_outcome(pid, scene_id, outcome, code)
+        live = self.by_pid.get(pid)
+        if live is None:
+            return None
+        live.outcome, live.outcome_scene, live.completion_code = outcome, scene_id, code
+        return await self._outcome_spec(live)
+
+    async def jump(self, pid: str, scene_id: str) -> dict[str, Any] | None:
+        """Move a participant from their current scene to a later one (a lobby timeout's `timeout_scene`)."""
+        live = self.by_pid.get(pid)
+        if live is None:
+            return None
+        current = self.experiment.scenes[live.scene_index]
+        await self.store.leave_scene(pid, current.id, {}, finished=False)
+        live.scene_index = self.experiment.index(scene_id)
+        return await self._enter(live)
+
     async def advance(self, sid: str, msg: Advance) -> dict[str, Any]:
         """Leave the current scene (storing answers) and enter the next one."""
         live = self.live(sid)
+        if live.outcome is not None:
+            raise WireError("finished", "this participant has finished; there is nothing after this page")
         scene = self._current(live, msg.scene_id)
         if isinstance(scene, EndScene):
             raise WireError("finished", "this is the last scene; there is nothing after it")
@@ -150,7 +199,10 @@ class Participants:
         if not isinstance(scene, GameScene):
             raise WireError("not_a_game", f"scene {scene.id!r} is not a game scene; it records no steps")
         rows = [r.model_dump() for r in msg.rows]
+        match_id = self.match_of(live.pid)
         for row in rows:
+            if row["match_id"] is not None and row["match_id"] != match_id:
+                raise WireError("bad_rows", "step rows name a match this participant is not in")
             if row["episode"] >= scene.num_episodes:
                 raise WireError("bad_rows", f"episode {row['episode']} is beyond the scene's {scene.num_episodes}")
         stored, dupes = await self.store.add_steps(live.pid, scene.id, rows)

@@ -45,6 +45,9 @@ participants = Table(
     Column("completion_code", String(64), nullable=False),
     Column("finished_at", Float),
     Column("user_agent", Text),
+    # set when the participant finished on an outcome page (lobby timeout, partner left) instead of the end scene
+    Column("outcome", String(40)),
+    Column("outcome_scene", String(64)),
 )
 
 url_params = Table(
@@ -107,6 +110,31 @@ events = Table(
     Column("scene_id", String(64)),
     Column("kind", String(40), nullable=False),
     Column("data", Text),
+    Column("t_server", Float, nullable=False),
+)
+
+
+matches = Table(
+    "matches",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("scene_id", String(64), nullable=False),
+    Column("seed", BigInteger, nullable=False),
+    Column("members", Text, nullable=False),
+    Column("agents", Text, nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("ended_at", Float),
+    Column("end_reason", String(40)),
+)
+
+match_reports = Table(
+    "match_reports",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("match_id", String(64), ForeignKey("matches.id"), nullable=False),
+    Column("participant_id", String(32), ForeignKey("participants.id"), nullable=False),
+    Column("kind", String(40), nullable=False),
+    Column("data", Text, nullable=False),
     Column("t_server", Float, nullable=False),
 )
 
@@ -247,6 +275,36 @@ class Store:
             query = query.where(steps.c.participant_id == pid)
         async with self.engine.connect() as conn:
             return int((await conn.execute(query)).scalar() or 0)
+
+    async def set_outcome(self, pid: str, scene_id: str, outcome: str, completion_code: str) -> None:
+        """Finish a participant on an outcome page (its own completion code)."""
+        now = time.time()
+        async with self.engine.begin() as conn:
+            await conn.execute(participants.update().where(participants.c.id == pid).values(
+                outcome=outcome, outcome_scene=scene_id, completion_code=completion_code, finished_at=now))
+            await conn.execute(scene_visits.update().where(
+                scene_visits.c.participant_id == pid, scene_visits.c.scene_id == scene_id,
+                scene_visits.c.left_at.is_(None)).values(left_at=now))
+
+    async def add_match(self, match_id: str, scene_id: str, seed: int, members: list[str],
+                        agents: dict[str, Any], created_at: float) -> None:
+        """Record a match as it starts."""
+        async with self.engine.begin() as conn:
+            await conn.execute(matches.insert().values(
+                id=match_id, scene_id=scene_id, seed=seed, members=dumps(members), agents=dumps(agents),
+                created_at=created_at))
+
+    async def end_match(self, match_id: str, reason: str) -> None:
+        """Record why and when a match ended (the first end wins)."""
+        async with self.engine.begin() as conn:
+            await conn.execute(matches.update().where(matches.c.id == match_id, matches.c.ended_at.is_(None))
+                               .values(ended_at=time.time(), end_reason=reason))
+
+    async def add_match_report(self, match_id: str, pid: str, kind: str, data: Any) -> None:
+        """Store what a member reports about its match (connections, input delay, stalls, desyncs)."""
+        async with self.engine.begin() as conn:
+            await conn.execute(match_reports.insert().values(
+                match_id=match_id, participant_id=pid, kind=kind, data=dumps(data), t_server=time.time()))
 
     async def add_event(self, pid: str | None, scene_id: str | None, kind: str, data: Any) -> None:
         """Store a bookkeeping event."""

@@ -19,13 +19,25 @@ Page -> server (event name: payload -> ack):
 - `event` {v, scene_id, kind: str, data: {}} -> {ok}
     Bookkeeping (runtime ready and its load time, episode start and end, focus lost...).
 
+Multiplayer (game scenes with several human agents):
+
+- `lobby_join` {v, scene_id} -> {ok}; then server events `lobby_waiting` {scene_id, waiting, position, needed},
+  and `match_start` {match_id, scene_id, seed, slot, members, agents, ice, input_delay} or `lobby_timeout`
+  {scene_id, waited_s, outcome: "end"|"scene"|"ai", scene?: SceneSpec}.
+- `lobby_leave` {v, scene_id} -> {ok}
+- `signal` {v, to: slot, kind: "offer"|"answer"|"candidate"|"bye", data} -> {ok}; the member in slot `to` of
+  the sender's match gets `signal` {kind, data, from: {pid, slot}, match_id}. The server never reads `data`.
+- `match_report` {v, match_id, kind: "links"|"summary"|"finished"|"peer_gone", data} -> {ok}
+  `finished`: this member played every episode; `peer_gone`: the browser lost a peer (the match ends).
+- server event `match_end` {match_id, reason, scene?: SceneSpec of the outcome page}.
+
 SceneSpec: the scene's public fields as JSON (see `mug.server.scenes.scene_spec`), plus `seed` for game
 scenes and `completion_code` and `redirect` (the filled redirect URL) for the end scene.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
@@ -75,6 +87,7 @@ class StepRow(BaseModel):
     episode_seed: int | None = None
     t_ms: float = Field(description="Browser wall clock (ms since the epoch) when the step was taken.")
     frame: int | None = None
+    match_id: Annotated[str, StringConstraints(max_length=64)] | None = None
 
 
 class Records(_Msg):
@@ -87,6 +100,22 @@ class Event(_Msg):
     scene_id: SceneId | None = None
     kind: Annotated[str, StringConstraints(pattern=r"^[a-z_]{1,40}$")]
     data: dict[Text, Any] = Field(default_factory=dict, max_length=50)
+
+
+class LobbyJoin(_Msg):
+    scene_id: SceneId
+
+
+class Signal(_Msg):
+    to: int = Field(ge=0, le=7)
+    kind: str
+    data: Any = None
+
+
+class MatchReport(_Msg):
+    match_id: Annotated[str, StringConstraints(max_length=64)]
+    kind: Literal["links", "summary", "finished", "peer_gone"]
+    data: dict[Text, Any] = Field(default_factory=dict, max_length=100)
 
 
 class WireError(Exception):

@@ -1,0 +1,375 @@
+"""Matchmaking as a plain class: no I/O, no clock reads; every call returns the notices to send.
+
+A Socket.IO handler stays a few lines long::
+
+    try:
+        notices = lobby.join(pid, time.time())
+    except LobbyError as err:
+        return err.as_ack()
+    for notice in notices:
+        for to in notice.to:
+            await sio.emit(notice.event, notice.payload(to), to=sid_of[to])
+
+Rules:
+
+- Groups form first come first served: the first `group_size` participants waiting make a match, and slot `i`
+  is the `i`-th of them to join. A match forms the moment the group is full, so fewer than `group_size`
+  participants ever wait in one lobby; a participant who leaves simply drops out of the queue.
+- Joining twice raises `LobbyError("already_waiting")` (the page asked twice; refusing is clearer than a
+  silent no-op). Leaving when not waiting is a no-op (a disconnect handler may call it blindly).
+- `tick(now)` times out everyone who has waited `timeout_s` or longer. Pass one clock to every call (wall
+  clock, since `Match.created_at` is stored); join order is taken as deadline order, so a clock that steps
+  backwards only delays timeouts, it never loses a participant.
+
+Costs: `join`, `leave` and `tick` are O(group_size) per call plus O(1) per participant timed out (an ordered
+dict keyed by participant id keeps join order and gives O(1) removal).
+
+Events (`notice.event`: `notice.payload(recipient)`), server -> page:
+
+- `lobby_waiting`: {scene_id, waiting: int, position: int (0-based, join order), needed: int}
+- `lobby_timeout`: {scene_id, waited_s: float}
+- `match_start`: {match_id, scene_id, seed: int, slot: int, members: [participant_id] (slot order)}
+- `match_end`: {match_id, reason: str}
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from mug.server.wire import WireError
+
+MATCH_ID_BYTES = 16  # token_urlsafe(16): 22 characters, 128 random bits
+SEED_BOUND = 2**31
+
+
+class LobbyError(WireError):
+    """A lobby or match request the server refuses; `code` is machine-readable."""
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """A group of participants who play one game scene together.
+
+    Attributes:
+        id: unguessable match id (`secrets.token_urlsafe`).
+        scene_id: the game scene.
+        members: participant ids in slot order (slot `i` = `members[i]`).
+        seed: the match seed, in `[0, 2**31)`; episode seeds derive from it.
+        created_at: the `now` passed when the group formed.
+    """
+
+    id: str
+    scene_id: str
+    members: tuple[str, ...]
+    seed: int
+    created_at: float
+
+    def slot_of(self, participant_id: str) -> int:
+        """The slot of a member. Raises ValueError for a non-member."""
+        return self.members.index(participant_id)
+
+
+@dataclass(frozen=True, slots=True)
+class Waiting:
+    """Who waits in a lobby, sent to everyone waiting whenever it changes."""
+
+    event: ClassVar[str] = "lobby_waiting"
+    scene_id: str
+    to: tuple[str, ...]
+    waiting: tuple[str, ...]
+    needed: int
+
+    def payload(self, recipient: str) -> dict[str, Any]:
+        """The event payload for one recipient (other participants' ids are not disclosed before a match)."""
+        return {
+            "scene_id": self.scene_id,
+            "waiting": len(self.waiting),
+            "position": self.waiting.index(recipient),
+            "needed": self.needed,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Matched:
+    """A group formed; sent to each member with their slot."""
+
+    event: ClassVar[str] = "match_start"
+    match: Match
+
+    @property
+    def to(self) -> tuple[str, ...]:
+        return self.match.members
+
+    def payload(self, recipient: str) -> dict[str, Any]:
+        m = self.match
+        return {
+            "match_id": m.id,
+            "scene_id": m.scene_id,
+            "seed": m.seed,
+            "slot": m.slot_of(recipient),
+            "members": list(m.members),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class TimedOut:
+    """A participant waited `timeout_s` without a group forming and left the lobby."""
+
+    event: ClassVar[str] = "lobby_timeout"
+    scene_id: str
+    participant_id: str
+    waited_s: float
+
+    @property
+    def to(self) -> tuple[str, ...]:
+        return (self.participant_id,)
+
+    def payload(self, recipient: str) -> dict[str, Any]:
+        return {"scene_id": self.scene_id, "waited_s": self.waited_s}
+
+
+@dataclass(frozen=True, slots=True)
+class Ended:
+    """A match ended (a member left, finished, or the server ended it); sent to every member."""
+
+    event: ClassVar[str] = "match_end"
+    match: Match
+    reason: str
+
+    @property
+    def to(self) -> tuple[str, ...]:
+        return self.match.members
+
+    def payload(self, recipient: str) -> dict[str, Any]:
+        return {"match_id": self.match.id, "reason": self.reason}
+
+
+Notice = Waiting | Matched | TimedOut | Ended
+
+
+@dataclass(frozen=True, slots=True)
+class _EndInfo:
+    reason: str
+    at: float
+
+
+class Matches:
+    """Registry of matches: who is in which match, and which matches have ended.
+
+    A participant belongs to at most one live match. An ended match stays recorded for its members (so
+    signaling can say `match_ended` rather than `not_in_match`) until they join another one.
+    """
+
+    def __init__(self) -> None:
+        self._by_id: dict[str, Match] = {}
+        self._by_member: dict[str, Match] = {}
+        self._ended: dict[str, _EndInfo] = {}
+
+    def add(self, match: Match) -> None:
+        """Register a new match.
+
+        Raises:
+            LobbyError: `duplicate_match` for a known id, `already_in_match` when a member is in a live match.
+        """
+        if match.id in self._by_id:
+            raise LobbyError("duplicate_match", f"match {match.id!r} is already registered")
+        for pid in match.members:
+            if self.live_match_of(pid) is not None:
+                raise LobbyError("already_in_match", f"participant {pid!r} is already in a live match")
+        for pid in match.members:
+            old = self._by_member.get(pid)
+            if old is not None:
+                self._release(old, pid)
+            self._by_member[pid] = match
+        self._by_id[match.id] = match
+
+    def get(self, match_id: str) -> Match | None:
+        """The match with this id (live or ended), or None."""
+        return self._by_id.get(match_id)
+
+    def member_of(self, participant_id: str) -> Match | None:
+        """The participant's latest match (live or ended; see `is_ended`), or None."""
+        return self._by_member.get(participant_id)
+
+    def live_match_of(self, participant_id: str) -> Match | None:
+        """The participant's match if it has not ended, else None."""
+        m = self._by_member.get(participant_id)
+        return None if m is None or m.id in self._ended else m
+
+    def is_ended(self, match_id: str) -> bool:
+        """Whether `end` was called for this match."""
+        return match_id in self._ended
+
+    def end_reason(self, match_id: str) -> str | None:
+        """Why the match ended, or None while it is live (or unknown)."""
+        info = self._ended.get(match_id)
+        return None if info is None else info.reason
+
+    def peers_of(self, participant_id: str) -> list[str]:
+        """The other members of the participant's live match, in slot order (empty when none)."""
+        m = self.live_match_of(participant_id)
+        return [] if m is None else [p for p in m.members if p != participant_id]
+
+    def end(self, match_id: str, reason: str, now: float) -> list[Notice]:
+        """End a match; signaling between its members is refused from now on.
+
+        Args:
+            match_id: the match.
+            reason: short machine-readable reason (`"finished"`, `"peer_left"`, `"desync"`...).
+            now: current time.
+
+        Returns:
+            `[Ended(...)]` the first time, `[]` when the match had already ended.
+
+        Raises:
+            LobbyError: `unknown_match`.
+        """
+        m = self._by_id.get(match_id)
+        if m is None:
+            raise LobbyError("unknown_match", f"no match {match_id!r}")
+        if match_id in self._ended:
+            return []
+        self._ended[match_id] = _EndInfo(reason, now)
+        return [Ended(m, reason)]
+
+    def forget(self, participant_id: str) -> None:
+        """Drop a participant's record (they left the experiment); drop ended matches nobody points at."""
+        m = self._by_member.pop(participant_id, None)
+        if m is not None:
+            self._release(m, None)
+
+    def _release(self, match: Match, leaving: str | None) -> None:
+        # Drop an ended match once no member points at it any more; keeps memory bounded by participants.
+        if match.id not in self._ended:
+            return
+        if any(self._by_member.get(p) is match for p in match.members if p != leaving):
+            return
+        del self._by_id[match.id]
+        del self._ended[match.id]
+
+    def __len__(self) -> int:
+        return len(self._by_id)
+
+
+@dataclass(slots=True)
+class Lobby:
+    """The waiting queue of one game scene.
+
+    Args:
+        scene_id: the game scene.
+        group_size: members per match (>= 1).
+        timeout_s: how long one may wait before `tick` times them out; None waits forever.
+        matches: registry to record formed matches in (and to refuse participants already in a live match).
+    """
+
+    scene_id: str
+    group_size: int
+    timeout_s: float | None
+    matches: Matches | None = None
+    _waiting: OrderedDict[str, float] = field(default_factory=OrderedDict, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.group_size < 1:
+            raise ValueError(f"Lobby {self.scene_id!r}: group_size must be >= 1, got {self.group_size}")
+        if self.timeout_s is not None and self.timeout_s <= 0:
+            raise ValueError(
+                f"Lobby {self.scene_id!r}: timeout_s must be positive or None, got {self.timeout_s}"
+            )
+
+    @property
+    def waiting(self) -> tuple[str, ...]:
+        """Participants waiting, in join order."""
+        return tuple(self._waiting)
+
+    def __len__(self) -> int:
+        return len(self._waiting)
+
+    def __contains__(self, participant_id: object) -> bool:
+        return participant_id in self._waiting
+
+    def next_deadline(self) -> float | None:
+        """When the next timeout falls due (call `tick` then), or None."""
+        if self.timeout_s is None or not self._waiting:
+            return None
+        return next(iter(self._waiting.values())) + self.timeout_s
+
+    def join(self, participant_id: str, now: float) -> list[Notice]:
+        """Add a participant to the queue.
+
+        Returns:
+            `[Matched]` when their arrival completes a group, else `[Waiting]` for everyone waiting.
+
+        Raises:
+            LobbyError: `already_waiting` (joined twice), `already_in_match` (in a live match of `matches`).
+        """
+        if participant_id in self._waiting:
+            raise LobbyError(
+                "already_waiting", f"participant {participant_id!r} already waits in {self.scene_id!r}"
+            )
+        if self.matches is not None and self.matches.live_match_of(participant_id) is not None:
+            raise LobbyError(
+                "already_in_match",
+                f"participant {participant_id!r} is in a live match; end it before joining",
+            )
+        self._waiting[participant_id] = now
+        if len(self._waiting) < self.group_size:
+            return [self._waiting_notice()]
+        members = tuple(self._waiting.popitem(last=False)[0] for _ in range(self.group_size))
+        return [self._form(members, now)]
+
+    def form_partial(self, now: float) -> list[Notice]:
+        """Start a match now with everyone waiting, fewer than `group_size` (for a lobby whose timeout lets AI
+        policies take the empty slots). Returns `[]` when nobody waits."""
+        if not self._waiting:
+            return []
+        members = tuple(self._waiting)
+        self._waiting.clear()
+        return [self._form(members, now)]
+
+    def _form(self, members: tuple[str, ...], now: float) -> Matched:
+        match = Match(
+            id=secrets.token_urlsafe(MATCH_ID_BYTES),
+            scene_id=self.scene_id,
+            members=members,
+            seed=secrets.randbelow(SEED_BOUND),
+            created_at=now,
+        )
+        if self.matches is not None:
+            self.matches.add(match)
+        return Matched(match)
+
+    def leave(self, participant_id: str, now: float) -> list[Notice]:
+        """Remove a participant from the queue; a no-op (`[]`) when they are not waiting.
+
+        Returns:
+            `[Waiting]` for those still waiting, or `[]`.
+        """
+        if self._waiting.pop(participant_id, None) is None:
+            return []
+        return [self._waiting_notice()] if self._waiting else []
+
+    def tick(self, now: float) -> list[Notice]:
+        """Time out everyone who has waited `timeout_s` or longer.
+
+        Returns:
+            One `TimedOut` per participant, then one `Waiting` for those left if anyone timed out.
+        """
+        if self.timeout_s is None:
+            return []
+        notices: list[Notice] = []
+        while self._waiting:
+            pid, joined = next(iter(self._waiting.items()))
+            if joined + self.timeout_s > now:
+                break
+            del self._waiting[pid]
+            notices.append(TimedOut(self.scene_id, pid, now - joined))
+        if notices and self._waiting:
+            notices.append(self._waiting_notice())
+        return notices
+
+    def _waiting_notice(self) -> Waiting:
+        waiting = tuple(self._waiting)
+        return Waiting(self.scene_id, waiting, waiting, self.group_size - len(waiting))

@@ -1,0 +1,291 @@
+"""Lobbies, matches, signaling and outcomes against a real server, with python-socketio clients."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import hmac
+import sqlite3
+from typing import Any
+
+import socketio
+
+from mug.configurations import EndScene, Experiment, GameScene, Lobby, Outcome, RemoteConfig, StaticScene
+
+KEYS = {"ArrowLeft": 0}
+
+
+def duo(**kw: Any) -> GameScene:
+    return GameScene(**({"id": "duo", "env": "envs.duo:make", "key_bindings": KEYS,
+                         "agents": {"left": "human", "right": "human"}} | kw))
+
+
+def experiment(scene: GameScene, *extra: Any, remote: RemoteConfig | None = None) -> Experiment:
+    return Experiment(id="mp", scenes=[scene, *extra, EndScene(id="end")], remote=remote or RemoteConfig())
+
+
+class Peer:
+    """A participant page that records every server event it gets."""
+
+    def __init__(self, url: str, name: str) -> None:
+        self.url = url
+        self.name = name
+        self.sio = socketio.AsyncClient(reconnection=False)
+        self.events: list[tuple[str, Any]] = []
+        self.arrived = asyncio.Event()
+        self.sio.on("*", self._record)
+        self.pid = ""
+
+    async def _record(self, event: str, data: Any) -> None:
+        self.events.append((event, data))
+        self.arrived.set()
+
+    async def start(self) -> Peer:
+        await self.sio.connect(self.url, transports=["websocket"])
+        ack = await self.call("hello", {"v": 1, "token": None, "tab": f"tab-{self.name}", "params": {}})
+        assert ack["ok"], ack
+        self.pid = ack["participant"]
+        return self
+
+    async def call(self, event: str, data: Any) -> dict[str, Any]:
+        return await self.sio.call(event, data, timeout=10)  # type: ignore[no-any-return]
+
+    async def wait_for(self, event: str, timeout: float = 5.0) -> Any:
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            for name, data in self.events:
+                if name == event:
+                    self.events.remove((name, data))
+                    return data
+            remaining = deadline - asyncio.get_running_loop().time()
+            assert remaining > 0, f"{self.name}: no {event!r} event; got {self.events}"
+            self.arrived.clear()
+            try:
+                await asyncio.wait_for(self.arrived.wait(), remaining)
+            except TimeoutError:
+                pass
+
+    async def stop(self) -> None:
+        if self.sio.connected:
+            await self.sio.disconnect()
+
+
+async def peers(url: str, n: int) -> list[Peer]:
+    return [await Peer(url, f"p{i}").start() for i in range(n)]
+
+
+async def test_groups_form_first_come_first_served_with_fixed_slots(serve: Any) -> None:
+    scene = duo(agents={"a": "human", "b": "human", "c": "human", "bot": "mug.demos.policies:make_policy"})
+    live = serve(experiment(scene))
+    group = await peers(live.url, 4)
+    try:
+        for peer in group[:2]:
+            assert (await peer.call("lobby_join", {"v": 1, "scene_id": "duo"}))["ok"]
+        waiting = await group[1].wait_for("lobby_waiting")
+        assert waiting == {"scene_id": "duo", "waiting": 2, "position": 1, "needed": 1}
+        assert (await group[2].call("lobby_join", {"v": 1, "scene_id": "duo"}))["ok"]
+        starts = [await p.wait_for("match_start") for p in group[:3]]
+        assert [s["slot"] for s in starts] == [0, 1, 2]
+        assert len({s["match_id"] for s in starts}) == 1 and len({s["seed"] for s in starts}) == 1
+        assert starts[0]["members"] == [p.pid for p in group[:3]]
+        assert starts[0]["agents"] == {
+            "a": {"kind": "human", "slot": 0}, "b": {"kind": "human", "slot": 1}, "c": {"kind": "human", "slot": 2},
+            "bot": {"kind": "policy", "ref": "mug.demos.policies:make_policy", "kwargs": {}}}
+        assert starts[0]["input_delay"] == "auto"
+        assert starts[0]["ice"]["iceTransportPolicy"] == "all"
+        again = await group[0].call("lobby_join", {"v": 1, "scene_id": "duo"})
+        assert again["error"]["code"] == "already_in_match"
+        assert not [e for e in group[3].events if e[0] == "match_start"]
+    finally:
+        for p in group:
+            await p.stop()
+
+
+async def test_someone_who_leaves_the_lobby_never_blocks_the_next_group(serve: Any) -> None:
+    live = serve(experiment(duo()))
+    a, b, c = await peers(live.url, 3)
+    try:
+        await a.call("lobby_join", {"v": 1, "scene_id": "duo"})
+        await a.stop()  # closes the tab while waiting
+        await asyncio.sleep(0.2)
+        await b.call("lobby_join", {"v": 1, "scene_id": "duo"})
+        await c.call("lobby_join", {"v": 1, "scene_id": "duo"})
+        assert (await b.wait_for("match_start"))["members"] == [b.pid, c.pid]
+    finally:
+        for p in (b, c):
+            await p.stop()
+
+
+async def test_signaling_reaches_only_the_own_match(serve: Any) -> None:
+    live = serve(experiment(duo()))
+    a, b, c, d = await peers(live.url, 4)
+    try:
+        for p in (a, b, c, d):
+            await p.call("lobby_join", {"v": 1, "scene_id": "duo"})
+        for p in (a, b, c, d):
+            await p.wait_for("match_start")
+        sdp = {"type": "offer", "sdp": "v=0 opaque"}
+        assert (await a.call("signal", {"v": 1, "to": 1, "kind": "offer", "data": sdp}))["ok"]
+        got = await b.wait_for("signal")
+        assert got["data"] == sdp and got["from"] == {"pid": a.pid, "slot": 0}
+        # slot 1 of a's match is b: c and d (the other match) never see a's messages, nor can a pick them
+        assert not [e for e in c.events + d.events if e[0] == "signal"]
+        refused = [
+            await a.call("signal", {"v": 1, "to": 0, "kind": "offer", "data": {}}),
+            await a.call("signal", {"v": 1, "to": 5, "kind": "offer", "data": {}}),
+            await a.call("signal", {"v": 1, "to": 1, "kind": "evil", "data": {}}),
+            await a.call("signal", {"v": 1, "to": 1, "kind": "offer", "data": "x" * 70_000}),
+            await a.call("signal", {"v": 1, "to": "p_other", "kind": "offer", "data": {}}),
+            await a.call("signal", "garbage"),
+        ]
+        assert [r["error"]["code"] for r in refused] == [
+            "self_target", "bad_target", "bad_payload", "payload_too_large", "bad_message", "bad_message"]
+    finally:
+        for p in (a, b, c, d):
+            await p.stop()
+
+
+async def test_signaling_outside_a_match_is_refused(serve: Any) -> None:
+    live = serve(experiment(duo()))
+    (a,) = await peers(live.url, 1)
+    try:
+        refused = await a.call("signal", {"v": 1, "to": 1, "kind": "offer", "data": {}})
+        assert refused["error"]["code"] == "not_in_match"
+        wrong = await a.call("lobby_join", {"v": 1, "scene_id": "elsewhere"})
+        assert wrong["error"]["code"] == "wrong_scene"
+    finally:
+        await a.stop()
+
+
+async def test_lobby_timeout_ends_on_its_own_page_with_its_own_code(serve: Any) -> None:
+    scene = duo(lobby=Lobby(timeout_s=0.3, on_timeout="end",
+                            timeout_end=Outcome(body="No partner.", completion_code="NOPARTNER")))
+    live = serve(experiment(scene))
+    (a,) = await peers(live.url, 1)
+    try:
+        await a.call("lobby_join", {"v": 1, "scene_id": "duo"})
+        timeout = await a.wait_for("lobby_timeout")
+        assert timeout["outcome"] == "end" and timeout["scene"]["completion_code"] == "NOPARTNER"
+        assert timeout["scene"]["kind"] == "end" and "No partner." in timeout["scene"]["body_html"]
+    finally:
+        await a.stop()
+    db = live.database_url.removeprefix("sqlite:///")
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("select outcome, completion_code from participants").fetchall() == [
+            ("lobby_timeout", "NOPARTNER")]
+
+
+async def test_lobby_timeout_can_jump_to_a_scene(serve: Any) -> None:
+    scene = duo(lobby=Lobby(timeout_s=0.3, on_timeout="scene", timeout_scene="solo"))
+    solo = GameScene(id="solo", env="envs.solo:make", key_bindings=KEYS)
+    live = serve(experiment(scene, StaticScene(id="between"), solo))
+    (a,) = await peers(live.url, 1)
+    try:
+        await a.call("lobby_join", {"v": 1, "scene_id": "duo"})
+        timeout = await a.wait_for("lobby_timeout")
+        assert timeout["scene"]["id"] == "solo"
+        assert (await a.call("advance", {"v": 1, "scene_id": "solo"}))["scene"]["id"] == "end"
+    finally:
+        await a.stop()
+
+
+async def test_lobby_timeout_can_fill_empty_slots_with_ai(serve: Any) -> None:
+    scene = duo(agents={"a": "human", "b": "human", "c": "human"}, ai_fallback={
+        "a": "mug.demos.policies:make_policy", "b": "mug.demos.policies:make_policy",
+        "c": "mug.demos.policies:make_policy"}, lobby=Lobby(timeout_s=0.4, on_timeout="ai"))
+    live = serve(experiment(scene))
+    a, b = await peers(live.url, 2)
+    try:
+        await a.call("lobby_join", {"v": 1, "scene_id": "duo"})
+        await b.call("lobby_join", {"v": 1, "scene_id": "duo"})
+        start = await a.wait_for("match_start")
+        assert start["members"] == [a.pid, b.pid] and (await b.wait_for("match_start"))["slot"] == 1
+        assert start["agents"]["c"] == {"kind": "policy", "ref": "mug.demos.policies:make_policy", "kwargs": {}}
+        assert start["agents"]["b"] == {"kind": "human", "slot": 1}
+    finally:
+        for p in (a, b):
+            await p.stop()
+
+
+async def test_partner_leaving_ends_the_match_for_everyone_with_its_outcome(serve: Any) -> None:
+    scene = duo(partner_left=Outcome(body="Partner gone.", completion_code="PARTNERLEFT"))
+    live = serve(experiment(scene))
+    a, b = await peers(live.url, 2)
+    try:
+        for p in (a, b):
+            await p.call("lobby_join", {"v": 1, "scene_id": "duo"})
+        start = await a.wait_for("match_start")
+        await b.wait_for("match_start")
+        row = {"episode": 0, "step": 1, "t_ms": 1.0, "frame": 0, "match_id": start["match_id"]}
+        assert (await a.call("records", {"v": 1, "scene_id": "duo", "batch": 0, "rows": [row]}))["stored"] == 1
+        forged = row | {"step": 2, "match_id": "someone-elses-match"}
+        assert (await a.call("records", {"v": 1, "scene_id": "duo", "batch": 1, "rows": [forged]}))["error"][
+            "code"] == "bad_rows"
+        t0 = asyncio.get_running_loop().time()
+        await b.stop()  # closes the tab mid-game
+        ended = await a.wait_for("match_end", timeout=3.0)
+        assert asyncio.get_running_loop().time() - t0 < 3.0
+        assert ended["reason"] == "peer_left" and ended["scene"]["completion_code"] == "PARTNERLEFT"
+        # the remaining member may still flush the game's records after the match ended
+        late = row | {"step": 2}
+        assert (await a.call("records", {"v": 1, "scene_id": "duo", "batch": 2, "rows": [late]}))["stored"] == 1
+        signal = await a.call("signal", {"v": 1, "to": 1, "kind": "offer", "data": {}})
+        assert signal["error"]["code"] == "match_ended"
+    finally:
+        await a.stop()
+    db = live.database_url.removeprefix("sqlite:///")
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("select end_reason from matches").fetchall() == [("peer_left",)]
+        assert sorted(conn.execute("select outcome from participants").fetchall()) == [
+            ("partner_left",), ("partner_left",)]
+        assert conn.execute("select count(*) from steps where match_id is not null").fetchone() == (2,)
+
+
+async def test_finished_members_end_the_match_quietly(serve: Any) -> None:
+    live = serve(experiment(duo()))
+    a, b = await peers(live.url, 2)
+    try:
+        for p in (a, b):
+            await p.call("lobby_join", {"v": 1, "scene_id": "duo"})
+        match_id = (await a.wait_for("match_start"))["match_id"]
+        await b.wait_for("match_start")
+        links = {"peers": [{"slot": 1, "type": "direct", "rtt_ms": 0.4}]}
+        assert (await a.call("match_report", {"v": 1, "match_id": match_id, "kind": "links", "data": links}))["ok"]
+        for p in (a, b):
+            assert (await p.call("match_report", {"v": 1, "match_id": match_id, "kind": "finished"}))["ok"]
+            assert (await p.call("advance", {"v": 1, "scene_id": "duo"}))["scene"]["id"] == "end"
+        await b.stop()
+        await asyncio.sleep(0.2)
+        assert not [e for e in a.events if e[0] == "match_end"]
+        bad = await a.call("match_report", {"v": 1, "match_id": "nope", "kind": "links"})
+        assert bad["error"]["code"] == "not_in_match"
+    finally:
+        await a.stop()
+    db = live.database_url.removeprefix("sqlite:///")
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("select end_reason from matches").fetchall() == [("finished",)]
+        assert conn.execute("select kind from match_reports order by id").fetchall() == [
+            ("links",), ("finished",), ("finished",)]
+
+
+async def test_match_start_carries_minted_turn_credentials(serve: Any) -> None:
+    remote = RemoteConfig().webrtc(turn_secret="s3cret", turn_urls=["turn:127.0.0.1:3478"], force_relay=True,
+                                   turn_ttl_s=600, load_env_file=False)
+    live = serve(experiment(duo(), remote=remote))
+    a, b = await peers(live.url, 2)
+    try:
+        for p in (a, b):
+            await p.call("lobby_join", {"v": 1, "scene_id": "duo"})
+        ice = (await a.wait_for("match_start"))["ice"]
+        assert ice["iceTransportPolicy"] == "relay"
+        turn = next(s for s in ice["iceServers"] if "username" in s)
+        expiry, pid = turn["username"].split(":")
+        assert pid == a.pid and int(expiry) == ice["expiresAt"]
+        expected = base64.b64encode(hmac.new(b"s3cret", turn["username"].encode(), hashlib.sha1).digest()).decode()
+        assert turn["credential"] == expected
+        other = (await b.wait_for("match_start"))["ice"]
+        assert next(s for s in other["iceServers"] if "username" in s)["username"].endswith(b.pid)
+    finally:
+        for p in (a, b):
+            await p.stop()
