@@ -1,0 +1,5 @@
+import sys
+
+from mug.bundle.cli import cli
+
+sys.exit(cli())

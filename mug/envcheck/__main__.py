@@ -1,0 +1,5 @@
+import sys
+
+from mug.envcheck.cli import cli
+
+sys.exit(cli())

@@ -1,0 +1,70 @@
+// @ts-check
+// Runs one seeded trajectory inside Pyodide under Node and prints the result as one JSON line.
+// Usage: node runner.mjs <bundle_dir> <request.json>
+// request: {"packages": [...], "factory": "...", "kwargs": {...}, "seed": 0, "steps": 200, "actions": "random"|[...]}
+// output (stdout, one line): {"ok": true, "checksums": [...], "error": null|{...}, "timings": {...}}
+//                         or {"ok": false, "stage": "load"|"import", "message": "..."}
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { pathToFileURL } from "node:url";
+
+const [bundleDir, requestPath] = process.argv.slice(2);
+const request = JSON.parse(readFileSync(requestPath, "utf-8"));
+const dir = path.resolve(bundleDir);
+const print = (/** @type {unknown} */ obj) => process.stdout.write("MUG-RESULT " + JSON.stringify(obj) + "\n");
+
+// gymnasium imports multiprocessing.synchronize, which needs _multiprocessing.SemLock: Pyodide has none.
+// An inert stand-in lets the import succeed; using it (gymnasium's AsyncVectorEnv) raises OSError.
+const PRELUDE = `
+import sys, types
+if "_multiprocessing" not in sys.modules:
+    _mp = types.ModuleType("_multiprocessing")
+    class SemLock:
+        SEM_VALUE_MAX = 2147483647
+        def __init__(self, *args, **kwargs):
+            raise OSError("multiprocessing is not available in Pyodide")
+    def sem_unlink(name):
+        raise OSError("multiprocessing is not available in Pyodide")
+    _mp.SemLock, _mp.sem_unlink, _mp.flags = SemLock, sem_unlink, {}
+    sys.modules["_multiprocessing"] = _mp
+    del _mp, SemLock, sem_unlink
+`;
+
+const t0 = performance.now();
+let pyodide;
+try {
+  const { loadPyodide } = await import(pathToFileURL(path.join(dir, "pyodide.mjs")).href);
+  pyodide = await loadPyodide({
+    indexURL: dir + path.sep,
+    lockFileURL: path.join(dir, request.lock_file ?? "pyodide-lock.json"),
+    packages: request.packages,
+    stdout: (/** @type {string} */ s) => process.stderr.write(s + "\n"),
+    stderr: (/** @type {string} */ s) => process.stderr.write(s + "\n"),
+    messageCallback: () => {},
+  });
+} catch (err) {
+  print({ ok: false, stage: "load", message: String(err && /** @type {Error} */ (err).message || err) });
+  process.exit(0);
+}
+const t1 = performance.now();
+try {
+  pyodide.runPython(PRELUDE + "\nimport numpy, gymnasium, pettingzoo\nimport mug.client.trajectory\n");
+} catch (err) {
+  print({ ok: false, stage: "import", message: String(/** @type {Error} */ (err).message || err) });
+  process.exit(0);
+}
+const t2 = performance.now();
+pyodide.globals.set("_mug_request_json", JSON.stringify(request));
+const out = pyodide.runPython(`
+import json
+from mug.client.trajectory import trajectory_report
+_r = json.loads(_mug_request_json)
+json.dumps(trajectory_report(_r["factory"], _r["kwargs"], _r["seed"], _r["steps"], _r["actions"]))
+`);
+const t3 = performance.now();
+const result = JSON.parse(out);
+print({
+  ok: true,
+  ...result,
+  timings: { load_s: (t1 - t0) / 1000, import_s: (t2 - t1) / 1000, run_s: (t3 - t2) / 1000 },
+});
