@@ -1,0 +1,73 @@
+"""What `LockstepSession.poll` asks its caller to do: a closed set of request types (after GGRS)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class Send:
+    """Send `data` to `peer` over the (unreliable, unordered is fine) data channel."""
+
+    peer: str
+    data: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Ready:
+    """Synchronization is done; every peer uses `input_delay` frames. Steps follow."""
+
+    input_delay: int
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """Step the environment for `frame` with these actions: every slot, in ascending slot order.
+
+    Frames come in order, each exactly once, with identical actions on every peer. After stepping, report
+    the outcome with `report_checksum(frame, checksum)`.
+    """
+
+    frame: int
+    actions: dict[int, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Stalled:
+    """Frame `frame` is due but the inputs of `waiting_for` (slots, ascending) have not arrived.
+
+    Emitted once when a stall starts; the next Step ends it.
+    """
+
+    frame: int
+    waiting_for: list[int]
+
+
+@dataclass(frozen=True, slots=True)
+class Desync:
+    """The outcome checksum of `frame` differs between this peer (`local`) and `peer` (`remote`).
+
+    Emitted at the first differing frame of each divergence (frames are compared in order); the session
+    keeps running, the caller decides what to do.
+    """
+
+    frame: int
+    local: str
+    remote: str
+    peer: str
+
+
+@dataclass(frozen=True, slots=True)
+class PeerGone:
+    """`peer` left (transport said so, or silence for PEER_TIMEOUT_MS). The session has ended.
+
+    `last_confirmed_frame` is the last frame for which every input was known here (-1 if none); no Step
+    beyond it was or will be emitted.
+    """
+
+    peer: str
+    last_confirmed_frame: int
+
+
+Request = Send | Ready | Step | Stalled | Desync | PeerGone

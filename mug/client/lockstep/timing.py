@@ -1,0 +1,75 @@
+"""Timing constants of the lockstep protocol, each with the reason for its value.
+
+All times are milliseconds of the caller's clock (`poll(now_ms)`); the core never reads a clock itself.
+"""
+
+from __future__ import annotations
+
+import math
+
+PEER_TIMEOUT_MS = 3000.0
+"""A peer that sends nothing valid for this long is declared gone. Pings and resends keep a live peer
+talking at least every `RESEND_INTERVAL_MS`/`PING_INTERVAL_MS`, so 3 s of silence means it is gone (the
+requirement is disconnect detection within 3 seconds), while a tab that hiccups for a second survives."""
+
+RESEND_INTERVAL_MS = 50.0
+"""Unacknowledged inputs/checksums are re-sent after this much silence toward a peer. A stall caused by one
+lost message therefore ends within about one interval (3 frames at 60 fps); one small packet per peer per
+50 ms costs nothing on a data channel."""
+
+ACK_DELAY_MS = 20.0
+"""An acknowledgement owed to a peer waits this long for a message it can ride on (while running we send
+one per frame anyway); then it goes on its own. Well under RESEND_INTERVAL_MS, so the peer does not
+re-send data we already have, and it keeps two peers from acking each other's acks forever."""
+
+PING_INTERVAL_MS = 500.0
+"""While running, each peer is pinged this often, so `status()["rtt_ms"]` stays fresh and a silent-but-live
+peer (everything acknowledged, nothing new to say) still proves it is alive well inside the timeout."""
+
+SYNC_PING_INTERVAL_MS = 30.0
+"""During synchronization pings go out quickly: the ping phase delays the start of the game."""
+
+SYNC_PING_SAMPLES = 5
+"""Round-trip samples per peer before proposing an input delay; the median of 5 ignores one outlier."""
+
+SYNC_SAMPLE_TIMEOUT_MS = 1500.0
+"""Stop sampling after this long even with fewer samples (a lossy link); at least one sample is needed."""
+
+PROPOSAL_RESEND_MS = 100.0
+"""Our input-delay proposal is repeated this often until each peer acknowledges it."""
+
+DELAY_MARGIN_MS = 30.0
+"""Added to the one-way trip when choosing the input delay: covers jitter, the caller's poll granularity
+and the phase difference between peers' frame clocks."""
+
+MIN_INPUT_DELAY = 1
+"""At least one frame: an input can never be scheduled for the frame that is being stepped right now."""
+
+MAX_INPUT_DELAY = 12
+"""200 ms at 60 fps: beyond this the game feels broken anyway; a slower link stalls instead."""
+
+MAX_CATCH_UP_MS = 100.0
+"""When the caller polls late (coarse browser timers), the frame clock may lag wall time by up to this much
+and catch up (one Step per poll); older lag is forgiven, so a paused tab is not followed by a burst. After a
+*network* stall the clock is re-phased instead (next frame one frame_ms after the stall ends): this peer was
+ahead of the slowest input stream, and catching up would only stall it again, frame after frame."""
+
+RTT_SAMPLES_KEPT = 5
+"""Round-trip samples kept per peer; status reports their median."""
+
+
+def choose_input_delay(rtt_ms: float, frame_ms: float) -> int:
+    """Return the input delay (frames) this peer proposes for a measured worst round trip.
+
+    D = clamp(ceil((rtt / 2 + DELAY_MARGIN_MS) / frame_ms), MIN_INPUT_DELAY, MAX_INPUT_DELAY): an input must
+    reach every peer (one way) before they are due to step its frame, D frames later.
+
+    Args:
+        rtt_ms: the worst (largest) median round trip to any peer, in ms.
+        frame_ms: the duration of one frame, in ms.
+
+    Returns:
+        The proposed input delay in frames.
+    """
+    frames = math.ceil((rtt_ms / 2.0 + DELAY_MARGIN_MS) / frame_ms)
+    return max(MIN_INPUT_DELAY, min(MAX_INPUT_DELAY, frames))

@@ -1,0 +1,348 @@
+"""Peer <-> peer lockstep messages: a closed set of typed messages, encoded byte by byte.
+
+Every message starts with the same two bytes:
+
+    offset  size  field
+    0       1     version      WIRE_VERSION (1); anything else is rejected
+    1       1     type         1 PING, 2 PONG, 3 PROPOSAL, 4 INPUTS
+
+PING / PONG (4 bytes): `seq` u16 big-endian. A PONG echoes the PING's seq; the pinger keeps the send time
+    itself, so no clock value crosses the wire.
+PROPOSAL (4 bytes): `delay` u8 (the input delay this peer proposes, MIN..MAX_INPUT_DELAY), `flags` u8
+    (bit 0: "I have your proposal"; other bits must be 0).
+INPUTS (variable):
+    u32  input_ack       the next input frame the sender needs from the recipient (all earlier ones received)
+    u32  checksum_ack    the next checksum frame the sender needs from the recipient
+    u32  input_start     frame of the first input carried
+    u8   input_frames    n, number of consecutive frames carried (<= MAX_FRAMES_PER_MESSAGE)
+    u8   slot_count      k, number of the sender's slots (each frame carries one action per slot)
+    k x u8  slots        the sender's slot ids, ascending
+    n*k x action         frame-major: frame input_start's actions for each slot, then the next frame's...
+    u32  checksum_start  frame of the first checksum carried
+    u8   checksum_count  m (<= MAX_FRAMES_PER_MESSAGE)
+    m x (u8 length, ASCII bytes)  the checksums of consecutive frames (length 1..MAX_CHECKSUM_CHARS)
+
+An action (JSON-able: None, bool, int, float, str, or a list of them) is a tag byte and a payload:
+
+    0x00 None   0x01 False   0x02 True
+    0x03 int    zigzag LEB128 varint (signed 64-bit range)
+    0x04 float  8 bytes IEEE-754 binary64, big-endian (exact, -0.0 and NaN included)
+    0x05 list   LEB128 varint count (<= MAX_LIST_ITEMS), then each item (nesting depth <= MAX_DEPTH)
+    0x06 str    LEB128 varint byte length, then UTF-8 bytes
+
+Tuples encode as lists. Decoding rejects truncated input, trailing bytes, unknown tags or types, a wrong
+version and messages over MAX_MESSAGE_BYTES by raising `WireError`, never anything else.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+from typing import Any
+
+WIRE_VERSION = 1
+MAX_MESSAGE_BYTES = 16 * 1024  # the portable SCTP message size for WebRTC data channels
+MAX_FRAMES_PER_MESSAGE = 64  # redundancy window: older unacknowledged frames go in the next message
+MAX_ACTION_BYTES = 512  # one action of one slot, encoded; larger ones are refused at add_local_input
+MAX_LIST_ITEMS = 256
+MAX_DEPTH = 4
+MAX_CHECKSUM_CHARS = 64
+MAX_SLOTS = 255
+
+T_PING, T_PONG, T_PROPOSAL, T_INPUTS = 1, 2, 3, 4
+_INT64_MIN, _INT64_MAX = -(1 << 63), (1 << 63) - 1
+
+Action = Any  # None | bool | int | float | str | list[Action]
+
+
+class WireError(ValueError):
+    """A message (or an action) that cannot be encoded or decoded; the message says what was wrong."""
+
+
+@dataclass(frozen=True, slots=True)
+class Ping:
+    seq: int
+
+
+@dataclass(frozen=True, slots=True)
+class Pong:
+    seq: int
+
+
+@dataclass(frozen=True, slots=True)
+class Proposal:
+    delay: int
+    have_yours: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Inputs:
+    input_ack: int
+    checksum_ack: int
+    input_start: int
+    slots: tuple[int, ...]
+    inputs: tuple[tuple[Action, ...], ...]  # one tuple per frame, one action per slot
+    checksum_start: int
+    checksums: tuple[str, ...]
+
+
+Message = Ping | Pong | Proposal | Inputs
+
+
+# ---------------------------------------------------------------- actions
+
+
+def _varint(out: bytearray, n: int) -> None:
+    while True:
+        b = n & 0x7F
+        n >>= 7
+        if n:
+            out.append(b | 0x80)
+        else:
+            out.append(b)
+            return
+
+
+def _encode_action(out: bytearray, value: Any, depth: int) -> None:
+    if value is None:
+        out.append(0x00)
+    elif value is True or value is False:
+        out.append(0x02 if value else 0x01)
+    elif isinstance(value, int):
+        if not _INT64_MIN <= value <= _INT64_MAX:
+            raise WireError(f"action int {value} is outside the signed 64-bit range")
+        out.append(0x03)
+        _varint(out, (value << 1) ^ (value >> 63))  # zigzag: small magnitudes stay short
+    elif isinstance(value, float):
+        out.append(0x04)
+        out += struct.pack(">d", value)
+    elif isinstance(value, str):
+        data = value.encode()
+        out.append(0x06)
+        _varint(out, len(data))
+        out += data
+    elif isinstance(value, list | tuple):
+        if depth >= MAX_DEPTH:
+            raise WireError(f"action lists nest deeper than {MAX_DEPTH} levels")
+        if len(value) > MAX_LIST_ITEMS:
+            raise WireError(f"action list has {len(value)} items; at most {MAX_LIST_ITEMS} are allowed")
+        out.append(0x05)
+        _varint(out, len(value))
+        for item in value:
+            _encode_action(out, item, depth + 1)
+    elif hasattr(value, "tolist"):  # numpy arrays and scalars, without importing numpy
+        _encode_action(out, value.tolist(), depth)
+    elif hasattr(value, "__index__"):
+        _encode_action(out, value.__index__(), depth)
+    else:
+        raise WireError(
+            f"cannot encode an action of type {type(value).__name__}: "
+            "use None, bool, int, float, str or a list"
+        )
+
+
+def encode_action(value: Any) -> bytes:
+    """Encode one action (see the module docstring); raises WireError if it is not encodable or too big."""
+    out = bytearray()
+    _encode_action(out, value, 0)
+    if len(out) > MAX_ACTION_BYTES:
+        raise WireError(f"action encodes to {len(out)} bytes; at most {MAX_ACTION_BYTES} are allowed")
+    return bytes(out)
+
+
+def normalize_action(value: Any) -> Action:
+    """Return the action exactly as every peer will see it after a trip over the wire (tuples become lists,
+    numpy values become Python numbers), so local and remote Steps carry identical values."""
+    return decode_action(encode_action(value))
+
+
+def decode_action(data: bytes) -> Action:
+    """Decode exactly one action occupying all of `data`."""
+    reader = _Reader(data)
+    value = reader.action(0)
+    reader.finish()
+    return value
+
+
+# ---------------------------------------------------------------- reader
+
+
+class _Reader:
+    __slots__ = ("data", "pos")
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        self.pos = 0
+
+    def take(self, n: int) -> bytes:
+        end = self.pos + n
+        if end > len(self.data):
+            raise WireError(
+                f"truncated message: needed {n} bytes at offset {self.pos}, have {len(self.data)}"
+            )
+        chunk = self.data[self.pos : end]
+        self.pos = end
+        return chunk
+
+    def u8(self) -> int:
+        return self.take(1)[0]
+
+    def u16(self) -> int:
+        return int.from_bytes(self.take(2), "big")
+
+    def u32(self) -> int:
+        return int.from_bytes(self.take(4), "big")
+
+    def varint(self) -> int:
+        n = shift = 0
+        for _ in range(10):
+            b = self.u8()
+            n |= (b & 0x7F) << shift
+            if not b & 0x80:
+                return n
+            shift += 7
+        raise WireError(f"varint longer than 10 bytes at offset {self.pos}")
+
+    def action(self, depth: int) -> Action:
+        tag = self.u8()
+        if tag == 0x00:
+            return None
+        if tag == 0x01:
+            return False
+        if tag == 0x02:
+            return True
+        if tag == 0x03:
+            z = self.varint()
+            value = (z >> 1) ^ -(z & 1)
+            if not _INT64_MIN <= value <= _INT64_MAX:
+                raise WireError("action int outside the signed 64-bit range")
+            return value
+        if tag == 0x04:
+            value_f: float = struct.unpack(">d", self.take(8))[0]
+            return value_f
+        if tag == 0x05:
+            if depth >= MAX_DEPTH:
+                raise WireError(f"action lists nest deeper than {MAX_DEPTH} levels")
+            count = self.varint()
+            if count > MAX_LIST_ITEMS:
+                raise WireError(f"action list of {count} items; at most {MAX_LIST_ITEMS} are allowed")
+            return [self.action(depth + 1) for _ in range(count)]
+        if tag == 0x06:
+            length = self.varint()
+            if length > MAX_ACTION_BYTES:
+                raise WireError(f"action string of {length} bytes is too long")
+            try:
+                return self.take(length).decode()
+            except UnicodeDecodeError as exc:
+                raise WireError(f"action string is not UTF-8: {exc}") from None
+        raise WireError(f"unknown action tag 0x{tag:02x} at offset {self.pos - 1}")
+
+    def finish(self) -> None:
+        if self.pos != len(self.data):
+            raise WireError(f"{len(self.data) - self.pos} trailing bytes after the message")
+
+
+# ---------------------------------------------------------------- messages
+
+
+def encode(message: Message) -> bytes:
+    """Encode a message; raises WireError if a field is out of range."""
+    out = bytearray((WIRE_VERSION,))
+    try:
+        if isinstance(message, Ping | Pong):
+            out.append(T_PING if isinstance(message, Ping) else T_PONG)
+            out += struct.pack(">H", message.seq)
+        elif isinstance(message, Proposal):
+            out.append(T_PROPOSAL)
+            out += struct.pack(">BB", message.delay, 1 if message.have_yours else 0)
+        else:
+            _encode_inputs(out, message)
+    except struct.error as exc:
+        raise WireError(f"field out of range in {type(message).__name__}: {exc}") from None
+    if len(out) > MAX_MESSAGE_BYTES:
+        raise WireError(f"message of {len(out)} bytes exceeds {MAX_MESSAGE_BYTES}")
+    return bytes(out)
+
+
+def _encode_inputs(out: bytearray, m: Inputs) -> None:
+    if len(m.inputs) > MAX_FRAMES_PER_MESSAGE or len(m.checksums) > MAX_FRAMES_PER_MESSAGE:
+        raise WireError(f"at most {MAX_FRAMES_PER_MESSAGE} frames of inputs/checksums per message")
+    out.append(T_INPUTS)
+    out += struct.pack(">IIIBB", m.input_ack, m.checksum_ack, m.input_start, len(m.inputs), len(m.slots))
+    out += bytes(m.slots)
+    for frame_actions in m.inputs:
+        if len(frame_actions) != len(m.slots):
+            raise WireError("every frame must carry exactly one action per slot")
+        for action in frame_actions:
+            _encode_action(out, action, 0)
+    out += struct.pack(">IB", m.checksum_start, len(m.checksums))
+    for text in m.checksums:
+        data = text.encode("ascii")
+        if not 1 <= len(data) <= MAX_CHECKSUM_CHARS:
+            raise WireError(f"checksum of {len(data)} characters; 1..{MAX_CHECKSUM_CHARS} are allowed")
+        out.append(len(data))
+        out += data
+
+
+def decode(data: bytes) -> Message:
+    """Decode one message.
+
+    Args:
+        data: the bytes received from a peer.
+
+    Returns:
+        The message.
+
+    Raises:
+        WireError: the bytes are oversized, truncated, of another version or otherwise malformed.
+    """
+    if not isinstance(data, bytes | bytearray | memoryview):
+        raise WireError(f"expected bytes, got {type(data).__name__}")
+    data = bytes(data)
+    if len(data) > MAX_MESSAGE_BYTES:
+        raise WireError(f"message of {len(data)} bytes exceeds {MAX_MESSAGE_BYTES}")
+    r = _Reader(data)
+    version = r.u8()
+    if version != WIRE_VERSION:
+        raise WireError(f"wire version {version}, expected {WIRE_VERSION}: are both peers on the same MUG?")
+    kind = r.u8()
+    message: Message
+    if kind == T_PING:
+        message = Ping(r.u16())
+    elif kind == T_PONG:
+        message = Pong(r.u16())
+    elif kind == T_PROPOSAL:
+        delay, flags = r.u8(), r.u8()
+        if flags & ~1:
+            raise WireError(f"unknown proposal flags 0x{flags:02x}")
+        message = Proposal(delay, bool(flags & 1))
+    elif kind == T_INPUTS:
+        message = _decode_inputs(r)
+    else:
+        raise WireError(f"unknown message type {kind}")
+    r.finish()
+    return message
+
+
+def _decode_inputs(r: _Reader) -> Inputs:
+    input_ack, checksum_ack, input_start = r.u32(), r.u32(), r.u32()
+    n, k = r.u8(), r.u8()
+    if n > MAX_FRAMES_PER_MESSAGE:
+        raise WireError(f"{n} input frames in one message; at most {MAX_FRAMES_PER_MESSAGE}")
+    slots = tuple(r.take(k))
+    if list(slots) != sorted(set(slots)):
+        raise WireError(f"slots {slots} are not strictly ascending")
+    inputs = tuple(tuple(r.action(0) for _ in range(k)) for _ in range(n))
+    checksum_start, m = r.u32(), r.u8()
+    if m > MAX_FRAMES_PER_MESSAGE:
+        raise WireError(f"{m} checksums in one message; at most {MAX_FRAMES_PER_MESSAGE}")
+    checksums = []
+    for _ in range(m):
+        length = r.u8()
+        if not 1 <= length <= MAX_CHECKSUM_CHARS:
+            raise WireError(f"checksum length {length}; 1..{MAX_CHECKSUM_CHARS} are allowed")
+        raw = r.take(length)
+        if not raw.isascii():
+            raise WireError("checksum is not ASCII")
+        checksums.append(raw.decode("ascii"))
+    return Inputs(input_ack, checksum_ack, input_start, slots, inputs, checksum_start, tuple(checksums))
