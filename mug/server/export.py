@@ -3,6 +3,10 @@
 Files written (rows in a fixed order, JSON cells with sorted keys, no export timestamp inside):
 - `steps_<scene_id>.csv`: one row per recorded step of that game scene;
 - `participants.csv`, `url_params.csv`, `scene_visits.csv`, `answers.csv`, `events.csv`;
+- `matches.csv`: one row per multiplayer match: members, seed, how it ended, the agreed input delay, and the
+  server's comparison of the members' own records (steps compared, steps whose checksums differ, the first);
+- `match_links.csv`: one row per match, reporting member and peer: connection type (direct or relay), round
+  trip, input delay, stalls and desyncs as that member measured them;
 - `MANIFEST.csv`: every other file with its row count and SHA-256.
 """
 
@@ -18,7 +22,17 @@ from typing import Any
 
 from sqlalchemy import Table, select
 
-from mug.server.store import Store, answers, events, participants, scene_visits, steps, url_params
+from mug.server.store import (
+    Store,
+    answers,
+    events,
+    match_reports,
+    matches,
+    participants,
+    scene_visits,
+    steps,
+    url_params,
+)
 
 STEP_COLUMNS = [
     "experiment_id", "participant_id", "scene_id", "episode", "step", "agent", "action", "reward", "terminated",
@@ -92,11 +106,76 @@ async def export_async(database_url: str, out_dir: Path, experiment_id: str | No
         for scene_id, rows in sorted(by_scene.items()):
             path = out_dir / f"steps_{scene_id}.csv"
             written.append((path, *_write(path, STEP_COLUMNS, rows)))
+        written += await _export_matches(store, out_dir, step_rows, experiment_of, experiment_id)
     finally:
         await store.close()
     manifest = out_dir / "MANIFEST.csv"
     _write(manifest, ["file", "rows", "sha256"], [[p.name, n, h] for p, n, h in written])
     return [p for p, _, _ in written] + [manifest]
+
+
+MATCH_COLUMNS = ["match_id", "scene_id", "seed", "members", "agents", "created_at", "ended_at", "end_reason",
+                 "input_delay", "steps_compared", "steps_differing", "first_difference"]
+LINK_COLUMNS = ["match_id", "participant_id", "slot", "peer_slot", "connection_type", "rtt_ms", "input_delay",
+                "frames", "stalls", "stall_ms", "desyncs"]
+
+
+def compare_members(rows: list[Any]) -> dict[str, tuple[int, int, str]]:
+    """Per match: (steps recorded by two or more members, steps whose checksums differ, the first such step)."""
+    seen: dict[str, dict[tuple[int, str, int], dict[str, str | None]]] = {}
+    for r in rows:
+        if r["match_id"]:
+            key = (r["episode"], r["agent"], r["step"])
+            seen.setdefault(r["match_id"], {}).setdefault(key, {})[r["participant_id"]] = r["obs_checksum"]
+    result = {}
+    for match_id, by_step in seen.items():
+        shared = {k: v for k, v in by_step.items() if len(v) > 1}
+        differing = sorted(k for k, v in shared.items() if len(set(v.values())) > 1)
+        first = f"episode {differing[0][0]} step {differing[0][2]}" if differing else ""
+        result[match_id] = (len(shared), len(differing), first)
+    return result
+
+
+async def _export_matches(store: Store, out_dir: Path, step_rows: list[Any], experiment_of: dict[str, str],
+                          experiment_id: str | None) -> list[tuple[Path, int, str]]:
+    async with store.engine.connect() as conn:
+        all_matches = list((await conn.execute(select(matches).order_by(matches.c.created_at, matches.c.id)))
+                           .mappings())
+        reports = list((await conn.execute(select(match_reports).order_by(match_reports.c.id))).mappings())
+    if experiment_id is not None:
+        all_matches = [m for m in all_matches if any(
+            experiment_of.get(pid) == experiment_id for pid in json.loads(m["members"]))]
+    comparison = compare_members(step_rows)
+    summaries: dict[tuple[str, str], dict[str, Any]] = {}
+    links: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for report in reports:
+        key = (report["match_id"], report["participant_id"])
+        if report["kind"] == "summary":
+            summaries[key] = json.loads(report["data"])
+        elif report["kind"] == "links":
+            links[key] = list(json.loads(report["data"]).get("peers", []))
+    match_rows, link_rows = [], []
+    for m in all_matches:
+        members = json.loads(m["members"])
+        delays = sorted({s.get("input_delay") for (mid, _), s in summaries.items()
+                         if mid == m["id"] and s.get("input_delay") is not None})
+        compared, differing, first = comparison.get(m["id"], (0, 0, ""))
+        match_rows.append([m["id"], m["scene_id"], m["seed"], m["members"], m["agents"], m["created_at"],
+                           m["ended_at"], m["end_reason"], "/".join(map(str, delays)), compared, differing, first])
+        for slot, pid in enumerate(members):
+            summary = summaries.get((m["id"], pid), {})
+            for peer in sorted(links.get((m["id"], pid), []), key=lambda p: p.get("slot", -1)):
+                link_rows.append([
+                    m["id"], pid, slot, peer.get("slot"), peer.get("type"), peer.get("rtt_ms"),
+                    summary.get("input_delay"), summary.get("frames"), summary.get("stalls"),
+                    summary.get("stall_ms"), summary.get("desyncs"),
+                ])
+    out = []
+    for name, header, rows in (("matches.csv", MATCH_COLUMNS, match_rows), ("match_links.csv", LINK_COLUMNS,
+                                                                             link_rows)):
+        path = out_dir / name
+        out.append((path, *_write(path, header, rows)))
+    return out
 
 
 def export_csv(database_url: str, out_dir: Path | str, experiment_id: str | None = None) -> list[Path]:

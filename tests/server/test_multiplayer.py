@@ -289,3 +289,43 @@ async def test_match_start_carries_minted_turn_credentials(serve: Any) -> None:
     finally:
         for p in (a, b):
             await p.stop()
+
+
+async def test_export_compares_members_records_and_reports_links(serve: Any, tmp_path: Any) -> None:
+    from mug.server.export import export_async
+
+    live = serve(experiment(duo()))
+    a, b = await peers(live.url, 2)
+    try:
+        for p in (a, b):
+            await p.call("lobby_join", {"v": 1, "scene_id": "duo"})
+        match_id = (await a.wait_for("match_start"))["match_id"]
+        await b.wait_for("match_start")
+
+        def rows(checksums: list[str]) -> list[dict[str, Any]]:
+            return [{"episode": 0, "step": i + 1, "frame": i, "obs_checksum": c, "t_ms": 1.0, "match_id": match_id}
+                    for i, c in enumerate(checksums)]
+
+        await a.call("records", {"v": 1, "scene_id": "duo", "batch": 0, "rows": rows(["aaaa", "bbbb", "cccc"])})
+        await b.call("records", {"v": 1, "scene_id": "duo", "batch": 0, "rows": rows(["aaaa", "bbbf"])})
+        for p, other in ((a, 1), (b, 0)):
+            await p.call("match_report", {"v": 1, "match_id": match_id, "kind": "links",
+                                          "data": {"peers": [{"slot": other, "type": "relay", "rtt_ms": 0.6}]}})
+            await p.call("match_report", {"v": 1, "match_id": match_id, "kind": "summary", "data": {
+                "input_delay": 3, "frames": 3, "stalls": 1, "stall_ms": 16.0, "desyncs": [1]}})
+    finally:
+        for p in (a, b):
+            await p.stop()
+    out = tmp_path / "out"
+    await export_async(live.database_url, out)
+    import csv
+
+    with (out / "matches.csv").open(newline="") as f:
+        (match,) = list(csv.DictReader(f))
+    assert match["match_id"] == match_id and match["end_reason"] == "peer_left" and match["input_delay"] == "3"
+    assert (match["steps_compared"], match["steps_differing"], match["first_difference"]) == ("2", "1",
+                                                                                             "episode 0 step 2")
+    with (out / "match_links.csv").open(newline="") as f:
+        links = list(csv.DictReader(f))
+    assert [(r["slot"], r["peer_slot"], r["connection_type"], r["rtt_ms"], r["stalls"]) for r in links] == [
+        ("0", "1", "relay", "0.6", "1"), ("1", "0", "relay", "0.6", "1")]
