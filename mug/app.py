@@ -6,6 +6,7 @@ experiment when none is named. `create_app` builds the same thing from explicit 
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
@@ -15,7 +16,8 @@ import socketio
 from starlette.applications import Starlette
 
 from mug.configurations import Experiment, load_experiment
-from mug.server.handlers import register
+from mug.server.handlers import emitter, register
+from mug.server.multiplayer import Multiplayer
 from mug.server.pages import Site, health_route
 from mug.server.participants import Participants
 from mug.server.store import Store
@@ -80,13 +82,18 @@ def create_app(experiment: Experiment | None = None, settings: Settings | None =
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         store = await Store.open(settings.database_url)
         participants = Participants(experiment, store)
+        multiplayer = Multiplayer(experiment, store, participants, emitter(sio, participants))
         state["participants"] = participants
-        register(sio, participants)
+        register(sio, participants, multiplayer)
+        ticker = asyncio.create_task(multiplayer.run_ticker())
         log.info("serving experiment %r (%d scenes), data in %s", experiment.id, len(experiment.scenes),
                  settings.database_url)
         try:
             yield
         finally:
+            ticker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await ticker
             await store.close()
 
     web = Starlette(routes=[health_route(info), *site.routes()], lifespan=lifespan)
