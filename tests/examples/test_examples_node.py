@@ -1,0 +1,25 @@
+"""The example environments give the same trajectory in CPython and in Pyodide 0.27.7 (Node)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from mug.envcheck import check_env
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+PACKAGES = [str(EXAMPLES / "dodge" / "dodge_env"), str(EXAMPLES / "cartpole" / "cartpole_browser")]
+
+pytestmark = [pytest.mark.node, pytest.mark.usefixtures("example_envs")]
+
+
+@pytest.mark.parametrize(("factory", "kwargs"), [("dodge_env.game:make_env", {"lives": 3}),
+                                                 ("cartpole_browser.env:make_env", {})])
+def test_example_env_is_deterministic_in_pyodide(
+    examples_bundle: Path, factory: str, kwargs: dict[str, int]
+) -> None:
+    report = check_env(factory, kwargs, seed=3, steps=300, actions="random", bundle_dir=examples_bundle,
+                       packages=PACKAGES)
+    assert report.ok, report.message
+    assert report.steps_compared == 300 and report.first_mismatch is None
