@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal
 
@@ -52,6 +55,19 @@ def run_in_pyodide(bundle_dir: Path, request: dict[str, Any]) -> dict[str, Any]:
     return {"ok": False, "stage": "node", "message": f"node exited with code {proc.returncode}: {tail}"}
 
 
+@contextlib.contextmanager
+def _importable(packages: list[str]) -> Iterator[None]:
+    """Let CPython import local project folders (plain or src layout) the way the bundle lets Pyodide."""
+    folders = [Path(p) for p in packages if Path(p).is_dir()]
+    paths = [str(f / "src") if (f / "src").is_dir() else str(f) for f in folders]
+    sys.path[:0] = paths
+    try:
+        yield
+    finally:
+        for path in paths:
+            sys.path.remove(path)
+
+
 def check_env(
     factory: str,
     kwargs: dict[str, Any] | None = None,
@@ -85,7 +101,8 @@ def check_env(
     assert manifest is not None  # just built
 
     t0 = time.perf_counter()
-    local = trajectory_report(factory, kwargs, seed, steps, actions)
+    with _importable(packages):
+        local = trajectory_report(factory, kwargs, seed, steps, actions)
     t1 = time.perf_counter()
     request = {
         "packages": manifest.packages,
