@@ -1,0 +1,212 @@
+"""`EnvHost`: one environment behind a uniform interface, whatever its API.
+
+Gymnasium envs, PettingZoo parallel envs and PettingZoo AEC envs all look the same to the runner: reset
+with a seed, step with a dict of actions by agent, get dicts by agent back, render to a payload the browser
+draws. A Gymnasium env has one agent, named by the scene (`player` by default).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+
+from mug.client.trajectory import is_parallel_env, load_factory
+
+EnvKind = Literal["gymnasium", "parallel", "aec"]
+
+
+class EnvError(Exception):
+    """The environment could not be built or used; the message says what and how to fix it."""
+
+
+@dataclass
+class Outcome:
+    """What one step produced, by agent."""
+
+    obs: dict[str, Any]
+    rewards: dict[str, float]
+    terminated: dict[str, bool]
+    truncated: dict[str, bool]
+    infos: dict[str, Any]
+    done: bool
+
+
+def make_env(ref: str, kwargs: dict[str, Any]) -> Any:
+    """Call the factory `ref` with `kwargs` plus `render_mode="rgb_array"`, or without it if refused."""
+    try:
+        factory = load_factory(ref)
+    except (ImportError, AttributeError, ValueError, TypeError) as exc:
+        raise EnvError(
+            f"env {ref!r}: {type(exc).__name__}: {exc}. Check the module path and that its package is "
+            "in the scene's `packages` (built into the bundle)."
+        ) from exc
+    try:
+        return factory(**kwargs, render_mode="rgb_array")
+    except TypeError as exc:
+        if "render_mode" not in str(exc):
+            raise EnvError(f"env {ref!r}({kwargs}) raised TypeError: {exc}") from exc
+    return factory(**kwargs)
+
+
+def as_action(space: Any, value: Any) -> Any:
+    """Convert a JSON action (from key bindings or a policy) to what the space expects."""
+    dtype = getattr(space, "dtype", None)
+    if isinstance(value, list | tuple) or (dtype is not None and np.issubdtype(dtype, np.floating)):
+        return np.asarray(value, dtype=dtype)
+    return value
+
+
+def rgba_frame(frame: np.ndarray) -> np.ndarray:
+    """Return an HxWx3 or HxWx4 uint8 image as a contiguous HxWx4 uint8 array."""
+    if frame.ndim != 3 or frame.shape[2] not in (3, 4):
+        raise EnvError(
+            f"render() returned an array of shape {frame.shape}: return HxWx3 or HxWx4 uint8 RGB(A)"
+        )
+    if frame.dtype != np.uint8:
+        frame = np.clip(frame, 0, 255).astype(np.uint8)
+    if frame.shape[2] == 3:
+        alpha = np.full(frame.shape[:2] + (1,), 255, dtype=np.uint8)
+        frame = np.concatenate([frame, alpha], axis=2)
+    return np.ascontiguousarray(frame)
+
+
+class EnvHost:
+    """Builds and drives one environment.
+
+    Args:
+        ref: the factory, "package.module:callable".
+        kwargs: the factory's keyword arguments.
+        agents: the scene's agent names; a Gymnasium env must have exactly one, a PettingZoo env's must be
+            among its `possible_agents`.
+    """
+
+    def __init__(self, ref: str, kwargs: dict[str, Any], agents: list[str]) -> None:
+        self.env = make_env(ref, kwargs)
+        if hasattr(self.env, "agent_selection"):
+            self.kind: EnvKind = "aec"
+        elif is_parallel_env(self.env):
+            self.kind = "parallel"
+        else:
+            self.kind = "gymnasium"
+        if self.kind == "gymnasium":
+            if len(agents) != 1:
+                raise EnvError(
+                    f"env {ref!r} is a single-agent Gymnasium env, but the scene names agents {agents}: "
+                    "give exactly one, e.g. agents={'player': 'human'}"
+                )
+        else:
+            possible = list(self.env.possible_agents)
+            unknown = sorted(set(agents) - set(possible))
+            if unknown:
+                raise EnvError(
+                    f"env {ref!r} has agents {possible}; the scene names {unknown}, which it does not "
+                    f"have. Set GameScene(agents={{...}}) with a controller for each of {possible}."
+                )
+            missing = sorted(set(possible) - set(agents))
+            if missing:
+                raise EnvError(
+                    f"env {ref!r}: agents {missing} have no controller: add them to the scene's agents"
+                )
+        self.agents = list(agents) if self.kind == "gymnasium" else list(self.env.possible_agents)
+
+    @property
+    def single(self) -> bool:
+        """True for a Gymnasium (single-agent) env."""
+        return self.kind == "gymnasium"
+
+    def action_space(self, agent: str) -> Any:
+        return self.env.action_space if self.single else self.env.action_space(agent)
+
+    def reset(self, seed: int) -> dict[str, Any]:
+        """Reset with `seed`; return the observation of each agent."""
+        if self.single:
+            obs, _ = self.env.reset(seed=seed)
+            return {self.agents[0]: obs}
+        if self.kind == "parallel":
+            obs, _ = self.env.reset(seed=seed)
+            return dict(obs)
+        self.env.reset(seed=seed)
+        return {a: self.env.observe(a) for a in self.env.agents}
+
+    def step(self, actions: dict[str, Any]) -> Outcome:
+        """Step with one action per (live) agent."""
+        if self.single:
+            agent = self.agents[0]
+            obs, reward, term, trunc, info = self.env.step(as_action(self.env.action_space, actions[agent]))
+            return Outcome(
+                {agent: obs},
+                {agent: float(reward)},
+                {agent: bool(term)},
+                {agent: bool(trunc)},
+                {agent: info},
+                bool(term) or bool(trunc),
+            )
+        if self.kind == "parallel":
+            live = list(self.env.agents)
+            obs, rewards, terms, truncs, infos = self.env.step(
+                {a: as_action(self.env.action_space(a), actions[a]) for a in live}
+            )
+            done = not self.env.agents or all(terms.get(a, False) or truncs.get(a, False) for a in live)
+            return Outcome(
+                dict(obs),
+                {a: float(r) for a, r in rewards.items()},
+                {a: bool(v) for a, v in terms.items()},
+                {a: bool(v) for a, v in truncs.items()},
+                dict(infos),
+                done,
+            )
+        return self._step_aec(actions)
+
+    def _step_aec(self, actions: dict[str, Any]) -> Outcome:
+        # One full turn per tick: every live agent acts once, in the env's own order.
+        env = self.env
+        rewards = dict.fromkeys(env.agents, 0.0)
+        for _ in range(len(env.agents)):
+            if not env.agents:
+                break
+            agent = env.agent_selection
+            if env.terminations[agent] or env.truncations[agent]:
+                env.step(None)
+            else:
+                env.step(as_action(env.action_space(agent), actions[agent]))
+            for a, r in env.rewards.items():
+                rewards[a] = rewards.get(a, 0.0) + float(r)
+        agents = list(env.agents)
+        return Outcome(
+            {a: env.observe(a) for a in agents},
+            rewards,
+            {a: bool(env.terminations[a]) for a in agents},
+            {a: bool(env.truncations[a]) for a in agents},
+            {a: env.infos[a] for a in agents},
+            not agents,
+        )
+
+    def render(self) -> tuple[dict[str, Any], np.ndarray | None]:
+        """Render the current state.
+
+        Returns:
+            (payload, pixels): `{"kind": "draw", "width", "height", "commands"}` for a `mug.rendering.Surface`
+            (or a list of draw commands), `{"kind": "rgb", "width", "height"}` with an HxWx4 uint8 array for
+            an image, `{"kind": "none"}` if `render()` returned None.
+        """
+        frame = self.env.render()
+        if frame is None:
+            return {"kind": "none"}, None
+        if hasattr(frame, "payload"):
+            return frame.payload(), None
+        if isinstance(frame, list):
+            return {"kind": "draw", "width": None, "height": None, "commands": frame}, None
+        if isinstance(frame, np.ndarray):
+            pixels = rgba_frame(frame)
+            return {"kind": "rgb", "width": int(pixels.shape[1]), "height": int(pixels.shape[0])}, pixels
+        raise EnvError(
+            f"render() returned a {type(frame).__name__}: return a numpy RGB array (render_mode "
+            "'rgb_array') or a mug.rendering.Surface"
+        )
+
+    def close(self) -> None:
+        close = getattr(self.env, "close", None)
+        if close is not None:
+            close()

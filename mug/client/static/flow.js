@@ -1,0 +1,160 @@
+// @ts-check
+// The scene flow: start the runtime, say hello, show each scene, advance, until the end scene.
+
+import { io } from "./vendor/socket.io.esm.min.js";
+import { message, show, h } from "./dom.js";
+import { Connection, WireError } from "./wire.js";
+import { Outbox } from "./outbox.js";
+import { Runtime } from "./runtime.js";
+import { Status } from "./status.js";
+import { staticScene } from "./scenes/static.js";
+import { gameScene } from "./scenes/game.js";
+import { endScene } from "./scenes/end.js";
+
+/**
+ * @typedef {{title: string, socketPath: string, static: string,
+ *   bundle: import("./runtime.js").BundleConfig|null}} PageConfig
+ * @typedef {import("./wire.js").SceneSpec} SceneSpec
+ * @typedef {{root: HTMLElement, conn: Connection, outbox: Outbox, runtime: Runtime, status: Status,
+ *   report: (kind: string, data: Object<string, any>) => void,
+ *   advance: (sceneId: string, answers: Object<string, any>) => Promise<SceneSpec>,
+ *   fail: (err: unknown, where: string) => void}} Context
+ */
+
+const SCENES = { static: staticScene, game: gameScene, end: endScene };
+const MAX_PARAM_CHARS = 1000;
+const MAX_PARAMS = 50;
+
+/** @param {PageConfig} config */
+export async function run(config) {
+  const root = /** @type {HTMLElement} */ (document.getElementById("mug-root"));
+  const keyBase = `${location.pathname}|${config.title}`;
+  const tokenKey = `mug:token:${keyBase}`;
+  const status = new Status();
+  const runtime = new Runtime(config.bundle, config.static, status);
+  /** @type {(ack: any) => void} */
+  let gotHello = () => {};
+  const firstHello = new Promise((resolve) => (gotHello = resolve));
+  let helloCount = 0;
+
+  const socket = io({ path: config.socketPath, autoConnect: false, reconnectionDelayMax: 5000 });
+  const conn = new Connection(socket, async (c) => {
+    const hello = { token: localStorage.getItem(tokenKey), tab: tabId(), params: urlParams() };
+    let ack;
+    try {
+      try {
+        ack = await c.send("hello", hello, 10000);
+      } catch (err) {
+        if (!(err instanceof WireError) || err.code !== "unknown_token") throw err;
+        localStorage.removeItem(tokenKey); // a token from another deployment or a wiped database: start anew
+        ack = await c.send("hello", { ...hello, token: null }, 10000);
+      }
+    } catch (err) {
+      if (err instanceof WireError && err.code === "second_tab") blocked("second_tab");
+      else {
+        socket.disconnect(); // no answer (or a refusal): reconnect in a moment and say hello again
+        setTimeout(() => socket.connect(), 2000);
+      }
+      throw err;
+    }
+    localStorage.setItem(tokenKey, ack.token);
+    if (helloCount++ === 0) gotHello(ack);
+    else if (status.sceneId !== null && ack.scene.id !== status.sceneId) location.reload(); // moved on elsewhere
+    outbox.pump();
+  });
+  const outbox = new Outbox(`mug:outbox:${keyBase}`, conn, (kind, data) => report(kind, data));
+  status.outbox = outbox;
+  /** @type {any} */ (window).mug = { status: () => status.snapshot() };
+
+  /** @param {string} kind @param {Object<string, any>} data */
+  function report(kind, data) {
+    conn.request("event", { scene_id: status.sceneId, kind, data }, { retries: 3 }).catch((err) =>
+      console.warn("mug: event not stored", kind, err),
+    );
+  }
+
+  /** @param {"second_tab"} phase */
+  function blocked(phase) {
+    status.setPhase(phase);
+    message(root, "Already open", "This study is already open in another tab or window. Please continue there.");
+    socket.disconnect();
+    runtime.terminate();
+  }
+
+  /** @param {unknown} err @param {string} where */
+  function fail(err, where) {
+    const text = err instanceof Error ? err.message : String(/** @type {any} */ (err)?.message ?? err);
+    status.setPhase("error");
+    show(root, h("section", { class: "mug-message", role: "alert" },
+      h("h1", { text: "Something went wrong" }),
+      h("p", { text: "The study cannot continue in this window. Please tell the researcher what happened:" }),
+      h("pre", { class: "mug-error-detail", text: text })));
+    report("client_error", { message: text.slice(0, 2000), where });
+  }
+
+  socket.on("mug_kicked", () => blocked("second_tab"));
+  socket.on("mug_error", (/** @type {any} */ e) => console.warn("mug: server error", e));
+  document.addEventListener("visibilitychange", () => {
+    if (runtime.client) runtime.client.post({ type: "visibility", hidden: document.hidden });
+    report("visibility", { hidden: document.hidden });
+  });
+  runtime.ready.then(
+    ({ load_ms }) => report("runtime_ready", { load_ms }),
+    (err) => config.bundle && report("client_error", { message: String(err?.message ?? err), where: "runtime" }),
+  );
+
+  show(root, h("p", { class: "mug-loading", text: "Loading the study..." }));
+  conn.connect();
+  const ack = await firstHello;
+  status.sceneId = ack.scene.id;
+  if (!config.bundle) return fail(new Error("The game files are missing on the server, so the game cannot load."), "bundle");
+
+  /** @type {Context} */
+  const ctx = {
+    root, conn, outbox, runtime, status, report, fail,
+    async advance(sceneId, answers) {
+      try {
+        const next = await conn.request("advance", { scene_id: sceneId, answers });
+        return next.scene;
+      } catch (err) {
+        // A retried advance whose first try got through: the server is a scene ahead. Start over from it.
+        if (err instanceof WireError && err.code === "wrong_scene") location.reload();
+        throw err;
+      }
+    },
+  };
+  /** @type {SceneSpec} */
+  let scene = ack.scene;
+  let resume = ack.resume || {};
+  for (;;) {
+    status.sceneId = scene.id;
+    status.episode = null;
+    try {
+      scene = await SCENES[scene.kind](/** @type {any} */ (scene), ctx, resume);
+    } catch (err) {
+      return fail(err, scene.kind);
+    }
+    resume = {};
+  }
+}
+
+/** The tab's id: kept in sessionStorage, so a refresh is the same tab and a second tab is not. */
+function tabId() {
+  let id = sessionStorage.getItem("mug:tab");
+  if (!id) {
+    id = Array.from(crypto.getRandomValues(new Uint8Array(12)), (b) => b.toString(16).padStart(2, "0")).join("");
+    sessionStorage.setItem("mug:tab", id);
+  }
+  return id;
+}
+
+/** Every URL parameter (PROLIFIC_PID, STUDY_ID, SESSION_ID, ...), within the server's limits. */
+function urlParams() {
+  /** @type {Object<string, string>} */
+  const params = {};
+  for (const [k, v] of new URLSearchParams(location.search)) {
+    if (Object.keys(params).length >= MAX_PARAMS) break;
+    params[k.slice(0, 200)] = v.slice(0, MAX_PARAM_CHARS);
+  }
+  return params;
+}

@@ -1,0 +1,150 @@
+// @ts-check
+// A game scene: instructions, the canvas, a start button; episodes played by the worker; rows to the outbox.
+
+import { h, show } from "../dom.js";
+import { Keyboard } from "../input.js";
+import { Renderer } from "../renderer.js";
+
+/** @typedef {import("../wire.js").GameSpec} GameSpec */
+/** @typedef {import("../wire.js").SceneSpec} SceneSpec */
+/** @typedef {import("../flow.js").Context} Context */
+/** @typedef {import("../worker_protocol.js").FrameInfo} FrameInfo */
+
+/**
+ * @param {GameSpec} scene
+ * @param {Context} ctx
+ * @param {{episode?: number}} resume the server's resume point (next episode to play)
+ * @returns {Promise<SceneSpec>} the next scene
+ */
+export async function gameScene(scene, ctx, resume) {
+  const { status, runtime, outbox } = ctx;
+  status.setPhase("game");
+  const canvas = /** @type {HTMLCanvasElement} */ (h("canvas", {
+    class: "mug-canvas", width: scene.canvas_width, height: scene.canvas_height, "data-testid": "mug-canvas",
+  }));
+  const score = h("span", { class: "mug-score", "data-testid": "mug-score", text: "0" });
+  const episodeText = h("span", { class: "mug-episode", text: `${scene.num_episodes} episodes` });
+  const stepText = h("span", { class: "mug-step", text: "0" });
+  const hud = h("div", { class: "mug-hud" },
+    scene.show_score ? h("span", {}, "Score ", score) : null, episodeText, h("span", {}, "Step ", stepText));
+  const panel = h("div", { class: "mug-panel" });
+  show(ctx.root, h("article", { class: "mug-scene mug-game" },
+    scene.title ? h("h1", { text: scene.title }) : null,
+    h("div", { class: "mug-body", html: scene.instructions_html }),
+    hud, h("div", { class: "mug-stage" }, canvas), panel));
+  const renderer = new Renderer(canvas);
+
+  // Wait for the runtime, with a progress bar only if it is not ready yet.
+  if (!status.runtime.ready) {
+    const bar = h("progress", { max: 100, value: runtime.percent });
+    const label = h("span", { text: `Loading the game... ${runtime.percent}%` });
+    panel.replaceChildren(h("div", { class: "mug-progress", "data-testid": "mug-progress" }, label, bar));
+    const off = runtime.onProgress((p) => {
+      /** @type {HTMLProgressElement} */ (bar).value = p;
+      label.textContent = `Loading the game... ${p}%`;
+    });
+    try {
+      await runtime.ready;
+    } finally {
+      off();
+    }
+  }
+  await pressContinue(panel, "Start", "Press Start when you are ready.", false);
+
+  // Rows still in the outbox count as played: they reach the server before this scene's new rows.
+  const first = Math.max(resume.episode ?? 0, outbox.lastEpisode(scene.id) + 1);
+  if (first < scene.num_episodes) await play(scene, ctx, renderer, first, { score, episodeText, stepText, panel });
+  panel.replaceChildren(h("p", { class: "mug-saving", text: "Saving your game..." }));
+  await outbox.flush();
+  return ctx.advance(scene.id, {});
+}
+
+/**
+ * Plays episodes `first`..num_episodes-1.
+ * @param {GameSpec} scene
+ * @param {Context} ctx
+ * @param {Renderer} renderer
+ * @param {number} first
+ * @param {{score: HTMLElement, episodeText: HTMLElement, stepText: HTMLElement, panel: HTMLElement}} ui
+ */
+async function play(scene, ctx, renderer, first, ui) {
+  const { status, outbox, runtime } = ctx;
+  const worker = runtime.worker;
+  const keyboard = new Keyboard(worker, [...Object.keys(scene.key_bindings), " "]);
+  /** @type {(frame: FrameInfo) => void} */
+  let episodeOver = () => {};
+  /** @type {(err: any) => void} */
+  let crashed = () => {};
+  const offFrame = worker.on("frame", (/** @type {{frame: FrameInfo, pixels: Uint8ClampedArray|null}} */ msg) => {
+    const f = msg.frame;
+    renderer.draw(f.render, msg.pixels);
+    outbox.add(scene.id, f.rows);
+    status.episode = f.episode;
+    status.frame = f.frame;
+    ui.score.textContent = formatScore(f.score);
+    ui.stepText.textContent = String(f.step);
+    ui.episodeText.textContent = `Episode ${f.episode + 1} of ${scene.num_episodes}`;
+    if (f.episode_done) episodeOver(f);
+  });
+  const offError = worker.on("error", (msg) => crashed(msg.error));
+  try {
+    let episode = first;
+    for (;;) {
+      const done = new Promise((resolve, reject) => {
+        episodeOver = resolve;
+        crashed = (e) => reject(Object.assign(new Error(e.message), { where: e.where }));
+      });
+      ui.panel.replaceChildren();
+      status.setPhase("playing");
+      ctx.report("episode_start", { episode, seed: scene.seed });
+      if (episode === first) await worker.call("start", { scene, seed: scene.seed, first_episode: first });
+      else await worker.call("next_episode");
+      const last = /** @type {FrameInfo} */ (await done);
+      ctx.report("episode_end", { episode, score: last.score, steps: last.step });
+      outbox.cut(); // an episode's rows go out as soon as it ends
+      if (last.scene_done) break;
+      status.setPhase("between_episodes");
+      await pressContinue(ui.panel, "Continue",
+        `Episode ${episode + 1} of ${scene.num_episodes} done. Press Space or the button to continue.`, true);
+      episode += 1;
+    }
+  } finally {
+    offFrame();
+    offError();
+    keyboard.detach();
+    await worker.call("stop").catch(() => {});
+  }
+}
+
+/**
+ * Shows a text and a continue button; resolves when it is clicked (or Space is pressed, if allowed).
+ * @param {HTMLElement} panel
+ * @param {string} label
+ * @param {string} text
+ * @param {boolean} space
+ */
+function pressContinue(panel, label, text, space) {
+  return new Promise((resolve) => {
+    const button = h("button", { class: "mug-button", "data-testid": "mug-continue", text: label });
+    const onKey = (/** @type {KeyboardEvent} */ ev) => {
+      if (ev.key === " " && !ev.repeat) {
+        ev.preventDefault();
+        finish();
+      }
+    };
+    const finish = () => {
+      if (space) window.removeEventListener("keydown", onKey);
+      button.remove();
+      resolve(undefined);
+    };
+    button.addEventListener("click", finish, { once: true });
+    if (space) window.addEventListener("keydown", onKey);
+    panel.replaceChildren(h("p", { class: "mug-between", text }), button);
+    button.focus();
+  });
+}
+
+/** @param {number} value */
+function formatScore(value) {
+  return Number.isInteger(value) ? String(value) : value.toFixed(2);
+}

@@ -1,0 +1,122 @@
+// @ts-check
+// The server <-> page protocol (mug/server/wire.py, version 1) and a Connection that speaks it.
+
+/**
+ * @typedef {{ok: false, error: {code: string, message: string}}} AckError
+ * @typedef {{id: string, kind: "static", title: string, body_html: string, button_label: string,
+ *   questions: Question[]}} StaticSpec
+ * @typedef {{id: string, prompt: string, kind: "text"|"choice"|"scale"|"number", options: string[],
+ *   scale_min: number, scale_max: number, required: boolean}} Question
+ * @typedef {{id: string, kind: "game", title: string, instructions_html: string, env: string,
+ *   env_kwargs: Object<string, any>, agents: Object<string, "human"|{ref: string, kwargs: Object<string, any>}>,
+ *   key_bindings: Object<string, any>, default_action: any, input_mode: "held"|"press", fps: number,
+ *   num_episodes: number, max_steps: number|null, canvas_width: number, canvas_height: number,
+ *   show_score: boolean, seed: number}} GameSpec
+ * @typedef {{id: string, kind: "end", title: string, body_html: string, completion_code: string,
+ *   redirect: string|null, redirect_delay_s: number}} EndSpec
+ * @typedef {StaticSpec|GameSpec|EndSpec} SceneSpec
+ * @typedef {{ok: true, token: string, participant: string, scene: SceneSpec, scene_index: number,
+ *   scene_count: number, resume: {episode?: number}}} HelloAck
+ *   hello {v, token, tab, params}
+ * @typedef {{ok: true, scene: SceneSpec, scene_index: number}} AdvanceAck
+ *   advance {v, scene_id, answers}
+ * @typedef {{ok: true, batch: number, stored: number, duplicates: number}} RecordsAck
+ *   records {v, scene_id, batch, rows: StepRow[]}
+ *   event {v, scene_id, kind, data} -> {ok: true}
+ * Unsolicited: `mug_error` {code, message}, `mug_kicked` {reason}.
+ */
+
+export const PROTOCOL_VERSION = 1;
+
+/** The server refused a message; `code` is machine-readable (e.g. "second_tab", "wrong_scene"). */
+export class WireError extends Error {
+  /** @param {string} code @param {string} message */
+  constructor(code, message) {
+    super(message);
+    this.code = code;
+  }
+}
+
+/** Backoff between retries of an unanswered request: 1 s doubling to 15 s. */
+const RETRY_MIN_MS = 1000;
+const RETRY_MAX_MS = 15000;
+
+/**
+ * A Socket.IO connection that says hello on every (re)connect before anything else is sent, and sends
+ * requests with an acknowledgement, a timeout and retries.
+ */
+export class Connection {
+  /**
+   * @param {any} socket a socket.io-client Socket (autoConnect false)
+   * @param {(conn: Connection) => Promise<void>} onConnect says hello; requests wait until it resolves
+   */
+  constructor(socket, onConnect) {
+    this.socket = socket;
+    this.onConnect = onConnect;
+    this.identified = false;
+    /** @type {Array<() => void>} */
+    this.waiters = [];
+    socket.on("connect", async () => {
+      this.identified = false;
+      try {
+        await this.onConnect(this);
+        this.identified = true;
+        for (const wake of this.waiters.splice(0)) wake();
+      } catch (err) {
+        console.error("mug: hello failed", err);
+      }
+    });
+    socket.on("disconnect", () => {
+      this.identified = false;
+    });
+  }
+
+  connect() {
+    this.socket.connect();
+  }
+
+  /** @returns {Promise<void>} resolves once this connection has said hello */
+  whenIdentified() {
+    if (this.identified && this.socket.connected) return Promise.resolve();
+    return new Promise((resolve) => this.waiters.push(resolve));
+  }
+
+  /**
+   * Send one message and wait for its acknowledgement once (no retry); hello uses this.
+   * @param {string} event
+   * @param {Object<string, any>} data
+   * @param {number} timeoutMs
+   * @returns {Promise<any>} the ack (ok true); throws WireError for an ok-false ack, Error on timeout
+   */
+  async send(event, data, timeoutMs) {
+    const ack = await this.socket.timeout(timeoutMs).emitWithAck(event, { v: PROTOCOL_VERSION, ...data });
+    if (!ack || ack.ok !== true) {
+      const error = (ack && ack.error) || { code: "bad_ack", message: "the server sent no answer" };
+      throw new WireError(error.code, error.message);
+    }
+    return ack;
+  }
+
+  /**
+   * Send after hello, retrying (with backoff) until acknowledged; a refusal (WireError) is not retried.
+   * @param {string} event
+   * @param {Object<string, any>} data
+   * @param {{timeoutMs?: number, retries?: number}} [opts]
+   * @returns {Promise<any>}
+   */
+  async request(event, data, opts = {}) {
+    const timeoutMs = opts.timeoutMs ?? 10000;
+    const retries = opts.retries ?? Infinity;
+    let delay = RETRY_MIN_MS;
+    for (let attempt = 0; ; attempt++) {
+      await this.whenIdentified();
+      try {
+        return await this.send(event, data, timeoutMs);
+      } catch (err) {
+        if (err instanceof WireError || attempt >= retries) throw err;
+        await new Promise((r) => setTimeout(r, delay));
+        delay = Math.min(RETRY_MAX_MS, delay * 2);
+      }
+    }
+  }
+}

@@ -1,0 +1,121 @@
+"""Tiny environments for the client tests (importable as `client_envs`, on sys.path via conftest.py)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
+from pettingzoo import ParallelEnv
+
+
+class Counter(gym.Env[np.ndarray, np.int64]):
+    """Moves a counter by the action (0: -1, 1: 0, 2: +1); random start; terminates at |x| >= 5."""
+
+    def __init__(self, render_mode: str | None = None) -> None:
+        self.render_mode = render_mode
+        self.action_space = spaces.Discrete(3)
+        self.observation_space = spaces.Box(-10, 10, shape=(1,), dtype=np.float32)
+        self.x = 0
+
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[np.ndarray, dict[str, Any]]:
+        super().reset(seed=seed)
+        self.x = int(self.np_random.integers(-2, 3))
+        return np.array([self.x], dtype=np.float32), {}
+
+    def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
+        self.x += int(action) - 1
+        return (
+            np.array([self.x], dtype=np.float32),
+            float(self.x),
+            abs(self.x) >= 5,
+            False,
+            {"x": np.int64(self.x), "arr": np.arange(2), "obj": object()},
+        )
+
+    def render(self) -> np.ndarray:
+        frame = np.zeros((4, 6, 3), dtype=np.uint8)
+        frame[:, :, 0] = 200
+        return frame
+
+
+def make_counter(**kwargs: Any) -> Counter:
+    return Counter(**kwargs)
+
+
+def make_counter_no_render_mode() -> Counter:
+    return Counter()
+
+
+class Pair(ParallelEnv[str, np.ndarray, int]):
+    """Two agents add their actions to a shared total; done after 4 steps."""
+
+    metadata = {"name": "pair_v0"}
+
+    def __init__(self) -> None:
+        self.possible_agents = ["a", "b"]
+        self.agents: list[str] = []
+        self.t = 0
+        self.total = 0
+
+    def observation_space(self, agent: str) -> spaces.Box:
+        return spaces.Box(0, 100, shape=(2,), dtype=np.int64)
+
+    def action_space(self, agent: str) -> spaces.Discrete:
+        return spaces.Discrete(3)
+
+    def _obs(self) -> dict[str, np.ndarray]:
+        return {a: np.array([self.t, self.total]) for a in self.possible_agents}
+
+    def reset(
+        self, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+        self.agents = list(self.possible_agents)
+        self.t = 0
+        self.total = int(np.random.default_rng(seed).integers(10))
+        return self._obs(), {a: {} for a in self.agents}
+
+    def step(self, actions: dict[str, int]) -> tuple[Any, Any, Any, Any, Any]:
+        self.t += 1
+        self.total += sum(int(v) for v in actions.values())
+        done = self.t >= 4
+        obs = self._obs()
+        rewards = {a: float(actions[a]) for a in self.agents}
+        terms = dict.fromkeys(self.agents, done)
+        truncs = dict.fromkeys(self.agents, False)
+        infos = {a: {} for a in self.agents}
+        if done:
+            self.agents = []
+        return obs, rewards, terms, truncs, infos
+
+    def render(self) -> list[dict[str, Any]]:
+        return [{"op": "fill", "color": "#000000"}]
+
+
+def make_pair() -> Pair:
+    return Pair()
+
+
+def broken(**kwargs: Any) -> Counter:
+    raise RuntimeError("this factory is broken on purpose")
+
+
+def make_policy(agent: str, action_space: Any, bias: int = 2) -> Any:
+    def act(obs: Any, rng: np.random.Generator) -> int:
+        return int(rng.integers(3)) if bias < 0 else bias
+
+    return act
+
+
+def make_random_policy(agent: str, action_space: Any) -> Any:
+    return lambda obs, rng: int(rng.integers(3))
+
+
+not_callable = 3
+
+
+def returns_nothing(agent: str, action_space: Any) -> None:
+    return None

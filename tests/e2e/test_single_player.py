@@ -1,0 +1,188 @@
+"""Play the embedded demo in a real browser, from consent to completion code, then export the data."""
+
+from __future__ import annotations
+
+import csv
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from tests_e2e_helpers import HERE_EXPERIMENTS, phase, wait_phase
+
+pytestmark = pytest.mark.browser
+
+
+def test_demo_from_consent_to_completion_code(mug_server: Any, page: Any, tmp_path: Path) -> None:
+    server = mug_server()
+    page.goto(server.url + "/?PROLIFIC_PID=e2e-pid&STUDY_ID=study-1&SESSION_ID=sess-1")
+
+    # Consent: the runtime loads in the worker meanwhile.
+    page.wait_for_selector("[data-testid=mug-continue]")
+    assert phase(page) == "static"
+    page.click("[data-testid=mug-continue]")
+
+    # The game: wait for the runtime, then Start.
+    wait_phase(page, "game")
+    page.wait_for_function("window.mug?.status().runtime.ready", timeout=60_000)
+    page.click("[data-testid=mug-continue]")
+    wait_phase(page, "playing")
+    page.keyboard.down("ArrowRight")
+    page.wait_for_function("window.mug?.status().frame > 20")
+    status = page.evaluate("window.mug.status()")
+    assert status["scene_id"] == "catch" and status["episode"] == 0 and status["runtime"]["load_ms"] > 0
+    canvas_pixels = page.evaluate("""() => {
+        const c = document.querySelector('[data-testid=mug-canvas]');
+        const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+        const colors = new Set();
+        for (let i = 0; i < d.length; i += 4 * 97) colors.add(d[i] << 16 | d[i + 1] << 8 | d[i + 2]);
+        return colors.size;
+    }""")
+    assert canvas_pixels >= 3  # background, floor, paddle (and fruit): the draw list really was drawn
+
+    # Episode 1 ends (all lives lost holding right, or the step limit); Space starts episode 2.
+    wait_phase(page, "between_episodes", timeout=60_000)
+    page.keyboard.up("ArrowRight")
+    page.keyboard.press(" ")
+    wait_phase(page, "playing")
+    page.keyboard.down("ArrowLeft")
+    wait_phase(page, "static", timeout=60_000)  # rows flushed, advanced to the survey
+    page.keyboard.up("ArrowLeft")
+    assert page.evaluate("window.mug.status().outbox") == {"pending_rows": 0, "pending_batches": 0}
+
+    # Survey: a required answer is checked before continuing.
+    page.click("[data-testid=mug-continue]")
+    assert page.is_visible(".mug-form-error") and phase(page) == "static"
+    page.click("[data-testid=q-fun-6]")
+    page.click("[data-testid=mug-continue]")
+
+    code = page.wait_for_selector("[data-testid=mug-completion-code]").text_content()
+    assert code and code.strip()
+    final = page.evaluate("window.mug.status()")
+    assert final["phase"] == "end" and final["scene_id"] == "end"
+
+    # Export and check: one row per step, complete episodes, checksums, the URL parameters.
+    out = tmp_path / "export"
+    subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from mug.cli import main; sys.exit(main())",
+            "export",
+            "--database",
+            server.database_url,
+            "--out",
+            str(out),
+        ],
+        check=True,
+    )
+    with open(out / "steps_catch.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert {r["participant_id"] for r in rows} and len({r["participant_id"] for r in rows}) == 1
+    for episode in ("0", "1"):
+        ep = [r for r in rows if r["episode"] == episode]
+        steps = sorted(int(r["step"]) for r in ep)
+        assert steps == list(range(1, len(steps) + 1)), "one row per step, no gaps or duplicates"
+        last = max(ep, key=lambda r: int(r["step"]))
+        assert last["terminated"] == "1" or last["truncated"] == "1", "the episode is complete"
+        assert all(r["obs_checksum"] and len(r["obs_checksum"]) == 16 for r in ep)
+        assert len({r["episode_seed"] for r in ep}) == 1
+    with open(out / "url_params.csv", newline="") as f:
+        params = {r["name"]: r["value"] for r in csv.DictReader(f)}
+    assert params == {"PROLIFIC_PID": "e2e-pid", "STUDY_ID": "study-1", "SESSION_ID": "sess-1"}
+    with open(out / "participants.csv", newline="") as f:
+        (participant,) = list(csv.DictReader(f))
+    assert participant["completion_code"] == code.strip()
+    with open(out / "events.csv", newline="") as f:
+        kinds = [r["kind"] for r in csv.DictReader(f)]
+    assert "runtime_ready" in kinds and kinds.count("episode_end") == 2
+
+
+def test_second_tab_is_refused_politely(mug_server: Any, browser: Any) -> None:
+    server = mug_server()
+    context = browser.new_context()
+    try:
+        first = context.new_page()
+        first.goto(server.url + "/")
+        first.wait_for_selector("[data-testid=mug-continue]")
+        second = context.new_page()  # same profile: same token, another tab
+        second.goto(server.url + "/")
+        wait_phase(second, "second_tab")
+        assert "already open in another tab" in second.text_content("#mug-root")
+        assert phase(first) == "static"
+    finally:
+        context.close()
+
+
+def test_refresh_mid_game_resumes_and_keeps_rows(mug_server: Any, page: Any) -> None:
+    server = mug_server()
+    page.goto(server.url + "/")
+    page.click("[data-testid=mug-continue]")
+    page.wait_for_function("window.mug?.status().runtime.ready", timeout=60_000)
+    page.click("[data-testid=mug-continue]")
+    wait_phase(page, "playing")
+    page.wait_for_function("window.mug?.status().frame > 15")
+    page.reload()
+    wait_phase(page, "game")
+    page.wait_for_function("window.mug?.status().outbox.pending_rows === 0", timeout=30_000)
+    page.wait_for_selector("[data-testid=mug-continue]", timeout=60_000)
+    page.click("[data-testid=mug-continue]")
+    page.wait_for_function("window.mug?.status().episode !== null")
+    assert page.evaluate("window.mug.status().episode") == 1  # episode 0 was played before the refresh
+
+
+def test_exception_in_step_is_shown_and_reported(mug_server: Any, page: Any) -> None:
+    server = mug_server(f"{HERE_EXPERIMENTS}:broken_step")
+    page.goto(server.url + "/")
+    page.wait_for_function("window.mug?.status().runtime.ready", timeout=60_000)
+    page.click("[data-testid=mug-continue]")
+    wait_phase(page, "playing")
+    page.keyboard.press("ArrowLeft")
+    wait_phase(page, "error")
+    assert "action must be 0" in page.text_content("#mug-root")
+
+
+def test_broken_factory_is_shown(mug_server: Any, page: Any) -> None:
+    server = mug_server(f"{HERE_EXPERIMENTS}:broken_factory")
+    page.goto(server.url + "/")
+    page.click("[data-testid=mug-continue]")
+    page.wait_for_function("window.mug?.status().runtime.ready", timeout=60_000)
+    page.click("[data-testid=mug-continue]")
+    wait_phase(page, "error")
+    assert "ValueError" in page.text_content("#mug-root")
+
+
+RED_COLUMNS = """() => {
+    const c = document.querySelector('[data-testid=mug-canvas]');
+    const px = (x, y) => Array.from(c.getContext('2d').getImageData(x, y, 1, 1).data);
+    const row = Array.from({length: 40}, (_, i) => px(i * 10 + 5, 200));
+    return {corner: px(5, 5), red: row.flatMap((p, i) => p.join() === '255,0,0,255' ? [i] : [])};
+}"""
+
+
+def test_rgb_array_frames_are_drawn_scaled_and_hidden_tabs_play_the_default(mug_server: Any, page: Any) -> None:
+    server = mug_server(f"{HERE_EXPERIMENTS}:pixels")
+    page.goto(server.url + "/")
+    page.wait_for_function("window.mug?.status().runtime.ready", timeout=60_000)
+    page.click("[data-testid=mug-continue]")
+    page.keyboard.down("ArrowRight")
+    page.wait_for_function("window.mug?.status().frame > 10")
+    # The 40 x 40 frame fills the 400 x 400 canvas: blue background, a red square moving right of centre.
+    seen = page.evaluate(RED_COLUMNS)
+    assert seen["corner"] == [0, 0, 120, 255]
+    assert len(seen["red"]) == 8 and seen["red"][0] > 20
+
+    # Hidden: the worker keeps stepping, with the default action (the held key no longer counts).
+    page.evaluate("""() => {
+        Object.defineProperty(document, 'hidden', {configurable: true, get: () => true});
+        document.dispatchEvent(new Event('visibilitychange'));
+    }""")
+    frame = page.evaluate("window.mug.status().frame")
+    page.wait_for_function(f"window.mug.status().frame > {frame + 3}")
+    before = page.evaluate(RED_COLUMNS)["red"]
+    frame = page.evaluate("window.mug.status().frame")
+    page.wait_for_function(f"window.mug.status().frame > {frame + 10}")
+    assert page.evaluate(RED_COLUMNS)["red"] == before
+    page.keyboard.up("ArrowRight")
+    wait_phase(page, "end", timeout=30_000)
