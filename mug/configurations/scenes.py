@@ -195,7 +195,7 @@ class GameScene(_Scene):
     env_kwargs: dict[str, Any] = Field(default_factory=dict)
     packages: list[str] = Field(default_factory=list, description="Local project folders or pip requirements "
                                 "the environment needs; they are built into the Pyodide bundle.")
-    agents: dict[str, Controller] = Field(default_factory=lambda: {"player": HUMAN})
+    agents: dict[str, Controller] = Field(default_factory=lambda: dict[str, Controller](player="human"))
     key_bindings: dict[str, Any] = Field(default_factory=dict, description="KeyboardEvent.key -> action.")
     default_action: Any = 0
     input_mode: Literal["held", "press"] = "held"

@@ -157,11 +157,11 @@ async def _export_matches(store: Store, out_dir: Path, step_rows: list[Any], exp
     match_rows, link_rows = [], []
     for m in all_matches:
         members = json.loads(m["members"])
-        delays = sorted({s.get("input_delay") for (mid, _), s in summaries.items()
+        delays = sorted({str(s["input_delay"]) for (mid, _), s in summaries.items()
                          if mid == m["id"] and s.get("input_delay") is not None})
         compared, differing, first = comparison.get(m["id"], (0, 0, ""))
         match_rows.append([m["id"], m["scene_id"], m["seed"], m["members"], m["agents"], m["created_at"],
-                           m["ended_at"], m["end_reason"], "/".join(map(str, delays)), compared, differing, first])
+                           m["ended_at"], m["end_reason"], "/".join(delays), compared, differing, first])
         for slot, pid in enumerate(members):
             summary = summaries.get((m["id"], pid), {})
             for peer in sorted(links.get((m["id"], pid), []), key=lambda p: p.get("slot", -1)):

@@ -27,6 +27,7 @@ from mug.server.wire import (
 log = logging.getLogger("mug.handlers")
 
 Handler = Callable[[str, Any], Awaitable[dict[str, Any]]]
+Emit = Callable[[str, str, dict[str, Any]], Awaitable[None]]
 
 
 def parse[M: BaseModel](model: type[M], data: Any) -> M:
@@ -59,7 +60,7 @@ def guarded(name: str, handler: Handler) -> Callable[[str, Any], Awaitable[dict[
     return run
 
 
-def emitter(sio: socketio.AsyncServer, participants: Participants) -> Callable[[str, str, dict[str, Any]], Awaitable[None]]:
+def emitter(sio: socketio.AsyncServer, participants: Participants) -> Emit:
     """Send an event to a participant's live connection (dropped if they are not connected)."""
 
     async def emit(event: str, pid: str, payload: dict[str, Any]) -> None:

@@ -113,7 +113,7 @@ class Participants:
 
     def _current(self, live: Live, scene_id: str | None) -> Any:
         scene = self.experiment.scenes[live.scene_index]
-        if live.outcome is not None and scene_id == live.outcome_scene:
+        if live.outcome is not None and scene_id is not None and scene_id == live.outcome_scene:
             # the game that ended on an outcome still takes its last records
             return self.experiment.scene(scene_id)
         if scene_id is not None and scene_id != scene.id:
@@ -132,7 +132,8 @@ class Participants:
         return scene_spec(scene, seed=seed, completion_code=live.completion_code, params=params)
 
     async def _outcome_spec(self, live: Live) -> dict[str, Any]:
-        scene = self.experiment.scene(live.outcome_scene or "")
+        assert live.outcome_scene is not None
+        scene = self.experiment.scene(live.outcome_scene)
         assert isinstance(scene, GameScene)
         outcome = scene.lobby.timeout_end if live.outcome == "lobby_timeout" else scene.partner_left
         end = EndScene(id=f"{scene.id}-{live.outcome}".replace("_", "-")[:64], title=outcome.title, body=outcome.body,
