@@ -13,22 +13,9 @@ const request = JSON.parse(readFileSync(requestPath, "utf-8"));
 const dir = path.resolve(bundleDir);
 const print = (/** @type {unknown} */ obj) => process.stdout.write("MUG-RESULT " + JSON.stringify(obj) + "\n");
 
-// gymnasium imports multiprocessing.synchronize, which needs _multiprocessing.SemLock: Pyodide has none.
-// An inert stand-in lets the import succeed; using it (gymnasium's AsyncVectorEnv) raises OSError.
-const PRELUDE = `
-import sys, types
-if "_multiprocessing" not in sys.modules:
-    _mp = types.ModuleType("_multiprocessing")
-    class SemLock:
-        SEM_VALUE_MAX = 2147483647
-        def __init__(self, *args, **kwargs):
-            raise OSError("multiprocessing is not available in Pyodide")
-    def sem_unlink(name):
-        raise OSError("multiprocessing is not available in Pyodide")
-    _mp.SemLock, _mp.sem_unlink, _mp.flags = SemLock, sem_unlink, {}
-    sys.modules["_multiprocessing"] = _mp
-    del _mp, SemLock, sem_unlink
-`;
+// gymnasium needs `_multiprocessing`, which Pyodide lacks: the browser worker installs the same inert
+// stand-in (mug.client.pyodide_compat) before importing it.
+const PRELUDE = "import mug.client.pyodide_compat as _c\n_c.install()\n";
 
 const t0 = performance.now();
 let pyodide;
