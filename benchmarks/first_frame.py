@@ -111,7 +111,11 @@ def measure(playwright: Any, url: str, fn: Any, runs: int) -> tuple[list[float],
             context = playwright.chromium.launch_persistent_context(
                 profile, executable_path=CHROMIUM, args=ARGS, headless=True)
             try:
-                cold.append(fn(context.new_page(), url))
+                first = context.new_page()
+                cold.append(fn(first, url))
+                # a new participant on the warm run: same HTTP cache, no stored participant token
+                first.evaluate("localStorage.clear()")
+                first.close()
                 warm.append(fn(context.new_page(), url))
             finally:
                 context.close()
