@@ -76,7 +76,7 @@ async def peers(url: str, n: int) -> list[Peer]:
 
 
 async def test_groups_form_first_come_first_served_with_fixed_slots(serve: Any) -> None:
-    scene = duo(agents={"a": "human", "b": "human", "c": "human", "bot": "mug.demos.policies:make_policy"})
+    scene = duo(agents={"a": "human", "b": "human", "c": "human", "bot": "mug.demos.policies:make_catcher"})
     live = serve(experiment(scene))
     group = await peers(live.url, 4)
     try:
@@ -91,7 +91,7 @@ async def test_groups_form_first_come_first_served_with_fixed_slots(serve: Any) 
         assert starts[0]["members"] == [p.pid for p in group[:3]]
         assert starts[0]["agents"] == {
             "a": {"kind": "human", "slot": 0}, "b": {"kind": "human", "slot": 1}, "c": {"kind": "human", "slot": 2},
-            "bot": {"kind": "policy", "ref": "mug.demos.policies:make_policy", "kwargs": {}}}
+            "bot": {"kind": "policy", "ref": "mug.demos.policies:make_catcher", "kwargs": {}}}
         assert starts[0]["input_delay"] == "auto"
         assert starts[0]["ice"]["iceTransportPolicy"] == "all"
         again = await group[0].call("lobby_join", {"v": 1, "scene_id": "duo"})
@@ -192,8 +192,8 @@ async def test_lobby_timeout_can_jump_to_a_scene(serve: Any) -> None:
 
 async def test_lobby_timeout_can_fill_empty_slots_with_ai(serve: Any) -> None:
     scene = duo(agents={"a": "human", "b": "human", "c": "human"}, ai_fallback={
-        "a": "mug.demos.policies:make_policy", "b": "mug.demos.policies:make_policy",
-        "c": "mug.demos.policies:make_policy"}, lobby=Lobby(timeout_s=0.4, on_timeout="ai"))
+        "a": "mug.demos.policies:make_catcher", "b": "mug.demos.policies:make_catcher",
+        "c": "mug.demos.policies:make_catcher"}, lobby=Lobby(timeout_s=0.4, on_timeout="ai"))
     live = serve(experiment(scene))
     a, b = await peers(live.url, 2)
     try:
@@ -201,7 +201,7 @@ async def test_lobby_timeout_can_fill_empty_slots_with_ai(serve: Any) -> None:
         await b.call("lobby_join", {"v": 1, "scene_id": "duo"})
         start = await a.wait_for("match_start")
         assert start["members"] == [a.pid, b.pid] and (await b.wait_for("match_start"))["slot"] == 1
-        assert start["agents"]["c"] == {"kind": "policy", "ref": "mug.demos.policies:make_policy", "kwargs": {}}
+        assert start["agents"]["c"] == {"kind": "policy", "ref": "mug.demos.policies:make_catcher", "kwargs": {}}
         assert start["agents"]["b"] == {"kind": "human", "slot": 1}
     finally:
         for p in (a, b):
