@@ -82,7 +82,8 @@ async def export_async(database_url: str, out_dir: Path, experiment_id: str | No
     try:
         people = await _rows(store, participants, ["id"], experiment_id)
         experiment_of = {p["id"]: p["experiment_id"] for p in people}
-        cols = ["id", "experiment_id", "created_at", "scene_index", "completion_code", "finished_at", "user_agent"]
+        cols = ["id", "experiment_id", "created_at", "scene_index", "completion_code", "finished_at", "outcome",
+                "outcome_scene", "user_agent"]
         path = out_dir / "participants.csv"
         written.append((path, *_write(path, cols, [[p[c] for c in cols] for p in people])))
         simple = [
