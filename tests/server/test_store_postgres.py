@@ -1,0 +1,86 @@
+"""The store and the export on a real PostgreSQL server (started by the fixture), like on SQLite."""
+
+from __future__ import annotations
+
+import csv
+import glob
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from mug.server.export import export_async
+from mug.server.store import Store
+
+pytestmark = pytest.mark.postgres
+
+
+def _bin(name: str) -> str | None:
+    found = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))
+    return found[-1] if found else shutil.which(name)
+
+
+@pytest.fixture(scope="module")
+def postgres_url() -> Iterator[str]:
+    initdb, postgres = _bin("initdb"), _bin("postgres")
+    if initdb is None or postgres is None:
+        pytest.skip("needs PostgreSQL's server programs (Debian package postgresql)")
+    root = os.geteuid() == 0
+    # PostgreSQL refuses to run as root: as root, run it as the `postgres` user in a folder it can reach
+    # (pytest's own temporary folders are private to root)
+    base = Path(tempfile.mkdtemp(prefix="mug-pg-"))
+    data = base / "data"
+    run_as: list[str] = ["runuser", "-u", "postgres", "--"] if root else []
+    if root:
+        shutil.chown(base, "postgres")
+    subprocess.run([*run_as, initdb, "-D", str(data), "--auth=trust", "-U", "mug"], check=True,
+                   capture_output=True)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen([*run_as, postgres, "-D", str(data), "-p", str(port), "-h", "127.0.0.1", "-k",
+                             str(data)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            break
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("PostgreSQL did not start") from None
+            time.sleep(0.1)
+    time.sleep(0.3)  # the port opens just before the server accepts logins
+    yield f"postgresql://mug@127.0.0.1:{port}/postgres"
+    proc.terminate()
+    proc.wait(timeout=20)
+    shutil.rmtree(base, ignore_errors=True)
+
+
+async def test_store_and_export_on_postgresql(postgres_url: str, tmp_path: Path) -> None:
+    store = await Store.open(postgres_url)
+    try:
+        await store.create_participant("p_1", "h" * 64, "exp", "CODE", {"PROLIFIC_PID": "x"}, "ua")
+        assert (await store.participant_by_token_hash("h" * 64) or {})["id"] == "p_1"
+        assert await store.enter_scene("p_1", "game", 0, 1234) == 1234
+        assert await store.enter_scene("p_1", "game", 0, 999) == 1234  # a resume keeps the first seed
+        rows = [{"episode": 0, "step": s, "action": {"left": 1}, "reward": 0.5, "terminated": s == 3,
+                 "truncated": False, "info": {"b": 2, "a": 1}, "obs_checksum": "abcd", "t_ms": 1.5} for s in (1, 2, 3)]
+        assert await store.add_steps("p_1", "game", rows) == (3, 0)
+        assert await store.add_steps("p_1", "game", rows + [rows[0] | {"step": 4}]) == (1, 3)
+        assert await store.next_episode("p_1", "game") == 1
+        await store.leave_scene("p_1", "game", {"q": 5}, finished=True)
+    finally:
+        await store.close()
+    paths = await export_async(postgres_url, tmp_path / "a")
+    again = await export_async(postgres_url, tmp_path / "b")
+    assert [p.read_bytes() for p in paths] == [p.read_bytes() for p in again]
+    with (tmp_path / "a" / "steps_game.csv").open(newline="") as f:
+        steps = list(csv.DictReader(f))
+    assert [r["step"] for r in steps] == ["1", "2", "3", "4"]
+    assert steps[0]["action"] == '{"left":1}' and steps[0]["info"] == '{"a":1,"b":2}' and steps[2]["terminated"] == "1"
