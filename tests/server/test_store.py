@@ -1,4 +1,4 @@
-"""The store and the export on a real PostgreSQL server (started by the fixture), like on SQLite."""
+"""The store and the export, on SQLite and on a real PostgreSQL server (started by the fixture)."""
 
 from __future__ import annotations
 
@@ -18,16 +18,13 @@ import pytest
 from mug.server.export import export_async
 from mug.server.store import Store
 
-pytestmark = pytest.mark.postgres
-
-
 def _bin(name: str) -> str | None:
     found = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))
     return found[-1] if found else shutil.which(name)
 
 
 @pytest.fixture(scope="module")
-def postgres_url() -> Iterator[str]:
+def postgres_server() -> Iterator[str]:
     initdb, postgres = _bin("initdb"), _bin("postgres")
     if initdb is None or postgres is None:
         pytest.skip("needs PostgreSQL's server programs (Debian package postgresql)")
@@ -62,8 +59,15 @@ def postgres_url() -> Iterator[str]:
     shutil.rmtree(base, ignore_errors=True)
 
 
-async def test_store_and_export_on_postgresql(postgres_url: str, tmp_path: Path) -> None:
-    store = await Store.open(postgres_url)
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'data.sqlite3'}"
+    return str(request.getfixturevalue("postgres_server"))
+
+
+async def test_store_and_export(database_url: str, tmp_path: Path) -> None:
+    store = await Store.open(database_url)
     try:
         await store.create_participant("p_1", "h" * 64, "exp", "CODE", {"PROLIFIC_PID": "x"}, "ua")
         assert (await store.participant_by_token_hash("h" * 64) or {})["id"] == "p_1"
@@ -77,8 +81,8 @@ async def test_store_and_export_on_postgresql(postgres_url: str, tmp_path: Path)
         await store.leave_scene("p_1", "game", {"q": 5}, finished=True)
     finally:
         await store.close()
-    paths = await export_async(postgres_url, tmp_path / "a")
-    again = await export_async(postgres_url, tmp_path / "b")
+    paths = await export_async(database_url, tmp_path / "a")
+    again = await export_async(database_url, tmp_path / "b")
     assert [p.read_bytes() for p in paths] == [p.read_bytes() for p in again]
     with (tmp_path / "a" / "steps_game.csv").open(newline="") as f:
         steps = list(csv.DictReader(f))
