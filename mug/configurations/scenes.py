@@ -10,7 +10,7 @@ import re
 from typing import Annotated, Any, Literal, Self
 
 from markdown_it import MarkdownIt
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 _REF = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")
 _ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -26,6 +26,26 @@ def check_ref(value: str, field: str) -> str:
             f"{field}: {value!r} is not a 'package.module:callable' reference (e.g. 'my_envs.catch:make_env')"
         )
     return value
+
+
+def _check_redirect(value: str) -> str:
+    if not value.startswith(("https://", "http://")):
+        raise ValueError(f"redirect_url {value!r} must be an http(s) URL")
+    return value
+
+
+RedirectUrl = Annotated[str, AfterValidator(_check_redirect)]
+
+
+class _MarkdownBody:
+    """For models with a Markdown `body` field."""
+
+    body: str
+
+    @property
+    def body_html(self) -> str:
+        """The body rendered from Markdown to HTML."""
+        return _MARKDOWN.render(self.body)
 
 
 class _Scene(BaseModel):
@@ -92,7 +112,7 @@ class Question(BaseModel):
         return int(number) if number.is_integer() else number
 
 
-class StaticScene(_Scene):
+class StaticScene(_MarkdownBody, _Scene):
     """A page of text (HTML or Markdown) with a continue button, and optionally survey questions."""
 
     kind: Literal["static"] = "static"
@@ -107,10 +127,6 @@ class StaticScene(_Scene):
             raise ValueError(f"scene {self.id!r}: question ids must be unique, got {ids}")
         return self
 
-    @property
-    def body_html(self) -> str:
-        """The body rendered from Markdown to HTML."""
-        return _MARKDOWN.render(self.body)
 
 
 class Policy(BaseModel):
@@ -138,7 +154,7 @@ def _controller(value: Any) -> Any:
     return value
 
 
-class Outcome(BaseModel):
+class Outcome(_MarkdownBody, BaseModel):
     """An end page reached by something other than finishing: a lobby timeout, a partner who left.
 
     The participant finishes there with this outcome's own completion code (or a random one).
@@ -149,19 +165,8 @@ class Outcome(BaseModel):
     title: str = "Thank you"
     body: str = "Thank you for taking part."
     completion_code: str | None = None
-    redirect_url: str | None = None
+    redirect_url: RedirectUrl | None = None
 
-    @field_validator("redirect_url")
-    @classmethod
-    def _check_redirect(cls, value: str | None) -> str | None:
-        if value is not None and not value.startswith(("https://", "http://")):
-            raise ValueError(f"redirect_url {value!r} must be an http(s) URL")
-        return value
-
-    @property
-    def body_html(self) -> str:
-        """The body rendered from Markdown to HTML."""
-        return _MARKDOWN.render(self.body)
 
 
 class Lobby(BaseModel):
@@ -272,7 +277,7 @@ class GameScene(_Scene):
         return _MARKDOWN.render(self.instructions)
 
 
-class EndScene(_Scene):
+class EndScene(_MarkdownBody, _Scene):
     """The last page: a completion code and an optional redirect (e.g. a Prolific completion link).
 
     `redirect_url` may contain `{completion_code}` and any URL parameter the participant arrived with,
@@ -282,20 +287,9 @@ class EndScene(_Scene):
     kind: Literal["end"] = "end"
     body: str = "Thank you for taking part."
     completion_code: str | None = Field(default=None, description="Fixed code; default: a random code per participant.")
-    redirect_url: str | None = None
+    redirect_url: RedirectUrl | None = None
     redirect_delay_s: float = Field(default=3.0, ge=0, le=600)
 
-    @field_validator("redirect_url")
-    @classmethod
-    def _check_redirect(cls, value: str | None) -> str | None:
-        if value is not None and not value.startswith(("https://", "http://")):
-            raise ValueError(f"redirect_url {value!r} must be an http(s) URL")
-        return value
-
-    @property
-    def body_html(self) -> str:
-        """The body rendered from Markdown to HTML."""
-        return _MARKDOWN.render(self.body)
 
 
 Scene = Annotated[StaticScene | GameScene | EndScene, Field(discriminator="kind")]
