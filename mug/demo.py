@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from mug.configurations import EndScene, Experiment, GameScene, Question, RemoteConfig, StaticScene
+from mug.configurations import (
+    EndScene,
+    Experiment,
+    GameScene,
+    Lobby,
+    Policy,
+    Question,
+    RemoteConfig,
+    StaticScene,
+)
 
 CONSENT = """
 This is a short demonstration of **Multi-User Gymnasium**. You will play a small game in your browser
@@ -16,10 +25,45 @@ Catch the falling balls with your paddle. Move with the **left** and **right arr
 A catch scores a point; a miss costs one.
 """
 
-experiment = Experiment(
-    id="mug-demo",
-    title="MUG demo",
-    scenes=[
+DUO_INSTRUCTIONS = """
+Now catch together with another participant: you each move a paddle under the same falling balls
+(**left** and **right arrow keys**, or A and D). Open this page in a second browser window to play against
+yourself; if nobody comes within a minute, a computer partner takes the other paddle.
+"""
+
+CATCHER = "mug.demos.policies:make_catcher"
+
+
+def duo_scene(lobby_timeout_s: float = 60.0, num_episodes: int = 2, max_steps: int = 450) -> GameScene:
+    """The demo's two-player scene (`mug.demos.catch_duo`), peer to peer; AI fills an empty slot on timeout."""
+    return GameScene(
+        id="catch-duo",
+        title="Catch together",
+        instructions=DUO_INSTRUCTIONS,
+        env="mug.demos.catch_duo:make_env",
+        agents={"left": "human", "right": "human"},
+        key_bindings={"ArrowLeft": 0, "a": 0, "ArrowRight": 2, "d": 2},
+        default_action=1,
+        fps=30,
+        num_episodes=num_episodes,
+        max_steps=max_steps,
+        lobby=Lobby(timeout_s=lobby_timeout_s, on_timeout="ai"),
+        ai_fallback={"left": Policy(ref=CATCHER), "right": Policy(ref=CATCHER)},
+    )
+
+
+def demo_experiment(duo: GameScene | None = None) -> Experiment:
+    """The demo: consent, a solo game, a two-player game, a survey, the end (`duo` replaces the duo scene)."""
+    return Experiment(
+        id="mug-demo",
+        title="MUG demo",
+        scenes=_scenes(duo or duo_scene()),
+        remote=RemoteConfig().webrtc(),
+    )
+
+
+def _scenes(duo: GameScene) -> list[StaticScene | GameScene | EndScene]:
+    return [
         StaticScene(id="consent", title="Consent", body=CONSENT, button_label="I agree"),
         GameScene(
             id="catch",
@@ -32,6 +76,7 @@ experiment = Experiment(
             num_episodes=2,
             max_steps=450,
         ),
+        duo,
         StaticScene(
             id="survey",
             title="Two questions",
@@ -41,6 +86,7 @@ experiment = Experiment(
             ],
         ),
         EndScene(id="end", title="Thank you", body="Thank you for playing. Your completion code is below."),
-    ],
-    remote=RemoteConfig().webrtc(),
-)
+    ]
+
+
+experiment = demo_experiment()

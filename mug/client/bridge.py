@@ -11,6 +11,7 @@ import json
 import traceback
 from typing import Any
 
+from mug.client.match import MatchRunner
 from mug.client.runner import Runner
 
 
@@ -29,10 +30,11 @@ def _error(exc: BaseException, where: str) -> str:
 
 
 class WorkerBridge:
-    """One runner, driven by the worker with JSON strings."""
+    """One runner (or one match runner), driven by the worker with JSON strings."""
 
     def __init__(self) -> None:
         self.runner = Runner()
+        self.match: MatchRunner | None = None
 
     def _frame(self, result: dict[str, Any]) -> tuple[str, Any]:
         pixels = result.pop("pixels")
@@ -62,3 +64,57 @@ class WorkerBridge:
 
     def close(self) -> None:
         self.runner.close()
+        self.match_stop()
+
+    # -- multiplayer: see mug.client.match and worker_protocol.js ("start_match", "net", "peer_left")
+    def start_match(self, scene_json: str, start_json: str) -> tuple[str, Any]:
+        """Build a `MatchRunner` from a SceneSpec and a `match_start`; returns (first frame JSON, pixels)."""
+        try:
+            self.match_stop()
+            self.match = MatchRunner(json.loads(scene_json), json.loads(start_json))
+            return self._frame(self.match.frame_info([]))
+        except Exception as exc:
+            return _error(exc, "start"), None
+
+    def match_receive(self, peer: str, data: Any) -> None:
+        """Bytes from a peer: `bytes`, or a JS Uint8Array proxy (converted with `to_bytes()`)."""
+        if self.match is not None:
+            raw = data.to_bytes() if hasattr(data, "to_bytes") else bytes(data)
+            self.match.receive(str(peer), raw)
+
+    def match_peer_left(self, peer: str) -> None:
+        """The page's transport lost `peer`."""
+        if self.match is not None:
+            self.match.peer_left(str(peer))
+
+    def match_poll(
+        self, now_ms: float, keys_json: str, t_ms: float, with_status: bool = True
+    ) -> tuple[str, Any, bytes]:
+        """`MatchRunner.poll`; returns (JSON, pixels or None, sends blob).
+
+        JSON: `{"frame": FrameInfo|null, "events": [...], "sends": [[peer, nbytes], ...], "status": {...}}`;
+        the blob is the sends' bytes back to back, in that order (one crossing instead of one per message).
+        """
+        try:
+            if self.match is None:
+                raise RuntimeError("start_match first")
+            keys = json.loads(keys_json)
+            out = self.match.poll(float(now_ms), keys["held"], keys["pressed"], float(t_ms))
+            pixels = None
+            frame = out["frame"]
+            if frame is not None:
+                pixels = frame.pop("pixels")
+            result = {
+                "frame": frame,
+                "events": out["events"],
+                "sends": [[peer, len(data)] for peer, data in out["sends"]],
+                "status": self.match.status() if with_status or out["events"] else None,
+            }
+            return json.dumps(result), pixels, b"".join(data for _, data in out["sends"])
+        except Exception as exc:
+            return _error(exc, "step"), None, b""
+
+    def match_stop(self) -> None:
+        if self.match is not None:
+            self.match.close()
+            self.match = None

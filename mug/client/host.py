@@ -78,19 +78,31 @@ class EnvHost:
     Args:
         ref: the factory, "package.module:callable".
         kwargs: the factory's keyword arguments.
-        agents: the scene's agent names; a Gymnasium env must have exactly one, a PettingZoo env's must be
-            among its `possible_agents`.
+        agents: the scene's agent names; a Gymnasium env must have exactly one (or, with `joint`, several
+            sharing a Tuple/Dict action space), a PettingZoo env's must be among its `possible_agents`.
+        joint: allow a Gymnasium env played by several agents (a multiplayer match): its action is the
+            tuple of the agents' actions in sorted agent order (Tuple space) or a dict by agent (Dict space);
+            every agent sees the one observation and reward.
     """
 
-    def __init__(self, ref: str, kwargs: dict[str, Any], agents: list[str]) -> None:
+    def __init__(self, ref: str, kwargs: dict[str, Any], agents: list[str], joint: bool = False) -> None:
         self.env = make_env(ref, kwargs)
+        self.joint = False
         if hasattr(self.env, "agent_selection"):
             self.kind: EnvKind = "aec"
         elif is_parallel_env(self.env):
             self.kind = "parallel"
         else:
             self.kind = "gymnasium"
-        if self.kind == "gymnasium":
+        if self.kind == "gymnasium" and joint and len(agents) > 1:
+            space = self.env.action_space
+            if type(space).__name__ not in ("Tuple", "Dict"):
+                raise EnvError(
+                    f"env {ref!r} is a single-agent Gymnasium env played by agents {sorted(agents)}: give it a "
+                    "Tuple (one entry per agent, sorted by name) or Dict (keyed by agent) action space"
+                )
+            self.joint = True
+        elif self.kind == "gymnasium":
             if len(agents) != 1:
                 raise EnvError(
                     f"env {ref!r} is a single-agent Gymnasium env, but the scene names agents {agents}: "
@@ -109,21 +121,27 @@ class EnvHost:
                 raise EnvError(
                     f"env {ref!r}: agents {missing} have no controller: add them to the scene's agents"
                 )
-        self.agents = list(agents) if self.kind == "gymnasium" else list(self.env.possible_agents)
+        if self.joint:
+            self.agents = sorted(agents)
+        else:
+            self.agents = list(agents) if self.kind == "gymnasium" else list(self.env.possible_agents)
 
     @property
     def single(self) -> bool:
-        """True for a Gymnasium (single-agent) env."""
-        return self.kind == "gymnasium"
+        """True for a Gymnasium env played by one agent."""
+        return self.kind == "gymnasium" and not self.joint
 
     def action_space(self, agent: str) -> Any:
-        return self.env.action_space if self.single else self.env.action_space(agent)
+        if self.joint:
+            space = self.env.action_space
+            return space[agent] if type(space).__name__ == "Dict" else space[self.agents.index(agent)]
+        return self.env.action_space if self.kind == "gymnasium" else self.env.action_space(agent)
 
     def reset(self, seed: int) -> dict[str, Any]:
         """Reset with `seed`; return the observation of each agent."""
-        if self.single:
+        if self.kind == "gymnasium":
             obs, _ = self.env.reset(seed=seed)
-            return {self.agents[0]: obs}
+            return dict.fromkeys(self.agents, obs)
         if self.kind == "parallel":
             obs, _ = self.env.reset(seed=seed)
             return dict(obs)
@@ -132,6 +150,8 @@ class EnvHost:
 
     def step(self, actions: dict[str, Any]) -> Outcome:
         """Step with one action per (live) agent."""
+        if self.joint:
+            return self._step_joint(actions)
         if self.single:
             agent = self.agents[0]
             obs, reward, term, trunc, info = self.env.step(as_action(self.env.action_space, actions[agent]))
@@ -158,6 +178,41 @@ class EnvHost:
                 done,
             )
         return self._step_aec(actions)
+
+    def _step_joint(self, actions: dict[str, Any]) -> Outcome:
+        space = self.env.action_space
+        if type(space).__name__ == "Dict":
+            action: Any = {a: as_action(space[a], actions[a]) for a in self.agents}
+        else:
+            action = tuple(as_action(space[i], actions[a]) for i, a in enumerate(self.agents))
+        obs, reward, term, trunc, info = self.env.step(action)
+        every = self.agents
+        return Outcome(
+            dict.fromkeys(every, obs),
+            dict.fromkeys(every, float(reward)),
+            dict.fromkeys(every, bool(term)),
+            dict.fromkeys(every, bool(trunc)),
+            dict.fromkeys(every, info),
+            bool(term) or bool(trunc),
+        )
+
+    def step_turn(self, action: Any) -> tuple[str, Outcome]:
+        """AEC only: the selected agent acts once (None for a done agent). Returns (who acted, outcome)."""
+        env = self.env
+        agent = env.agent_selection
+        if env.terminations[agent] or env.truncations[agent]:
+            env.step(None)
+        else:
+            env.step(as_action(env.action_space(agent), action))
+        agents = list(env.agents)
+        return agent, Outcome(
+            {a: env.observe(a) for a in agents},
+            {a: float(r) for a, r in env.rewards.items()},
+            {a: bool(env.terminations[a]) for a in agents},
+            {a: bool(env.truncations[a]) for a in agents},
+            {a: env.infos[a] for a in agents},
+            not agents,
+        )
 
     def _step_aec(self, actions: dict[str, Any]) -> Outcome:
         # One full turn per tick: every live agent acts once, in the env's own order.

@@ -7,7 +7,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
-from pettingzoo import ParallelEnv
+from pettingzoo import AECEnv, ParallelEnv
 
 
 class Counter(gym.Env[np.ndarray, np.int64]):
@@ -119,3 +119,61 @@ not_callable = 3
 
 def returns_nothing(agent: str, action_space: Any) -> None:
     return None
+
+
+class Turns(AECEnv):  # type: ignore[misc]
+    """Three agents take turns adding their action (0 or 1) to a tally; done after 12 turns."""
+
+    metadata = {"name": "turns_v0"}
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.possible_agents = ["first", "second", "bot"]
+        self.agents: list[str] = []
+        self.turn = 0
+        self.tally = 0
+        self.agent_selection = "first"
+
+    def observation_space(self, agent: str) -> spaces.Box:
+        return spaces.Box(0, 100, shape=(2,), dtype=np.int64)
+
+    def action_space(self, agent: str) -> spaces.Discrete:
+        return spaces.Discrete(2)
+
+    def observe(self, agent: str) -> np.ndarray:
+        return np.array([self.turn, self.tally])
+
+    def reset(self, seed: int | None = None, options: dict[str, Any] | None = None) -> None:
+        self.agents = list(self.possible_agents)
+        self.turn = 0
+        self.tally = int(np.random.default_rng(seed).integers(10))
+        self.rewards = dict.fromkeys(self.agents, 0.0)
+        self._cumulative_rewards = dict.fromkeys(self.agents, 0.0)
+        self.terminations = dict.fromkeys(self.agents, False)
+        self.truncations = dict.fromkeys(self.agents, False)
+        self.infos: dict[str, dict[str, Any]] = {a: {} for a in self.agents}
+        self.agent_selection = self.agents[0]
+
+    def step(self, action: Any) -> None:
+        agent = self.agent_selection
+        if self.terminations[agent] or self.truncations[agent]:
+            self.agents.remove(agent)
+            self.agent_selection = self.agents[0] if self.agents else agent
+            return
+        self.tally += int(action) * (self.agents.index(agent) + 1)
+        self.turn += 1
+        self.rewards = {a: float(a == agent) * int(action) for a in self.agents}
+        if self.turn >= 12:
+            self.terminations = dict.fromkeys(self.agents, True)
+        self.agent_selection = self.agents[self.turn % len(self.agents)]
+
+    def render(self) -> list[dict[str, Any]]:
+        return [{"op": "fill", "color": "#000000"}]
+
+
+def make_turns() -> Turns:
+    return Turns()
+
+
+def make_turn_policy(agent: str, action_space: Any) -> Any:
+    return lambda obs, rng: int(rng.integers(2))

@@ -56,3 +56,42 @@ pixels = Experiment(
         EndScene(id="end"),
     ],
 )
+
+
+# ---- multiplayer (tests/e2e/test_multiplayer.py) -------------------------------------------------------
+import os  # noqa: E402
+
+from mug.configurations import Lobby, Outcome, RemoteConfig  # noqa: E402
+from mug.demo import demo_experiment, duo_scene  # noqa: E402
+
+MP_KEYS = {"ArrowLeft": 0, "ArrowRight": 2}
+NO_STUN = RemoteConfig().webrtc(stun_urls=[], load_env_file=False)  # no internet here: host candidates only
+
+
+def _mp(name: str, players: int, remote: RemoteConfig, **kw: object) -> Experiment:
+    if players == 2:
+        env, agents, kwargs = "mug.demos.catch_duo:make_env", {"left": "human", "right": "human"}, {}
+    else:
+        env, agents = "mug.demos.catch_party:make_env", {f"p{i}": "human" for i in range(players)}
+        kwargs = {"players": players}
+    scene = GameScene(**({
+        "id": "duo", "env": env, "env_kwargs": kwargs, "agents": agents, "key_bindings": MP_KEYS,
+        "default_action": 1, "fps": 30, "num_episodes": 2, "max_steps": 90,
+        "lobby": Lobby(timeout_s=60, on_timeout="end"),
+        "partner_left": Outcome(body="Your partner left.", completion_code="PARTNERLEFT"),
+    } | kw))
+    return Experiment(id=name, title=name, scenes=[scene, EndScene(id="end", completion_code="DONE")], remote=remote)
+
+
+mp_duo = _mp("e2e-mp-duo", 2, NO_STUN)
+mp_party = _mp("e2e-mp-party", 3, NO_STUN)
+mp_duo_long = _mp("e2e-mp-duo-long", 2, NO_STUN, num_episodes=1, max_steps=900)
+
+# TURN: the test's coturn (port and secret from the environment), relay candidates only.
+mp_duo_turn = _mp("e2e-mp-duo-turn", 2, RemoteConfig().webrtc(
+    turn_secret=os.environ.get("E2E_TURN_SECRET", "unset"),
+    turn_urls=[f"turn:127.0.0.1:{os.environ.get('E2E_TURN_PORT', '3478')}"],
+    stun_urls=[], force_relay=True, load_env_file=False))
+
+# The demo, with a short lobby wait and a short two-player game (a lone visitor plays with the AI).
+demo_short = demo_experiment(duo_scene(lobby_timeout_s=1.0, num_episodes=1, max_steps=60))

@@ -15,7 +15,8 @@ pytestmark = pytest.mark.browser
 
 
 def test_demo_from_consent_to_completion_code(mug_server: Any, page: Any, tmp_path: Path) -> None:
-    server = mug_server()
+    # The demo with a 1 s lobby wait and a short two-player game: alone, the visitor plays it with the AI.
+    server = mug_server(f"{HERE_EXPERIMENTS}:demo_short")
     page.goto(server.url + "/?PROLIFIC_PID=e2e-pid&STUDY_ID=study-1&SESSION_ID=sess-1")
 
     # Consent: the runtime loads in the worker meanwhile.
@@ -47,8 +48,16 @@ def test_demo_from_consent_to_completion_code(mug_server: Any, page: Any, tmp_pa
     page.keyboard.press(" ")
     wait_phase(page, "playing")
     page.keyboard.down("ArrowLeft")
-    wait_phase(page, "static", timeout=60_000)  # rows flushed, advanced to the survey
+    wait_phase(page, "lobby", timeout=60_000)  # rows flushed, advanced to the two-player scene
     page.keyboard.up("ArrowLeft")
+
+    # Nobody else comes: after the lobby timeout the AI takes the other paddle, and the match runs here.
+    wait_phase(page, "playing", timeout=30_000)
+    match = page.evaluate("window.mug.status().match")
+    assert match["slot"] == 0 and match["peers"] == []
+    page.keyboard.down("ArrowRight")
+    wait_phase(page, "static", timeout=60_000)  # finished, rows flushed, advanced to the survey
+    page.keyboard.up("ArrowRight")
     assert page.evaluate("window.mug.status().outbox") == {"pending_rows": 0, "pending_batches": 0}
 
     # Survey: a required answer is checked before continuing.
@@ -96,7 +105,11 @@ def test_demo_from_consent_to_completion_code(mug_server: Any, page: Any, tmp_pa
     assert participant["completion_code"] == code.strip()
     with open(out / "events.csv", newline="") as f:
         kinds = [r["kind"] for r in csv.DictReader(f)]
-    assert "runtime_ready" in kinds and kinds.count("episode_end") == 2
+    assert "runtime_ready" in kinds and kinds.count("episode_end") == 3
+    with open(out / "steps_catch-duo.csv", newline="") as f:
+        duo = list(csv.DictReader(f))
+    assert [int(r["step"]) for r in duo] == list(range(1, 61)) and {r["match_id"] for r in duo} != {""}
+    assert all('"right"' in r["action"] for r in duo)
 
 
 def test_second_tab_is_refused_politely(mug_server: Any, browser: Any) -> None:

@@ -18,6 +18,7 @@ import pytest
 from mug.server.export import export_async
 from mug.server.store import Store
 
+
 def _bin(name: str) -> str | None:
     found = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))
     return found[-1] if found else shutil.which(name)

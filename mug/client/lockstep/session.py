@@ -319,6 +319,18 @@ class LockstepSession:
             "unacknowledged": self.unacknowledged(),
         }
 
+    def checksum_progress(self) -> dict[str, tuple[int, int]]:
+        """Per live remote peer: (checksum frames received from them, our checksum frames they acknowledged).
+
+        Both are "next frame needed" counters: a peer whose first number exceeds frame f has stepped f; one
+        whose second number exceeds f has our checksums through f. A caller that stops stepping at a known
+        last frame keeps polling until every live peer is past it, so nobody is left waiting for its data.
+        """
+        return {
+            link.peer: (self._checks.remote[link.peer].frontier, self._checks.remote[link.peer].their_ack)
+            for link in self._live()
+        }
+
     def unacknowledged(self) -> int:
         """Frames of inputs and checksums some live peer has not acknowledged yet (0: safe to close)."""
         total = 0

@@ -2,10 +2,17 @@
 // What the page is doing, for tests and support: `window.mug.status()`, and `body[data-mug-phase]`.
 
 /**
- * @typedef {"loading"|"static"|"game"|"playing"|"between_episodes"|"end"|"error"|"second_tab"} Phase
+ * @typedef {"loading"|"static"|"game"|"lobby"|"connecting"|"playing"|"between_episodes"|"saving"|"end"|"error"
+ *   |"second_tab"} Phase
+ * @typedef {{id: string, slot: number,
+ *   peers: {slot: number, type: string, rtt_ms: number|null, lockstep_rtt_ms?: number|null}[],
+ *   input_delay: number|null, stalls: number, stall_ms: number, desyncs: number[], state: string,
+ *   connect_ms: number|null}} MatchStatus
+ *   `state`: "connecting", then the match runner's ("synchronizing", "running", "pause", "finished", "done",
+ *   "peer_gone"), or "ended" (the server ended the match) / "failed" (the connection could not be made).
  * @typedef {{phase: Phase, scene_id: string|null, episode: number|null, frame: number,
  *   runtime: {ready: boolean, load_ms: number|null, error: string|null},
- *   outbox: {pending_rows: number, pending_batches: number}}} StatusSnapshot
+ *   outbox: {pending_rows: number, pending_batches: number}, match: MatchStatus|null}} StatusSnapshot
  */
 
 export class Status {
@@ -19,6 +26,8 @@ export class Status {
     /** @type {number|null} */
     this.episode = null;
     this.frame = 0;
+    /** @type {MatchStatus|null} the current multiplayer match (null when not in one) */
+    this.match = null;
     this.runtime = { ready: false, load_ms: /** @type {number|null} */ (null), error: /** @type {string|null} */ (null) };
     document.body.dataset.mugPhase = this.phase;
   }
@@ -41,6 +50,8 @@ export class Status {
         pending_rows: this.outbox ? this.outbox.pendingRows : 0,
         pending_batches: this.outbox ? this.outbox.pendingBatches : 0,
       },
+      match: this.match ? { ...this.match, peers: this.match.peers.map((p) => ({ ...p })),
+        desyncs: [...this.match.desyncs] } : null,
     };
   }
 }

@@ -153,6 +153,76 @@ function checked(result, where) {
   return frame;
 }
 
+// Multiplayer: the match loop polls the lockstep session every POLL_MS and whenever bytes arrive; the
+// session decides when a frame is due (it steps the env only on its Step requests).
+const POLL_MS = 4;
+const STATUS_EVERY_MS = 250; // the match status rides along this often (and with every event)
+let matchRunning = false;
+/** @type {ReturnType<typeof setTimeout>|null} */
+let matchTimer = null;
+let lastStatusAt = 0;
+
+function matchPoll() {
+  const keys = hidden ? { held: [], pressed: [] } : { held, pressed };
+  pressed = [];
+  const now = performance.now();
+  const withStatus = now - lastStatusAt >= STATUS_EVERY_MS;
+  if (withStatus) lastStatusAt = now;
+  const result = bridge.match_poll(now, JSON.stringify(keys), Date.now(), withStatus);
+  const text = result.get(0);
+  const px = result.get(1);
+  const blob = result.get(2);
+  result.destroy();
+  const out = JSON.parse(text);
+  try {
+    if (out.error) {
+      stopMatch();
+      post({ type: "error", error: out.error });
+      return;
+    }
+    if (out.sends.length) {
+      const bytes = /** @type {Uint8Array} */ (blob.toJs());
+      let pos = 0;
+      for (const [peer, n] of out.sends) {
+        const data = bytes.slice(pos, pos + n).buffer;
+        pos += n;
+        post({ type: "net", peer, data }, [data]);
+      }
+    }
+    if (out.frame) {
+      /** @type {Uint8ClampedArray|null} */
+      let pixels = null;
+      if (px) {
+        const buf = px.getBuffer("u8");
+        try {
+          pixels = new Uint8ClampedArray(buf.data);
+        } finally {
+          buf.release();
+        }
+      }
+      post({ type: "frame", frame: out.frame, pixels }, pixels ? [pixels.buffer] : []);
+    }
+    if (out.events.length || out.status) post({ type: "match", events: out.events, status: out.status });
+    if (out.events.some((/** @type {{kind: string}} */ e) => e.kind === "done" || e.kind === "peer_gone")) stopMatch();
+  } finally {
+    if (px) px.destroy();
+    if (blob && blob.destroy) blob.destroy();
+  }
+}
+
+function matchLoop() {
+  matchTimer = null;
+  if (!matchRunning) return;
+  matchPoll();
+  if (matchRunning) matchTimer = setTimeout(matchLoop, POLL_MS);
+}
+
+function stopMatch() {
+  matchRunning = false;
+  if (matchTimer !== null) clearTimeout(matchTimer);
+  matchTimer = null;
+}
+
 /** @type {Record<string, (args: any) => Promise<any>|any>} */
 const methods = {
   init: (args) => {
@@ -174,8 +244,31 @@ const methods = {
     startLoop();
     return { episode: frame.episode };
   },
+  start_match: async (args) => {
+    if (!loading) throw { message: "init must be called before start_match", where: "start" };
+    await loading;
+    stopLoop();
+    stopMatch();
+    checked(bridge.start_match(JSON.stringify(args.scene), JSON.stringify(args.match)), "start");
+    return {};
+  },
+  run_match: () => {
+    if (!matchRunning) {
+      matchRunning = true;
+      pressed = [];
+      lastStatusAt = 0;
+      matchLoop();
+    }
+    return {};
+  },
+  peer_left: (args) => {
+    if (bridge) bridge.match_peer_left(String(args.peer));
+    if (matchRunning) matchPoll();
+    return {};
+  },
   stop: () => {
     stopLoop();
+    stopMatch();
     if (bridge) bridge.close();
     return {};
   },
@@ -196,6 +289,10 @@ scope.addEventListener("message", async (ev) => {
     } else {
       held = held.filter((k) => k !== msg.key);
     }
+  } else if (msg.type === "net") {
+    if (!bridge) return;
+    bridge.match_receive(msg.peer, new Uint8Array(msg.data));
+    if (matchRunning) matchPoll(); // a peer's input may be what the due frame waits for
   } else if (msg.type === "visibility") {
     hidden = msg.hidden;
     if (hidden) held = [];

@@ -12,9 +12,22 @@
  *       "next_episode"  args {}                                 -> value {episode}
  *                       after a frame with `episode_done`: resets the next episode and restarts the loop.
  *       "stop"          args {}                                 -> value {}
- *                       stops the loop and closes the env.
+ *                       stops the loop (or the match loop) and closes the env.
+ *     Multiplayer (mug/client/match.py):
+ *       "start_match"   args {scene, match}                     -> value {}
+ *                       builds the env and the lockstep session from a game SceneSpec and the server's
+ *                       `match_start` payload (`match`) and posts the first frame; the session is not polled
+ *                       yet (bytes that arrive meanwhile are kept by the session).
+ *       "run_match"     args {}                                 -> value {}
+ *                       starts the match loop: the session is polled every few ms and after every "net"
+ *                       message; frames, sends and match events come back unsolicited (below). The loop
+ *                       stops by itself after a "done" or "peer_gone" event.
+ *       "peer_left"     args {peer}                             -> value {}
+ *                       the transport lost `peer` (a participant id): the session ends with PeerGone.
  *     answered by `{type: "reply", id, ok: true, value}` or `{type: "reply", id, ok: false, error}`.
  *   - `{type: "key", key, down}`: a key (KeyboardEvent.key) went down or up; sent at once, no reply.
+ *   - `{type: "net", peer, data}`: bytes from peer `peer` (a participant id); `data` an ArrayBuffer
+ *     (transferred). No reply.
  *   - `{type: "visibility", hidden}`: the page was hidden or shown; while hidden the worker plays the default
  *     action (no keys held), so a hidden participant never drives the game by a key stuck down.
  * Worker -> page (unsolicited):
@@ -23,6 +36,16 @@
  *   - `{type: "frame", frame, pixels}`: one tick: `frame` a FrameInfo, `pixels` an RGBA Uint8ClampedArray
  *     (transferred) when `frame.render.kind` is "rgb", else null.
  *   - `{type: "error", error}`: the loop stopped because Python raised (or the runtime failed to load).
+ *   Multiplayer:
+ *   - `{type: "net", peer, data}`: send `data` (ArrayBuffer, transferred) to peer `peer` on its data channel.
+ *   - `{type: "frame", frame, pixels}`: as above; in a match `frame` also has `state` ("running", "pause",
+ *     "finished"...) and `pause_left` (frames of the between-episode pause left); rows carry `frame` and
+ *     `match_id`; `render.kind` "none" means keep the picture (pause frames).
+ *   - `{type: "match", events, status}`: `events` a list of `{kind: "ready", input_delay}`,
+ *     `{kind: "stalled", frame, waiting_for: [slot]}`, `{kind: "desync", frame, peer}`, `{kind: "episode_done",
+ *     episode, score, steps}`, `{kind: "finished", frame}` (all episodes played), `{kind: "done"}` (every peer
+ *     is past the last frame: connections may close), `{kind: "peer_gone", peer, last_confirmed_frame}`;
+ *     `status` null or MatchStatus.
  */
 
 export const WORKER_PROTOCOL_VERSION = 1;
@@ -38,8 +61,12 @@ export const WORKER_PROTOCOL_VERSION = 1;
  *   frame: number|null}} StepRow  mug.server.wire.StepRow
  * @typedef {{render: RenderPayload, rows: StepRow[], episode: number, step: number, frame: number,
  *   score: number, episode_done: boolean, scene_done: boolean}} FrameInfo
+ * @typedef {{state: string, frame: number, input_delay: number|null, stalls: number, stall_ms: number,
+ *   desyncs: number[], rtt_ms: Object<string, number|null>, episode: number}} MatchStatus
+ * @typedef {{kind: string, [field: string]: any}} MatchEvent
  * @typedef {{type: "call", id: number, method: string, args: any}
- *   | {type: "key", key: string, down: boolean} | {type: "visibility", hidden: boolean}} ToWorker
+ *   | {type: "key", key: string, down: boolean} | {type: "visibility", hidden: boolean}
+ *   | {type: "net", peer: string, data: ArrayBuffer}} ToWorker
  * @typedef {{type: "reply", id: number, ok: true, value: any}
  *   | {type: "reply", id: number, ok: false, error: WorkerError}
  *   | {type: "progress", stage: string, percent: number} | {type: "ready", load_ms: number}
@@ -89,9 +116,9 @@ export class WorkerClient {
     });
   }
 
-  /** @param {ToWorker} msg one-way message (key, visibility) */
-  post(msg) {
-    this.worker.postMessage(msg);
+  /** @param {ToWorker} msg one-way message (key, visibility, net) @param {Transferable[]} [transfer] */
+  post(msg, transfer = []) {
+    this.worker.postMessage(msg, transfer);
   }
 
   /**

@@ -4,6 +4,7 @@
 import { h, show } from "../dom.js";
 import { Keyboard } from "../input.js";
 import { Renderer } from "../renderer.js";
+import { matchScene } from "./match.js";
 
 /** @typedef {import("../wire.js").GameSpec} GameSpec */
 /** @typedef {import("../wire.js").SceneSpec} SceneSpec */
@@ -17,38 +18,11 @@ import { Renderer } from "../renderer.js";
  * @returns {Promise<SceneSpec>} the next scene
  */
 export async function gameScene(scene, ctx, resume) {
+  if (isMultiplayer(scene)) return matchScene(scene, ctx);
   const { status, runtime, outbox } = ctx;
   status.setPhase("game");
-  const canvas = /** @type {HTMLCanvasElement} */ (h("canvas", {
-    class: "mug-canvas", width: scene.canvas_width, height: scene.canvas_height, "data-testid": "mug-canvas",
-  }));
-  const score = h("span", { class: "mug-score", "data-testid": "mug-score", text: "0" });
-  const episodeText = h("span", { class: "mug-episode", text: `${scene.num_episodes} episodes` });
-  const stepText = h("span", { class: "mug-step", text: "0" });
-  const hud = h("div", { class: "mug-hud" },
-    scene.show_score ? h("span", {}, "Score ", score) : null, episodeText, h("span", {}, "Step ", stepText));
-  const panel = h("div", { class: "mug-panel" });
-  show(ctx.root, h("article", { class: "mug-scene mug-game" },
-    scene.title ? h("h1", { text: scene.title }) : null,
-    h("div", { class: "mug-body", html: scene.instructions_html }),
-    hud, h("div", { class: "mug-stage" }, canvas), panel));
-  const renderer = new Renderer(canvas);
-
-  // Wait for the runtime, with a progress bar only if it is not ready yet.
-  if (!status.runtime.ready) {
-    const bar = h("progress", { max: 100, value: runtime.percent });
-    const label = h("span", { text: `Loading the game... ${runtime.percent}%` });
-    panel.replaceChildren(h("div", { class: "mug-progress", "data-testid": "mug-progress" }, label, bar));
-    const off = runtime.onProgress((p) => {
-      /** @type {HTMLProgressElement} */ (bar).value = p;
-      label.textContent = `Loading the game... ${p}%`;
-    });
-    try {
-      await runtime.ready;
-    } finally {
-      off();
-    }
-  }
+  const { renderer, score, episodeText, stepText, panel } = gameLayout(scene, ctx.root);
+  await waitForRuntime(panel, runtime, status);
   await pressContinue(panel, "Start", "Press Start when you are ready.", false);
 
   // Rows still in the outbox count as played: they reach the server before this scene's new rows.
@@ -57,6 +31,56 @@ export async function gameScene(scene, ctx, resume) {
   panel.replaceChildren(h("p", { class: "mug-saving", text: "Saving your game..." }));
   await outbox.flush();
   return ctx.advance(scene.id, {});
+}
+
+/** @param {GameSpec} scene @returns {boolean} whether several participants play it together */
+export function isMultiplayer(scene) {
+  return Object.values(scene.agents || {}).filter((c) => c === "human").length > 1;
+}
+
+/**
+ * The game page: title, instructions, HUD, canvas and a panel for messages and buttons.
+ * @param {GameSpec} scene
+ * @param {HTMLElement} root
+ */
+export function gameLayout(scene, root) {
+  const canvas = /** @type {HTMLCanvasElement} */ (h("canvas", {
+    class: "mug-canvas", width: scene.canvas_width, height: scene.canvas_height, "data-testid": "mug-canvas",
+  }));
+  const score = h("span", { class: "mug-score", "data-testid": "mug-score", text: "0" });
+  const episodeText = h("span", { class: "mug-episode", text: `${scene.num_episodes} episodes` });
+  const stepText = h("span", { class: "mug-step", text: "0" });
+  const hud = h("div", { class: "mug-hud" },
+    scene.show_score ? h("span", {}, "Score ", score) : null, episodeText, h("span", {}, "Step ", stepText));
+  const panel = h("div", { class: "mug-panel", "data-testid": "mug-panel" });
+  show(root, h("article", { class: "mug-scene mug-game" },
+    scene.title ? h("h1", { text: scene.title }) : null,
+    h("div", { class: "mug-body", html: scene.instructions_html }),
+    hud, h("div", { class: "mug-stage" }, canvas), panel));
+  return { canvas, renderer: new Renderer(canvas), score, episodeText, stepText, panel };
+}
+
+/**
+ * Waits for the runtime, with a progress bar in `panel` only if it is not ready yet.
+ * @param {HTMLElement} panel
+ * @param {import("../runtime.js").Runtime} runtime
+ * @param {import("../status.js").Status} status
+ */
+export async function waitForRuntime(panel, runtime, status) {
+  if (status.runtime.ready) return;
+  const bar = h("progress", { max: 100, value: runtime.percent });
+  const label = h("span", { text: `Loading the game... ${runtime.percent}%` });
+  panel.replaceChildren(h("div", { class: "mug-progress", "data-testid": "mug-progress" }, label, bar));
+  const off = runtime.onProgress((p) => {
+    /** @type {HTMLProgressElement} */ (bar).value = p;
+    label.textContent = `Loading the game... ${p}%`;
+  });
+  try {
+    await runtime.ready;
+  } finally {
+    off();
+    panel.replaceChildren();
+  }
 }
 
 /**
@@ -145,6 +169,6 @@ function pressContinue(panel, label, text, space) {
 }
 
 /** @param {number} value */
-function formatScore(value) {
+export function formatScore(value) {
   return Number.isInteger(value) ? String(value) : value.toFixed(2);
 }

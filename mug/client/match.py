@@ -1,0 +1,285 @@
+"""The multiplayer match runner the browser worker drives: one environment kept in lockstep with the peers.
+
+The worker owns the clock, the keyboard and the bytes; the runner owns the env and a `LockstepSession`.
+Per `poll(now_ms, held, pressed, t_ms)`: the local key state becomes this participant's input (its slot),
+the session is polled, and its requests are fulfilled: `Send` bytes go back to the caller, each `Step`
+steps the env with every agent's action (humans by slot, AI policies computed identically on every peer
+from generators seeded by the match seed), records a row, reports the outcome checksum and renders.
+
+Deterministic episode boundaries: an episode ends on the same frame everywhere (terminated, truncated or
+`max_steps` follow from the same inputs), then `pause_frames` lockstep frames pass with no env step
+("Episode k of n done"), then the next episode is reset with `episode_seed(match_seed, k)`. Nobody
+negotiates. After the last episode the runner is `finished`: it stops stepping but keeps polling (acks,
+resends) until every live peer has stepped the last frame and has our checksums up to it (or LINGER_MS
+passed), then it is `done` and the page may close the connections.
+
+States: synchronizing -> running <-> pause -> finished -> done; any of the first three -> peer_gone.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from mug.client.checksum import checksum
+from mug.client.host import EnvHost, Outcome
+from mug.client.keys import KeyMapper
+from mug.client.lockstep import Desync, LockstepSession, PeerGone, Ready, Send, Stalled, Step
+from mug.client.match_plan import MatchPlan
+from mug.client.policies import Act, load_policy
+from mug.client.records import step_row
+from mug.client.seeding import derive_seed, episode_seed
+
+PAUSE_S = 2.0  # between episodes, in frames of the scene's fps
+LINGER_MS = 3000.0  # at most this long after the last frame, waiting for peers to catch up
+
+
+class MatchRunner:
+    """Plays the episodes of one multiplayer game scene in lockstep.
+
+    Args:
+        scene: the game scene's SceneSpec dict (env, agents, key_bindings, fps, num_episodes, max_steps...).
+        start: the server's `match_start` payload.
+        pause_s: the pause between episodes, in seconds (turned into a whole number of frames).
+    """
+
+    def __init__(self, scene: dict[str, Any], start: dict[str, Any], pause_s: float = PAUSE_S) -> None:
+        self.plan = MatchPlan.from_start(start)
+        self.scene = scene
+        self.fps = int(scene.get("fps", 30))
+        self.num_episodes = int(scene.get("num_episodes", 1))
+        self.max_steps: int | None = scene.get("max_steps")
+        self.pause_frames = max(1, round(pause_s * self.fps))
+        agents = sorted([*self.plan.humans, *self.plan.policies])
+        self.host = EnvHost(scene["env"], dict(scene.get("env_kwargs") or {}), agents, joint=True)
+        self.turn_based = self.host.kind == "aec"
+        self.keys = KeyMapper(
+            scene.get("key_bindings") or {}, scene.get("default_action", 0), scene.get("input_mode", "held")
+        )
+        self.session = LockstepSession(
+            [self.plan.slot],
+            self.plan.slots,
+            self.plan.peers,
+            input_delay=self.plan.input_delay,
+            frame_ms=1000.0 / self.fps,
+            match_seed=self.plan.seed,
+            default_action=scene.get("default_action", 0),
+            turn_based=self.turn_based,
+        )
+        self.state = "synchronizing"
+        self.episode = 0
+        self.step = 0
+        self.score = 0.0
+        self.episode_seed = 0
+        self.last_frame = -1  # the last frame stepped (env or pause)
+        self.final_frame: int | None = None
+        self.stalls = 0
+        self.desyncs: list[int] = []
+        self.gone: dict[str, Any] | None = None
+        self._pause_left = 0
+        self._finished_at: float | None = None
+        self._pressed: list[str] = []
+        self._last_check = ""
+        self._obs: dict[str, Any] = {}
+        self._acts: dict[str, Act] = {}
+        self._rngs: dict[str, np.random.Generator] = {}
+        self._reset(0)
+
+    # -- episodes
+    def _reset(self, episode: int) -> None:
+        host = self.host
+        self.episode, self.step, self.score = episode, 0, 0.0
+        self.episode_seed = episode_seed(self.plan.seed, episode)
+        self._obs = host.reset(self.episode_seed)
+        for agent in host.agents:
+            host.action_space(agent).seed(derive_seed(self.plan.seed, "action_space", agent, episode))
+        self._rngs = {
+            a: np.random.default_rng(derive_seed(self.plan.seed, "policy", a, episode)) for a in self.plan.policies
+        }
+        if not self._acts:
+            self._acts = {
+                a: load_policy(ref, a, host.action_space(a), kw) for a, (ref, kw) in self.plan.policies.items()
+            }
+        self._last_check = checksum(self._obs)
+        self._declare_acting()
+
+    def _declare_acting(self) -> None:
+        """Turn-based: tell the session whose input the next frame waits for (nobody's for an AI or a pause)."""
+        if not self.turn_based or self.state in ("finished", "done", "peer_gone"):
+            return
+        slots: list[int] = []
+        if self.state != "pause" and self.host.env.agents:
+            slot = self.plan.humans.get(self.host.env.agent_selection)
+            env = self.host.env
+            agent = env.agent_selection
+            if slot is not None and not (env.terminations[agent] or env.truncations[agent]):
+                slots = [slot]
+        self.session.set_acting_slots(self.session.frame, slots)
+
+    # -- the caller's entry points
+    def receive(self, peer: str, data: bytes) -> None:
+        """Bytes from `peer`'s data channel."""
+        self.session.receive(peer, data)
+
+    def peer_left(self, peer: str) -> None:
+        """The transport lost `peer` (its connection closed or failed)."""
+        self.session.peer_left(peer)
+
+    def poll(self, now_ms: float, held: list[str], pressed: list[str], t_ms: float) -> dict[str, Any]:
+        """Advance the session to `now_ms` and fulfil its requests.
+
+        Args:
+            now_ms: the worker's monotonic clock (ms).
+            held: keys held now, in press order (empty when the tab is hidden).
+            pressed: keys pressed since the previous poll (kept until the next frame is sealed).
+            t_ms: the browser's wall clock (ms since the epoch), stored on rows.
+
+        Returns:
+            `{"sends": [(peer, bytes)], "frame": FrameInfo | None, "events": [event]}`. `frame` is the
+            latest stepped frame (see `frame_info`); events are dicts with `kind` "ready" {input_delay},
+            "stalled" {frame, waiting_for}, "desync" {frame, peer}, "episode_done" {episode, score, steps},
+            "finished" {frame}, "done" {}, "peer_gone" {peer, last_confirmed_frame}.
+        """
+        self._pressed.extend(pressed)
+        events: list[dict[str, Any]] = []
+        sends: list[tuple[str, bytes]] = []
+        frame: dict[str, Any] | None = None
+        if self.state in ("synchronizing", "running", "pause"):
+            self.session.add_local_input(self.plan.slot, self.keys.action(held, self._pressed))
+        if self.state == "done":
+            return {"sends": sends, "frame": None, "events": events}
+        for req in self.session.poll(now_ms):
+            if isinstance(req, Send):
+                sends.append((req.peer, req.data))
+            elif isinstance(req, Step):
+                self._pressed.clear()
+                if self.state in ("running", "pause", "synchronizing"):
+                    frame = self._step(req, t_ms, events, now_ms)
+            elif isinstance(req, Ready):
+                self.state = "running"
+                events.append({"kind": "ready", "input_delay": req.input_delay})
+            elif isinstance(req, Stalled):
+                self.stalls += 1
+                events.append({"kind": "stalled", "frame": req.frame, "waiting_for": list(req.waiting_for)})
+            elif isinstance(req, Desync):
+                self.desyncs.append(req.frame)
+                events.append({"kind": "desync", "frame": req.frame, "peer": req.peer})
+            elif isinstance(req, PeerGone) and self.state not in ("finished", "done", "peer_gone"):
+                self.state = "peer_gone"
+                self.gone = {"peer": req.peer, "last_confirmed_frame": req.last_confirmed_frame}
+                events.append({"kind": "peer_gone", **self.gone})
+        if self.state == "finished" and self._caught_up(now_ms):
+            self.state = "done"
+            self.session.close()
+            events.append({"kind": "done"})
+        return {"sends": sends, "frame": frame, "events": events}
+
+    def _caught_up(self, now_ms: float) -> bool:
+        assert self.final_frame is not None and self._finished_at is not None
+        if now_ms - self._finished_at >= LINGER_MS:
+            return True
+        progress = self.session.checksum_progress().values()
+        return all(got > self.final_frame and acked > self.final_frame for got, acked in progress)
+
+    # -- one lockstep frame
+    def _step(self, req: Step, t_ms: float, events: list[dict[str, Any]], now_ms: float) -> dict[str, Any]:
+        self.last_frame = req.frame
+        rows: list[dict[str, Any]] = []
+        if self.state == "pause":
+            self._pause_left -= 1
+            if self._pause_left <= 0:
+                self.state = "running"
+                self._reset(self.episode + 1)
+            else:
+                self._declare_acting()
+            self.session.report_checksum(req.frame, self._last_check)
+            return self.frame_info(rows, render=self.state == "running")
+        actions = {self.plan.agent_of_slot[s]: a for s, a in req.actions.items()}
+        for agent, policy in self._acts.items():
+            if agent in self._obs:
+                actions[agent] = policy(self._obs[agent], self._rngs[agent])
+        if self.turn_based:
+            env = self.host.env
+            actor = env.agent_selection
+            act = None if env.terminations[actor] or env.truncations[actor] else actions.get(actor)
+            _, out = self.host.step_turn(act)
+            actions = {actor: act}
+        else:
+            out = self.host.step({a: v for a, v in actions.items() if a in self._obs})
+        self.step += 1
+        rows.append(self._row(req.frame, actions, out, t_ms))
+        self._last_check = rows[0]["obs_checksum"]
+        self.session.report_checksum(req.frame, self._last_check)
+        limit = self.max_steps is not None and self.step >= int(self.max_steps)
+        if out.done or limit:
+            events.append({"kind": "episode_done", "episode": self.episode, "score": self.score, "steps": self.step})
+            if self.episode + 1 >= self.num_episodes:
+                self.state = "finished"
+                self.final_frame = req.frame
+                self._finished_at = now_ms
+                events.append({"kind": "finished", "frame": req.frame})
+            else:
+                self.state = "pause"
+                self._pause_left = self.pause_frames
+        self._declare_acting()
+        return self.frame_info(rows, render=True)
+
+    def _row(self, frame: int, actions: dict[str, Any], out: Outcome, t_ms: float) -> dict[str, Any]:
+        self._obs = out.obs
+        mine = self.plan.local_agent
+        self.score += out.rewards.get(mine, 0.0)
+        terminated = out.done and any(out.terminated.values())
+        limit = self.max_steps is not None and self.step >= int(self.max_steps)
+        row = step_row(
+            episode=self.episode,
+            step=self.step,
+            agent="",
+            action=dict(sorted(actions.items())),
+            reward=dict(sorted(out.rewards.items())),
+            terminated=terminated,
+            truncated=(out.done or limit) and not terminated,
+            info=dict(sorted(out.infos.items())),
+            obs=out.obs,
+            episode_seed=self.episode_seed,
+            t_ms=t_ms,
+            frame=frame,
+        )
+        row["match_id"] = self.plan.match_id
+        return row
+
+    # -- what the page sees
+    def frame_info(self, rows: list[dict[str, Any]], render: bool = True) -> dict[str, Any]:
+        """`{"render", "pixels", "rows", "episode", "step", "frame", "score", "state", "pause_left"}`;
+        `render` is `{"kind": "none"}` (keep the picture) when nothing changed."""
+        payload, pixels = self.host.render() if render else ({"kind": "none"}, None)
+        return {
+            "render": payload,
+            "pixels": pixels,
+            "rows": rows,
+            "episode": self.episode,
+            "step": self.step,
+            "frame": self.last_frame,
+            "score": self.score,
+            "state": self.state,
+            "pause_left": self._pause_left if self.state == "pause" else 0,
+            "episode_done": self.state in ("pause", "finished"),
+            "scene_done": self.state == "finished",
+        }
+
+    def status(self) -> dict[str, Any]:
+        """The match part of the page's status: state, input delay, stalls, desyncs, rtt by peer."""
+        s = self.session.status()
+        return {
+            "state": self.state,
+            "frame": self.last_frame,
+            "input_delay": s["input_delay"],
+            "stalls": self.stalls,
+            "stall_ms": round(float(s["stalls"]["total_ms"]), 1),
+            "desyncs": list(self.desyncs),
+            "rtt_ms": s["rtt_ms"],
+            "episode": self.episode,
+        }
+
+    def close(self) -> None:
+        self.host.close()

@@ -1,0 +1,222 @@
+// @ts-check
+// A multiplayer game scene: lobby, WebRTC mesh, lockstep play in the worker, and the way out (all episodes
+// played, the server ended the match, or a peer was lost).
+//
+// Reports sent to the server (`match_report` {match_id, kind, data}):
+//   "links"     {peers: [{slot, type: "direct"|"relay", rtt_ms}]}  connection type and round trip per peer
+//   "summary"   {input_delay, frames, stalls, stall_ms, desyncs: [frame]}
+//   "finished"  {}  this member played every episode (sent before flushing the records and advancing)
+//   "peer_gone" {peer_slot, last_confirmed_frame, reason}  the browser lost a peer (the server ends the match)
+
+import { h } from "../dom.js";
+import { Keyboard } from "../input.js";
+import { Mesh } from "../transport.js";
+import { waitForMatch } from "./lobby.js";
+import { formatScore, gameLayout, waitForRuntime } from "./game.js";
+
+/** @typedef {import("../wire.js").GameSpec} GameSpec */
+/** @typedef {import("../wire.js").SceneSpec} SceneSpec */
+/** @typedef {import("../flow.js").Context} Context */
+/** @typedef {import("./lobby.js").MatchStart} MatchStart */
+/** @typedef {{kind: "finished"}|{kind: "ended", scene: SceneSpec|null}|{kind: "lost", reason: string}} Outcome */
+
+const MATCH_END_WAIT_MS = 5000; // after we report a lost peer, the server's match_end should follow at once
+const LINGER_WAIT_MS = 4000; // after the last frame, waiting for the peers to get there too (worker "done")
+const STATS_EVERY_MS = 1000;
+
+/**
+ * @param {GameSpec} scene
+ * @param {Context} ctx
+ * @returns {Promise<SceneSpec>} the next scene
+ */
+export async function matchScene(scene, ctx) {
+  const { status, runtime } = ctx;
+  status.setPhase("game");
+  const ui = gameLayout(scene, ctx.root);
+  await waitForRuntime(ui.panel, runtime, status);
+  const lobby = await waitForMatch(scene, ctx, ui.panel);
+  if ("scene" in lobby) return lobby.scene;
+  return playMatch(scene, ctx, ui, lobby.start, lobby.signals);
+}
+
+/**
+ * @param {GameSpec} scene
+ * @param {Context} ctx
+ * @param {ReturnType<typeof gameLayout>} ui
+ * @param {MatchStart} start
+ * @param {any[]} early signaling messages that arrived with match_start
+ * @returns {Promise<SceneSpec>}
+ */
+async function playMatch(scene, ctx, ui, start, early) {
+  const { status, outbox, runtime, conn } = ctx;
+  const socket = conn.socket;
+  const worker = runtime.worker;
+  const slotOf = new Map(start.members.map((pid, slot) => [pid, slot]));
+  const match = { id: start.match_id, slot: start.slot, peers: /** @type {any[]} */ ([]), input_delay: null,
+    stalls: 0, stall_ms: 0, desyncs: /** @type {number[]} */ ([]), state: "connecting",
+    connect_ms: /** @type {number|null} */ (null) };
+  status.match = match;
+  status.setPhase("connecting");
+  const others = start.members.length - 1;
+  ui.panel.replaceChildren(h("p", { class: "mug-connecting", text: others === 0 ? "Starting the game..."
+    : others === 1 ? "Connecting to your partner..." : "Connecting to the other participants..." }));
+  /** @type {(o: Outcome) => void} */
+  let settle = () => {};
+  /** @type {Promise<Outcome>} */
+  const outcome = new Promise((resolve) => (settle = resolve));
+  /** @type {Object<string, number>} lockstep rtt by participant id */
+  let lockstepRtt = {};
+  let lastFrame = -1;
+  let lastGone = /** @type {{peer: string, last_confirmed_frame: number}|null} */ (null);
+  /** @type {() => void} */
+  let lingerDone = () => {};
+  const lingered = new Promise((resolve) => (lingerDone = () => resolve(undefined)));
+
+  const mesh = new Mesh({
+    matchId: start.match_id, slot: start.slot, members: start.members, ice: start.ice,
+    signal: (to, kind, data) => conn.request("signal", { to, kind, data }, { retries: 2 }),
+    onMessage: (pid, data) => worker.post({ type: "net", peer: pid, data }, [data]),
+    onPeerClosed: (pid, reason) => {
+      console.info("mug: peer connection lost", pid, reason);
+      worker.call("peer_left", { peer: pid }).catch(() => {});
+    },
+  });
+  const onSignal = (/** @type {any} */ m) => m.match_id === start.match_id && mesh.handleSignal(m);
+  const onMatchEnd = (/** @type {any} */ m) => m.match_id === start.match_id && settle({ kind: "ended", scene: m.scene });
+  socket.on("signal", onSignal);
+  socket.on("match_end", onMatchEnd);
+  for (const m of early) onSignal(m);
+
+  const offs = [
+    worker.on("net", (/** @type {{peer: string, data: ArrayBuffer}} */ m) => mesh.send(m.peer, m.data)),
+    worker.on("frame", (/** @type {{frame: any, pixels: Uint8ClampedArray|null}} */ msg) => {
+      const f = msg.frame;
+      ui.renderer.draw(f.render, msg.pixels);
+      if (f.rows.length) outbox.add(scene.id, f.rows);
+      lastFrame = Math.max(lastFrame, f.frame);
+      status.episode = f.episode;
+      status.frame = f.frame;
+      ui.score.textContent = formatScore(f.score);
+      ui.stepText.textContent = String(f.step);
+      ui.episodeText.textContent = `Episode ${f.episode + 1} of ${scene.num_episodes}`;
+      if (f.state === "pause") {
+        if (status.phase !== "between_episodes") {
+          status.setPhase("between_episodes");
+          outbox.cut();
+        }
+        const s = Math.ceil(f.pause_left / scene.fps);
+        ui.panel.replaceChildren(h("p", { class: "mug-between", "data-testid": "mug-between",
+          text: `Episode ${f.episode + 1} of ${scene.num_episodes} done. The next one starts in ${s} s.` }));
+      } else if (f.state === "running" && status.phase === "between_episodes") {
+        status.setPhase("playing");
+        ui.panel.replaceChildren();
+      }
+    }),
+    worker.on("match", (/** @type {{events: any[], status: any}} */ msg) => {
+      if (msg.status) {
+        Object.assign(match, { input_delay: msg.status.input_delay, stalls: msg.status.stalls,
+          stall_ms: msg.status.stall_ms, desyncs: msg.status.desyncs, state: msg.status.state });
+        lockstepRtt = msg.status.rtt_ms || {};
+      }
+      for (const e of msg.events) {
+        if (e.kind === "ready") {
+          status.setPhase("playing");
+          ui.panel.replaceChildren();
+        } else if (e.kind === "desync") {
+          ctx.report("desync", { match_id: start.match_id, frame: e.frame, peer_slot: slotOf.get(e.peer) });
+        } else if (e.kind === "episode_done") {
+          ctx.report("episode_end", { episode: e.episode, score: e.score, steps: e.steps });
+        } else if (e.kind === "finished") {
+          settle({ kind: "finished" });
+        } else if (e.kind === "done") {
+          lingerDone();
+        } else if (e.kind === "peer_gone") {
+          lastGone = e;
+          settle({ kind: "lost", reason: "peer_gone" });
+        }
+      }
+    }),
+    worker.on("error", (msg) => settle({ kind: "lost", reason: `error: ${msg.error.message}` })),
+  ];
+  const refreshStats = async () => {
+    // rtt_ms: the ICE candidate pair's current round trip (whole ms in Chromium), else the lockstep's own
+    // ping (measured at poll granularity); both are kept.
+    match.peers = (await mesh.stats()).map((p) => ({ slot: p.slot, type: p.type,
+      rtt_ms: p.rtt_ms ?? lockstepRtt[p.pid] ?? null, lockstep_rtt_ms: lockstepRtt[p.pid] ?? null }));
+    match.connect_ms = mesh.connectMs;
+  };
+  const statsTimer = setInterval(() => refreshStats().catch(() => {}), STATS_EVERY_MS);
+  const keyboard = new Keyboard(worker, [...Object.keys(scene.key_bindings), " "]);
+  /** @param {string} kind @param {Object<string, any>} data */
+  const report = (kind, data) => conn.request("match_report", { match_id: start.match_id, kind, data }, { retries: 3 })
+    .catch((err) => console.warn("mug: match report not stored", kind, err));
+
+  try {
+    const started = worker.call("start_match", { scene, match: start });
+    const connected = mesh.ready.then(() => "connected", (err) => {
+      console.warn("mug: could not connect", err);
+      return "failed";
+    });
+    const first = await Promise.race([Promise.all([started, connected]).then((v) => v[1]), outcome]);
+    if (first === "connected") {
+      await refreshStats().catch(() => {});
+      match.state = "synchronizing";
+      await worker.call("run_match");
+      ctx.report("match_connected", { match_id: start.match_id, connect_ms: mesh.connectMs, peers: match.peers });
+    } else if (first === "failed") {
+      match.state = "failed";
+      settle({ kind: "lost", reason: "connect_failed" });
+    }
+    const result = await outcome;
+    clearInterval(statsTimer);
+    keyboard.detach();
+    if (result.kind === "finished") {
+      status.setPhase("saving");
+      ui.panel.replaceChildren(h("p", { class: "mug-saving", text: "Saving your game..." }));
+      await refreshStats().catch(() => {});
+      await report("links", { peers: match.peers });
+      await report("summary", summary(match, lastFrame));
+      await report("finished", {});
+      await outbox.flush();
+      await Promise.race([lingered, sleep(LINGER_WAIT_MS)]);
+      return await ctx.advance(scene.id, {});
+    }
+    let ended = result.kind === "ended" ? result : null;
+    if (!ended) {
+      // We lost a peer (or never reached it): tell the server, which ends the match for everyone.
+      const gone = /** @type {{peer: string, last_confirmed_frame: number}|null} */ (lastGone);
+      await report("peer_gone", { reason: result.kind === "lost" ? result.reason : "",
+        peer_slot: gone ? slotOf.get(gone.peer) : null, last_confirmed_frame: gone ? gone.last_confirmed_frame : null });
+      const next = await Promise.race([outcome, sleep(MATCH_END_WAIT_MS)]);
+      ended = next && next.kind === "ended" ? next : null;
+    }
+    match.state = match.state === "peer_gone" ? "peer_gone" : "ended";
+    status.setPhase("saving");
+    await worker.call("stop").catch(() => {});
+    await refreshStats().catch(() => {});
+    await report("summary", summary(match, lastFrame));
+    await outbox.flush();
+    if (ended && ended.scene) return ended.scene;
+    location.reload(); // no match_end reached us: the server knows where this participant is now
+    return new Promise(() => {});
+  } finally {
+    clearInterval(statsTimer);
+    keyboard.detach();
+    for (const off of offs) off();
+    socket.off("signal", onSignal);
+    socket.off("match_end", onMatchEnd);
+    await worker.call("stop").catch(() => {});
+    mesh.close();
+  }
+}
+
+/** @param {{input_delay: number|null, stalls: number, stall_ms: number, desyncs: number[]}} m @param {number} lastFrame */
+function summary(m, lastFrame) {
+  return { input_delay: m.input_delay, frames: lastFrame + 1, stalls: m.stalls, stall_ms: m.stall_ms,
+    desyncs: m.desyncs };
+}
+
+/** @param {number} ms */
+function sleep(ms) {
+  return new Promise((resolve) => setTimeout(() => resolve(null), ms));
+}

@@ -1,0 +1,159 @@
+"""A multiplayer browser scenario as a program: a server, N headless Chromium participants, one result file.
+
+Run as a subprocess by `test_multiplayer.py`, inside a private network namespace (`netns-run`) for direct
+peer-to-peer links, or in the normal namespace with a TURN relay. Usage:
+
+    python mp_scenario.py --experiment FILE:NAME --players N --bundle DIR --work DIR
+        [--close-slot K --close-at-frame F]
+
+Writes `DIR/result.json`: per participant its final status, phase, completion code and when it got there;
+`close_to_end_s`: for `--close-slot`, seconds from closing that tab to each other page's end scene; and
+`DIR/export/` (the `mug export` tables).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--disable-features=WebRtcHideLocalIpsWithMdns",
+]
+KEYS = ["ArrowLeft", "ArrowRight", None]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start_server(experiment: str, bundle: Path, work: Path) -> tuple[subprocess.Popen[bytes], str, str]:
+    port = free_port()
+    db = f"sqlite:///{work / 'data.sqlite3'}"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MUG_")}
+    env.update(MUG_DATABASE_URL=db, MUG_BUNDLE_DIR=str(bundle), MUG_LOG_LEVEL="info", MUG_EXPERIMENT=experiment)
+    log = open(work / "server.log", "wb")  # noqa: SIM115 (lives as long as the server)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "mug.app:app", "--host", "127.0.0.1", "--port", str(port)],
+        cwd=work, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            with urllib.request.urlopen(url + "/healthz", timeout=1):
+                return proc, url, db
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("the server did not start: " + (work / "server.log").read_text()[-2000:]) from None
+            time.sleep(0.1)
+
+
+def status(page: Any) -> dict[str, Any]:
+    return page.evaluate("window.mug ? window.mug.status() : null")  # type: ignore[no-any-return]
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    from playwright.sync_api import sync_playwright
+
+    work = Path(args.work)
+    work.mkdir(parents=True, exist_ok=True)
+    server, url, db = start_server(args.experiment, Path(args.bundle), work)
+    result: dict[str, Any] = {"players": [], "close_to_end_s": None, "log": []}
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+            contexts = [browser.new_context() for _ in range(args.players)]
+            pages = [c.new_page() for c in contexts]
+            for i, page in enumerate(pages):
+                page.on("console", lambda m, i=i: result["log"].append(f"[{i}] {m.type}: {m.text}"))
+                page.on("pageerror", lambda e, i=i: result["log"].append(f"[{i}] pageerror: {e}"))
+                page.goto(url + f"/?PROLIFIC_PID=mp-{i}")
+            t0 = time.monotonic()
+            for page in pages:
+                page.wait_for_function("['playing', 'end', 'error'].includes(document.body.dataset.mugPhase)",
+                                       timeout=90_000)
+            result["all_playing_s"] = round(time.monotonic() - t0, 2)
+            slots = {status(pg)["match"]["slot"]: i for i, pg in enumerate(pages) if status(pg)["match"]}
+            closed: int | None = None
+            t_close = 0.0
+            tick = 0
+            ended: dict[int, float] = {}
+            deadline = time.monotonic() + args.timeout
+            while time.monotonic() < deadline:
+                tick += 1
+                for i, page in enumerate(pages):
+                    if i == closed or i in ended:
+                        continue
+                    phase = page.evaluate("document.body.dataset.mugPhase")
+                    if phase in ("end", "error"):
+                        ended[i] = time.monotonic()
+                        continue
+                    if tick % 5 == i % 5:  # change keys now and then, differently per participant
+                        key = KEYS[(tick // 5 + i) % len(KEYS)]
+                        for k in ("ArrowLeft", "ArrowRight"):
+                            page.keyboard.up(k)
+                        if key:
+                            page.keyboard.down(key)
+                if args.close_slot is not None and closed is None:
+                    victim = slots.get(args.close_slot)
+                    if victim is not None and (status(pages[victim])["frame"] or 0) >= args.close_at_frame:
+                        result["closed_at_frame"] = status(pages[victim])["frame"]
+                        pages[victim].close()
+                        closed, t_close = victim, time.monotonic()
+                if len(ended) + (closed is not None) >= len(pages):
+                    break
+                time.sleep(0.1)
+            for i, page in enumerate(pages):
+                entry: dict[str, Any] = {"index": i, "closed": i == closed}
+                if i != closed:
+                    st = status(page)
+                    code = page.query_selector("[data-testid=mug-completion-code]")
+                    entry.update(status=st, phase=st["phase"] if st else None,
+                                 code=code.text_content().strip() if code else None,
+                                 text=page.text_content("#mug-root")[:500])
+                    if i in ended and closed is not None:
+                        entry["close_to_end_s"] = round(ended[i] - t_close, 2)
+                result["players"].append(entry)
+            browser.close()
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+    subprocess.run(
+        [sys.executable, "-c", "import sys; from mug.cli import main; sys.exit(main())", "export",
+         "--database", db, "--out", str(work / "export")],
+        check=True,
+    )
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--experiment", required=True)
+    parser.add_argument("--players", type=int, default=2)
+    parser.add_argument("--bundle", required=True)
+    parser.add_argument("--work", required=True)
+    parser.add_argument("--close-slot", type=int, default=None)
+    parser.add_argument("--close-at-frame", type=int, default=60)
+    parser.add_argument("--timeout", type=float, default=120.0)
+    args = parser.parse_args()
+    result = run(args)
+    (Path(args.work) / "result.json").write_text(json.dumps(result, indent=1))
+
+
+if __name__ == "__main__":
+    main()

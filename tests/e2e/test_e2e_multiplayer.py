@@ -1,0 +1,160 @@
+"""Peer-to-peer multiplayer in real browsers: direct links in a private network namespace, relay via coturn.
+
+Each scenario (a server and N Chromium participants, `mp_scenario.py`) runs as a subprocess: under
+`netns-run` for direct links (headless Chromium never offers 127.0.0.1 candidates; the namespace has a veth
+address), or in the normal namespace with a coturn on 127.0.0.1 and relay forced.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+HERE = Path(__file__).resolve().parent
+SCENARIO = HERE / "mp_scenario.py"
+EXPERIMENTS = HERE / "experiments.py"
+NETNS_RUN = HERE.parent.parent.parent / "shared" / "tools" / "netns-run"
+NETNS_INLINE = (  # the same as netns-run, for machines without the shared tools folder
+    'ip link set lo up && ip link add v0 type veth peer name v1 && ip addr add 10.77.0.1/24 dev v0 && '
+    'ip link set v0 up && ip link set v1 up && ip route add default dev v0 && exec "$@"'
+)
+TURNSERVER = shutil.which("turnserver") or "/usr/bin/turnserver"
+
+
+def netns_prefix() -> list[str]:
+    if os.geteuid() != 0:
+        pytest.skip("direct peer-to-peer needs a private network namespace, which needs root")
+    if NETNS_RUN.exists():
+        return [str(NETNS_RUN)]
+    if not (shutil.which("unshare") and shutil.which("ip")):
+        pytest.skip("needs unshare and ip (iproute2) to make a private network namespace")
+    return ["unshare", "-n", "sh", "-c", NETNS_INLINE, "netns-run"]
+
+
+def scenario(
+    prefix: list[str], experiment: str, players: int, bundle: Path, work: Path, *extra: str,
+    env: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    cmd = [*prefix, sys.executable, str(SCENARIO), "--experiment", f"{EXPERIMENTS}:{experiment}",
+           "--players", str(players), "--bundle", str(bundle), "--work", str(work), *extra]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=os.environ | (env or {}))
+    if proc.returncode != 0:
+        raise AssertionError(f"scenario failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-4000:]}")
+    result: dict[str, Any] = json.loads((work / "result.json").read_text())
+    print("\n".join(result["log"][-40:]))
+    return result
+
+
+def steps(work: Path) -> dict[str, list[dict[str, str]]]:
+    with open(work / "export" / "steps_duo.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    by: dict[str, list[dict[str, str]]] = {}
+    for r in rows:
+        by.setdefault(r["participant_id"], []).append(r)
+    return by
+
+
+def table(work: Path, name: str) -> list[dict[str, str]]:
+    with open(work / "export" / name, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def check_complete_match(result: dict[str, Any], work: Path, players: int, link_type: str) -> None:
+    assert [p["code"] for p in result["players"]] == ["DONE"] * players, result["players"]
+    by = steps(work)
+    assert len(by) == players
+    keyed = [{(r["episode"], r["step"]): (r["frame"], r["obs_checksum"], r["action"]) for r in rows}
+             for rows in by.values()]
+    assert all(k == keyed[0] for k in keyed), "every peer recorded the same frames, actions and checksums"
+    for episode in ("0", "1"):
+        ep = sorted(int(s) for (e, s) in keyed[0] if e == episode)
+        assert ep == list(range(1, 91)), "complete episodes of max_steps=90, one row per step"
+    assert len({v[2] for v in keyed[0].values()}) > 1, "the participants' keys reached the game"
+    (match,) = table(work, "matches.csv")
+    assert match["end_reason"] == "finished" and match["steps_differing"] == "0"
+    assert int(match["steps_compared"]) == 180
+    links = table(work, "match_links.csv")
+    assert len(links) == players * (players - 1)
+    assert {r["connection_type"] for r in links} == {link_type}
+    assert all(r["desyncs"] == "[]" and r["frames"] == "240" for r in links)  # 180 steps + a 2 s pause
+    for p in result["players"]:
+        m = p["status"]["match"]
+        assert m["state"] == "done" and m["desyncs"] == [] and m["input_delay"] >= 1
+        assert all(peer["type"] == link_type and peer["rtt_ms"] is not None for peer in m["peers"])
+
+
+@pytest.mark.netns
+def test_two_participants_play_a_whole_scene_over_a_direct_link(bundle_dir: Path, tmp_path: Path) -> None:
+    result = scenario(netns_prefix(), "mp_duo", 2, bundle_dir, tmp_path)
+    check_complete_match(result, tmp_path, 2, "direct")
+
+
+@pytest.mark.netns
+def test_three_participants_play_in_a_full_mesh(bundle_dir: Path, tmp_path: Path) -> None:
+    result = scenario(netns_prefix(), "mp_party", 3, bundle_dir, tmp_path)
+    check_complete_match(result, tmp_path, 3, "direct")
+
+
+@pytest.fixture
+def coturn(tmp_path: Path) -> Iterator[tuple[int, str]]:
+    """A coturn on 127.0.0.1 with TURN REST auth (the server mints credentials from the secret)."""
+    if not Path(TURNSERVER).exists():
+        pytest.skip("needs Debian coturn (/usr/bin/turnserver)")
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        port = int(s.getsockname()[1])
+    secret = "e2e-secret"
+    log = open(tmp_path / "coturn.log", "wb")  # noqa: SIM115
+    proc = subprocess.Popen(
+        [TURNSERVER, "-n", "--listening-ip=127.0.0.1", "--relay-ip=127.0.0.1", f"--listening-port={port}",
+         "--min-port=49160", "--max-port=49400", "--no-tls", "--no-dtls", "--no-cli", "--allow-loopback-peers",
+         "--fingerprint", "--realm=mug.test", "--use-auth-secret", f"--static-auth-secret={secret}"],
+        stdout=log, stderr=subprocess.STDOUT,
+    )
+    time.sleep(0.5)
+    if proc.poll() is not None:
+        pytest.fail("coturn did not start: " + (tmp_path / "coturn.log").read_text()[-2000:])
+    yield port, secret
+    proc.terminate()
+    proc.wait(timeout=10)
+    log.close()
+
+
+@pytest.mark.turn
+def test_two_participants_play_through_a_turn_relay(bundle_dir: Path, tmp_path: Path, coturn: tuple[int, str]) -> None:
+    port, secret = coturn
+    work = tmp_path / "run"
+    result = scenario([], "mp_duo_turn", 2, bundle_dir, work,
+                      env={"E2E_TURN_PORT": str(port), "E2E_TURN_SECRET": secret})
+    check_complete_match(result, work, 2, "relay")
+
+
+@pytest.mark.netns
+def test_a_closed_tab_ends_the_match_for_the_partner_within_3_s(bundle_dir: Path, tmp_path: Path) -> None:
+    result = scenario(netns_prefix(), "mp_duo_long", 2, bundle_dir, tmp_path, "--close-slot", "1",
+                      "--close-at-frame", "60", "--timeout", "40")
+    (partner,) = [p for p in result["players"] if not p["closed"]]
+    assert partner["code"] == "PARTNERLEFT" and "Your partner left." in partner["text"]
+    assert partner["close_to_end_s"] is not None and partner["close_to_end_s"] < 3.0
+    assert partner["status"]["match"]["state"] in ("ended", "peer_gone")
+    (match,) = table(tmp_path, "matches.csv")
+    assert match["end_reason"] in ("peer_left", "peer_lost")
+    (pid,) = [r["participant_id"] for r in table(tmp_path, "url_params.csv")
+              if r["name"] == "PROLIFIC_PID" and r["value"] == f"mp-{partner['index']}"]
+    rows = steps(tmp_path)[pid]
+    frames = sorted(int(r["frame"]) for r in rows)
+    assert frames == list(range(len(frames))), "every confirmed frame up to the end is stored, none missing"
+    assert len(frames) >= result["closed_at_frame"] - 5
