@@ -1,6 +1,7 @@
-"""Catch for a party of n players: agents "p0".."p{n-1}" each move a paddle under the same falling fruit.
+"""Catch for a party of n players: agents "p0".."p{n-1}" (or the names given) each move a paddle under the
+same falling fruit.
 
-The n-player sibling of `catch_duo` (a PettingZoo ParallelEnv), used to test matches of three or more peers.
+A PettingZoo ParallelEnv; `catch_duo` is its two-player form with agents "left" and "right".
 Actions per agent: Discrete(3) (0 left, 1 stay, 2 right). Rewards: +1 to the agent that catches a fruit, -1
 to everyone for a miss (shared lives). Each agent observes `[own paddle_x, x0, y0, x1, y1, x2, y2,
 misses_left, mean of the other paddles' x]`, the layout `mug.demos.policies:make_catcher` expects.
@@ -27,8 +28,10 @@ class CatchPartyEnv(ParallelEnv[str, np.ndarray, int]):
 
     def __init__(
         self, render_mode: str | None = None, players: int = 3, max_misses: int = 5, width: int = 600,
-        height: int = 400, paddle_width: float = 0.12,
+        height: int = 400, paddle_width: float = 0.12, agents: list[str] | None = None,
     ) -> None:
+        if agents is not None:
+            players = len(agents)
         if not 2 <= int(players) <= len(COLORS):
             raise ValueError(f"catch_party: players must be 2..{len(COLORS)}, got {players}")
         self.render_mode = render_mode
@@ -36,7 +39,7 @@ class CatchPartyEnv(ParallelEnv[str, np.ndarray, int]):
         self.max_misses = int(max_misses)
         self.size = (int(width), int(height))
         self.paddle_width = float(paddle_width)
-        self.possible_agents = [f"p{i}" for i in range(self.n)]
+        self.possible_agents = list(agents) if agents is not None else [f"p{i}" for i in range(self.n)]
         self.agents: list[str] = []
         self._game: CatchGame | None = None
         self._misses = 0
@@ -101,7 +104,7 @@ class CatchPartyEnv(ParallelEnv[str, np.ndarray, int]):
     def render(self) -> Surface:
         game = self._require()
         lives = max(0, self.max_misses - self._misses)
-        score = "  ".join(f"P{i + 1} {self._caught[a]}" for i, a in enumerate(self.possible_agents))
+        score = "  ".join(f"{a.capitalize()} {self._caught[a]}" for a in self.possible_agents)
         lines = [score, "Lives " + "\u2665" * lives]
         return game.draw(Surface(*self.size, background="#1b1430"), COLORS[: self.n], lines)
 
