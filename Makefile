@@ -22,11 +22,11 @@ bundle: venv
 demo: bundle
 	$(BIN)/uvicorn mug.app:app --host $(HOST) --port $(PORT)
 
-test: bundle
+test: bundle lint
 	$(BIN)/python -m pytest -q -ra
 
 lint: venv
-	$(BIN)/ruff check mug tests benchmarks
+	$(BIN)/ruff check mug tests benchmarks examples
 	$(BIN)/mypy
 
 clean:
