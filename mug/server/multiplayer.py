@@ -123,15 +123,22 @@ class Multiplayer:
         if self.matches.is_ended(match.id):
             return
         self.matches.end(match.id, reason, time.time())
-        await self.store.end_match(match.id, reason)
         done = self.finished.get(match.id, set())
         log.info("match %s ended: %s", match.id, reason)
+        try:
+            await self.store.end_match(match.id, reason)
+        except Exception:
+            log.exception("could not record the end of match %s", match.id)
         for pid in match.members:
             if pid in done:
                 continue
-            spec = await self.participants.finish_with_outcome(pid, match.scene_id, "partner_left")
-            if spec is not None:
-                await self.emit("match_end", pid, {"match_id": match.id, "reason": reason, "scene": spec})
+            try:
+                spec = await self.participants.finish_with_outcome(pid, match.scene_id, "partner_left")
+            except Exception:
+                # the partner must still hear that the match is over, even if recording the outcome failed
+                log.exception("could not record the partner_left outcome of %s", pid)
+                spec = None
+            await self.emit("match_end", pid, {"match_id": match.id, "reason": reason, "scene": spec})
 
     async def tick(self) -> None:
         """Apply lobby timeouts that fell due."""

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from mug.configurations import EndScene, Experiment, GameScene, StaticScene
+from mug.configurations import EndScene, Experiment, GameScene, Scene, StaticScene
 from mug.server.scenes import scene_spec
 from mug.server.store import Store
 from mug.server.wire import Advance, Event, Hello, Records, WireError
@@ -27,6 +27,13 @@ def hash_token(token: str) -> str:
 def new_completion_code() -> str:
     """A random completion code of 10 unambiguous characters."""
     return "".join(secrets.choice(_CODE_ALPHABET) for _ in range(10))
+
+
+def _fresh_seed(scene: Scene) -> int | None:
+    """A game scene's root seed for a participant entering it: the scene's fixed seed, else a random one."""
+    if not isinstance(scene, GameScene):
+        return None
+    return scene.seed if scene.seed is not None else secrets.randbelow(2**31)
 
 
 @dataclass
@@ -65,18 +72,11 @@ class Participants:
         if sid in self.by_sid:
             raise WireError("already_identified", "this connection already said hello")
         if msg.token is None:
-            token = secrets.token_urlsafe(32)
-            pid = "p_" + secrets.token_hex(8)
-            code = next((s.completion_code for s in self.experiment.scenes if isinstance(s, EndScene)), None)
-            await self.store.create_participant(
-                pid, hash_token(token), self.experiment.id, code or new_completion_code(), msg.params, user_agent)
-            row = await self.store.participant_by_token_hash(hash_token(token))
-            assert row is not None
-        else:
-            token = msg.token
-            row = await self.store.participant_by_token_hash(hash_token(token))
-            if row is None or row["experiment_id"] != self.experiment.id:
-                raise WireError("unknown_token", "this participant is not known here; reload the study link")
+            return await self._create(sid, msg, user_agent), None
+        token = msg.token
+        row = await self.store.participant_by_token_hash(hash_token(token))
+        if row is None or row["experiment_id"] != self.experiment.id:
+            raise WireError("unknown_token", "this participant is not known here; reload the study link")
         pid = row["id"]
         stale_sid = None
         current = self.by_pid.get(pid)
@@ -91,9 +91,29 @@ class Participants:
         self.by_pid[pid] = live
         spec = await self._enter(live)
         resume = {"episode": await self.store.next_episode(pid, spec["id"])} if spec["kind"] == "game" else {}
-        log.info("hello %s scene=%s resumed=%s", pid, spec["id"], msg.token is not None)
-        return {"ok": True, "token": token, "participant": pid, "scene": spec, "scene_index": live.scene_index,
-                "scene_count": len(self.experiment.scenes), "resume": resume}, stale_sid
+        log.info("hello %s scene=%s resumed", pid, spec["id"])
+        return self._welcome(token, live, spec, resume), stale_sid
+
+    async def _create(self, sid: str, msg: Hello, user_agent: str | None) -> dict[str, Any]:
+        # one transaction and no read-back: everything a new participant's first page needs is known here
+        token = secrets.token_urlsafe(32)
+        pid = "p_" + secrets.token_hex(8)
+        fixed = next((s.completion_code for s in self.experiment.scenes if isinstance(s, EndScene)), None)
+        code = fixed or new_completion_code()
+        first = self.experiment.scenes[0]
+        seed = _fresh_seed(first)
+        await self.store.create_participant(pid, hash_token(token), self.experiment.id, code, dict(msg.params),
+                                            user_agent, first_scene=(first.id, seed))
+        live = Live(pid, sid, msg.tab, 0, code)
+        self.by_sid[sid] = live
+        self.by_pid[pid] = live
+        spec = scene_spec(first, seed=seed, completion_code=code, params=dict(msg.params))
+        log.info("hello %s (new) scene=%s", pid, first.id)
+        return self._welcome(token, live, spec, {"episode": 0} if spec["kind"] == "game" else {})
+
+    def _welcome(self, token: str, live: Live, spec: dict[str, Any], resume: dict[str, Any]) -> dict[str, Any]:
+        return {"ok": True, "token": token, "participant": live.pid, "scene": spec, "scene_index": live.scene_index,
+                "scene_count": len(self.experiment.scenes), "resume": resume}
 
     def disconnect(self, sid: str) -> str | None:
         """Forget a connection; return its participant id."""
@@ -124,10 +144,7 @@ class Participants:
         if live.outcome is not None:
             return await self._outcome_spec(live)
         scene = self.experiment.scenes[live.scene_index]
-        seed = None
-        if isinstance(scene, GameScene):
-            seed = scene.seed if scene.seed is not None else secrets.randbelow(2**31)
-        seed = await self.store.enter_scene(live.pid, scene.id, live.scene_index, seed)
+        seed = await self.store.enter_scene(live.pid, scene.id, live.scene_index, _fresh_seed(scene))
         params = await self.store.params(live.pid) if isinstance(scene, EndScene) else {}
         return scene_spec(scene, seed=seed, completion_code=live.completion_code, params=params)
 

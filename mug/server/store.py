@@ -164,7 +164,12 @@ class Store:
     @classmethod
     async def open(cls, url: str) -> Store:
         """Connect and create the tables if they do not exist."""
-        engine = create_async_engine(async_url(url))
+        if url.startswith("sqlite"):
+            # SQLite has one writer: one shared connection serialises writes in order instead of letting pooled
+            # connections contend for the file lock (and fail with "database is locked" under load)
+            engine = create_async_engine(async_url(url), pool_size=1, max_overflow=0, pool_timeout=60)
+        else:
+            engine = create_async_engine(async_url(url), pool_size=10, max_overflow=20)
         if engine.dialect.name == "sqlite":
             event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         async with engine.begin() as conn:
@@ -181,18 +186,23 @@ class Store:
 
     async def create_participant(
         self, pid: str, token_hash: str, experiment_id: str, completion_code: str, params: dict[str, str],
-        user_agent: str | None,
+        user_agent: str | None, first_scene: tuple[str, int | None] | None = None,
     ) -> None:
-        """Store a new participant and the URL parameters they arrived with."""
+        """Store a new participant, the URL parameters they arrived with and (optionally) their entry into
+        the first scene `(scene_id, seed)`, in one transaction."""
+        now = time.time()
         async with self.engine.begin() as conn:
             await conn.execute(participants.insert().values(
-                id=pid, token_hash=token_hash, experiment_id=experiment_id, created_at=time.time(),
+                id=pid, token_hash=token_hash, experiment_id=experiment_id, created_at=now,
                 scene_index=0, completion_code=completion_code, user_agent=user_agent,
             ))
             if params:
                 await conn.execute(url_params.insert(), [
                     {"participant_id": pid, "name": k, "value": v} for k, v in sorted(params.items())
                 ])
+            if first_scene is not None:
+                await conn.execute(scene_visits.insert().values(
+                    participant_id=pid, scene_id=first_scene[0], scene_index=0, seed=first_scene[1], entered_at=now))
 
     async def participant_by_token_hash(self, token_hash: str) -> dict[str, Any] | None:
         """The participant row for this token hash, or None."""
