@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
 import shutil
@@ -16,6 +17,7 @@ from mug.bundle.constants import (
     BASE_REQUIREMENTS,
     CLIENT_DIST,
     CORE_FILES,
+    GZIP_SUFFIXES,
     LOCK_FILE,
     MANIFEST_FILE,
     PYODIDE_PYTHON,
@@ -87,6 +89,7 @@ def build_bundle(
             files[item.path.name] = item.path
         added = [item.path for item in chosen.values() if item.source != "official"]
         lock = lock_bytes(extend_lock(official, added))
+        files |= _precompress(files, lock, staging / "gz")
         load_list = list(dict.fromkeys([*BASE_REQUIREMENTS, CLIENT_DIST, *experiment]))
         sizes = {name: path.stat().st_size for name, path in sorted(files.items())}
         sizes[LOCK_FILE] = len(lock)
@@ -131,6 +134,22 @@ def _check_out_dir(out_dir: Path) -> None:
                 f"{out_dir} is not empty and holds no MUG bundle; building there would delete its files. "
                 "Choose an empty or new folder."
             )
+
+
+def _precompress(files: dict[str, Path], lock: bytes, folder: Path) -> dict[str, Path]:
+    """Gzip copies (`NAME.gz`) of the files that compress well, served to browsers that accept gzip.
+
+    The wasm runtime shrinks from about 10 MB to 3 MB. `mtime=0` keeps the copies byte-identical across builds.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    sources = {name: path.read_bytes() for name, path in files.items() if name.endswith(GZIP_SUFFIXES)}
+    sources[LOCK_FILE] = lock
+    out = {}
+    for name, data in sorted(sources.items()):
+        path = folder / (name + ".gz")
+        path.write_bytes(gzip.compress(data, compresslevel=9, mtime=0))
+        out[path.name] = path
+    return out
 
 
 def _sync(out_dir: Path, files: dict[str, Path], lock: bytes, manifest: BundleManifest) -> None:

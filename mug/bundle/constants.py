@@ -37,6 +37,9 @@ PINNED_PURE = {
 }
 
 LOCK_FILE = "pyodide-lock.json"
+# Files also stored gzip-compressed (`NAME.gz`) for browsers that accept it; zip and wheel files are compressed
+# already.
+GZIP_SUFFIXES = (".wasm", ".js", ".mjs", ".json")
 MANIFEST_FILE = "mug-bundle.json"
 CLIENT_DIST = "mug-client"
 DEFAULT_BUNDLE_DIR = Path("pyodide_bundle")

@@ -8,10 +8,11 @@ import html
 import json
 import mimetypes
 from pathlib import Path
+from stat import S_ISREG
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
@@ -25,13 +26,30 @@ for _ext, _type in {".wasm": "application/wasm", ".mjs": "text/javascript", ".js
 
 
 class ImmutableFiles(StaticFiles):
-    """Static files under a content-versioned URL: browsers may keep them for a year without asking again."""
+    """Static files under a content-versioned URL: browsers may keep them for a year without asking again.
+
+    A file with a gzip copy beside it (`NAME.gz`, written by the bundle builder) is sent compressed to
+    browsers that accept gzip.
+    """
 
     async def get_response(self, path: str, scope: Scope) -> Response:
+        if _accepts_gzip(scope):
+            full, stat = self.lookup_path(path + ".gz")
+            if stat is not None and S_ISREG(stat.st_mode):
+                return FileResponse(full, stat_result=stat, media_type=mimetypes.guess_type(path)[0],
+                                    headers={"Content-Encoding": "gzip", "Vary": "Accept-Encoding",
+                                             "Cache-Control": IMMUTABLE})
         response = await super().get_response(path, scope)
         if response.status_code == 200:
             response.headers["Cache-Control"] = IMMUTABLE
         return response
+
+
+def _accepts_gzip(scope: Scope) -> bool:
+    for name, value in scope.get("headers", []):
+        if name == b"accept-encoding":
+            return b"gzip" in value
+    return False
 
 
 def tree_version(folder: Path) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 from pathlib import Path
 from typing import Any
@@ -49,6 +50,22 @@ async def test_bundle_and_static_files_are_served_with_types_and_long_caching(se
         assert main.status_code == 200 and main.headers["content-type"].startswith("text/javascript")
         assert main.headers["cache-control"] == "public, max-age=31536000, immutable"
         assert (await http.get("/static/not-the-version/main.js")).status_code == 404
+
+
+async def test_gzip_copies_are_sent_to_browsers_that_accept_them(serve: Any, tmp_path: Path) -> None:
+    manifest = fake_bundle(tmp_path / "bundle")
+    wasm = (tmp_path / "bundle" / "pyodide.asm.wasm").read_bytes()
+    (tmp_path / "bundle" / "pyodide.asm.wasm.gz").write_bytes(gzip.compress(wasm, mtime=0))
+    live = serve(EXPERIMENT, bundle_dir=tmp_path / "bundle")
+    url = f"/bundle/{manifest.bundle_id}/pyodide.asm.wasm"
+    async with httpx.AsyncClient(base_url=live.url) as http:
+        packed = await http.get(url, headers={"Accept-Encoding": "gzip, br"})
+        assert packed.headers["content-encoding"] == "gzip" and packed.headers["vary"] == "Accept-Encoding"
+        assert packed.headers["content-type"] == "application/wasm"
+        assert packed.headers["cache-control"] == "public, max-age=31536000, immutable"
+        assert packed.content == wasm  # httpx decodes it, as a browser does
+        plain = await http.get(url, headers={"Accept-Encoding": "identity"})
+        assert "content-encoding" not in plain.headers and plain.content == wasm
 
 
 async def test_without_a_bundle_the_page_says_so_and_the_server_keeps_serving(serve: Any, tmp_path: Path) -> None:
