@@ -11,15 +11,15 @@ import csv
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from mug.testing.coturn import Coturn, CoturnNotInstalled
 
 pytestmark = pytest.mark.browser
 
@@ -31,7 +31,6 @@ NETNS_INLINE = (  # the same as netns-run, for machines without the shared tools
     'ip link set lo up && ip link add v0 type veth peer name v1 && ip addr add 10.77.0.1/24 dev v0 && '
     'ip link set v0 up && ip link set v1 up && ip route add default dev v0 && exec "$@"'
 )
-TURNSERVER = shutil.which("turnserver") or "/usr/bin/turnserver"
 
 
 def netns_prefix() -> list[str]:
@@ -111,26 +110,15 @@ def test_three_participants_play_in_a_full_mesh(bundle_dir: Path, tmp_path: Path
 @pytest.fixture
 def coturn(tmp_path: Path) -> Iterator[tuple[int, str]]:
     """A coturn on 127.0.0.1 with TURN REST auth (the server mints credentials from the secret)."""
-    if not Path(TURNSERVER).exists():
-        pytest.skip("needs Debian coturn (/usr/bin/turnserver)")
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind(("127.0.0.1", 0))
-        port = int(s.getsockname()[1])
-    secret = "e2e-secret"
-    log = open(tmp_path / "coturn.log", "wb")  # noqa: SIM115
-    proc = subprocess.Popen(
-        [TURNSERVER, "-n", "--listening-ip=127.0.0.1", "--relay-ip=127.0.0.1", f"--listening-port={port}",
-         "--min-port=49160", "--max-port=49400", "--no-tls", "--no-dtls", "--no-cli", "--allow-loopback-peers",
-         "--fingerprint", "--realm=mug.test", "--use-auth-secret", f"--static-auth-secret={secret}"],
-        stdout=log, stderr=subprocess.STDOUT,
-    )
-    time.sleep(0.5)
-    if proc.poll() is not None:
-        pytest.fail("coturn did not start: " + (tmp_path / "coturn.log").read_text()[-2000:])
-    yield port, secret
-    proc.terminate()
-    proc.wait(timeout=10)
-    log.close()
+    turn = Coturn(secret="e2e-secret", work_dir=tmp_path / "coturn")
+    try:
+        turn.start()
+    except CoturnNotInstalled as exc:
+        pytest.skip(str(exc))
+    try:
+        yield turn.port, "e2e-secret"
+    finally:
+        turn.stop()
 
 
 @pytest.mark.turn

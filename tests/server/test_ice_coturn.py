@@ -2,88 +2,32 @@
 
 from __future__ import annotations
 
-import random
-import shutil
-import socket
-import subprocess
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from turn_client import A_XOR_RELAYED, TurnClient
 
 from mug.configurations.remote import WebRTCConfig
 from mug.server.ice import ice_config, mint_turn_credentials
+from mug.testing.coturn import Coturn, CoturnNotInstalled
 
 pytestmark = pytest.mark.turn
 
-TURNSERVER = shutil.which("turnserver") or "/usr/bin/turnserver"
 SECRET = "coturn-test-secret"
-REALM = "mug.test"
-READY_WITHIN_S = 10.0
-
-
-def _free_port() -> int:
-    # Free for both UDP and TCP (coturn listens on both); the small race with other processes is accepted.
-    for _ in range(50):
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
-            udp.bind(("127.0.0.1", 0))
-            port = int(udp.getsockname()[1])
-            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as tcp:
-                try:
-                    tcp.bind(("127.0.0.1", port))
-                except OSError:
-                    continue
-                return port
-    raise RuntimeError("no free port for coturn")
 
 
 @pytest.fixture(scope="module")
 def coturn(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int]]:
-    if not Path(TURNSERVER).exists():
-        pytest.skip("coturn is not installed (apt-get install coturn provides /usr/bin/turnserver)")
-    tmp = tmp_path_factory.mktemp("coturn")
-    port = _free_port()
-    min_port = random.randrange(50000, 60000, 100)
-    log_path = tmp / "turnserver.log"
-    args = [
-        TURNSERVER, "-n", "--listening-ip=127.0.0.1", "--relay-ip=127.0.0.1", f"--listening-port={port}",
-        f"--min-port={min_port}", f"--max-port={min_port + 99}", "--no-tls", "--no-dtls", "--no-cli",
-        "--allow-loopback-peers", "--fingerprint", f"--realm={REALM}", "--use-auth-secret",
-        f"--static-auth-secret={SECRET}", f"--userdb={tmp / 'turndb'}", f"--pidfile={tmp / 'turnserver.pid'}",
-        f"--log-file={log_path}", "--simple-log", "--no-stdout-log",
-    ]  # fmt: skip
-    with open(tmp / "stdout.txt", "wb") as out:
-        proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    turn = Coturn(secret=SECRET, work_dir=tmp_path_factory.mktemp("coturn"))
     try:
-        _wait_ready(proc, port, tmp)
-        yield "127.0.0.1", port
+        turn.start()
+    except CoturnNotInstalled as exc:
+        pytest.skip(str(exc))
+    try:
+        yield "127.0.0.1", turn.port
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-
-def _wait_ready(proc: subprocess.Popen[bytes], port: int, tmp: Path) -> None:
-    # Poll with STUN Binding requests; the socket timeout is the wait, no sleeps.
-    deadline = time.monotonic() + READY_WITHIN_S
-    with TurnClient("127.0.0.1", port, timeout_s=0.2) as client:
-        while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                break
-            try:
-                if client.binding().ok:
-                    return
-            except (TimeoutError, ConnectionRefusedError):
-                continue
-    logs = "\n".join(p.read_text(errors="replace")[-2000:] for p in tmp.glob("*.txt")) + "\n".join(
-        p.read_text(errors="replace")[-2000:] for p in tmp.glob("*.log")
-    )
-    raise RuntimeError(f"coturn did not answer on 127.0.0.1:{port} within {READY_WITHIN_S} s:\n{logs}")
+        turn.stop()
 
 
 def _turn_entry(webrtc: WebRTCConfig, pid: str, now: float) -> tuple[str, str]:

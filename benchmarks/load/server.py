@@ -1,0 +1,75 @@
+"""The server under load: the process `lobby_load.py serve` runs, and how the load generator finds and asks it."""
+
+from __future__ import annotations
+
+import json
+import socket
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+
+def serve(port: int, db: str, group: int, log_level: str, what_if: list[str]) -> None:
+    """The server process: the real app factory under uvicorn.
+
+    `what_if` applies changes the lead may make to the server, from the outside, to measure them first:
+    `one-db-conn` (SQLite engine with one pooled connection: no writer contention), `ping25` (Engine.IO ping
+    every 25 s, python-socketio's default, instead of 5 s), `no-deflate` (no permessage-deflate), `gc-freeze`
+    (move the start-up heap out of the cyclic GC's reach, and collect the oldest generation less often),
+    `ws-wsproto` / `ws-legacy` (uvicorn's wsproto or legacy websockets implementation instead of "auto", which
+    picks websockets-sansio).
+    """
+    import uvicorn
+
+    ws_deflate = True
+    if "one-db-conn" in what_if:
+        from sqlalchemy.ext.asyncio import create_async_engine as real
+
+        import mug.server.store as store
+
+        store.create_async_engine = lambda url, **kw: real(url, **({"pool_size": 1, "max_overflow": 0} | kw))
+    if "ping25" in what_if:
+        import socketio
+
+        real_init = socketio.AsyncServer.__init__
+
+        def init(self: Any, *a: Any, **kw: Any) -> None:
+            kw.update(ping_interval=25, ping_timeout=20)
+            real_init(self, *a, **kw)
+
+        socketio.AsyncServer.__init__ = init  # type: ignore[method-assign]
+    if "no-deflate" in what_if:
+        ws_deflate = False
+    ws_impl = "wsproto" if "ws-wsproto" in what_if else "websockets" if "ws-legacy" in what_if else "auto"
+
+    from mug.app import create_app
+    from mug.configurations import EndScene, Experiment, GameScene, Lobby, RemoteConfig
+    from mug.settings import Settings
+
+    agents: dict[str, Any] = ({"left": "human", "right": "human"} if group == 2
+                              else {f"a{i}": "human" for i in range(group)})
+    scene = GameScene(id="duo", env="mug.demos.catch_duo:make_env", agents=agents,
+                      key_bindings={"ArrowLeft": 0, "ArrowRight": 2}, default_action=1,
+                      lobby=Lobby(timeout_s=3600))
+    experiment = Experiment(id="load", scenes=[scene, EndScene(id="end")], remote=RemoteConfig())
+    settings = Settings(database_url=f"sqlite:///{db}", bundle_dir=Path(db).parent / "no-bundle", log_level=log_level)
+    app = create_app(experiment, settings)
+    if "gc-freeze" in what_if:
+        import gc
+
+        gc.collect()
+        gc.freeze()
+        gc.set_threshold(50_000, 50, 100)
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on", ws_per_message_deflate=ws_deflate,
+                ws=ws_impl)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def healthz(url: str) -> dict[str, Any]:
+    with urllib.request.urlopen(f"{url}/healthz", timeout=5) as r:  # noqa: S310 (loopback only)
+        return json.loads(r.read())  # type: ignore[no-any-return]
