@@ -5,8 +5,8 @@ import { io } from "./vendor/socket.io.esm.min.js";
 import { message, show, h } from "./dom.js";
 import { Connection, WireError } from "./wire.js";
 import { Outbox } from "./outbox.js";
-import { Runtime } from "./runtime.js";
-import { Status } from "./status.js";
+/** @typedef {import("./runtime.js").Runtime} Runtime */
+/** @typedef {import("./status.js").Status} Status */
 import { staticScene } from "./scenes/static.js";
 import { gameScene } from "./scenes/game.js";
 import { endScene } from "./scenes/end.js";
@@ -25,13 +25,15 @@ const SCENES = { static: staticScene, game: gameScene, end: endScene };
 const MAX_PARAM_CHARS = 1000;
 const MAX_PARAMS = 50;
 
-/** @param {PageConfig} config */
-export async function run(config) {
+/**
+ * @param {PageConfig} config
+ * @param {Runtime} runtime the Python runtime, already loading (see main.js)
+ * @param {Status} status
+ */
+export async function run(config, runtime, status) {
   const root = /** @type {HTMLElement} */ (document.getElementById("mug-root"));
   const keyBase = `${location.pathname}|${config.title}`;
   const tokenKey = `mug:token:${keyBase}`;
-  const status = new Status();
-  const runtime = new Runtime(config.bundle, config.static, status);
   /** @type {(ack: any) => void} */
   let gotHello = () => {};
   const firstHello = new Promise((resolve) => (gotHello = resolve));
