@@ -43,7 +43,8 @@ class Profile:
 PROFILES = {p.name: p for p in [
     Profile("rtt0", 0), Profile("rtt50", 50), Profile("rtt150", 150), Profile("rtt50-jitter", 50, jitter_ms=10),
     Profile("rtt150-jitter", 150, jitter_ms=20), Profile("rtt0-loss5", 0, loss=0.05),
-    Profile("rtt50-loss5", 50, loss=0.05), Profile("rtt150-loss5", 150, loss=0.05),
+    Profile("rtt50-loss5", 50, loss=0.05), Profile("rtt150-loss5", 150, loss=0.05), Profile("rtt300", 300),
+    Profile("rtt300-loss5", 300, loss=0.05),
 ]}
 DEFAULT_PROFILES = "rtt0,rtt50,rtt150,rtt50-jitter,rtt0-loss5,rtt150-loss5"
 
