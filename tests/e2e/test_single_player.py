@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -126,6 +127,28 @@ def test_second_tab_is_refused_politely(mug_server: Any, browser: Any) -> None:
         assert phase(first) == "static"
     finally:
         context.close()
+
+
+def test_links_with_other_parameters_are_other_participants(mug_server: Any, browser: Any) -> None:
+    server = mug_server()
+    context = browser.new_context()
+    try:
+        pages = []
+        for pid in ("alice", "bob"):  # one browser, two study links: two participants (e.g. two test players)
+            pg = context.new_page()
+            pg.goto(f"{server.url}/?PROLIFIC_PID={pid}&STUDY_ID=s1")
+            pg.wait_for_selector("[data-testid=mug-continue]")
+            pages.append(pg)
+        assert [phase(pg) for pg in pages] == ["static", "static"]
+        same = context.new_page()  # the same link again, parameters in another order: the same participant
+        same.goto(f"{server.url}/?STUDY_ID=s1&PROLIFIC_PID=bob")
+        wait_phase(same, "second_tab")
+    finally:
+        context.close()
+    db = server.database_url.removeprefix("sqlite:///")
+    with sqlite3.connect(db) as conn:
+        rows = conn.execute("select value from url_params where name = 'PROLIFIC_PID' order by value").fetchall()
+    assert rows == [("alice",), ("bob",)]
 
 
 def test_refresh_mid_game_resumes_and_keeps_rows(mug_server: Any, page: Any) -> None:

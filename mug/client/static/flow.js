@@ -32,7 +32,10 @@ const MAX_PARAMS = 50;
  */
 export async function run(config, runtime, status) {
   const root = /** @type {HTMLElement} */ (document.getElementById("mug-root"));
-  const keyBase = `${location.pathname}|${config.title}`;
+  // The study link (path and URL parameters) names the participant in this browser: a refresh of the same
+  // link resumes, a second tab of it is refused, and a link with other parameters (another PROLIFIC_PID, or
+  // ?player=2 to try a multiplayer scene from two tabs) is another participant.
+  const keyBase = `${location.pathname}|${config.title}|${sortedQuery()}`;
   const tokenKey = `mug:token:${keyBase}`;
   /** @type {(ack: any) => void} */
   let gotHello = () => {};
@@ -159,4 +162,11 @@ function urlParams() {
     params[k.slice(0, 200)] = v.slice(0, MAX_PARAM_CHARS);
   }
   return params;
+}
+
+/** The page's URL parameters in a fixed order (so the same link always gives the same storage key). */
+function sortedQuery() {
+  const params = [...new URLSearchParams(location.search).entries()];
+  params.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0));
+  return new URLSearchParams(params).toString();
 }
