@@ -62,6 +62,11 @@ class SpriteSheet:
         return [col * self.frame_width, row * self.frame_height, self.frame_width, self.frame_height]
 
 
+def _paint(color: Color, fill: bool, width: float) -> dict[str, Any]:
+    """The fields every shape command carries: its color, whether it is filled, the outline width."""
+    return {"color": color_hex(color), "fill": bool(fill), "width": float(width)}
+
+
 def color_hex(color: Color) -> str:
     """Return a color as lowercase `#rrggbb` or `#rrggbbaa`, or raise ValueError saying what is wrong."""
     if isinstance(color, str):
@@ -174,9 +179,7 @@ class Surface:
             x=self._x(x, r),
             y=self._y(y, r),
             r=self._len(radius, r),
-            color=color_hex(color),
-            fill=bool(fill),
-            width=float(width),
+            **_paint(color, fill, width),
         )
 
     def ellipse(
@@ -201,9 +204,7 @@ class Surface:
             rx=self._x(rx, r),
             ry=self._y(ry, r),
             rotation=float(rotation),
-            color=color_hex(color),
-            fill=bool(fill),
-            width=float(width),
+            **_paint(color, fill, width),
         )
 
     def arc(
@@ -228,9 +229,7 @@ class Surface:
             r=self._len(radius, r),
             start=float(start),
             end=float(end),
-            color=color_hex(color),
-            fill=bool(fill),
-            width=float(width),
+            **_paint(color, fill, width),
         )
 
     def line(
@@ -268,9 +267,7 @@ class Surface:
         self._add(
             "polygon",
             points=self._points(points, relative, 3),
-            color=color_hex(color),
-            fill=bool(fill),
-            width=float(width),
+            **_paint(color, fill, width),
         )
 
     def text(
