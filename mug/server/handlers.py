@@ -44,6 +44,13 @@ def parse[M: BaseModel](model: type[M], data: Any) -> M:
         raise WireError("bad_message", f"{model.__name__.lower()}: {where}") from None
 
 
+def _parsing(model: type[BaseModel], method: Callable[[str, Any], Awaitable[dict[str, Any]]]) -> Handler:
+    async def handle(sid: str, data: Any) -> dict[str, Any]:
+        return await method(sid, parse(model, data))
+
+    return handle
+
+
 def guarded(name: str, handler: Handler) -> Callable[[str, Any], Awaitable[dict[str, Any]]]:
     """Wrap a handler so any refusal becomes an error acknowledgement and is logged; the server goes on."""
 
@@ -82,33 +89,19 @@ def register(sio: socketio.AsyncServer, participants: Participants, multiplayer:
             await sio.disconnect(stale)
         return ack
 
-    async def advance(sid: str, data: Any) -> dict[str, Any]:
-        return await participants.advance(sid, parse(Advance, data))
-
-    async def records(sid: str, data: Any) -> dict[str, Any]:
-        return await participants.records(sid, parse(Records, data))
-
-    async def event(sid: str, data: Any) -> dict[str, Any]:
-        return await participants.event(sid, parse(Event, data))
-
-    async def lobby_join(sid: str, data: Any) -> dict[str, Any]:
-        return await multiplayer.join(sid, parse(LobbyJoin, data))
-
-    async def lobby_leave(sid: str, data: Any) -> dict[str, Any]:
-        return await multiplayer.leave(sid, parse(LobbyJoin, data))
-
-    async def signal(sid: str, data: Any) -> dict[str, Any]:
-        return await multiplayer.signal(sid, parse(Signal, data))
-
-    async def match_report(sid: str, data: Any) -> dict[str, Any]:
-        return await multiplayer.report(sid, parse(MatchReport, data))
-
-    handlers: dict[str, Handler] = {
-        "hello": hello, "advance": advance, "records": records, "event": event, "lobby_join": lobby_join,
-        "lobby_leave": lobby_leave, "signal": signal, "match_report": match_report,
+    # event -> (message model, service method): each handler parses at the edge and calls the service
+    routes: dict[str, tuple[type[BaseModel], Callable[[str, Any], Awaitable[dict[str, Any]]]]] = {
+        "advance": (Advance, participants.advance),
+        "records": (Records, participants.records),
+        "event": (Event, participants.event),
+        "lobby_join": (LobbyJoin, multiplayer.join),
+        "lobby_leave": (LobbyJoin, multiplayer.leave),
+        "signal": (Signal, multiplayer.signal),
+        "match_report": (MatchReport, multiplayer.report),
     }
-    for name, fn in handlers.items():
-        sio.on(name, guarded(name, fn))
+    sio.on("hello", guarded("hello", hello))
+    for name, (model, method) in routes.items():
+        sio.on(name, guarded(name, _parsing(model, method)))
 
     async def disconnect(sid: str, *_: Any) -> None:
         pid = participants.disconnect(sid)
