@@ -1,0 +1,36 @@
+"""The README's Python snippets run as written."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from mug.configurations import Experiment, GameScene
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+
+
+def snippets() -> list[str]:
+    return re.findall(r"```python\n(.*?)```", README.read_text(encoding="utf-8"), flags=re.S)
+
+
+def test_the_experiment_example_builds(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.chdir(tmp_path)  # no stray .env
+    for name in ("TURN_USERNAME", "TURN_CREDENTIAL", "TURN_SECRET", "TURN_URLS"):
+        monkeypatch.delenv(name, raising=False)
+    (code,) = [s for s in snippets() if "experiment = Experiment(" in s]
+    namespace: dict[str, object] = {}
+    exec(compile(code, "README.md", "exec"), namespace)
+    experiment = namespace["experiment"]
+    assert isinstance(experiment, Experiment) and [s.kind for s in experiment.scenes] == [
+        "static", "game", "static", "end"]
+
+
+def test_the_multiplayer_example_builds() -> None:
+    (code,) = [s for s in snippets() if "duo = GameScene(" in s]
+    namespace: dict[str, object] = {}
+    exec(compile(code, "README.md", "exec"), namespace)
+    duo = namespace["duo"]
+    assert isinstance(duo, GameScene) and duo.multiplayer and duo.lobby.on_timeout == "ai"
