@@ -200,40 +200,48 @@ class EnvHost:
         """AEC only: the selected agent acts once (None for a done agent). Returns (who acted, outcome)."""
         env = self.env
         agent = env.agent_selection
-        if env.terminations[agent] or env.truncations[agent]:
-            env.step(None)
-        else:
-            env.step(as_action(env.action_space(agent), action))
-        agents = list(env.agents)
-        return agent, Outcome(
-            {a: env.observe(a) for a in agents},
-            {a: float(r) for a, r in env.rewards.items()},
-            {a: bool(env.terminations[a]) for a in agents},
-            {a: bool(env.truncations[a]) for a in agents},
-            {a: env.infos[a] for a in agents},
-            not agents,
-        )
+        ended = self._ended(agent)
+        env.step(None if ended else as_action(env.action_space(agent), action))
+        rewards = {a: float(r) for a, r in env.rewards.items()}
+        return agent, self._aec_outcome(rewards, {agent: ended} if ended else {})
 
     def _step_aec(self, actions: dict[str, Any]) -> Outcome:
         # One full turn per tick: every live agent acts once, in the env's own order.
         env = self.env
         rewards = dict.fromkeys(env.agents, 0.0)
+        removed: dict[str, tuple[bool, bool]] = {}
         for _ in range(len(env.agents)):
             if not env.agents:
                 break
             agent = env.agent_selection
-            if env.terminations[agent] or env.truncations[agent]:
-                env.step(None)
-            else:
-                env.step(as_action(env.action_space(agent), actions[agent]))
+            ended = self._ended(agent)
+            if ended:
+                removed[agent] = ended
+            env.step(None if ended else as_action(env.action_space(agent), actions[agent]))
             for a, r in env.rewards.items():
                 rewards[a] = rewards.get(a, 0.0) + float(r)
+        return self._aec_outcome(rewards, removed)
+
+    def _ended(self, agent: str) -> tuple[bool, bool] | None:
+        """AEC: (terminated, truncated) of a done agent (its next step is the dead step), else None."""
+        term, trunc = bool(self.env.terminations[agent]), bool(self.env.truncations[agent])
+        return (term, trunc) if term or trunc else None
+
+    def _aec_outcome(self, rewards: dict[str, float], removed: dict[str, tuple[bool, bool]]) -> Outcome:
+        """The AEC env's state by live agent; agents that a dead step just removed keep their (terminated,
+        truncated) flags, so the step that empties the env still says how the episode ended."""
+        env = self.env
         agents = list(env.agents)
+        terminated = {a: bool(env.terminations[a]) for a in agents}
+        truncated = {a: bool(env.truncations[a]) for a in agents}
+        for a, (term, trunc) in removed.items():
+            if a not in terminated:
+                terminated[a], truncated[a] = term, trunc
         return Outcome(
             {a: env.observe(a) for a in agents},
             rewards,
-            {a: bool(env.terminations[a]) for a in agents},
-            {a: bool(env.truncations[a]) for a in agents},
+            terminated,
+            truncated,
             {a: env.infos[a] for a in agents},
             not agents,
         )

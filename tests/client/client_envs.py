@@ -177,3 +177,29 @@ def make_turns() -> Turns:
 
 def make_turn_policy(agent: str, action_space: Any) -> Any:
     return lambda obs, rng: int(rng.integers(2))
+
+
+class Joint(gym.Env[np.ndarray, Any]):
+    """Two players' actions as one Tuple (or Dict, keyed "a" and "b") action; observes the last one."""
+
+    def __init__(self, keyed: bool = False, render_mode: str | None = None) -> None:
+        self.render_mode = render_mode
+        one = spaces.Discrete(3)
+        self.action_space = spaces.Dict({"a": one, "b": one}) if keyed else spaces.Tuple((one, one))
+        self.observation_space = spaces.Box(0, 2, shape=(2,), dtype=np.int64)
+        self.last: Any = None
+
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[np.ndarray, dict[str, Any]]:
+        super().reset(seed=seed)
+        return np.zeros(2, dtype=np.int64), {}
+
+    def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
+        self.last = action
+        a, b = (action["a"], action["b"]) if isinstance(action, dict) else action
+        return np.array([a, b], dtype=np.int64), float(a - b), False, False, {}
+
+
+def make_joint(**kwargs: Any) -> Joint:
+    return Joint(**kwargs)

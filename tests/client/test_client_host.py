@@ -61,6 +61,29 @@ def test_scene_agents_must_match_the_env() -> None:
         EnvHost("client_envs:make_counter", {}, ["a", "b"])
 
 
+@pytest.mark.parametrize("keyed", [False, True])
+def test_a_gymnasium_env_with_a_tuple_or_dict_action_is_played_by_several_agents(keyed: bool) -> None:
+    host = EnvHost("client_envs:make_joint", {"keyed": keyed}, ["b", "a"], joint=True)
+    assert host.joint and host.agents == ["a", "b"] and host.action_space("b").n == 3
+    assert set(host.reset(1)) == {"a", "b"}
+    out = host.step({"b": 2, "a": 0})
+    assert host.env.last == ({"a": 0, "b": 2} if keyed else (0, 2))  # a Tuple in sorted agent order
+    assert out.rewards == {"a": -2.0, "b": -2.0} and out.obs["a"].tolist() == [0, 2] and not out.done
+    with pytest.raises(EnvError, match="exactly one"):
+        EnvHost("client_envs:make_joint", {"keyed": keyed}, ["a", "b"])  # not a match: one agent only
+    with pytest.raises(EnvError, match="Tuple"):
+        EnvHost("client_envs:make_counter", {}, ["a", "b"], joint=True)
+
+
+def test_an_aec_episode_ends_terminated_after_the_dead_steps() -> None:
+    host = EnvHost("client_envs:make_turns", {}, ["first", "second", "bot"])
+    host.reset(0)
+    outcomes = [host.step_turn(1)[1] for _ in range(15)]  # 12 turns, then one dead step per agent
+    assert not any(o.done for o in outcomes[:14])
+    last = outcomes[-1]
+    assert last.done and last.terminated == {"bot": True} and last.truncated == {"bot": False}
+
+
 def test_bad_factory_reference() -> None:
     with pytest.raises(EnvError, match="no_such_module"):
         EnvHost("no_such_module:make_env", {}, ["player"])

@@ -146,6 +146,7 @@ def test_turn_based_aec_waits_only_for_the_acting_player() -> None:
     assert a == b and len(a) == 2 * 15
     assert [next(iter(r["action"])) for r in a[:6]] == ["first", "second", "bot"] * 2
     assert [list(r["action"].values()) for r in a[12:15]] == [[None]] * 3
+    assert [(r["terminated"], r["truncated"]) for r in a[12:15]] == [(False, False)] * 2 + [(True, False)]
     assert all(p["runner"].state == "done" for p in peers)
 
 

@@ -58,7 +58,7 @@ pixels = Experiment(
 )
 
 
-# ---- multiplayer (tests/e2e/test_multiplayer.py) -------------------------------------------------------
+# ---- multiplayer (test_e2e_multiplayer.py) -------------------------------------------------------------
 import os  # noqa: E402
 
 from mug.configurations import Lobby, Outcome, RemoteConfig  # noqa: E402
@@ -86,6 +86,14 @@ def _mp(name: str, players: int, remote: RemoteConfig, **kw: object) -> Experime
 mp_duo = _mp("e2e-mp-duo", 2, NO_STUN)
 mp_party = _mp("e2e-mp-party", 3, NO_STUN)
 mp_duo_long = _mp("e2e-mp-duo-long", 2, NO_STUN, num_episodes=1, max_steps=900)
+
+# Turn-based (PettingZoo AEC, tests/e2e/envpkg/mug_e2e_envs/race.py): "left" then "right" move by 1 or 2
+# (ArrowLeft, ArrowRight) to race to 10; pressing nothing waits (the turn stays). The env truncates waiting.
+mp_turns = _mp("e2e-mp-turns", 2, NO_STUN, env="mug_e2e_envs.race:make_env",
+               key_bindings={"ArrowLeft": 1, "ArrowRight": 2}, default_action=0, max_steps=None)
+
+# A Gymnasium env with a joint action Tuple((Discrete(3), Discrete(3))): entry 0 is "left", 1 is "right".
+mp_joint = _mp("e2e-mp-joint", 2, NO_STUN, env="mug_e2e_envs.tug:make_env")
 
 # TURN: the test's coturn (port and secret from the environment), relay candidates only.
 mp_duo_turn = _mp("e2e-mp-duo-turn", 2, RemoteConfig().webrtc(

@@ -1,14 +1,20 @@
 """A multiplayer browser scenario as a program: a server, N headless Chromium participants, one result file.
 
-Run as a subprocess by `test_multiplayer.py`, inside a private network namespace (`netns-run`) for direct
+Run as a subprocess by `test_e2e_multiplayer.py`, inside a private network namespace (`netns-run`) for direct
 peer-to-peer links, or in the normal namespace with a TURN relay. Usage:
 
     python mp_scenario.py --experiment FILE:NAME --players N --bundle DIR --work DIR
-        [--close-slot K --close-at-frame F]
+        [--close-slot K --close-at-frame F] [--block-slot K --block-at-s S --block-ms MS --quiet-s Q]
 
 Writes `DIR/result.json`: per participant its final status, phase, completion code and when it got there;
-`close_to_end_s`: for `--close-slot`, seconds from closing that tab to each other page's end scene; and
-`DIR/export/` (the `mug export` tables).
+`close_to_end_s`: for `--close-slot`, seconds from closing that tab to each other page's end scene;
+`block`: for `--block-slot`, the browser wall clock (ms) when that page's main thread was blocked and freed;
+and `DIR/export/` (the `mug export` tables).
+
+`--block-slot K`: the participant in slot K holds ArrowRight from the start, and `--block-at-s` seconds after
+everyone plays its page's main thread is kept busy for `--block-ms` (its data channels deliver and send
+nothing meanwhile, its worker runs on); the others press nothing for the first `--quiet-s` seconds. A
+turn-based game whose turn is someone else's keeps going meanwhile; a simultaneous game stalls.
 """
 
 from __future__ import annotations
@@ -30,6 +36,8 @@ ARGS = [
     "--disable-component-update", "--disable-sync", "--disable-features=WebRtcHideLocalIpsWithMdns",
 ]
 KEYS = ["ArrowLeft", "ArrowRight", None]
+# Keeps the page's main thread busy for `ms`; returns the browser's wall clock before and after.
+BUSY_JS = "ms => { const t0 = Date.now(); while (Date.now() - t0 < ms) {} return [t0, Date.now()]; }"
 
 
 def free_port() -> int:
@@ -85,7 +93,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 page.wait_for_function("['playing', 'end', 'error'].includes(document.body.dataset.mugPhase)",
                                        timeout=90_000)
             result["all_playing_s"] = round(time.monotonic() - t0, 2)
+            t_play = time.monotonic()
             slots = {status(pg)["match"]["slot"]: i for i, pg in enumerate(pages) if status(pg)["match"]}
+            blocker = slots.get(args.block_slot) if args.block_slot is not None else None
+            if blocker is not None:
+                pages[blocker].keyboard.down("ArrowRight")
             closed: int | None = None
             t_close = 0.0
             tick = 0
@@ -100,6 +112,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                     if phase in ("end", "error"):
                         ended[i] = time.monotonic()
                         continue
+                    if i == blocker and "block" not in result and time.monotonic() - t_play >= args.block_at_s:
+                        t_busy, t_free = page.evaluate(BUSY_JS, args.block_ms)
+                        result["block"] = {"slot": args.block_slot, "index": i, "t0_ms": t_busy, "t1_ms": t_free}
+                    if blocker is not None and time.monotonic() - t_play < args.quiet_s:
+                        continue  # the quiet start: nobody changes keys (the blocked slot holds ArrowRight)
                     if tick % 5 == i % 5:  # change keys now and then, differently per participant
                         key = KEYS[(tick // 5 + i) % len(KEYS)]
                         for k in ("ArrowLeft", "ArrowRight"):
@@ -150,6 +167,10 @@ def main() -> None:
     parser.add_argument("--close-slot", type=int, default=None)
     parser.add_argument("--close-at-frame", type=int, default=60)
     parser.add_argument("--timeout", type=float, default=120.0)
+    parser.add_argument("--block-slot", type=int, default=None)
+    parser.add_argument("--block-at-s", type=float, default=0.5)
+    parser.add_argument("--block-ms", type=int, default=1500)
+    parser.add_argument("--quiet-s", type=float, default=3.0)
     args = parser.parse_args()
     result = run(args)
     (Path(args.work) / "result.json").write_text(json.dumps(result, indent=1))

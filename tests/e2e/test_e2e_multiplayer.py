@@ -146,3 +146,65 @@ def test_a_closed_tab_ends_the_match_for_the_partner_within_3_s(bundle_dir: Path
     frames = sorted(int(r["frame"]) for r in rows)
     assert frames == list(range(len(frames))), "every confirmed frame up to the end is stored, none missing"
     assert len(frames) >= result["closed_at_frame"] - 5
+
+
+def pid_of(work: Path, index: int) -> str:
+    """The participant id of the scenario's `index`-th page (its URL's PROLIFIC_PID is mp-<index>)."""
+    (pid,) = [r["participant_id"] for r in table(work, "url_params.csv")
+              if r["name"] == "PROLIFIC_PID" and r["value"] == f"mp-{index}"]
+    return pid
+
+
+@pytest.mark.netns
+def test_two_participants_play_a_gymnasium_env_with_a_joint_tuple_action(bundle_dir: Path, tmp_path: Path) -> None:
+    result = scenario(netns_prefix(), "mp_joint", 2, bundle_dir, tmp_path)
+    check_complete_match(result, tmp_path, 2, "direct")
+    for rows in steps(tmp_path).values():
+        for r in rows:
+            action, reward = json.loads(r["action"]), json.loads(r["reward"])
+            # Tuple entry 0 is "left" (sorted agent order): it pulls the knot by a - 1, "right" by 1 - a
+            move = float(action["left"] - 1 + 1 - action["right"])
+            assert set(action) == {"left", "right"} and reward == {"left": move, "right": move}, r
+
+
+@pytest.mark.netns
+def test_turn_based_aec_players_alternate_and_only_the_acting_one_is_awaited(
+    bundle_dir: Path, tmp_path: Path
+) -> None:
+    # "right" (slot 1) holds ArrowRight out of turn while "left", whose turn it is, waits; meanwhile right's
+    # page is frozen for 1.5 s. Then both press keys at random until both episodes are won.
+    result = scenario(netns_prefix(), "mp_turns", 2, bundle_dir, tmp_path, "--block-slot", "1")
+    assert [p["code"] for p in result["players"]] == ["DONE"] * 2, result["players"]
+    by = steps(tmp_path)
+    keyed = [{(r["episode"], r["step"]): (r["frame"], r["obs_checksum"], r["action"]) for r in rows}
+             for rows in by.values()]
+    assert len(keyed) == 2 and keyed[0] == keyed[1], "both peers recorded the same frames, actions, checksums"
+    (match,) = table(tmp_path, "matches.csv")
+    assert match["end_reason"] == "finished" and match["steps_differing"] == "0"
+    assert int(match["steps_compared"]) == len(keyed[0])
+    assert all(r["desyncs"] == "[]" for r in table(tmp_path, "match_links.csv"))
+
+    rows = sorted(next(iter(by.values())), key=lambda r: (int(r["episode"]), int(r["step"])))
+    for episode in ("0", "1"):
+        ep = [r for r in rows if r["episode"] == episode]
+        turns = [next(iter(json.loads(r["action"]).items())) for r in ep]
+        assert all(len(json.loads(r["action"])) == 1 for r in ep), "one acting agent per step"
+        live = [t for t in turns if t[1] is not None]
+        assert sorted(turns[len(live):]) == [("left", None), ("right", None)], "two dead steps end the episode"
+        assert ep[-1]["terminated"] == "1", "someone won the race"
+        assert live[0][0] == "left"
+        for (agent, action), (following, _) in zip(live, live[1:], strict=False):
+            assert following == (agent if action == 0 else {"left": "right", "right": "left"}[agent]), \
+                "a move passes the turn to the other player, waiting keeps it"
+        moves = [agent for agent, action in live if action]
+        assert {"left", "right"} <= set(moves) and len(moves) <= 19
+
+    # While right's page was frozen, left (whose turn it was) kept stepping at the frame rate: the game did
+    # not wait for the non-acting player's inputs; right stepped the same frames only once it was free.
+    block = result["block"]
+    t0, t1 = block["t0_ms"] + 200, block["t1_ms"] - 200
+    left = [r for r in by[pid_of(tmp_path, 1 - block["index"])] if t0 <= float(r["t_client_ms"]) <= t1]
+    assert len(left) >= 0.6 * (t1 - t0) / 1000 * 30, (len(left), block)
+    assert all(json.loads(r["action"]) == {"left": 0} for r in left), "right's held key was not applied"
+    right = {r["frame"]: float(r["t_client_ms"]) for r in by[pid_of(tmp_path, block["index"])]}
+    assert all(right[r["frame"]] >= block["t1_ms"] - 50 for r in left)
