@@ -48,6 +48,9 @@ class Stalled:
 class Desync:
     """The outcome checksum of `frame` differs between this peer (`local`) and `peer` (`remote`).
 
+    Both are the 32-bit wire checksums peers compare (`wire.wire_checksum` of the reported text), as 8 hex
+    characters.
+
     Emitted at the first differing frame of each divergence (frames are compared in order); the session
     keeps running, the caller decides what to do.
     """

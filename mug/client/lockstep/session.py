@@ -15,11 +15,13 @@ Protocol in brief:
 2. RUNNING: when frame f is due (every `frame_ms`), the local input pending for each local slot is sealed for
    frame f + D and sent; frames below D use `default_action`. Step(f) is emitted only when the inputs of all
    slots (or, in turn-based mode, of the acting slots) for f are known, else `Stalled` once per stall.
-   Every INPUTS message carries all frames the recipient has not acknowledged (up to MAX_FRAMES_PER_MESSAGE)
-   and piggy-backs our acknowledgements, so a lost message is repaired by the next one; with nothing new to
-   send, unacknowledged data is re-sent every RESEND_INTERVAL_MS.
-3. Checksums reported by the caller travel the same way; frames are compared in order, a mismatch is a
-   `Desync` at the first differing frame.
+   Every INPUTS message carries all input frames the recipient has not acknowledged (up to
+   MAX_FRAMES_PER_MESSAGE) and piggy-backs our acknowledgements, so a lost message is repaired by the next
+   one; with nothing new to send, unacknowledged data is re-sent every RESEND_INTERVAL_MS, and an owed
+   acknowledgement goes alone after ACK_DELAY_MS as a pure acknowledgement (no data).
+3. Checksums reported by the caller travel in the same messages as 32-bit CRCs, each sent once plus a short
+   redundancy and repaired when unacknowledged for a round trip (checks.py); frames are compared in order,
+   a mismatch is a `Desync` at the first differing frame.
 4. A peer silent for PEER_TIMEOUT_MS, or reported by `peer_left`, yields `PeerGone` and ENDS the session;
    so does stepping the last of `max_frames` frames. An ENDED session still answers pings and re-sends
    unacknowledged data so the other peers can finish; `close()` makes it inert.
@@ -60,7 +62,6 @@ from .timing import (
     choose_input_delay,
 )
 from .wire import (
-    MAX_CHECKSUM_CHARS,
     MAX_FRAMES_PER_MESSAGE,
     Inputs,
     Message,
@@ -71,6 +72,7 @@ from .wire import (
     decode,
     encode,
     normalize_action,
+    wire_checksum,
 )
 
 _S = SessionState
@@ -233,17 +235,20 @@ class LockstepSession:
     def report_checksum(self, frame: int, checksum: str) -> None:
         """Report the outcome checksum of a stepped frame; every frame, in order.
 
+        Peers compare `wire_checksum(checksum)`, its 32-bit CRC (see wire.py); `Desync` reports both sides
+        in that form, as 8 hex characters.
+
         Raises:
             ValueError: out of order, a frame not stepped yet, or a checksum that is not 1..64 ASCII chars.
         """
         self._life.require(_S.RUNNING, _S.ENDED, action="report a checksum")
         if frame >= self._frame:
             raise ValueError(f"frame {frame} has not been stepped yet (next frame is {self._frame})")
-        if not (
-            isinstance(checksum, str) and checksum.isascii() and 1 <= len(checksum) <= MAX_CHECKSUM_CHARS
-        ):
-            raise ValueError(f"checksum {checksum!r}: use 1..{MAX_CHECKSUM_CHARS} ASCII characters (hex)")
-        self._checks.report(frame, checksum)
+        try:
+            value = wire_checksum(checksum)
+        except WireError as exc:
+            raise ValueError(str(exc)) from None
+        self._checks.report(frame, value)
         for p, link in self._links.items():
             if not link.gone:
                 self._out.extend(self._checks.compare(p))
@@ -372,7 +377,7 @@ class LockstepSession:
             link.has_our_proposal = True  # it runs, so it had our proposal
             link.their_input_ack = max(link.their_input_ack, m.input_ack)
             checks = self._checks.remote[link.peer]
-            checks.their_ack = max(checks.their_ack, m.checksum_ack)
+            checks.acknowledged(m.checksum_ack)
             remote = self._remote[link.peer]
             advanced = remote.receive(m.input_start, m.inputs, self._frame + RECEIVE_AHEAD_FRAMES)
             advanced |= checks.receive(
@@ -518,7 +523,7 @@ class LockstepSession:
 
     def _send(self, link: PeerLink, message: Message) -> None:
         self._out.append(Send(link.peer, encode(message)))
-        if isinstance(message, Inputs):
+        if isinstance(message, Inputs) and (message.inputs or message.checksums):
             link.last_sent_ms = self._now if self._now is not None else 0.0
 
     def _flush(self, now: float) -> None:
@@ -540,22 +545,25 @@ class LockstepSession:
     def _flush_inputs(self, link: PeerLink, now: float) -> None:
         p = link.peer
         start = link.their_input_ack
-        unacked = self._local.next_seal > start or self._checks.next_local > self._checks.remote[p].their_ack
+        checks = self._checks
+        unacked = self._local.next_seal > start or checks.next_local > checks.remote[p].their_ack
         # New inputs go out at once (they are what peers wait for); new checksums and acks ride along with
-        # them, or go on their own after ACK_DELAY_MS / RESEND_INTERVAL_MS of silence.
+        # them. Unacknowledged data is re-sent after RESEND_INTERVAL_MS without sending data; an ack owed
+        # for ACK_DELAY_MS goes alone, without data (a pure ack is small and is not acknowledged in turn).
         new = self._local.next_seal > self._sent_inputs[p]
+        resend = unacked and now - link.last_sent_ms >= RESEND_INTERVAL_MS
         ack_due = link.owe_ack_since is not None and now - link.owe_ack_since >= ACK_DELAY_MS
-        if not (new or ack_due or (unacked and now - link.last_sent_ms >= RESEND_INTERVAL_MS)):
+        if not (new or resend or ack_due):
             return
-        limit = MAX_FRAMES_PER_MESSAGE
+        limit = MAX_FRAMES_PER_MESSAGE if new or resend else 0
+        remote = self._remote[p]
+        assert remote.frontier is not None
         while True:
             rows = self._local.window(start, limit)
-            check_start, checksums = self._checks.window(p, limit)
-            remote = self._remote[p]
-            assert remote.frontier is not None
+            check_start, checksums = checks.window(p, limit, now, link.rtt_ms) if limit else (0, ())
             message = Inputs(
                 input_ack=remote.frontier,
-                checksum_ack=self._checks.remote[p].frontier,
+                checksum_ack=checks.remote[p].frontier,
                 input_start=start,
                 slots=self._local_slots,
                 inputs=rows,
@@ -566,8 +574,9 @@ class LockstepSession:
                 self._send(link, message)
                 break
             except WireError:
-                if limit == 1:
+                if limit <= 1:
                     raise
                 limit //= 2  # big actions: fewer frames per message; the rest follow
+        checks.sent(p, check_start, len(checksums), now)
         link.owe_ack_since = None
         self._sent_inputs[p] = self._local.next_seal

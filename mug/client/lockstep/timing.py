@@ -19,8 +19,21 @@ lost message therefore ends within about one interval (3 frames at 60 fps); one 
 
 ACK_DELAY_MS = 20.0
 """An acknowledgement owed to a peer waits this long for a message it can ride on (while running we send
-one per frame anyway); then it goes on its own. Well under RESEND_INTERVAL_MS, so the peer does not
-re-send data we already have, and it keeps two peers from acking each other's acks forever."""
+one per frame anyway); then it goes on its own, as a pure acknowledgement (no inputs, no checksums: 21
+bytes + one per slot) unless a resend is due anyway. Well under RESEND_INTERVAL_MS, so the peer does not
+re-send data we already have; a pure acknowledgement carries no data, so it is never acknowledged in turn.
+(Version 1 sent every acknowledgement with all unacknowledged data: at 30 fps, where a frame is longer
+than this delay, that doubled the bytes sent.)"""
+
+CHECKSUM_REDUNDANCY_FRAMES = 2
+"""Besides the checksums never sent to a peer, a message repeats the last this-many frames sent (if not
+acknowledged yet), so one lost message costs the checksums nothing. Inputs gate every peer's progress and
+are repeated until acknowledged; checksums only have to arrive eventually (see checks.py)."""
+
+CHECKSUM_REPAIR_MARGIN_MS = 100.0
+"""A checksum frame that is still unacknowledged a round trip plus this long after it was last sent is
+taken as lost: sending goes back to it. The margin covers the acknowledgement's own delay (up to a frame
+or ACK_DELAY_MS) and poll granularity; a repair that was not needed costs a few bytes."""
 
 PING_INTERVAL_MS = 500.0
 """While running, each peer is pinged this often, so `status()["rtt_ms"]` stays fresh and a silent-but-live

@@ -3,24 +3,39 @@
 Every message starts with the same two bytes:
 
     offset  size  field
-    0       1     version      WIRE_VERSION (1); anything else is rejected
+    0       1     version      WIRE_VERSION (2); anything else is rejected
     1       1     type         1 PING, 2 PONG, 3 PROPOSAL, 4 INPUTS
 
 PING / PONG (4 bytes): `seq` u16 big-endian. A PONG echoes the PING's seq; the pinger keeps the send time
     itself, so no clock value crosses the wire.
 PROPOSAL (4 bytes): `delay` u8 (the input delay this peer proposes, MIN..MAX_INPUT_DELAY), `flags` u8
     (bit 0: "I have your proposal"; other bits must be 0).
-INPUTS (variable):
-    u32  input_ack       the next input frame the sender needs from the recipient (all earlier ones received)
-    u32  checksum_ack    the next checksum frame the sender needs from the recipient
-    u32  input_start     frame of the first input carried
-    u8   input_frames    n, number of consecutive frames carried (<= MAX_FRAMES_PER_MESSAGE)
-    u8   slot_count      k, number of the sender's slots (each frame carries one action per slot)
-    k x u8  slots        the sender's slot ids, ascending
-    n*k x action         frame-major: frame input_start's actions for each slot, then the next frame's...
-    u32  checksum_start  frame of the first checksum carried
-    u8   checksum_count  m (<= MAX_FRAMES_PER_MESSAGE)
-    m x (u8 length, ASCII bytes)  the checksums of consecutive frames (length 1..MAX_CHECKSUM_CHARS)
+INPUTS (variable; all integers big-endian):
+    offset      size   field
+    2           4      input_ack       u32, the next input frame the sender needs from the recipient
+                                       (all earlier ones received)
+    6           4      checksum_ack    u32, the next checksum frame the sender needs from the recipient
+    10          4      input_start     u32, frame of the first input carried
+    14          1      input_frames    u8 n, consecutive frames carried (<= MAX_FRAMES_PER_MESSAGE)
+    15          1      slot_count      u8 k, the sender's slots (each frame carries one action per slot)
+    16          k      slots           k x u8, the sender's slot ids, ascending
+    16+k        var    actions         n*k actions, frame-major: frame input_start's action for each slot,
+                                       then the next frame's... (encoding below)
+    a           4      checksum_start  u32, frame of the first checksum carried
+    a+4         1      checksum_count  u8 m (<= MAX_FRAMES_PER_MESSAGE)
+    a+5         4*m    checksums       m x u32, the checksums of consecutive frames from checksum_start
+
+    (a = 16 + k + the bytes of the actions.) A message with n = 0 and m = 0 is a pure acknowledgement
+    (21 + k bytes).
+
+A checksum on the wire is 32 bits: `wire_checksum(text)`, the CRC-32 of the ASCII checksum the caller
+reports (a 16-hex-character SHA-256 prefix from `mug.client.checksum`). Version 1 carried the text itself
+(1 + 16 bytes per frame, re-sent in every message until acknowledged); 4 raw bytes keep messages small
+enough for the data channel's congestion window at high round trips with loss. 32 bits are enough to
+locate a desync: a diverged frame goes unnoticed at its own frame only if the two CRCs collide (about 1
+in 4 billion; CRC-32 never misses a difference within 4 consecutive characters), and a divergence that
+persists is then caught at the next frame. The server's comparison of the members' full step records
+stays the authoritative check.
 
 An action (JSON-able: None, bool, int, float, str, or a list of them) is a tag byte and a payload:
 
@@ -37,16 +52,18 @@ version and messages over MAX_MESSAGE_BYTES by raising `WireError`, never anythi
 from __future__ import annotations
 
 import struct
+import zlib
 from dataclasses import dataclass
 from typing import Any
 
-WIRE_VERSION = 1
+WIRE_VERSION = 2
 MAX_MESSAGE_BYTES = 16 * 1024  # the portable SCTP message size for WebRTC data channels
 MAX_FRAMES_PER_MESSAGE = 64  # redundancy window: older unacknowledged frames go in the next message
 MAX_ACTION_BYTES = 512  # one action of one slot, encoded; larger ones are refused at add_local_input
 MAX_LIST_ITEMS = 256
 MAX_DEPTH = 4
-MAX_CHECKSUM_CHARS = 64
+MAX_CHECKSUM_CHARS = 64  # of the text the caller reports (report_checksum)
+MAX_CHECKSUM = 0xFFFFFFFF  # wire checksums are u32
 MAX_SLOTS = 255
 
 T_PING, T_PONG, T_PROPOSAL, T_INPUTS = 1, 2, 3, 4
@@ -83,7 +100,7 @@ class Inputs:
     slots: tuple[int, ...]
     inputs: tuple[tuple[Action, ...], ...]  # one tuple per frame, one action per slot
     checksum_start: int
-    checksums: tuple[str, ...]
+    checksums: tuple[int, ...]  # wire checksums (u32), see `wire_checksum`
 
 
 Message = Ping | Pong | Proposal | Inputs
@@ -154,6 +171,19 @@ def normalize_action(value: Any) -> Action:
     """Return the action exactly as every peer will see it after a trip over the wire (tuples become lists,
     numpy values become Python numbers), so local and remote Steps carry identical values."""
     return decode_action(encode_action(value))
+
+
+def wire_checksum(text: str) -> int:
+    """The 32-bit checksum that stands for the caller's checksum `text` (1..MAX_CHECKSUM_CHARS ASCII
+    characters) on the wire: its CRC-32. Raises WireError if `text` is not such a string."""
+    if not (isinstance(text, str) and text.isascii() and 1 <= len(text) <= MAX_CHECKSUM_CHARS):
+        raise WireError(f"checksum {text!r}: use 1..{MAX_CHECKSUM_CHARS} ASCII characters (hex)")
+    return zlib.crc32(text.encode("ascii"))
+
+
+def checksum_hex(value: int) -> str:
+    """A wire checksum as 8 hex characters (how `Desync` reports both sides)."""
+    return f"{value:08x}"
 
 
 def decode_action(data: bytes) -> Action:
@@ -276,12 +306,10 @@ def _encode_inputs(out: bytearray, m: Inputs) -> None:
         for action in frame_actions:
             _encode_action(out, action, 0)
     out += struct.pack(">IB", m.checksum_start, len(m.checksums))
-    for text in m.checksums:
-        data = text.encode("ascii")
-        if not 1 <= len(data) <= MAX_CHECKSUM_CHARS:
-            raise WireError(f"checksum of {len(data)} characters; 1..{MAX_CHECKSUM_CHARS} are allowed")
-        out.append(len(data))
-        out += data
+    for value in m.checksums:
+        if not (isinstance(value, int) and 0 <= value <= MAX_CHECKSUM):
+            raise WireError(f"checksum {value!r} is not a u32 (use wire_checksum)")
+        out += value.to_bytes(4, "big")
 
 
 def decode(data: bytes) -> Message:
@@ -336,13 +364,5 @@ def _decode_inputs(r: _Reader) -> Inputs:
     checksum_start, m = r.u32(), r.u8()
     if m > MAX_FRAMES_PER_MESSAGE:
         raise WireError(f"{m} checksums in one message; at most {MAX_FRAMES_PER_MESSAGE}")
-    checksums = []
-    for _ in range(m):
-        length = r.u8()
-        if not 1 <= length <= MAX_CHECKSUM_CHARS:
-            raise WireError(f"checksum length {length}; 1..{MAX_CHECKSUM_CHARS} are allowed")
-        raw = r.take(length)
-        if not raw.isascii():
-            raise WireError("checksum is not ASCII")
-        checksums.append(raw.decode("ascii"))
-    return Inputs(input_ack, checksum_ack, input_start, slots, inputs, checksum_start, tuple(checksums))
+    checksums = tuple(r.u32() for _ in range(m))
+    return Inputs(input_ack, checksum_ack, input_start, slots, inputs, checksum_start, checksums)

@@ -19,6 +19,7 @@ from mug.client.lockstep import (
 )
 from mug.client.lockstep.lifecycle import Lifecycle
 from mug.client.lockstep.timing import PEER_TIMEOUT_MS
+from mug.client.lockstep.wire import WIRE_VERSION
 
 OWNERS = {0: "a", 1: "b"}
 
@@ -270,11 +271,15 @@ def test_malformed_bytes_are_counted_and_dropped() -> None:
     for t in range(0, 50):
         wire.tick(float(t))
     a = sessions["a"]
-    for junk in [b"", b"\x01", b"\x02\x01\x00\x00", b"\xff" * 20000, b"\x01\x04" + bytes(30)]:
-        a.receive("b", junk)
+    v = WIRE_VERSION
+    junk = [b"", bytes([v]), bytes([v + 1, 1, 0, 0]), b"\xff" * 20000, bytes([v, 4]) + bytes(30)]
+    junk.append(b"\x01\x04" + bytes(22))  # a well-formed version 1 INPUTS message: an older MUG's peer
+    for data in junk:
+        a.receive("b", data)
     a.receive("stranger", b"\x01\x01\x00\x00")
     for t in range(50, 100):
         wire.tick(float(t))
     status = a.status()
-    assert status["malformed"] == 5 and status["unknown_sender"] == 1
+    assert status["malformed"] == 6 and status["unknown_sender"] == 1
+    assert "wire version 1, expected" in status["last_malformed"]
     assert status["state"] == "running" and len(wire.steps("a")) >= 9  # 100 ms at 10 ms per frame
