@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from mug.configurations import Experiment, ExperimentError, load_experiment
@@ -109,9 +110,9 @@ def main(argv: list[str] | None = None) -> int:
     return _guard(lambda: export(args))
 
 
-def _guard(run: object) -> int:
+def _guard(run: Callable[[], int]) -> int:
     try:
-        return int(run())  # type: ignore[operator]
+        return run()
     except ExperimentError as exc:
         print(f"mug: {exc}", file=sys.stderr)
         return 2
