@@ -89,9 +89,14 @@ def register(sio: socketio.AsyncServer, participants: Participants, multiplayer:
             await sio.disconnect(stale)
         return ack
 
+    async def advance(sid: str, msg: Advance) -> dict[str, Any]:
+        ack = await participants.advance(sid, msg)
+        await multiplayer.leaving_scene(participants.live(sid).pid)
+        return ack
+
     # event -> (message model, service method): each handler parses at the edge and calls the service
     routes: dict[str, tuple[type[BaseModel], Callable[[str, Any], Awaitable[dict[str, Any]]]]] = {
-        "advance": (Advance, participants.advance),
+        "advance": (Advance, advance),
         "records": (Records, participants.records),
         "event": (Event, participants.event),
         "lobby_join": (LobbyJoin, multiplayer.join),

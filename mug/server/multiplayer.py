@@ -109,6 +109,15 @@ class Multiplayer:
             await self._end_early(match, "peer_lost")
         return {"ok": True}
 
+    async def leaving_scene(self, pid: str) -> None:
+        """A participant moves on from their scene: a live match they have not finished ends for the others
+        (as if they had left); they themselves go on to the next scene, with no outcome."""
+        match = self.matches.live_match_of(pid)
+        done = self.finished.setdefault(match.id, set()) if match is not None else set()
+        if match is not None and pid not in done:
+            done.add(pid)
+            await self._end_early(match, "peer_left")
+
     async def disconnected(self, pid: str) -> None:
         """A participant's connection closed: leave any lobby; a live match ends for everyone."""
         now = time.time()

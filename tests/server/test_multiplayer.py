@@ -329,3 +329,21 @@ async def test_export_compares_members_records_and_reports_links(serve: Any, tmp
         links = list(csv.DictReader(f))
     assert [(r["slot"], r["peer_slot"], r["connection_type"], r["rtt_ms"], r["stalls"]) for r in links] == [
         ("0", "1", "relay", "0.6", "1"), ("1", "0", "relay", "0.6", "1")]
+
+
+async def test_moving_on_without_finishing_ends_the_match_for_the_partner(serve: Any) -> None:
+    live = serve(experiment(duo(partner_left=Outcome(completion_code="PARTNERLEFT"))))
+    a, b = await peers(live.url, 2)
+    try:
+        for p in (a, b):
+            await p.call("lobby_join", {"v": 1, "scene_id": "duo"})
+        await a.wait_for("match_start")
+        await b.wait_for("match_start")
+        moved = await a.call("advance", {"v": 1, "scene_id": "duo"})  # no `finished` report first
+        assert moved["scene"]["id"] == "end" and "outcome" not in moved["scene"]
+        ended = await b.wait_for("match_end")
+        assert ended["reason"] == "peer_left" and ended["scene"]["completion_code"] == "PARTNERLEFT"
+        assert not [e for e in a.events if e[0] == "match_end"]
+    finally:
+        for p in (a, b):
+            await p.stop()
