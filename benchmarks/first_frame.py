@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -31,6 +30,7 @@ from starlette.routing import Mount, Route
 
 from mug.bundle import build_bundle, bundle_is_current, load_manifest
 from mug.server.pages import ImmutableFiles
+from mug.testing import free_port
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
@@ -51,12 +51,6 @@ sys.modules["_multiprocessing"] = m
 import numpy, gymnasium`);
 window.floorReadyMs = performance.now();
 </script>"""
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def serve_floor(bundle_dir: Path) -> tuple[str, uvicorn.Server]:

@@ -56,8 +56,10 @@ from pathlib import Path
 
 from load.diagnostics import compare_clients, store_bench, summarize_log, summarize_profile
 from load.proc import rss_kb
-from load.server import free_port, healthz, serve
+from load.server import healthz, serve
 from load.stages import ERROR_LIMIT, Stage, report_stage
+
+from mug.testing import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -62,12 +61,6 @@ def serve(port: int, db: str, group: int, log_level: str, what_if: list[str]) ->
         gc.set_threshold(50_000, 50, 100)
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on", ws_per_message_deflate=ws_deflate,
                 ws=ws_impl)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def healthz(url: str) -> dict[str, Any]:

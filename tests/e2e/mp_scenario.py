@@ -22,13 +22,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
 import urllib.request
 from pathlib import Path
 from typing import Any
+
+from mug.testing import free_port
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = [
@@ -38,12 +39,6 @@ ARGS = [
 KEYS = ["ArrowLeft", "ArrowRight", None]
 # Keeps the page's main thread busy for `ms`; returns the browser's wall clock before and after.
 BUSY_JS = "ms => { const t0 = Date.now(); while (Date.now() - t0 < ms) {} return [t0, Date.now()]; }"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def start_server(experiment: str, bundle: Path, work: Path) -> tuple[subprocess.Popen[bytes], str, str]:
