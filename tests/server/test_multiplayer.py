@@ -75,6 +75,13 @@ async def peers(url: str, n: int) -> list[Peer]:
     return [await Peer(url, f"p{i}").start() for i in range(n)]
 
 
+async def matched(*group: Peer, scene_id: str = "duo") -> list[dict[str, Any]]:
+    """Every peer joins the lobby in order; returns each one's match_start."""
+    for p in group:
+        assert (await p.call("lobby_join", {"v": 1, "scene_id": scene_id}))["ok"]
+    return [await p.wait_for("match_start") for p in group]
+
+
 async def test_groups_form_first_come_first_served_with_fixed_slots(serve: Any) -> None:
     scene = duo(agents={"a": "human", "b": "human", "c": "human", "bot": "mug.demos.policies:make_catcher"})
     live = serve(experiment(scene))
@@ -121,10 +128,7 @@ async def test_signaling_reaches_only_the_own_match(serve: Any) -> None:
     live = serve(experiment(duo()))
     a, b, c, d = await peers(live.url, 4)
     try:
-        for p in (a, b, c, d):
-            await p.call("lobby_join", {"v": 1, "scene_id": "duo"})
-        for p in (a, b, c, d):
-            await p.wait_for("match_start")
+        await matched(a, b, c, d)
         sdp = {"type": "offer", "sdp": "v=0 opaque"}
         assert (await a.call("signal", {"v": 1, "to": 1, "kind": "offer", "data": sdp}))["ok"]
         got = await b.wait_for("signal")
@@ -213,10 +217,7 @@ async def test_partner_leaving_ends_the_match_for_everyone_with_its_outcome(serv
     live = serve(experiment(scene))
     a, b = await peers(live.url, 2)
     try:
-        for p in (a, b):
-            await p.call("lobby_join", {"v": 1, "scene_id": "duo"})
-        start = await a.wait_for("match_start")
-        await b.wait_for("match_start")
+        start, _ = await matched(a, b)
         row = {"episode": 0, "step": 1, "t_ms": 1.0, "frame": 0, "match_id": start["match_id"]}
         assert (await a.call("records", {"v": 1, "scene_id": "duo", "batch": 0, "rows": [row]}))["stored"] == 1
         forged = row | {"step": 2, "match_id": "someone-elses-match"}
@@ -246,10 +247,7 @@ async def test_finished_members_end_the_match_quietly(serve: Any) -> None:
     live = serve(experiment(duo()))
     a, b = await peers(live.url, 2)
     try:
-        for p in (a, b):
-            await p.call("lobby_join", {"v": 1, "scene_id": "duo"})
-        match_id = (await a.wait_for("match_start"))["match_id"]
-        await b.wait_for("match_start")
+        match_id = (await matched(a, b))[0]["match_id"]
         links = {"peers": [{"slot": 1, "type": "direct", "rtt_ms": 0.4}]}
         assert (await a.call("match_report", {"v": 1, "match_id": match_id, "kind": "links", "data": links}))["ok"]
         for p in (a, b):
@@ -297,10 +295,7 @@ async def test_export_compares_members_records_and_reports_links(serve: Any, tmp
     live = serve(experiment(duo()))
     a, b = await peers(live.url, 2)
     try:
-        for p in (a, b):
-            await p.call("lobby_join", {"v": 1, "scene_id": "duo"})
-        match_id = (await a.wait_for("match_start"))["match_id"]
-        await b.wait_for("match_start")
+        match_id = (await matched(a, b))[0]["match_id"]
 
         def rows(checksums: list[str]) -> list[dict[str, Any]]:
             return [{"episode": 0, "step": i + 1, "frame": i, "obs_checksum": c, "t_ms": 1.0, "match_id": match_id}
@@ -335,10 +330,7 @@ async def test_moving_on_without_finishing_ends_the_match_for_the_partner(serve:
     live = serve(experiment(duo(partner_left=Outcome(completion_code="PARTNERLEFT"))))
     a, b = await peers(live.url, 2)
     try:
-        for p in (a, b):
-            await p.call("lobby_join", {"v": 1, "scene_id": "duo"})
-        await a.wait_for("match_start")
-        await b.wait_for("match_start")
+        await matched(a, b)
         moved = await a.call("advance", {"v": 1, "scene_id": "duo"})  # no `finished` report first
         assert moved["scene"]["id"] == "end" and "outcome" not in moved["scene"]
         ended = await b.wait_for("match_end")
