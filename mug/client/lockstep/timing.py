@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import math
 
-PEER_TIMEOUT_MS = 3000.0
+PEER_TIMEOUT_MS = 2000.0
 """A peer that sends nothing valid for this long is declared gone. Pings and resends keep a live peer
-talking at least every `RESEND_INTERVAL_MS`/`PING_INTERVAL_MS`, so 3 s of silence means it is gone (the
-requirement is disconnect detection within 3 seconds), while a tab that hiccups for a second survives."""
+talking at least every `RESEND_INTERVAL_MS`/`PING_INTERVAL_MS`, so 2 s of silence means it is gone, while a tab
+that hiccups for a second survives. The promise is that the other members learn of a lost peer within 3 s:
+2 s leaves a second for the page to report it and the server to end the match for everyone."""
 
 RESEND_INTERVAL_MS = 50.0
 """Unacknowledged inputs/checksums are re-sent after this much silence toward a peer. A stall caused by one
