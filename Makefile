@@ -27,6 +27,7 @@ test: bundle lint
 
 lint: venv
 	$(BIN)/ruff check mug tests benchmarks examples
+	$(BIN)/ruff format --check mug tests benchmarks examples
 	$(BIN)/mypy
 
 clean:

@@ -33,8 +33,15 @@ from mug.server.pages import ImmutableFiles
 from mug.testing import free_port
 
 CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 FLOOR_PAGE = """<!doctype html><meta charset="utf-8"><title>floor</title><script type="module">
 const t0 = performance.now();
@@ -69,10 +76,16 @@ def serve_floor(bundle_dir: Path) -> tuple[str, uvicorn.Server]:
 def serve_mug(bundle_dir: Path, tmp: Path) -> tuple[str, subprocess.Popen[bytes]]:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("MUG_")}
-    env.update(MUG_BUNDLE_DIR=str(bundle_dir), MUG_DATABASE_URL=f"sqlite:///{tmp / 'bench.sqlite3'}",
-               MUG_LOG_LEVEL="warning")
-    proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "mug.app:app", "--port", str(port)], env=env,
-                            cwd=tmp, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    env.update(
+        MUG_BUNDLE_DIR=str(bundle_dir), MUG_DATABASE_URL=f"sqlite:///{tmp / 'bench.sqlite3'}", MUG_LOG_LEVEL="warning"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "mug.app:app", "--port", str(port)],
+        env=env,
+        cwd=tmp,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     url = f"http://127.0.0.1:{port}/"
     for _ in range(300):
         try:
@@ -103,7 +116,8 @@ def measure(playwright: Any, url: str, fn: Any, runs: int) -> tuple[list[float],
     for _ in range(runs):
         with tempfile.TemporaryDirectory(prefix="mug-bench-profile-") as profile:
             context = playwright.chromium.launch_persistent_context(
-                profile, executable_path=CHROMIUM, args=ARGS, headless=True)
+                profile, executable_path=CHROMIUM, args=ARGS, headless=True
+            )
             try:
                 first = context.new_page()
                 cold.append(fn(first, url))
@@ -149,12 +163,18 @@ def main() -> int:
     med = statistics.median
     print(f"runs: {args.runs} (medians, ms since navigation start)")
     print(f"{'':32} {'cold':>8} {'warm':>8} {'warm/cold':>10}")
-    print(f"{'floor (Pyodide+numpy+gymnasium)':32} {med(floor_cold):8.0f} {med(floor_warm):8.0f} "
-          f"{med(floor_warm) / med(floor_cold):10.2f}")
-    print(f"{'MUG first playable frame':32} {med(mug_cold):8.0f} {med(mug_warm):8.0f} "
-          f"{med(mug_warm) / med(mug_cold):10.2f}")
-    print(f"MUG overhead over the floor: cold {100 * (med(mug_cold) / med(floor_cold) - 1):+.0f}%, "
-          f"warm {100 * (med(mug_warm) / med(floor_warm) - 1):+.0f}%")
+    print(
+        f"{'floor (Pyodide+numpy+gymnasium)':32} {med(floor_cold):8.0f} {med(floor_warm):8.0f} "
+        f"{med(floor_warm) / med(floor_cold):10.2f}"
+    )
+    print(
+        f"{'MUG first playable frame':32} {med(mug_cold):8.0f} {med(mug_warm):8.0f} "
+        f"{med(mug_warm) / med(mug_cold):10.2f}"
+    )
+    print(
+        f"MUG overhead over the floor: cold {100 * (med(mug_cold) / med(floor_cold) - 1):+.0f}%, "
+        f"warm {100 * (med(mug_warm) / med(floor_warm) - 1):+.0f}%"
+    )
     return 0
 
 

@@ -96,8 +96,10 @@ async def run(args: argparse.Namespace, url: str, pid: int) -> None:
         if not ok:
             print(f"\nstopping: stage N = {n} failed (errors above {ERROR_LIMIT:.0%} or timeouts)")
             break
-    print(f"\nmax concurrent participants held with no error: {best or 'none'}  "
-          f"(total {time.perf_counter() - t_start:.0f} s; server RSS now {rss_kb(pid) / 1024:.1f} MB)")
+    print(
+        f"\nmax concurrent participants held with no error: {best or 'none'}  "
+        f"(total {time.perf_counter() - t_start:.0f} s; server RSS now {rss_kb(pid) / 1024:.1f} MB)"
+    )
 
 
 def main() -> None:
@@ -116,11 +118,20 @@ def main() -> None:
     parser.add_argument("--profile", action="store_true", help="sample the server with py-spy")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder (server log, profile)")
     parser.add_argument("--compare-clients", type=int, default=0, metavar="N")
-    parser.add_argument("--what-if", action="append", default=[],
-                        choices=["one-db-conn", "ping25", "no-deflate", "gc-freeze", "ws-wsproto", "ws-legacy"],
-                        help="patch the server process from outside to measure a proposed change (repeatable)")
-    parser.add_argument("--store-bench", type=int, default=0, metavar="N",
-                        help="only measure the store's share of hello (N participants, in this process)")
+    parser.add_argument(
+        "--what-if",
+        action="append",
+        default=[],
+        choices=["one-db-conn", "ping25", "no-deflate", "gc-freeze", "ws-wsproto", "ws-legacy"],
+        help="patch the server process from outside to measure a proposed change (repeatable)",
+    )
+    parser.add_argument(
+        "--store-bench",
+        type=int,
+        default=0,
+        metavar="N",
+        help="only measure the store's share of hello (N participants, in this process)",
+    )
     args = parser.parse_args()
     if args.store_bench:
         asyncio.run(store_bench(args.store_bench))
@@ -135,9 +146,18 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="mug-lobby-load-"))
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    cmd = [sys.executable, str(Path(__file__).resolve()), "serve", "--port", str(port), "--db",
-           str(tmp / "data.sqlite3"), "--log-level", args.log_level,
-           *(f"--what-if={w}" for w in args.what_if)]
+    cmd = [
+        sys.executable,
+        str(Path(__file__).resolve()),
+        "serve",
+        "--port",
+        str(port),
+        "--db",
+        str(tmp / "data.sqlite3"),
+        "--log-level",
+        args.log_level,
+        *(f"--what-if={w}" for w in args.what_if),
+    ]
     if shutil.which("taskset"):
         cmd = ["taskset", "-c", str(server_core), *cmd]
     log = (tmp / "server.log").open("w")
@@ -154,14 +174,33 @@ def main() -> None:
                 if server.poll() is not None or time.monotonic() > deadline:
                     raise SystemExit(f"server did not start; log: {tmp / 'server.log'}") from None
                 time.sleep(0.1)
-        print(f"server: core {server_core}, {url}, log level {args.log_level}, log {tmp / 'server.log'}; "
-              f"load generator: core {load_core}, {args.client} clients; what-if: {args.what_if or 'none'}")
+        print(
+            f"server: core {server_core}, {url}, log level {args.log_level}, log {tmp / 'server.log'}; "
+            f"load generator: core {load_core}, {args.client} clients; what-if: {args.what_if or 'none'}"
+        )
         if args.profile:
             py_spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
-            spy = subprocess.Popen([py_spy, "record", "--pid", str(server.pid), "--format", "raw", "--rate", "250",
-                                    "--threads", "--idle", "--nonblocking", "-o", str(raw),
-                                    "--duration", str(int(args.budget) + 60)],
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            spy = subprocess.Popen(
+                [
+                    py_spy,
+                    "record",
+                    "--pid",
+                    str(server.pid),
+                    "--format",
+                    "raw",
+                    "--rate",
+                    "250",
+                    "--threads",
+                    "--idle",
+                    "--nonblocking",
+                    "-o",
+                    str(raw),
+                    "--duration",
+                    str(int(args.budget) + 60),
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
         asyncio.run(asyncio.wait_for(run(args, url, server.pid), args.budget + 120))
     finally:
         if spy is not None:

@@ -22,8 +22,12 @@ ENVS = [
     ("CartPole (Gymnasium built-in)", "gymnasium.envs.classic_control.cartpole:CartPoleEnv", {}, []),
     ("Catch (embedded demo, Surface)", "mug.demos.catch:make_env", {}, []),
     ("Dodge (examples/dodge)", "dodge_env.game:make_env", {}, [str(ROOT / "examples/dodge/dodge_env")]),
-    ("CartPole browser wrapper (examples/cartpole)", "cartpole_browser:make_env", {},
-     [str(ROOT / "examples/cartpole/cartpole_browser")]),
+    (
+        "CartPole browser wrapper (examples/cartpole)",
+        "cartpole_browser:make_env",
+        {},
+        [str(ROOT / "examples/cartpole/cartpole_browser")],
+    ),
 ]
 
 
@@ -45,8 +49,14 @@ def main() -> int:
     print(f"{'environment':46} {'CPython steps/s':>16} {'Pyodide steps/s':>16} {'ratio':>7}")
     for name, factory, kwargs, _ in envs:
         cpy_times, pyo_times = [], []
-        request = {"packages": list(manifest.packages), "factory": factory, "kwargs": kwargs, "seed": 1,
-                   "steps": args.steps, "actions": "random"}
+        request = {
+            "packages": list(manifest.packages),
+            "factory": factory,
+            "kwargs": kwargs,
+            "seed": 1,
+            "steps": args.steps,
+            "actions": "random",
+        }
         for _ in range(args.repeat):  # alternate the sides, so both see the same machine state
             t0 = time.perf_counter()
             cpy = trajectory_report(factory, kwargs, 1, args.steps, "random")
@@ -61,8 +71,10 @@ def main() -> int:
         same = pyo["checksums"] == cpy["checksums"]
         cpy_rate = args.steps / min(cpy_times)
         pyo_rate = args.steps / min(pyo_times)
-        print(f"{name:46} {cpy_rate:16,.0f} {pyo_rate:16,.0f} {cpy_rate / pyo_rate:6.1f}x"
-              f"{'' if same else '  (trajectories differ!)'}")
+        print(
+            f"{name:46} {cpy_rate:16,.0f} {pyo_rate:16,.0f} {cpy_rate / pyo_rate:6.1f}x"
+            f"{'' if same else '  (trajectories differ!)'}"
+        )
     return 0
 
 

@@ -35,8 +35,10 @@ def _bundle_manifest(settings: Settings) -> dict[str, Any] | None:
 
     manifest = load_manifest(settings.bundle_dir)
     if manifest is None:
-        log.error("no Pyodide bundle in %s: run `mug bundle` (or `make demo`) first; pages will say the game "
-                  "cannot load", settings.bundle_dir)
+        log.error(
+            "no Pyodide bundle in %s: run `mug bundle` (or `make demo`) first; pages will say the game cannot load",
+            settings.bundle_dir,
+        )
         return None
     return {"bundle_id": manifest.bundle_id, "lock_file": manifest.lock_file, "packages": list(manifest.packages)}
 
@@ -89,8 +91,12 @@ def create_app(experiment: Experiment | None = None, settings: Settings | None =
         state["participants"] = participants
         register(sio, participants, multiplayer)
         ticker = asyncio.create_task(multiplayer.run_ticker())
-        log.info("serving experiment %r (%d scenes), data in %s", experiment.id, len(experiment.scenes),
-                 settings.database_url)
+        log.info(
+            "serving experiment %r (%d scenes), data in %s",
+            experiment.id,
+            len(experiment.scenes),
+            settings.database_url,
+        )
         try:
             yield
         finally:

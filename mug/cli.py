@@ -92,8 +92,9 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("bundle", help="build the Pyodide bundle (see `mug bundle --help`)")
     sub.add_parser("check-env", help="check an environment runs identically in CPython and Pyodide")
     p_serve = sub.add_parser("serve", help="build the bundle if needed and serve an experiment")
-    p_serve.add_argument("experiment", nargs="?", help="file.py[:attr] or module:attr (default: MUG_EXPERIMENT, "
-                         "else the demo)")
+    p_serve.add_argument(
+        "experiment", nargs="?", help="file.py[:attr] or module:attr (default: MUG_EXPERIMENT, else the demo)"
+    )
     p_serve.add_argument("--host", default="127.0.0.1")
     p_serve.add_argument("--port", type=int, default=8000)
     p_serve.add_argument("--bundle-dir", help="default: MUG_BUNDLE_DIR or ./pyodide_bundle")

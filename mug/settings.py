@@ -17,11 +17,13 @@ class Settings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     experiment: str | None = Field(default=None, description="MUG_EXPERIMENT: 'module:attr' or 'file.py[:attr]'.")
-    database_url: str = Field(default=DEFAULT_DATABASE_URL, description="MUG_DATABASE_URL: sqlite:///... or "
-                              "postgresql://...")
+    database_url: str = Field(
+        default=DEFAULT_DATABASE_URL, description="MUG_DATABASE_URL: sqlite:///... or postgresql://..."
+    )
     bundle_dir: Path = Field(default=Path("pyodide_bundle"), description="MUG_BUNDLE_DIR")
-    cors_origins: list[str] = Field(default_factory=list, description="MUG_CORS_ORIGINS, comma-separated; "
-                                    "empty: same origin only.")
+    cors_origins: list[str] = Field(
+        default_factory=list, description="MUG_CORS_ORIGINS, comma-separated; empty: same origin only."
+    )
     log_level: str = Field(default="info", description="MUG_LOG_LEVEL")
 
     @field_validator("database_url")

@@ -34,8 +34,9 @@ def start_server(experiment: Experiment, tmp: Path, bundle_dir: Path | None = No
     database_url = f"sqlite:///{tmp / 'data.sqlite3'}"
     settings = Settings(database_url=database_url, bundle_dir=bundle_dir or tmp / "no-bundle", log_level="warning")
     port = free_port()
-    config = uvicorn.Config(create_app(experiment, settings), host="127.0.0.1", port=port, log_level="warning",
-                            lifespan="on")
+    config = uvicorn.Config(
+        create_app(experiment, settings), host="127.0.0.1", port=port, log_level="warning", lifespan="on"
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -36,7 +36,8 @@ def test_serve_and_bundle_refuse_a_broken_experiment_clearly(tmp_path: Path) -> 
     (tmp_path / "study.py").write_text(
         "from mug.configurations import *\n"
         "experiment = Experiment(id='s', scenes=[GameScene(id='g', env='nope', key_bindings={'a': 0}), "
-        "EndScene(id='end')])\n")
+        "EndScene(id='end')])\n"
+    )
     for command in (["serve", "study.py", "--no-bundle"], ["bundle", "study.py"]):
         out = run(*command, cwd=tmp_path)
         assert out.returncode == 2, out

@@ -25,7 +25,11 @@ def test_the_experiment_example_builds(monkeypatch: pytest.MonkeyPatch, tmp_path
     exec(compile(code, "README.md", "exec"), namespace)
     experiment = namespace["experiment"]
     assert isinstance(experiment, Experiment) and [s.kind for s in experiment.scenes] == [
-        "static", "game", "static", "end"]
+        "static",
+        "game",
+        "static",
+        "end",
+    ]
 
 
 def test_the_multiplayer_example_builds() -> None:

@@ -22,8 +22,15 @@ from mug.testing.coturn import stun_binding_ok
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 FPS = 30
 
 
@@ -40,12 +47,21 @@ class Profile:
         return Impairment(delay_ms=self.rtt_ms / 4, jitter_ms=self.jitter_ms, loss=q, keep_order=True)
 
 
-PROFILES = {p.name: p for p in [
-    Profile("rtt0", 0), Profile("rtt50", 50), Profile("rtt150", 150), Profile("rtt50-jitter", 50, jitter_ms=10),
-    Profile("rtt150-jitter", 150, jitter_ms=20), Profile("rtt0-loss5", 0, loss=0.05),
-    Profile("rtt50-loss5", 50, loss=0.05), Profile("rtt150-loss5", 150, loss=0.05), Profile("rtt300", 300),
-    Profile("rtt300-loss5", 300, loss=0.05),
-]}
+PROFILES = {
+    p.name: p
+    for p in [
+        Profile("rtt0", 0),
+        Profile("rtt50", 50),
+        Profile("rtt150", 150),
+        Profile("rtt50-jitter", 50, jitter_ms=10),
+        Profile("rtt150-jitter", 150, jitter_ms=20),
+        Profile("rtt0-loss5", 0, loss=0.05),
+        Profile("rtt50-loss5", 50, loss=0.05),
+        Profile("rtt150-loss5", 150, loss=0.05),
+        Profile("rtt300", 300),
+        Profile("rtt300-loss5", 300, loss=0.05),
+    ]
+}
 DEFAULT_PROFILES = "rtt0,rtt50,rtt150,rtt50-jitter,rtt0-loss5,rtt150-loss5"
 
 
@@ -115,5 +131,10 @@ def check(proxy_port: int, coturn_port: int, secret: str) -> dict[str, Any]:
         resp = client.allocate(creds.username, creds.credential)
         took = (time.perf_counter() - t0) * 1000
         relayed = resp.xor_address(A_XOR_RELAYED) if resp.ok else None
-    return {"direct_binding_ok": stun_binding_ok(coturn_port), "allocate_via_proxy_ok": resp.ok,
-            "relayed_address": relayed, "allocate_ms": round(took, 1), "error_code": resp.error_code}
+    return {
+        "direct_binding_ok": stun_binding_ok(coturn_port),
+        "allocate_via_proxy_ok": resp.ok,
+        "relayed_address": relayed,
+        "allocate_ms": round(took, 1),
+        "error_code": resp.error_code,
+    }

@@ -20,9 +20,9 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from harness import FPS, PROFILES, Profile  # noqa: E402
+from harness import FPS, PROFILES, Profile
 
-from mug.testing.coturn import free_port  # noqa: E402
+from mug.testing.coturn import free_port
 
 
 def _experiment() -> Any:
@@ -32,13 +32,24 @@ def _experiment() -> Any:
     secret = os.environ.get("IMPAIR_TURN_SECRET", "unset")
     port = os.environ.get("IMPAIR_PROXY_PORT", "3478")
     steps = int(os.environ.get("IMPAIR_MAX_STEPS", "600"))
-    scene = GameScene(id="duo", env="mug.demos.catch_duo:make_env", agents={"left": "human", "right": "human"},
-                      key_bindings={"ArrowLeft": 0, "ArrowRight": 2}, default_action=1, fps=FPS, num_episodes=1,
-                      max_steps=steps, input_delay="auto", lobby=Lobby(timeout_s=120, on_timeout="end"))
-    remote = RemoteConfig().webrtc(turn_secret=secret, turn_urls=[f"turn:127.0.0.1:{port}"], stun_urls=[],
-                                   force_relay=True, load_env_file=False)
-    return Experiment(id="impairment", title="impairment", scenes=[scene, EndScene(id="end", completion_code="DONE")],
-                      remote=remote)
+    scene = GameScene(
+        id="duo",
+        env="mug.demos.catch_duo:make_env",
+        agents={"left": "human", "right": "human"},
+        key_bindings={"ArrowLeft": 0, "ArrowRight": 2},
+        default_action=1,
+        fps=FPS,
+        num_episodes=1,
+        max_steps=steps,
+        input_delay="auto",
+        lobby=Lobby(timeout_s=120, on_timeout="end"),
+    )
+    remote = RemoteConfig().webrtc(
+        turn_secret=secret, turn_urls=[f"turn:127.0.0.1:{port}"], stun_urls=[], force_relay=True, load_env_file=False
+    )
+    return Experiment(
+        id="impairment", title="impairment", scenes=[scene, EndScene(id="end", completion_code="DONE")], remote=remote
+    )
 
 
 def __getattr__(name: str) -> Any:  # `experiment` is built when the server loads it (MUG_EXPERIMENT=...:experiment)
@@ -53,16 +64,27 @@ class MugServer:
         self.url = f"http://127.0.0.1:{self.port}"
         self.db = f"sqlite:///{work / 'data.sqlite3'}"
         env = {k: v for k, v in os.environ.items() if not k.startswith("MUG_")}
-        env.update(MUG_DATABASE_URL=self.db, MUG_BUNDLE_DIR=str(bundle), MUG_LOG_LEVEL="info",
-                   MUG_EXPERIMENT=f"{Path(__file__).resolve()}:experiment", IMPAIR_TURN_SECRET=secret,
-                   IMPAIR_PROXY_PORT=str(proxy_port), IMPAIR_MAX_STEPS=str(max_steps))
+        env.update(
+            MUG_DATABASE_URL=self.db,
+            MUG_BUNDLE_DIR=str(bundle),
+            MUG_LOG_LEVEL="info",
+            MUG_EXPERIMENT=f"{Path(__file__).resolve()}:experiment",
+            IMPAIR_TURN_SECRET=secret,
+            IMPAIR_PROXY_PORT=str(proxy_port),
+            IMPAIR_MAX_STEPS=str(max_steps),
+        )
         self.log = (work / "server.log").open("wb")
-        self.proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "mug.app:app", "--host", "127.0.0.1", "--port",
-                                      str(self.port)], cwd=work, env=env, stdout=self.log, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "mug.app:app", "--host", "127.0.0.1", "--port", str(self.port)],
+            cwd=work,
+            env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
         deadline = time.monotonic() + 30
         while True:
             try:
-                with urllib.request.urlopen(self.url + "/healthz", timeout=1):  # noqa: S310 (loopback)
+                with urllib.request.urlopen(self.url + "/healthz", timeout=1):
                     break
             except OSError:
                 if self.proc.poll() is not None or time.monotonic() > deadline:
@@ -80,8 +102,9 @@ class MugServer:
         self.log.close()
 
 
-def mug_profile(browser: Any, server: MugServer, profile: Profile, max_steps: int, rng: random.Random,
-                log: list[str]) -> dict[str, Any]:
+def mug_profile(
+    browser: Any, server: MugServer, profile: Profile, max_steps: int, rng: random.Random, log: list[str]
+) -> dict[str, Any]:
     contexts = [browser.new_context() for _ in range(2)]
     result: dict[str, Any] = {"profile": profile.name, "pages": []}
     try:
@@ -114,11 +137,18 @@ def mug_profile(browser: Any, server: MugServer, profile: Profile, max_steps: in
                 if st and st.get("match"):
                     last_match[i] = st["match"]
                     frames[i] = max(frames[i], st.get("frame") or 0)
-                    polls[i].append({"t": round(time.monotonic() - t0, 2), "phase": phase, "frame": st.get("frame"),
-                                     "rtt": [p.get("rtt_ms") for p in st["match"].get("peers", [])],
-                                     "app_rtt": [p.get("lockstep_rtt_ms") for p in st["match"].get("peers", [])],
-                                     "delay": st["match"].get("input_delay"), "stalls": st["match"].get("stalls"),
-                                     "state": st["match"].get("state")})
+                    polls[i].append(
+                        {
+                            "t": round(time.monotonic() - t0, 2),
+                            "phase": phase,
+                            "frame": st.get("frame"),
+                            "rtt": [p.get("rtt_ms") for p in st["match"].get("peers", [])],
+                            "app_rtt": [p.get("lockstep_rtt_ms") for p in st["match"].get("peers", [])],
+                            "delay": st["match"].get("input_delay"),
+                            "stalls": st["match"].get("stalls"),
+                            "state": st["match"].get("state"),
+                        }
+                    )
                 if phase == "playing":
                     playing_at = playing_at or time.monotonic()
                     if time.monotonic() >= next_key[i]:  # hold a random key (or none) for 0.2-1.0 s
@@ -139,8 +169,21 @@ def mug_profile(browser: Any, server: MugServer, profile: Profile, max_steps: in
 
 
 def export(server: MugServer, out: Path) -> dict[str, list[dict[str, str]]]:
-    subprocess.run([sys.executable, "-c", "import sys; from mug.cli import main; sys.exit(main())", "export",
-                    "--database", server.db, "--out", str(out)], check=True, timeout=120, capture_output=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from mug.cli import main; sys.exit(main())",
+            "export",
+            "--database",
+            server.db,
+            "--out",
+            str(out),
+        ],
+        check=True,
+        timeout=120,
+        capture_output=True,
+    )
     tables = {}
     for name in ("matches", "match_links", "participants"):
         path = out / f"{name}.csv"
@@ -163,47 +206,73 @@ def mug_rows(results: list[dict[str, Any]], links: list[dict[str, str]]) -> list
             rtts = [x for poll in playing for x in poll["rtt"] if x is not None]
             app = [x for poll in playing for x in poll.get("app_rtt", []) if x is not None]
             link = by_key.get((m.get("id"), str(m.get("slot"))), {})
+
             def num(key: str, default: float, link: dict[str, str] = link) -> float:
                 return float(link[key]) if link.get(key) not in (None, "") else default
 
             frames = int(num("frames", pg["frames"] or 0))
-            delay = m.get("input_delay") if m.get("input_delay") is not None else (
-                int(num("input_delay", 0)) if link else None)
+            delay = (
+                m.get("input_delay")
+                if m.get("input_delay") is not None
+                else (int(num("input_delay", 0)) if link else None)
+            )
             stalls = num("stalls", m.get("stalls") or 0)
             stall_ms = num("stall_ms", m.get("stall_ms") or 0.0)
             desyncs = link.get("desyncs") if link else None
             n_desync = len(json.loads(desyncs)) if desyncs else len(m.get("desyncs") or [])
             stall_per_input = (stall_ms / (1000 / FPS)) / frames if frames else None
-            per_page.append({
-                "rtt": statistics.median(rtts) if rtts else None, "app_rtt": statistics.median(app) if app else None,
-                "delay": delay, "frames": frames, "stalls": stalls,
-                "stalled": stalls / frames if frames else None, "stall_per_input": stall_per_input,
-                "latency": None if delay is None or stall_per_input is None else delay * (1 + stall_per_input),
-                "desyncs": n_desync, "state": m.get("state"), "stall_ms": stall_ms, "from_export": bool(link),
-            })
-        rows.append({"profile": p, "pages": per_page, "to_playing_s": r.get("to_playing_s"),
-                     "phases": r.get("phases"), "proxy": r.get("proxy_summary")})
+            per_page.append(
+                {
+                    "rtt": statistics.median(rtts) if rtts else None,
+                    "app_rtt": statistics.median(app) if app else None,
+                    "delay": delay,
+                    "frames": frames,
+                    "stalls": stalls,
+                    "stalled": stalls / frames if frames else None,
+                    "stall_per_input": stall_per_input,
+                    "latency": None if delay is None or stall_per_input is None else delay * (1 + stall_per_input),
+                    "desyncs": n_desync,
+                    "state": m.get("state"),
+                    "stall_ms": stall_ms,
+                    "from_export": bool(link),
+                }
+            )
+        rows.append(
+            {
+                "profile": p,
+                "pages": per_page,
+                "to_playing_s": r.get("to_playing_s"),
+                "phases": r.get("phases"),
+                "proxy": r.get("proxy_summary"),
+            }
+        )
     return rows
 
 
 def print_mug_table(rows: list[dict[str, Any]]) -> None:
     print("\nMUG 2-player catch_duo through coturn + proxy (relay forced, input_delay auto), one line per page (slot)")
-    print(f"{'profile':<15}{'set rtt':>8}{'jit':>5}{'loss':>6}{'ICE rtt':>8}{'app rtt':>8}{'delay':>6}{'frames':>7}"
-          f"{'stalls':>7}{'stalled %':>10}{'stall ms':>9}{'stall fr/in':>12}{'latency fr':>11}{'desyncs':>8}"
-          f"{'to play s':>10}  state / end")
+    print(
+        f"{'profile':<15}{'set rtt':>8}{'jit':>5}{'loss':>6}{'ICE rtt':>8}{'app rtt':>8}{'delay':>6}{'frames':>7}"
+        f"{'stalls':>7}{'stalled %':>10}{'stall ms':>9}{'stall fr/in':>12}{'latency fr':>11}{'desyncs':>8}"
+        f"{'to play s':>10}  state / end"
+    )
     for r in rows:
         p = r["profile"]
         for i, pg in enumerate(r["pages"]):
             f = lambda x, d=1: "-" if x is None else f"{x:.{d}f}"  # noqa: E731
             name = p.name if i == 0 else ""
-            set_cols = (f"{p.rtt_ms:>8.0f}{p.jitter_ms:>5.0f}{100 * p.loss:>5.0f}%" if i == 0 else " " * 19)
-            print(f"{name:<15}{set_cols}{f(pg['rtt']):>8}{f(pg['app_rtt']):>8}{f(pg['delay'], 0):>6}{pg['frames']:>7}"
-                  f"{f(pg['stalls'], 0):>7}{f(None if pg['stalled'] is None else 100 * pg['stalled']):>10}"
-                  f"{f(pg['stall_ms'], 0):>9}{f(pg['stall_per_input'], 3):>12}{f(pg['latency'], 2):>11}"
-                  f"{pg['desyncs']:>8}{f(r['to_playing_s'] if i == 0 else None):>10}  {pg['state']} / "
-                  f"{(r['phases'] or {}).get(i)}")
+            set_cols = f"{p.rtt_ms:>8.0f}{p.jitter_ms:>5.0f}{100 * p.loss:>5.0f}%" if i == 0 else " " * 19
+            print(
+                f"{name:<15}{set_cols}{f(pg['rtt']):>8}{f(pg['app_rtt']):>8}{f(pg['delay'], 0):>6}{pg['frames']:>7}"
+                f"{f(pg['stalls'], 0):>7}{f(None if pg['stalled'] is None else 100 * pg['stalled']):>10}"
+                f"{f(pg['stall_ms'], 0):>9}{f(pg['stall_per_input'], 3):>12}{f(pg['latency'], 2):>11}"
+                f"{pg['desyncs']:>8}{f(r['to_playing_s'] if i == 0 else None):>10}  {pg['state']} / "
+                f"{(r['phases'] or {}).get(i)}"
+            )
         px = r["proxy"]
         if px:
-            print(f"{'':<15}proxy: up {px['up']['packets_in']} pkts, {px['up']['dropped']} dropped, mean delay "
-                  f"{px['up']['mean_delay_ms']} ms; down {px['down']['packets_in']} pkts, {px['down']['dropped']} "
-                  f"dropped, mean delay {px['down']['mean_delay_ms']} ms")
+            print(
+                f"{'':<15}proxy: up {px['up']['packets_in']} pkts, {px['up']['dropped']} dropped, mean delay "
+                f"{px['up']['mean_delay_ms']} ms; down {px['down']['packets_in']} pkts, {px['down']['dropped']} "
+                f"dropped, mean delay {px['down']['mean_delay_ms']} ms"
+            )

@@ -18,7 +18,7 @@ class BlankSite:
 
     def __init__(self) -> None:
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802
+            def do_GET(self) -> None:
                 body = b"<!doctype html><title>rtc bench</title><body></body>"
                 self.send_response(200)
                 self.send_header("Content-Type", "text/html")
@@ -112,8 +112,9 @@ def pct(values: list[float], q: float) -> float | None:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-def rtc_profile(browser: Any, site: BlankSite, proxy: ProxyThread, secret: str, profile: Profile,
-                seconds: float) -> dict[str, Any]:
+def rtc_profile(
+    browser: Any, site: BlankSite, proxy: ProxyThread, secret: str, profile: Profile, seconds: float
+) -> dict[str, Any]:
     contexts = [browser.new_context() for _ in range(2)]
     try:
         pages = [c.new_page() for c in contexts]
@@ -121,10 +122,19 @@ def rtc_profile(browser: Any, site: BlankSite, proxy: ProxyThread, secret: str, 
             page.goto(site.url)
             page.evaluate(RTC_JS)
             creds = mint_turn_credentials(secret, f"rtc-{profile.name}-{i}", time.time(), ttl_s=3600)
-            page.evaluate("(c) => window.bench.make(c)", {
-                "iceServers": [{"urls": [f"turn:127.0.0.1:{proxy.port}"], "username": creds.username,
-                                "credential": creds.credential}],
-                "iceTransportPolicy": "relay"})
+            page.evaluate(
+                "(c) => window.bench.make(c)",
+                {
+                    "iceServers": [
+                        {
+                            "urls": [f"turn:127.0.0.1:{proxy.port}"],
+                            "username": creds.username,
+                            "credential": creds.credential,
+                        }
+                    ],
+                    "iceTransportPolicy": "relay",
+                },
+            )
         a, b = pages
         t0 = time.perf_counter()
         offer = a.evaluate("window.bench.offer()")
@@ -142,10 +152,17 @@ def rtc_profile(browser: Any, site: BlankSite, proxy: ProxyThread, secret: str, 
         for p in pages:
             p.evaluate("window.bench.close()")
         return {
-            "profile": profile.name, "connect_ms": round(connect_ms), "sent": result["sent"], "echoed": len(rtts),
-            "rtt_p50": pct(rtts, 0.5), "rtt_p95": pct(rtts, 0.95), "rtt_max": max(rtts) if rtts else None,
-            "pair_rtt_ms": stats["rtt_ms"], "candidates": f"{stats['local']}/{stats['remote']}",
-            "rt_loss": rt_loss, "one_way_loss": None if rt_loss is None else 1 - math.sqrt(max(0.0, 1 - rt_loss)),
+            "profile": profile.name,
+            "connect_ms": round(connect_ms),
+            "sent": result["sent"],
+            "echoed": len(rtts),
+            "rtt_p50": pct(rtts, 0.5),
+            "rtt_p95": pct(rtts, 0.95),
+            "rtt_max": max(rtts) if rtts else None,
+            "pair_rtt_ms": stats["rtt_ms"],
+            "candidates": f"{stats['local']}/{stats['remote']}",
+            "rt_loss": rt_loss,
+            "one_way_loss": None if rt_loss is None else 1 - math.sqrt(max(0.0, 1 - rt_loss)),
             "proxy": proxy.summary(),
         }
     finally:
@@ -155,8 +172,10 @@ def rtc_profile(browser: Any, site: BlankSite, proxy: ProxyThread, secret: str, 
 
 def print_rtc_table(rows: list[dict[str, Any]]) -> None:
     print("\nplain RTCPeerConnection through coturn + proxy (data channel unordered, maxRetransmits 0; 30 Hz pings)")
-    head = (f"{'profile':<15}{'set rtt':>8}{'jit/dir':>8}{'loss 1w':>8}{'connect':>9}{'rtt p50':>9}{'rtt p95':>9}"
-            f"{'ICE rtt':>9}{'rt loss':>9}{'1w loss':>9}{'cands':>14}{'proxy up/down drop':>20}")
+    head = (
+        f"{'profile':<15}{'set rtt':>8}{'jit/dir':>8}{'loss 1w':>8}{'connect':>9}{'rtt p50':>9}{'rtt p95':>9}"
+        f"{'ICE rtt':>9}{'rt loss':>9}{'1w loss':>9}{'cands':>14}{'proxy up/down drop':>20}"
+    )
     print(head)
     for r in rows:
         p = PROFILES[r["profile"]]
@@ -165,8 +184,10 @@ def print_rtc_table(rows: list[dict[str, Any]]) -> None:
             continue
         f = lambda x, d=1: "-" if x is None else f"{x:.{d}f}"  # noqa: E731
         px = r["proxy"]
-        print(f"{p.name:<15}{p.rtt_ms:>8.0f}{p.jitter_ms:>8.0f}{100 * p.loss:>7.1f}%{r['connect_ms']:>7}ms"
-              f"{f(r['rtt_p50']):>9}{f(r['rtt_p95']):>9}{f(r['pair_rtt_ms']):>9}{100 * (r['rt_loss'] or 0):>8.1f}%"
-              f"{100 * (r['one_way_loss'] or 0):>8.1f}%{r['candidates']:>14}"
-              f"{px['up']['dropped']:>9}/{px['down']['dropped']:<4}"
-              f"of {px['up']['packets_in'] + px['down']['packets_in']}")
+        print(
+            f"{p.name:<15}{p.rtt_ms:>8.0f}{p.jitter_ms:>8.0f}{100 * p.loss:>7.1f}%{r['connect_ms']:>7}ms"
+            f"{f(r['rtt_p50']):>9}{f(r['rtt_p95']):>9}{f(r['pair_rtt_ms']):>9}{100 * (r['rt_loss'] or 0):>8.1f}%"
+            f"{100 * (r['one_way_loss'] or 0):>8.1f}%{r['candidates']:>14}"
+            f"{px['up']['dropped']:>9}/{px['down']['dropped']:<4}"
+            f"of {px['up']['packets_in'] + px['down']['packets_in']}"
+        )

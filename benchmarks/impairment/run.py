@@ -70,11 +70,11 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from harness import CHROMIUM, CHROMIUM_ARGS, DEFAULT_PROFILES, FPS, PROFILES, ProxyThread, check  # noqa: E402
-from mug_mode import MugServer, export, mug_profile, mug_rows, print_mug_table  # noqa: E402
-from rtc import BlankSite, print_rtc_table, rtc_profile  # noqa: E402
+from harness import CHROMIUM, CHROMIUM_ARGS, DEFAULT_PROFILES, FPS, PROFILES, ProxyThread, check
+from mug_mode import MugServer, export, mug_profile, mug_rows, print_mug_table
+from rtc import BlankSite, print_rtc_table, rtc_profile
 
-from mug.testing.coturn import Coturn  # noqa: E402
+from mug.testing.coturn import Coturn
 
 
 def main() -> None:
@@ -102,8 +102,12 @@ def main() -> None:
         proxy = ProxyThread(coturn.port, lifetime, args.seed)
         parts.append(proxy)
         print(f"coturn 127.0.0.1:{coturn.port}, proxy 127.0.0.1:{proxy.port} -> coturn; work folder {work}")
-        print("check:", json.dumps(check(proxy.port, coturn.port, secret)), "proxy:",
-              json.dumps({k: proxy.summary()[k]["packets_in"] for k in ("up", "down")}))
+        print(
+            "check:",
+            json.dumps(check(proxy.port, coturn.port, secret)),
+            "proxy:",
+            json.dumps({k: proxy.summary()[k]["packets_in"] for k in ("up", "down")}),
+        )
         if args.mode == "check":
             return
         from playwright.sync_api import sync_playwright
@@ -169,7 +173,7 @@ def main() -> None:
         for part in reversed(parts):
             try:
                 part.stop()
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 print(f"stopping {type(part).__name__}: {exc}")
         watchdog.cancel()
         if not args.keep:

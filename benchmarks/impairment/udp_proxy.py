@@ -193,8 +193,9 @@ class UdpImpairmentProxy:
 
     async def _open_flow(self, client: Addr) -> None:
         loop = asyncio.get_running_loop()
-        _, proto = await loop.create_datagram_endpoint(lambda: _Upstream(self, client),
-                                                       remote_addr=self.config.upstream)
+        _, proto = await loop.create_datagram_endpoint(
+            lambda: _Upstream(self, client), remote_addr=self.config.upstream
+        )
         self.flows[client] = proto
         for data in self.pending.pop(client, []):
             self._send_up(client, data)
@@ -261,12 +262,22 @@ class UdpImpairmentProxy:
     def summary(self) -> dict[str, Any]:
         def one(d: _Direction) -> dict[str, Any]:
             c = d.counters
-            return asdict(c) | {"loss_ratio": round(c.loss_ratio, 4), "mean_delay_ms": round(c.mean_delay_ms, 2),
-                                "config": asdict(d.imp)}
+            return asdict(c) | {
+                "loss_ratio": round(c.loss_ratio, 4),
+                "mean_delay_ms": round(c.mean_delay_ms, 2),
+                "config": asdict(d.imp),
+            }
 
-        return {"listen": list(self.address) if self.listener else None, "upstream": list(self.config.upstream),
-                "flows": len(self.flows), "refused_flows": self.refused_flows, "socket_errors": self.errors,
-                "seconds": round(time.monotonic() - self.started_at, 1), "up": one(self.up), "down": one(self.down)}
+        return {
+            "listen": list(self.address) if self.listener else None,
+            "upstream": list(self.config.upstream),
+            "flows": len(self.flows),
+            "refused_flows": self.refused_flows,
+            "socket_errors": self.errors,
+            "seconds": round(time.monotonic() - self.started_at, 1),
+            "up": one(self.up),
+            "down": one(self.down),
+        }
 
 
 def _addr(text: str) -> Addr:
@@ -276,15 +287,17 @@ def _addr(text: str) -> Addr:
 
 async def _main(args: argparse.Namespace) -> None:
     def imp(prefix: str) -> Impairment:
-        get = lambda name: getattr(args, f"{prefix}_{name}") if getattr(args, f"{prefix}_{name}") is not None \
-            else getattr(args, name)  # noqa: E731
+        def get(name: str) -> float | None:
+            own = getattr(args, f"{prefix}_{name}")
+            return own if own is not None else getattr(args, name)
+
         return Impairment(get("delay_ms"), get("jitter_ms"), get("loss"), not args.reorder)
 
-    cfg = ProxyConfig(_addr(args.listen), _addr(args.upstream), imp("up"), imp("down"), args.seed,
-                      duration_s=args.duration)
+    cfg = ProxyConfig(
+        _addr(args.listen), _addr(args.upstream), imp("up"), imp("down"), args.seed, duration_s=args.duration
+    )
     proxy = await UdpImpairmentProxy(cfg).start()
-    print(f"relaying {proxy.address} -> {cfg.upstream} for {args.duration} s: up {cfg.up}, down {cfg.down}",
-          flush=True)
+    print(f"relaying {proxy.address} -> {cfg.upstream} for {args.duration} s: up {cfg.up}, down {cfg.down}", flush=True)
     try:
         await proxy.wait()
     finally:

@@ -27,8 +27,9 @@ class RawClient:
     async def connect(self) -> None:
         import websockets
 
-        self.ws = await websockets.connect(self.url, ping_interval=None, max_size=None, open_timeout=30,
-                                           close_timeout=2)
+        self.ws = await websockets.connect(
+            self.url, ping_interval=None, max_size=None, open_timeout=30, close_timeout=2
+        )
         opened = await asyncio.wait_for(self.ws.recv(), 30)
         if not opened.startswith("0"):
             raise ConnectionError(f"unexpected open packet {opened[:40]!r}")

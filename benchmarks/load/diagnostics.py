@@ -24,19 +24,27 @@ async def compare_clients(url: str, server_pid: int, n: int) -> None:
         rss0, c0, s0, t0 = rss_kb(os.getpid()), cpu_s(), cpu_s(server_pid), time.perf_counter()
         peers = [Participant(url, kind, stats, random.Random(rng.getrandbits(64))) for _ in range(n)]
         for i in range(0, n, 50):
-            batch = peers[i:i + 50]
+            batch = peers[i : i + 50]
             await asyncio.gather(*(p.connect() for p in batch))
             await asyncio.gather(*(p.hello() for p in batch))
         wall, c1, s1, rss1 = time.perf_counter() - t0, cpu_s(), cpu_s(server_pid), rss_kb(os.getpid())
         await asyncio.gather(*(p.close() for p in peers))
-        print(f"{kind:>4}: load CPU {1000 * (c1 - c0) / n:.2f} ms/participant, load RSS +{(rss1 - rss0) / n:.0f} KB/"
-              f"participant, server CPU {1000 * (s1 - s0) / n:.2f} ms/participant, wall {wall:.1f} s, errors "
-              f"{dict(stats.errors) or 0}")
+        print(
+            f"{kind:>4}: load CPU {1000 * (c1 - c0) / n:.2f} ms/participant, load RSS +{(rss1 - rss0) / n:.0f} KB/"
+            f"participant, server CPU {1000 * (s1 - s0) / n:.2f} ms/participant, wall {wall:.1f} s, errors "
+            f"{dict(stats.errors) or 0}"
+        )
         await asyncio.sleep(2)
 
 
-IDLE_LEAVES = ("EpollSelector.select", "_connection_worker_thread (aiosqlite/core.py:59)", "thread (", "process (",
-               "wait (threading.py", "_worker (concurrent/futures/thread.py")
+IDLE_LEAVES = (
+    "EpollSelector.select",
+    "_connection_worker_thread (aiosqlite/core.py:59)",
+    "thread (",
+    "process (",
+    "wait (threading.py",
+    "_worker (concurrent/futures/thread.py",
+)
 
 
 def summarize_profile(raw: Path) -> None:
@@ -146,13 +154,25 @@ async def store_bench(n: int) -> None:
         for _ in range(n):
             pid, th, now = "p_" + _secrets.token_hex(8), _secrets.token_hex(32), time.time()
             async with store.engine.begin() as conn:  # a new participant: nothing to read back
-                await conn.execute(st.participants.insert().values(
-                    id=pid, token_hash=th, experiment_id="load", created_at=now, scene_index=0,
-                    completion_code="CODE", user_agent="bench"))
-                await conn.execute(st.url_params.insert(),
-                                   [{"participant_id": pid, "name": "PROLIFIC_PID", "value": pid}])
-                await conn.execute(st.scene_visits.insert().values(
-                    participant_id=pid, scene_id="duo", scene_index=0, seed=123, entered_at=now))
+                await conn.execute(
+                    st.participants.insert().values(
+                        id=pid,
+                        token_hash=th,
+                        experiment_id="load",
+                        created_at=now,
+                        scene_index=0,
+                        completion_code="CODE",
+                        user_agent="bench",
+                    )
+                )
+                await conn.execute(
+                    st.url_params.insert(), [{"participant_id": pid, "name": "PROLIFIC_PID", "value": pid}]
+                )
+                await conn.execute(
+                    st.scene_visits.insert().values(
+                        participant_id=pid, scene_id="duo", scene_index=0, seed=123, entered_at=now
+                    )
+                )
         one = ((cpu_s() - c0) * 1000 / n, (time.perf_counter() - t0) * 1000 / n)
         async with store.engine.connect() as conn:
             assert len((await conn.execute(_select(st.participants.c.id))).all()) == n
@@ -160,7 +180,11 @@ async def store_bench(n: int) -> None:
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     print(f"\n== store cost of a new participant's hello ({n} sequential, SQLite, this process) ==")
-    print(f"  as the server does it (create, read back, enter_scene, next_episode: 4 transactions): "
-          f"{four[0]:.2f} ms CPU, {four[1]:.2f} ms wall")
-    print(f"  one transaction (insert participant, params, scene visit; no read-backs): "
-          f"{one[0]:.2f} ms CPU, {one[1]:.2f} ms wall")
+    print(
+        f"  as the server does it (create, read back, enter_scene, next_episode: 4 transactions): "
+        f"{four[0]:.2f} ms CPU, {four[1]:.2f} ms wall"
+    )
+    print(
+        f"  one transaction (insert participant, params, scene visit; no read-backs): "
+        f"{one[0]:.2f} ms CPU, {one[1]:.2f} ms wall"
+    )

@@ -19,25 +19,43 @@ CANDIDATES = 4
 
 def fake_sdp(kind: str, rng: random.Random, size: int = 3000) -> dict[str, str]:
     """An SDP-shaped text of about `size` bytes (what Chromium sends for a data channel with candidates)."""
-    lines = ["v=0", f"o=- {rng.getrandbits(62)} 2 IN IP4 127.0.0.1", "s=-", "t=0 0", "a=group:BUNDLE 0",
-             "a=extmap-allow-mixed", "a=msid-semantic: WMS", "m=application 9 UDP/DTLS/SCTP webrtc-datachannel",
-             "c=IN IP4 0.0.0.0", f"a=ice-ufrag:{rng.getrandbits(32):08x}", f"a=ice-pwd:{rng.getrandbits(128):032x}",
-             "a=ice-options:trickle",
-             "a=fingerprint:sha-256 " + ":".join(f"{rng.getrandbits(8):02X}" for _ in range(32)),
-             f"a=setup:{'actpass' if kind == 'offer' else 'active'}", "a=mid:0", "a=sctp-port:5000",
-             "a=max-message-size:262144"]
+    lines = [
+        "v=0",
+        f"o=- {rng.getrandbits(62)} 2 IN IP4 127.0.0.1",
+        "s=-",
+        "t=0 0",
+        "a=group:BUNDLE 0",
+        "a=extmap-allow-mixed",
+        "a=msid-semantic: WMS",
+        "m=application 9 UDP/DTLS/SCTP webrtc-datachannel",
+        "c=IN IP4 0.0.0.0",
+        f"a=ice-ufrag:{rng.getrandbits(32):08x}",
+        f"a=ice-pwd:{rng.getrandbits(128):032x}",
+        "a=ice-options:trickle",
+        "a=fingerprint:sha-256 " + ":".join(f"{rng.getrandbits(8):02X}" for _ in range(32)),
+        f"a=setup:{'actpass' if kind == 'offer' else 'active'}",
+        "a=mid:0",
+        "a=sctp-port:5000",
+        "a=max-message-size:262144",
+    ]
     while sum(len(x) + 2 for x in lines) < size:
-        lines.append(f"a=candidate:{rng.getrandbits(32)} 1 udp {rng.getrandbits(31)} 127.0.0.1 "
-                     f"{rng.randint(49152, 65535)} typ relay raddr 127.0.0.1 rport {rng.randint(49152, 65535)} "
-                     "generation 0 network-cost 999")
+        lines.append(
+            f"a=candidate:{rng.getrandbits(32)} 1 udp {rng.getrandbits(31)} 127.0.0.1 "
+            f"{rng.randint(49152, 65535)} typ relay raddr 127.0.0.1 rport {rng.randint(49152, 65535)} "
+            "generation 0 network-cost 999"
+        )
     return {"type": kind, "sdp": "\r\n".join(lines) + "\r\n"}
 
 
 def fake_candidate(rng: random.Random) -> dict[str, Any]:
-    return {"candidate": f"candidate:{rng.getrandbits(32)} 1 udp {rng.getrandbits(31)} 127.0.0.1 "
-            f"{rng.randint(49152, 65535)} typ relay raddr 127.0.0.1 rport {rng.randint(49152, 65535)} generation 0 "
-            f"ufrag {rng.getrandbits(16):04x} network-cost 999", "sdpMid": "0", "sdpMLineIndex": 0,
-            "usernameFragment": f"{rng.getrandbits(16):04x}"}
+    return {
+        "candidate": f"candidate:{rng.getrandbits(32)} 1 udp {rng.getrandbits(31)} 127.0.0.1 "
+        f"{rng.randint(49152, 65535)} typ relay raddr 127.0.0.1 rport {rng.randint(49152, 65535)} generation 0 "
+        f"ufrag {rng.getrandbits(16):04x} network-cost 999",
+        "sdpMid": "0",
+        "sdpMLineIndex": 0,
+        "usernameFragment": f"{rng.getrandbits(16):04x}",
+    }
 
 
 @dataclass
@@ -75,7 +93,7 @@ class Participant:
         t0 = time.perf_counter()
         try:
             ack = await coro
-        except Exception as exc:  # noqa: BLE001 (counted, the stage goes on)
+        except Exception as exc:
             self.stats.errors[f"{kind}:{type(exc).__name__}"] += 1
             return None
         self.stats.lat[kind].append(time.perf_counter() - t0)
@@ -90,14 +108,22 @@ class Participant:
         return self.connected
 
     async def hello(self) -> bool:
-        ack = await self._timed("hello", self.client.call(
-            "hello", {"v": 1, "token": None, "tab": self.tab, "params": {"PROLIFIC_PID": self.tab}}, PHASE_TIMEOUT_S))
+        ack = await self._timed(
+            "hello",
+            self.client.call(
+                "hello", {"v": 1, "token": None, "tab": self.tab, "params": {"PROLIFIC_PID": self.tab}}, PHASE_TIMEOUT_S
+            ),
+        )
         return ack is not None
 
     async def join(self) -> dict[str, Any] | None:
         t0 = time.perf_counter()
-        if await self._timed("lobby_join", self.client.call("lobby_join", {"v": 1, "scene_id": "duo"},
-                                                             PHASE_TIMEOUT_S)) is None:
+        if (
+            await self._timed(
+                "lobby_join", self.client.call("lobby_join", {"v": 1, "scene_id": "duo"}, PHASE_TIMEOUT_S)
+            )
+            is None
+        ):
             return None
         try:
             start = await asyncio.wait_for(asyncio.shield(self.match), PHASE_TIMEOUT_S)
@@ -109,8 +135,13 @@ class Participant:
 
     async def _send(self, to: int, kind: str, data: dict[str, Any]) -> bool:
         data = data | {"t": time.perf_counter()}
-        return await self._timed("signal_ack", self.client.call(
-            "signal", {"v": 1, "to": to, "kind": kind, "data": data}, PHASE_TIMEOUT_S)) is not None
+        return (
+            await self._timed(
+                "signal_ack",
+                self.client.call("signal", {"v": 1, "to": to, "kind": kind, "data": data}, PHASE_TIMEOUT_S),
+            )
+            is not None
+        )
 
     async def _expect(self, n: int) -> bool:
         try:

@@ -45,11 +45,17 @@ def serve(port: int, db: str, group: int, log_level: str, what_if: list[str]) ->
     from mug.configurations import EndScene, Experiment, GameScene, Lobby, RemoteConfig
     from mug.settings import Settings
 
-    agents: dict[str, Any] = ({"left": "human", "right": "human"} if group == 2
-                              else {f"a{i}": "human" for i in range(group)})
-    scene = GameScene(id="duo", env="mug.demos.catch_duo:make_env", agents=agents,
-                      key_bindings={"ArrowLeft": 0, "ArrowRight": 2}, default_action=1,
-                      lobby=Lobby(timeout_s=3600))
+    agents: dict[str, Any] = (
+        {"left": "human", "right": "human"} if group == 2 else {f"a{i}": "human" for i in range(group)}
+    )
+    scene = GameScene(
+        id="duo",
+        env="mug.demos.catch_duo:make_env",
+        agents=agents,
+        key_bindings={"ArrowLeft": 0, "ArrowRight": 2},
+        default_action=1,
+        lobby=Lobby(timeout_s=3600),
+    )
     experiment = Experiment(id="load", scenes=[scene, EndScene(id="end")], remote=RemoteConfig())
     settings = Settings(database_url=f"sqlite:///{db}", bundle_dir=Path(db).parent / "no-bundle", log_level=log_level)
     app = create_app(experiment, settings)
@@ -59,10 +65,17 @@ def serve(port: int, db: str, group: int, log_level: str, what_if: list[str]) ->
         gc.collect()
         gc.freeze()
         gc.set_threshold(50_000, 50, 100)
-    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on", ws_per_message_deflate=ws_deflate,
-                ws=ws_impl)
+    uvicorn.run(
+        app,
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        lifespan="on",
+        ws_per_message_deflate=ws_deflate,
+        ws=ws_impl,
+    )
 
 
 def healthz(url: str) -> dict[str, Any]:
-    with urllib.request.urlopen(f"{url}/healthz", timeout=5) as r:  # noqa: S310 (loopback only)
+    with urllib.request.urlopen(f"{url}/healthz", timeout=5) as r:
         return json.loads(r.read())  # type: ignore[no-any-return]

@@ -52,8 +52,17 @@ class Stage:
         n0 = len(self.stats.lat[lat_key])
         results = await asyncio.gather(*coros)
         wall = time.perf_counter() - t0
-        self.phases.append(Phase(name, ops_of(results), wall, cpu_s(self.pid) - s0, cpu_s() - l0,
-                                 self.stats.lat[lat_key][n0:], sum(self.stats.errors.values()) - e0))
+        self.phases.append(
+            Phase(
+                name,
+                ops_of(results),
+                wall,
+                cpu_s(self.pid) - s0,
+                cpu_s() - l0,
+                self.stats.lat[lat_key][n0:],
+                sum(self.stats.errors.values()) - e0,
+            )
+        )
         return results
 
     def failed(self) -> bool:
@@ -63,8 +72,9 @@ class Stage:
     async def run(self, rss_idle_kb: int) -> bool:
         """Run every phase; returns False when the stage failed (and later stages should not run)."""
         loop = asyncio.get_running_loop()
-        peers = [Participant(self.url, self.kind, self.stats, random.Random(self.rng.getrandbits(64)))
-                 for _ in range(self.n)]
+        peers = [
+            Participant(self.url, self.kind, self.stats, random.Random(self.rng.getrandbits(64))) for _ in range(self.n)
+        ]
         window = asyncio.Semaphore(CONNECT_WINDOW)
 
         async def connect(p: Participant) -> bool:
@@ -81,14 +91,22 @@ class Stage:
                 live = [p for p, r in zip(live, res, strict=True) if r]
                 ok = not self.failed()
             if ok:
-                starts = await self.phase("lobby_join -> match_start", lambda r: sum(1 for s in r if s) // 2,
-                                          "match_start", [p.join() for p in live])
+                starts = await self.phase(
+                    "lobby_join -> match_start",
+                    lambda r: sum(1 for s in r if s) // 2,
+                    "match_start",
+                    [p.join() for p in live],
+                )
                 ok = not self.failed()
             if ok:
                 paired = [(p, s) for p, s in zip(live, starts, strict=True) if s]
                 before = self.stats.relayed
-                await self.phase("signal (relayed)", lambda _r: self.stats.relayed - before, "signal",
-                                 [p.signaling(s["slot"]) for p, s in paired])
+                await self.phase(
+                    "signal (relayed)",
+                    lambda _r: self.stats.relayed - before,
+                    "signal",
+                    [p.signaling(s["slot"]) for p, s in paired],
+                )
                 ok = not self.failed()
             # hold: everyone connected; memory and latency at rest
             await asyncio.sleep(1.0)
@@ -121,8 +139,9 @@ class Stage:
                         await p.hello()
                     starts = await asyncio.gather(*(p.join() for p in pair))
                     if all(starts):
-                        await asyncio.gather(*(p.signaling(s["slot"]) for p, s in zip(pair, starts, strict=True)
-                                               if s is not None))
+                        await asyncio.gather(
+                            *(p.signaling(s["slot"]) for p, s in zip(pair, starts, strict=True) if s is not None)
+                        )
             finally:
                 for p in pair:
                     await p.close()
@@ -135,14 +154,18 @@ def ms(x: float) -> str:
 
 def report_stage(st: Stage) -> None:
     print(f"\n== N = {st.n} participants ({st.kind} clients) ==")
-    print(f"{'phase':<26}{'ops':>7}{'wall s':>8}{'ops/s':>9}{'srv CPU%':>9}{'srv ms/op':>10}{'load CPU%':>10}"
-          f"{'p50 ms':>9}{'p99 ms':>9}{'errors':>7}")
+    print(
+        f"{'phase':<26}{'ops':>7}{'wall s':>8}{'ops/s':>9}{'srv CPU%':>9}{'srv ms/op':>10}{'load CPU%':>10}"
+        f"{'p50 ms':>9}{'p99 ms':>9}{'errors':>7}"
+    )
     for ph in st.phases:
         rate = ph.ops / ph.wall_s if ph.wall_s > 0 else 0.0
         per_op = ph.server_cpu_s * 1000 / ph.ops if ph.ops else float("nan")
-        print(f"{ph.name:<26}{ph.ops:>7}{ph.wall_s:>8.2f}{rate:>9.0f}{100 * ph.server_cpu_s / ph.wall_s:>9.0f}"
-              f"{per_op:>10.2f}{100 * ph.load_cpu_s / ph.wall_s:>10.0f}{ms(pct(ph.lat, 0.5)):>9}"
-              f"{ms(pct(ph.lat, 0.99)):>9}{ph.errors:>7}")
+        print(
+            f"{ph.name:<26}{ph.ops:>7}{ph.wall_s:>8.2f}{rate:>9.0f}{100 * ph.server_cpu_s / ph.wall_s:>9.0f}"
+            f"{per_op:>10.2f}{100 * ph.load_cpu_s / ph.wall_s:>10.0f}{ms(pct(ph.lat, 0.5)):>9}"
+            f"{ms(pct(ph.lat, 0.99)):>9}{ph.errors:>7}"
+        )
     ack = st.stats.lat["signal_ack"]
     if ack:
         print(f"  signal ack (sender) p50/p99 ms: {ms(pct(ack, 0.5))} / {ms(pct(ack, 0.99))}")
@@ -152,13 +175,21 @@ def report_stage(st: Stage) -> None:
     if "rss_held_kb" in n:
         held = n["held"]
         per = (n["rss_held_kb"] - n["rss_idle_kb"]) * 1024 / max(held, 1)
-        print(f"  held: {held} connected (server says {n['server_connected']}); server RSS idle "
-              f"{n['rss_idle_kb'] / 1024:.1f} MB -> held {n['rss_held_kb'] / 1024:.1f} MB = {per / 1024:.1f} KB per "
-              f"held participant; server CPU while they sit idle: {100 * n['idle_cpu']:.0f} % of the core "
-              f"({1000 * n['idle_cpu'] / max(held, 1):.3f} ms per second per participant)")
+        print(
+            f"  held: {held} connected (server says {n['server_connected']}); server RSS idle "
+            f"{n['rss_idle_kb'] / 1024:.1f} MB -> held {n['rss_held_kb'] / 1024:.1f} MB = {per / 1024:.1f} KB per "
+            f"held participant; server CPU while they sit idle: {100 * n['idle_cpu']:.0f} % of the core "
+            f"({1000 * n['idle_cpu'] / max(held, 1):.3f} ms per second per participant)"
+        )
     probe: Stats | None = n.get("probe")
     if probe is not None:
-        parts = [f"{k} p50/p99 {ms(pct(probe.lat[k], 0.5))}/{ms(pct(probe.lat[k], 0.99))}"
-                 for k in ("connect", "hello", "match_start", "signal") if probe.lat[k]]
-        print(f"  probe ({PROBE_PAIRS} pairs, one at a time, while N held), ms: " + "; ".join(parts)
-              + (f"; errors {dict(probe.errors)}" if probe.errors else ""))
+        parts = [
+            f"{k} p50/p99 {ms(pct(probe.lat[k], 0.5))}/{ms(pct(probe.lat[k], 0.99))}"
+            for k in ("connect", "hello", "match_start", "signal")
+            if probe.lat[k]
+        ]
+        print(
+            f"  probe ({PROBE_PAIRS} pairs, one at a time, while N held), ms: "
+            + "; ".join(parts)
+            + (f"; errors {dict(probe.errors)}" if probe.errors else "")
+        )

@@ -28,15 +28,17 @@ experiment = Experiment(
     id="cartpole-example",
     title="CartPole",
     scenes=[
-        StaticScene(id="consent", title="Consent", button_label="I agree",
-                    body="This demonstration records your key presses in a balancing game. "
-                         "Press **I agree** to take part."),
+        StaticScene(
+            id="consent",
+            title="Consent",
+            button_label="I agree",
+            body="This demonstration records your key presses in a balancing game. Press **I agree** to take part.",
+        ),
         StaticScene(id="instructions", title="Instructions", body=INSTRUCTIONS, button_label="Start"),
         GameScene(
             id="cartpole",
             title="CartPole",
-            instructions="Hold **&larr;** / **&rarr;** to push the cart. "
-                         "Keep the pole inside the green wedge.",
+            instructions="Hold **&larr;** / **&rarr;** to push the cart. Keep the pole inside the green wedge.",
             env="cartpole_browser.env:make_env",
             packages=["./cartpole_browser"],  # a local project folder, next to this file
             key_bindings={"ArrowLeft": 0, "ArrowRight": 1},
@@ -49,8 +51,13 @@ experiment = Experiment(
             id="survey",
             title="One question",
             questions=[
-                Question(id="control", prompt="How much did you feel in control of the pole?", kind="scale",
-                         scale_min=1, scale_max=7),
+                Question(
+                    id="control",
+                    prompt="How much did you feel in control of the pole?",
+                    kind="scale",
+                    scale_min=1,
+                    scale_max=7,
+                ),
             ],
         ),
         EndScene(id="end", title="Thank you", body="Thank you for playing. Your completion code is below."),

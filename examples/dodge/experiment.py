@@ -45,7 +45,7 @@ experiment = Experiment(
             id="dodge",
             title="Asteroid dodge",
             instructions="Hold **&larr;** / **&rarr;** (or **A** / **D**) to steer. "
-                         "Dodge the asteroids, catch the crystals.",
+            "Dodge the asteroids, catch the crystals.",
             env="dodge_env.game:make_env",
             env_kwargs={"lives": 3},
             packages=["./dodge_env"],  # a local project folder, next to this file
@@ -61,10 +61,13 @@ experiment = Experiment(
             body="Thank you! Please answer these questions about the game.",
             button_label="Submit",
             questions=[
-                Question(id="difficulty", prompt="How difficult was the game?", kind="scale",
-                         scale_min=1, scale_max=7),
-                Question(id="strategy", prompt="What did you mostly do?", kind="choice",
-                         options=["Stayed in one place", "Moved a lot", "Chased crystals", "Something else"]),
+                Question(id="difficulty", prompt="How difficult was the game?", kind="scale", scale_min=1, scale_max=7),
+                Question(
+                    id="strategy",
+                    prompt="What did you mostly do?",
+                    kind="choice",
+                    options=["Stayed in one place", "Moved a lot", "Chased crystals", "Something else"],
+                ),
                 Question(id="comments", prompt="Anything else you would like to tell us?", required=False),
             ],
         ),

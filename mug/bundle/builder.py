@@ -67,9 +67,7 @@ def build_bundle(
         staging = Path(tmp)
         core = extract_core(fetch_core_tarball(cache / "npm", offline), staging / "core")
         official = json.loads(core[LOCK_FILE].read_text(encoding="utf-8"))
-        resolver = Resolver(
-            official["packages"], OfficialFiles(houses, cache, offline), cache / "pypi", offline
-        )
+        resolver = Resolver(official["packages"], OfficialFiles(houses, cache, offline), cache / "pypi", offline)
         resolver.add_wheel(build_client_wheel(staging / "wheels"), "mug")
         for base in BASE_REQUIREMENTS:
             resolver.require(Requirement(base), "mug")
@@ -157,11 +155,7 @@ def _sync(out_dir: Path, files: dict[str, Path], lock: bytes, manifest: BundleMa
     (out_dir / MANIFEST_FILE).unlink(missing_ok=True)  # the manifest is written last: no manifest, no bundle
     for name, src in files.items():
         dest = out_dir / name
-        if (
-            dest.is_file()
-            and dest.stat().st_size == src.stat().st_size
-            and sha256_file(dest) == sha256_file(src)
-        ):
+        if dest.is_file() and dest.stat().st_size == src.stat().st_size and sha256_file(dest) == sha256_file(src):
             continue
         part = out_dir / (name + ".part")
         shutil.copyfile(src, part)

@@ -14,9 +14,7 @@ from mug.bundle.errors import BundleError
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the bundle flags (--out, --package, --wheelhouse, --cache-dir, --offline) to ``parser``."""
-    parser.add_argument(
-        "--out", type=Path, default=DEFAULT_BUNDLE_DIR, help="bundle folder (default %(default)s)"
-    )
+    parser.add_argument("--out", type=Path, default=DEFAULT_BUNDLE_DIR, help="bundle folder (default %(default)s)")
     parser.add_argument(
         "--package",
         action="append",

@@ -13,9 +13,7 @@ PYODIDE_PYTHON = "3.12.7"
 NPM_SPEC = f"pyodide@{PYODIDE_VERSION}"
 NPM_TARBALL = f"pyodide-{PYODIDE_VERSION}.tgz"
 # `npm view pyodide@0.27.7 dist.integrity`: the tarball is checked against this before anything is extracted.
-NPM_INTEGRITY = (
-    "sha512-RUSVJlhQdfWfgO9hVHCiXoG+nVZQRS5D9FzgpLJ/VcgGBLSAKoPL8kTiOikxbHQm1kRISeWUBdulEgO26qpSRA=="
-)
+NPM_INTEGRITY = "sha512-RUSVJlhQdfWfgO9hVHCiXoG+nVZQRS5D9FzgpLJ/VcgGBLSAKoPL8kTiOikxbHQm1kRISeWUBdulEgO26qpSRA=="
 # The core files a browser needs, from the npm tarball's package/ folder (the lock is read separately).
 CORE_FILES = ("pyodide.js", "pyodide.mjs", "pyodide.asm.js", "pyodide.asm.wasm", "python_stdlib.zip")
 

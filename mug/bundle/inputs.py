@@ -44,11 +44,7 @@ def folder_fingerprint(folder: Path) -> str:
     h = hashlib.sha256()
     for path in sorted(folder.rglob("*")):
         rel = path.relative_to(folder)
-        if (
-            not path.is_file()
-            or SKIP_PARTS & set(rel.parts)
-            or any(p.endswith(".egg-info") for p in rel.parts)
-        ):
+        if not path.is_file() or SKIP_PARTS & set(rel.parts) or any(p.endswith(".egg-info") for p in rel.parts):
             continue
         h.update(rel.as_posix().encode() + b"\0" + hashlib.sha256(path.read_bytes()).digest())
     return h.hexdigest()[:16]

@@ -146,7 +146,7 @@ class OfficialFiles:
 
     def _from_cdn(self, file_name: str) -> Path | None:
         try:
-            with urllib.request.urlopen(CDN_URL + file_name, timeout=20) as resp:  # noqa: S310 (fixed https URL)
+            with urllib.request.urlopen(CDN_URL + file_name, timeout=20) as resp:
                 data = resp.read()
         except (urllib.error.URLError, OSError, TimeoutError):
             return None

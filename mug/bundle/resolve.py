@@ -57,9 +57,7 @@ class Resolver:
         """Add an already built wheel (mug's client, a local project) and queue its dependencies."""
         name, version = wheel_name_version(path)
         if name in self.chosen:
-            raise BundleError(
-                f"two packages named '{name}' were given ({self.chosen[name].path.name}, {path.name})"
-            )
+            raise BundleError(f"two packages named '{name}' were given ({self.chosen[name].path.name}, {path.name})")
         self.chosen[name] = Resolved(name, str(version), path, source)
         self._queue_deps(path, name, frozenset())
         return name

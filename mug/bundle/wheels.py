@@ -90,9 +90,7 @@ def _pip_errors(proc: subprocess.CompletedProcess[str]) -> str:
 
 
 def _pip(args: list[str], env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "pip", *args], capture_output=True, text=True, check=False, env=env
-    )
+    return subprocess.run([sys.executable, "-m", "pip", *args], capture_output=True, text=True, check=False, env=env)
 
 
 def cached_wheel(folder: Path, req: Requirement) -> Path | None:
@@ -121,8 +119,7 @@ def download_pure(req: Requirement, cache: Path, offline: bool) -> Path:
         return hit
     if offline:
         raise BundleError(
-            f"offline build, but no wheel for '{req}' is in the cache {cache}: "
-            "run one build without --offline"
+            f"offline build, but no wheel for '{req}' is in the cache {cache}: run one build without --offline"
         )
     cache.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
@@ -134,8 +131,7 @@ def download_pure(req: Requirement, cache: Path, offline: bool) -> Path:
             if any_proc.returncode == 0 and binaries:
                 ensure_pure(binaries[0])
             raise BundleError(
-                f"pip cannot find a pure-Python wheel for '{req}' (needed in the browser bundle): "
-                f"{_pip_errors(proc)}"
+                f"pip cannot find a pure-Python wheel for '{req}' (needed in the browser bundle): {_pip_errors(proc)}"
             )
         ensure_pure(got[0])
         dest = cache / got[0].name

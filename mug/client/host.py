@@ -61,9 +61,7 @@ def as_action(space: Any, value: Any) -> Any:
 def rgba_frame(frame: np.ndarray) -> np.ndarray:
     """Return an HxWx3 or HxWx4 uint8 image as a contiguous HxWx4 uint8 array."""
     if frame.ndim != 3 or frame.shape[2] not in (3, 4):
-        raise EnvError(
-            f"render() returned an array of shape {frame.shape}: return HxWx3 or HxWx4 uint8 RGB(A)"
-        )
+        raise EnvError(f"render() returned an array of shape {frame.shape}: return HxWx3 or HxWx4 uint8 RGB(A)")
     if frame.dtype != np.uint8:
         frame = np.clip(frame, 0, 255).astype(np.uint8)
     if frame.shape[2] == 3:
@@ -118,9 +116,7 @@ class EnvHost:
                 )
             missing = sorted(set(possible) - set(agents))
             if missing:
-                raise EnvError(
-                    f"env {ref!r}: agents {missing} have no controller: add them to the scene's agents"
-                )
+                raise EnvError(f"env {ref!r}: agents {missing} have no controller: add them to the scene's agents")
         if self.joint:
             self.agents = sorted(agents)
         else:

@@ -31,9 +31,7 @@ class KeyMapper:
         input_mode: "held" or "press" (see the module docstring).
     """
 
-    def __init__(
-        self, bindings: Mapping[str, Any], default_action: Any, input_mode: InputMode = "held"
-    ) -> None:
+    def __init__(self, bindings: Mapping[str, Any], default_action: Any, input_mode: InputMode = "held") -> None:
         if input_mode not in ("held", "press"):
             raise ValueError(f"input_mode {input_mode!r}: use 'held' or 'press'")
         self.bindings = {_norm(k): v for k, v in bindings.items()}

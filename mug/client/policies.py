@@ -33,9 +33,7 @@ def load_policy(ref: str, agent: str, action_space: Any, kwargs: dict[str, Any] 
         ) from exc
     for part in attr.split("."):
         if not hasattr(obj, part):
-            raise PolicyError(
-                f"policy {ref!r} for agent {agent!r}: {module_name!r} has no attribute {attr!r}"
-            )
+            raise PolicyError(f"policy {ref!r} for agent {agent!r}: {module_name!r} has no attribute {attr!r}")
         obj = getattr(obj, part)
     if not callable(obj):
         raise PolicyError(f"policy {ref!r} for agent {agent!r}: {attr!r} is not callable")

@@ -16,9 +16,7 @@ import numpy as np
 
 from mug.client.checksum import checksum
 
-MAX_JSON_FIELD_CHARS = (
-    16_000  # mug.server.wire.MAX_JSON_FIELD_CHARS (not imported: client never imports server)
-)
+MAX_JSON_FIELD_CHARS = 16_000  # mug.server.wire.MAX_JSON_FIELD_CHARS (not imported: client never imports server)
 _MAX_DEPTH = 20
 
 

@@ -69,9 +69,7 @@ class Runner:
     def next_episode(self) -> dict[str, Any]:
         """Reset the next episode (after `tick` reported `episode_done`) and return its first frame."""
         if not self.episode_done:
-            raise RuntimeError(
-                f"episode {self.episode} is still running: next_episode() comes after episode_done"
-            )
+            raise RuntimeError(f"episode {self.episode} is still running: next_episode() comes after episode_done")
         if self.scene_done:
             raise RuntimeError(f"all {self.num_episodes} episodes are done")
         self._reset(self.episode + 1)
@@ -103,13 +101,9 @@ class Runner:
         self._obs = host.reset(self.episode_seed)
         for agent in host.agents:
             host.action_space(agent).seed(derive_seed(self.seed, "action_space", agent, episode))
-        self._rngs = {
-            a: np.random.default_rng(derive_seed(self.seed, "policy", a, episode)) for a in self._policies
-        }
+        self._rngs = {a: np.random.default_rng(derive_seed(self.seed, "policy", a, episode)) for a in self._policies}
         if not self._acts:
-            self._acts = {
-                a: load_policy(ref, a, host.action_space(a), kw) for a, (ref, kw) in self._policies.items()
-            }
+            self._acts = {a: load_policy(ref, a, host.action_space(a), kw) for a, (ref, kw) in self._policies.items()}
 
     # -- the frame
     def tick(self, held: list[str], pressed: list[str], t_ms: float) -> dict[str, Any]:
@@ -131,9 +125,7 @@ class Runner:
         assert self._keys is not None
         key_action = self._keys.action(held, pressed)
         live = [a for a in host.agents if a in self._obs]
-        actions = {
-            a: key_action if a in self._humans else self._acts[a](self._obs[a], self._rngs[a]) for a in live
-        }
+        actions = {a: key_action if a in self._humans else self._acts[a](self._obs[a], self._rngs[a]) for a in live}
         out = host.step(actions)
         self.step += 1
         self.frame += 1

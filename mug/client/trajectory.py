@@ -75,9 +75,7 @@ def iter_trajectory(
                 yield checksum((obs, reward, term, trunc))
                 done = not env.agents
             else:
-                action = (
-                    env.action_space.sample() if given is None else _as_action(env.action_space, given[step])
-                )
+                action = env.action_space.sample() if given is None else _as_action(env.action_space, given[step])
                 obs, reward, term, trunc, _ = env.step(action)
                 yield checksum((obs, reward, bool(term), bool(trunc)))
                 done = bool(term) or bool(trunc)

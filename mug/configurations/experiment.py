@@ -51,8 +51,10 @@ class Experiment(BaseModel):
         for scene in self.scenes:
             if isinstance(scene, GameScene) and scene.lobby.on_timeout == "scene" and scene.multiplayer:
                 if scene.lobby.timeout_scene not in ids:
-                    raise ValueError(f"scene {scene.id!r}: lobby.timeout_scene {scene.lobby.timeout_scene!r} is not "
-                                     f"a scene of this experiment ({ids})")
+                    raise ValueError(
+                        f"scene {scene.id!r}: lobby.timeout_scene {scene.lobby.timeout_scene!r} is not "
+                        f"a scene of this experiment ({ids})"
+                    )
                 if ids.index(scene.lobby.timeout_scene) <= ids.index(scene.id):  # type: ignore[arg-type]
                     raise ValueError(f"scene {scene.id!r}: lobby.timeout_scene must come after the game scene")
         return self

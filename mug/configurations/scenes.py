@@ -128,7 +128,6 @@ class StaticScene(_MarkdownBody, _Scene):
         return self
 
 
-
 class Policy(BaseModel):
     """An AI controller: `ref` names a factory `make_policy(agent, action_space, **kwargs)` that returns
     `act(observation, rng) -> action`. It runs in the browser; `rng` is a numpy Generator seeded from the
@@ -168,7 +167,6 @@ class Outcome(_MarkdownBody, BaseModel):
     redirect_url: RedirectUrl | None = None
 
 
-
 class Lobby(BaseModel):
     """Where participants of a multiplayer game scene wait for each other.
 
@@ -183,8 +181,11 @@ class Lobby(BaseModel):
     timeout_s: float = Field(default=120.0, gt=0, le=3600)
     on_timeout: Literal["end", "scene", "ai"] = "end"
     timeout_scene: str | None = None
-    timeout_end: Outcome = Field(default_factory=lambda: Outcome(
-        title="No partner found", body="Sorry, no other participant arrived in time. Thank you for waiting."))
+    timeout_end: Outcome = Field(
+        default_factory=lambda: Outcome(
+            title="No partner found", body="Sorry, no other participant arrived in time. Thank you for waiting."
+        )
+    )
 
 
 class GameScene(_Scene):
@@ -195,11 +196,15 @@ class GameScene(_Scene):
     """
 
     kind: Literal["game"] = "game"
-    env: str = Field(description="Environment factory, 'package.module:callable', returning a Gymnasium or "
-                     "PettingZoo environment.")
+    env: str = Field(
+        description="Environment factory, 'package.module:callable', returning a Gymnasium or PettingZoo environment."
+    )
     env_kwargs: dict[str, Any] = Field(default_factory=dict)
-    packages: list[str] = Field(default_factory=list, description="Local project folders or pip requirements "
-                                "the environment needs; they are built into the Pyodide bundle.")
+    packages: list[str] = Field(
+        default_factory=list,
+        description="Local project folders or pip requirements "
+        "the environment needs; they are built into the Pyodide bundle.",
+    )
     agents: dict[str, Controller] = Field(default_factory=lambda: dict[str, Controller](player="human"))
     key_bindings: dict[str, Any] = Field(default_factory=dict, description="KeyboardEvent.key -> action.")
     default_action: Any = 0
@@ -207,19 +212,31 @@ class GameScene(_Scene):
     fps: int = Field(default=30, ge=1, le=120)
     num_episodes: int = Field(default=1, ge=1, le=10_000)
     max_steps: int | None = Field(default=None, ge=1, description="Step limit per episode (truncation).")
-    seed: int | None = Field(default=None, ge=0, lt=2**31, description="Fixed root seed; default: a random "
-                             "seed per participant, recorded in the data.")
+    seed: int | None = Field(
+        default=None,
+        ge=0,
+        lt=2**31,
+        description="Fixed root seed; default: a random seed per participant, recorded in the data.",
+    )
     instructions: str = ""
     canvas_width: int = Field(default=600, ge=50, le=4096)
     canvas_height: int = Field(default=400, ge=50, le=4096)
     show_score: bool = True
     lobby: Lobby = Field(default_factory=Lobby, description="Multiplayer only: waiting, grouping, timeouts.")
-    ai_fallback: dict[str, Policy] = Field(default_factory=dict, description="Multiplayer with "
-                                           "lobby.on_timeout='ai': the policy for each human agent left empty.")
-    input_delay: int | Literal["auto"] = Field(default="auto", description="Multiplayer: frames between a key "
-                                                 "press and its step; 'auto' picks it from the measured round trip.")
-    partner_left: Outcome = Field(default_factory=lambda: Outcome(
-        title="Your partner left", body="Another participant left the game, so it ended early. Thank you!"))
+    ai_fallback: dict[str, Policy] = Field(
+        default_factory=dict,
+        description="Multiplayer with lobby.on_timeout='ai': the policy for each human agent left empty.",
+    )
+    input_delay: int | Literal["auto"] = Field(
+        default="auto",
+        description="Multiplayer: frames between a key "
+        "press and its step; 'auto' picks it from the measured round trip.",
+    )
+    partner_left: Outcome = Field(
+        default_factory=lambda: Outcome(
+            title="Your partner left", body="Another participant left the game, so it ended early. Thank you!"
+        )
+    )
 
     @field_validator("env")
     @classmethod
@@ -289,7 +306,6 @@ class EndScene(_MarkdownBody, _Scene):
     completion_code: str | None = Field(default=None, description="Fixed code; default: a random code per participant.")
     redirect_url: RedirectUrl | None = None
     redirect_delay_s: float = Field(default=3.0, ge=0, le=600)
-
 
 
 Scene = Annotated[StaticScene | GameScene | EndScene, Field(discriminator="kind")]

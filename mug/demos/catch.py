@@ -79,9 +79,7 @@ class CatchGame:
             if f.y + FRUIT_R < PADDLE_Y:
                 kept.append(f)
                 continue
-            catcher = next(
-                (i for i, p in enumerate(self.paddles) if abs(f.x - p) <= self.paddle_w / 2 + FRUIT_R), None
-            )
+            catcher = next((i for i, p in enumerate(self.paddles) if abs(f.x - p) <= self.paddle_w / 2 + FRUIT_R), None)
             if catcher is None:
                 misses += 1
             else:

@@ -27,8 +27,14 @@ class CatchPartyEnv(ParallelEnv[str, np.ndarray, int]):
     metadata = {"name": "catch_party_v0", "render_modes": ["rgb_array"], "render_fps": 30}
 
     def __init__(
-        self, render_mode: str | None = None, players: int = 3, max_misses: int = 5, width: int = 600,
-        height: int = 400, paddle_width: float = 0.12, agents: list[str] | None = None,
+        self,
+        render_mode: str | None = None,
+        players: int = 3,
+        max_misses: int = 5,
+        width: int = 600,
+        height: int = 400,
+        paddle_width: float = 0.12,
+        agents: list[str] | None = None,
     ) -> None:
         if agents is not None:
             players = len(agents)
@@ -82,9 +88,7 @@ class CatchPartyEnv(ParallelEnv[str, np.ndarray, int]):
 
     def step(
         self, actions: dict[str, int]
-    ) -> tuple[
-        dict[str, np.ndarray], dict[str, float], dict[str, bool], dict[str, bool], dict[str, dict[str, Any]]
-    ]:
+    ) -> tuple[dict[str, np.ndarray], dict[str, float], dict[str, bool], dict[str, bool], dict[str, dict[str, Any]]]:
         game = self._require()
         every = self.possible_agents
         for i, agent in enumerate(every):

@@ -133,12 +133,7 @@ def check_env(
     local_sums: list[str] = local["checksums"]
     compared = min(len(local_sums), len(remote_sums))
     mismatch = next((i for i in range(compared) if local_sums[i] != remote_sums[i]), None)
-    if (
-        mismatch is None
-        and len(local_sums) != len(remote_sums)
-        and local["error"] is None
-        and remote.get("ok")
-    ):
+    if mismatch is None and len(local_sums) != len(remote_sums) and local["error"] is None and remote.get("ok"):
         mismatch = compared  # one side stopped early with an error
     return CheckReport(
         factory=factory,

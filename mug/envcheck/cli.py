@@ -21,9 +21,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--steps", type=int, default=500)
     p.add_argument("--actions", default="random", help="'random', or a JSON file with one action per step")
     p.add_argument("--bundle", default=str(DEFAULT_BUNDLE_DIR), help="bundle folder (built if missing)")
-    p.add_argument(
-        "--package", action="append", default=[], help="experiment package (folder or requirement)"
-    )
+    p.add_argument("--package", action="append", default=[], help="experiment package (folder or requirement)")
     return p
 
 

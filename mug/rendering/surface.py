@@ -250,9 +250,7 @@ class Surface:
         self, points: Sequence[Sequence[float]], color: Color, *, width: float = 1, relative: bool = False
     ) -> None:
         """A line through two or more points."""
-        self._add(
-            "line", points=self._points(points, relative, 2), color=color_hex(color), width=float(width)
-        )
+        self._add("line", points=self._points(points, relative, 2), color=color_hex(color), width=float(width))
 
     def polygon(
         self,
@@ -333,18 +331,14 @@ class Surface:
             crop = None
         elif isinstance(frame, int):
             if sheet is None:
-                raise ValueError(
-                    f"image {name!r}: a frame index needs a sheet registered with register_sheet"
-                )
+                raise ValueError(f"image {name!r}: a frame index needs a sheet registered with register_sheet")
             crop = sheet.frame(frame)
         else:
             crop = [int(v) for v in frame]
             if len(crop) != 4:
                 raise ValueError(f"image frame {tuple(frame)!r}: use (sx, sy, sw, sh)")
         r = relative
-        self._add(
-            "image", src=src, x=self._x(x, r), y=self._y(y, r), w=self._x(w, r), h=self._y(h, r), frame=crop
-        )
+        self._add("image", src=src, x=self._x(x, r), y=self._y(y, r), w=self._x(w, r), h=self._y(h, r), frame=crop)
 
     # -- output
     def to_commands(self) -> list[dict[str, Any]]:

@@ -35,8 +35,23 @@ from mug.server.store import (
 )
 
 STEP_COLUMNS = [
-    "experiment_id", "participant_id", "scene_id", "episode", "step", "agent", "action", "reward", "terminated",
-    "truncated", "info", "obs_checksum", "episode_seed", "frame", "match_id", "t_client_ms", "t_server",
+    "experiment_id",
+    "participant_id",
+    "scene_id",
+    "episode",
+    "step",
+    "agent",
+    "action",
+    "reward",
+    "terminated",
+    "truncated",
+    "info",
+    "obs_checksum",
+    "episode_seed",
+    "frame",
+    "match_id",
+    "t_client_ms",
+    "t_server",
 ]
 
 
@@ -82,24 +97,40 @@ async def export_async(database_url: str, out_dir: Path, experiment_id: str | No
     try:
         people = await _rows(store, participants, ["id"], experiment_id)
         experiment_of = {p["id"]: p["experiment_id"] for p in people}
-        cols = ["id", "experiment_id", "created_at", "scene_index", "completion_code", "finished_at", "outcome",
-                "outcome_scene", "user_agent"]
+        cols = [
+            "id",
+            "experiment_id",
+            "created_at",
+            "scene_index",
+            "completion_code",
+            "finished_at",
+            "outcome",
+            "outcome_scene",
+            "user_agent",
+        ]
         path = out_dir / "participants.csv"
         written.append((path, *_write(path, cols, [[p[c] for c in cols] for p in people])))
         simple = [
             ("url_params.csv", url_params, ["participant_id", "name"], ["participant_id", "name", "value"]),
-            ("scene_visits.csv", scene_visits, ["participant_id", "scene_index"],
-             ["participant_id", "scene_id", "scene_index", "seed", "entered_at", "left_at"]),
-            ("answers.csv", answers, ["participant_id", "scene_id", "question_id"],
-             ["participant_id", "scene_id", "question_id", "value", "answered_at"]),
+            (
+                "scene_visits.csv",
+                scene_visits,
+                ["participant_id", "scene_index"],
+                ["participant_id", "scene_id", "scene_index", "seed", "entered_at", "left_at"],
+            ),
+            (
+                "answers.csv",
+                answers,
+                ["participant_id", "scene_id", "question_id"],
+                ["participant_id", "scene_id", "question_id", "value", "answered_at"],
+            ),
             ("events.csv", events, ["id"], ["participant_id", "scene_id", "kind", "data", "t_server"]),
         ]
         for name, table, order, columns in simple:
             rows = await _rows(store, table, order, experiment_id)
             path = out_dir / name
             written.append((path, *_write(path, columns, [[r[c] for c in columns] for r in rows])))
-        step_rows = await _rows(store, steps, ["scene_id", "participant_id", "episode", "step", "agent"],
-                                experiment_id)
+        step_rows = await _rows(store, steps, ["scene_id", "participant_id", "episode", "step", "agent"], experiment_id)
         by_scene: dict[str, list[list[Any]]] = {}
         for r in step_rows:
             row = [experiment_of.get(r["participant_id"], ""), *[r[c] for c in STEP_COLUMNS[1:]]]
@@ -115,10 +146,33 @@ async def export_async(database_url: str, out_dir: Path, experiment_id: str | No
     return [p for p, _, _ in written] + [manifest]
 
 
-MATCH_COLUMNS = ["match_id", "scene_id", "seed", "members", "agents", "created_at", "ended_at", "end_reason",
-                 "input_delay", "steps_compared", "steps_differing", "first_difference"]
-LINK_COLUMNS = ["match_id", "participant_id", "slot", "peer_slot", "connection_type", "rtt_ms", "input_delay",
-                "frames", "stalls", "stall_ms", "desyncs"]
+MATCH_COLUMNS = [
+    "match_id",
+    "scene_id",
+    "seed",
+    "members",
+    "agents",
+    "created_at",
+    "ended_at",
+    "end_reason",
+    "input_delay",
+    "steps_compared",
+    "steps_differing",
+    "first_difference",
+]
+LINK_COLUMNS = [
+    "match_id",
+    "participant_id",
+    "slot",
+    "peer_slot",
+    "connection_type",
+    "rtt_ms",
+    "input_delay",
+    "frames",
+    "stalls",
+    "stall_ms",
+    "desyncs",
+]
 
 
 def compare_members(rows: list[Any]) -> dict[str, tuple[int, int, str]]:
@@ -137,15 +191,18 @@ def compare_members(rows: list[Any]) -> dict[str, tuple[int, int, str]]:
     return result
 
 
-async def _export_matches(store: Store, out_dir: Path, step_rows: list[Any], experiment_of: dict[str, str],
-                          experiment_id: str | None) -> list[tuple[Path, int, str]]:
+async def _export_matches(
+    store: Store, out_dir: Path, step_rows: list[Any], experiment_of: dict[str, str], experiment_id: str | None
+) -> list[tuple[Path, int, str]]:
     async with store.engine.connect() as conn:
-        all_matches = list((await conn.execute(select(matches).order_by(matches.c.created_at, matches.c.id)))
-                           .mappings())
+        all_matches = list(
+            (await conn.execute(select(matches).order_by(matches.c.created_at, matches.c.id))).mappings()
+        )
         reports = list((await conn.execute(select(match_reports).order_by(match_reports.c.id))).mappings())
     if experiment_id is not None:
-        all_matches = [m for m in all_matches if any(
-            experiment_of.get(pid) == experiment_id for pid in json.loads(m["members"]))]
+        all_matches = [
+            m for m in all_matches if any(experiment_of.get(pid) == experiment_id for pid in json.loads(m["members"]))
+        ]
     comparison = compare_members(step_rows)
     summaries: dict[tuple[str, str], dict[str, Any]] = {}
     links: dict[tuple[str, str], list[dict[str, Any]]] = {}
@@ -158,22 +215,53 @@ async def _export_matches(store: Store, out_dir: Path, step_rows: list[Any], exp
     match_rows, link_rows = [], []
     for m in all_matches:
         members = json.loads(m["members"])
-        delays = sorted({str(s["input_delay"]) for (mid, _), s in summaries.items()
-                         if mid == m["id"] and s.get("input_delay") is not None})
+        delays = sorted(
+            {
+                str(s["input_delay"])
+                for (mid, _), s in summaries.items()
+                if mid == m["id"] and s.get("input_delay") is not None
+            }
+        )
         compared, differing, first = comparison.get(m["id"], (0, 0, ""))
-        match_rows.append([m["id"], m["scene_id"], m["seed"], m["members"], m["agents"], m["created_at"],
-                           m["ended_at"], m["end_reason"], "/".join(delays), compared, differing, first])
+        match_rows.append(
+            [
+                m["id"],
+                m["scene_id"],
+                m["seed"],
+                m["members"],
+                m["agents"],
+                m["created_at"],
+                m["ended_at"],
+                m["end_reason"],
+                "/".join(delays),
+                compared,
+                differing,
+                first,
+            ]
+        )
         for slot, pid in enumerate(members):
             summary = summaries.get((m["id"], pid), {})
             for peer in sorted(links.get((m["id"], pid), []), key=lambda p: p.get("slot", -1)):
-                link_rows.append([
-                    m["id"], pid, slot, peer.get("slot"), peer.get("type"), peer.get("rtt_ms"),
-                    summary.get("input_delay"), summary.get("frames"), summary.get("stalls"),
-                    summary.get("stall_ms"), summary.get("desyncs"),
-                ])
+                link_rows.append(
+                    [
+                        m["id"],
+                        pid,
+                        slot,
+                        peer.get("slot"),
+                        peer.get("type"),
+                        peer.get("rtt_ms"),
+                        summary.get("input_delay"),
+                        summary.get("frames"),
+                        summary.get("stalls"),
+                        summary.get("stall_ms"),
+                        summary.get("desyncs"),
+                    ]
+                )
     out = []
-    for name, header, rows in (("matches.csv", MATCH_COLUMNS, match_rows), ("match_links.csv", LINK_COLUMNS,
-                                                                             link_rows)):
+    for name, header, rows in (
+        ("matches.csv", MATCH_COLUMNS, match_rows),
+        ("match_links.csv", LINK_COLUMNS, link_rows),
+    ):
         path = out_dir / name
         out.append((path, *_write(path, header, rows)))
     return out

@@ -103,9 +103,7 @@ def verify_turn_rest(secret: str, username: str, credential: str, now: float) ->
         return False
     if int(head) < now:
         return False
-    return hmac.compare_digest(
-        turn_rest_credential(secret, username).encode("ascii"), credential.encode("utf-8")
-    )
+    return hmac.compare_digest(turn_rest_credential(secret, username).encode("ascii"), credential.encode("utf-8"))
 
 
 def ice_config(webrtc: WebRTCConfig, participant_id: str, now: float) -> dict[str, Any]:
@@ -127,9 +125,7 @@ def ice_config(webrtc: WebRTCConfig, participant_id: str, now: float) -> dict[st
             servers.append({"urls": list(webrtc.stun_urls)})
         if webrtc.turn_secret:
             creds = mint_turn_credentials(webrtc.turn_secret, participant_id, now, webrtc.turn_ttl_s)
-            servers.append(
-                {"urls": list(webrtc.turn_urls), "username": creds.username, "credential": creds.credential}
-            )
+            servers.append({"urls": list(webrtc.turn_urls), "username": creds.username, "credential": creds.credential})
             expires_at = creds.expires_at
         elif webrtc.turn_username is not None and webrtc.turn_credential is not None:
             servers.append(

@@ -275,9 +275,7 @@ class Lobby:
         if self.group_size < 1:
             raise ValueError(f"Lobby {self.scene_id!r}: group_size must be >= 1, got {self.group_size}")
         if self.timeout_s is not None and self.timeout_s <= 0:
-            raise ValueError(
-                f"Lobby {self.scene_id!r}: timeout_s must be positive or None, got {self.timeout_s}"
-            )
+            raise ValueError(f"Lobby {self.scene_id!r}: timeout_s must be positive or None, got {self.timeout_s}")
 
     @property
     def waiting(self) -> tuple[str, ...]:
@@ -306,9 +304,7 @@ class Lobby:
             LobbyError: `already_waiting` (joined twice), `already_in_match` (in a live match of `matches`).
         """
         if participant_id in self._waiting:
-            raise LobbyError(
-                "already_waiting", f"participant {participant_id!r} already waits in {self.scene_id!r}"
-            )
+            raise LobbyError("already_waiting", f"participant {participant_id!r} already waits in {self.scene_id!r}")
         if self.matches is not None and self.matches.live_match_of(participant_id) is not None:
             raise LobbyError(
                 "already_in_match",

@@ -51,7 +51,8 @@ class Multiplayer:
         self.matches = Matches()
         self.lobbies = {
             s.id: Lobby(s.id, len(s.human_agents), s.lobby.timeout_s, self.matches)
-            for s in experiment.game_scenes if s.multiplayer
+            for s in experiment.game_scenes
+            if s.multiplayer
         }
         self.finished: dict[str, set[str]] = {}
         participants.match_of = self._match_id_of
@@ -189,11 +190,20 @@ class Multiplayer:
         log.info("match %s formed in %s: %s", match.id, scene.id, list(match.members))
         now = time.time()
         for slot, pid in enumerate(match.members):
-            await self.emit("match_start", pid, {
-                "match_id": match.id, "scene_id": scene.id, "seed": match.seed, "slot": slot,
-                "members": list(match.members), "agents": agents, "input_delay": scene.input_delay,
-                "ice": ice_config(self.experiment.remote.webrtc_config, pid, now),
-            })
+            await self.emit(
+                "match_start",
+                pid,
+                {
+                    "match_id": match.id,
+                    "scene_id": scene.id,
+                    "seed": match.seed,
+                    "slot": slot,
+                    "members": list(match.members),
+                    "agents": agents,
+                    "input_delay": scene.input_delay,
+                    "ice": ice_config(self.experiment.remote.webrtc_config, pid, now),
+                },
+            )
 
     async def _timed_out(self, notice: TimedOut) -> None:
         scene = self._scene(notice.scene_id)
@@ -207,4 +217,3 @@ class Multiplayer:
             spec = await self.participants.finish_with_outcome(pid, scene.id, "lobby_timeout")
         if spec is not None:
             await self.emit("lobby_timeout", pid, base | {"scene": spec})
-

@@ -20,8 +20,14 @@ from starlette.types import Scope
 CLIENT_STATIC = Path(__file__).resolve().parent.parent / "client" / "static"
 IMMUTABLE = "public, max-age=31536000, immutable"
 
-for _ext, _type in {".wasm": "application/wasm", ".mjs": "text/javascript", ".js": "text/javascript",
-                    ".whl": "application/zip", ".zip": "application/zip", ".json": "application/json"}.items():
+for _ext, _type in {
+    ".wasm": "application/wasm",
+    ".mjs": "text/javascript",
+    ".js": "text/javascript",
+    ".whl": "application/zip",
+    ".zip": "application/zip",
+    ".json": "application/json",
+}.items():
     mimetypes.add_type(_type, _ext)
 
 
@@ -36,9 +42,12 @@ class ImmutableFiles(StaticFiles):
         if _accepts_gzip(scope):
             full, stat = self.lookup_path(path + ".gz")
             if stat is not None and S_ISREG(stat.st_mode):
-                return FileResponse(full, stat_result=stat, media_type=mimetypes.guess_type(path)[0],
-                                    headers={"Content-Encoding": "gzip", "Vary": "Accept-Encoding",
-                                             "Cache-Control": IMMUTABLE})
+                return FileResponse(
+                    full,
+                    stat_result=stat,
+                    media_type=mimetypes.guess_type(path)[0],
+                    headers={"Content-Encoding": "gzip", "Vary": "Accept-Encoding", "Cache-Control": IMMUTABLE},
+                )
         response = await super().get_response(path, scope)
         if response.status_code == 200:
             response.headers["Cache-Control"] = IMMUTABLE
@@ -79,10 +88,17 @@ class Site:
         bundle = None
         if self.bundle is not None:
             base = f"/bundle/{self.bundle['bundle_id']}/"
-            bundle = {"indexURL": base, "lockFileURL": base + self.bundle["lock_file"],
-                      "packages": self.bundle["packages"]}
-        return {"title": self.title, "socketPath": "/socket.io", "static": f"/static/{self.static_version}/",
-                "bundle": bundle}
+            bundle = {
+                "indexURL": base,
+                "lockFileURL": base + self.bundle["lock_file"],
+                "packages": self.bundle["packages"],
+            }
+        return {
+            "title": self.title,
+            "socketPath": "/socket.io",
+            "static": f"/static/{self.static_version}/",
+            "bundle": bundle,
+        }
 
     async def index(self, request: Request) -> HTMLResponse:
         # `</` cannot appear inside the JSON, so the inline script cannot be closed early by a value
@@ -97,8 +113,9 @@ class Site:
             Mount(f"/static/{self.static_version}", ImmutableFiles(directory=CLIENT_STATIC), name="static"),
         ]
         if self.bundle is not None:
-            routes.append(Mount(f"/bundle/{self.bundle['bundle_id']}", ImmutableFiles(directory=self.bundle_dir),
-                                name="bundle"))
+            routes.append(
+                Mount(f"/bundle/{self.bundle['bundle_id']}", ImmutableFiles(directory=self.bundle_dir), name="bundle")
+            )
         return routes
 
 

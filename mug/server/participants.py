@@ -85,8 +85,15 @@ class Participants:
                 raise WireError("second_tab", "this study is already open in another tab or window")
             stale_sid = current.sid
             self.by_sid.pop(current.sid, None)
-        live = Live(pid, sid, msg.tab, min(row["scene_index"], len(self.experiment.scenes) - 1),
-                    row["completion_code"], row["outcome"], row["outcome_scene"])
+        live = Live(
+            pid,
+            sid,
+            msg.tab,
+            min(row["scene_index"], len(self.experiment.scenes) - 1),
+            row["completion_code"],
+            row["outcome"],
+            row["outcome_scene"],
+        )
         self.by_sid[sid] = live
         self.by_pid[pid] = live
         spec = await self._enter(live)
@@ -102,8 +109,9 @@ class Participants:
         code = fixed or new_completion_code()
         first = self.experiment.scenes[0]
         seed = _fresh_seed(first)
-        await self.store.create_participant(pid, hash_token(token), self.experiment.id, code, dict(msg.params),
-                                            user_agent, first_scene=(first.id, seed))
+        await self.store.create_participant(
+            pid, hash_token(token), self.experiment.id, code, dict(msg.params), user_agent, first_scene=(first.id, seed)
+        )
         live = Live(pid, sid, msg.tab, 0, code)
         self.by_sid[sid] = live
         self.by_pid[pid] = live
@@ -112,8 +120,15 @@ class Participants:
         return self._welcome(token, live, spec, {"episode": 0} if spec["kind"] == "game" else {})
 
     def _welcome(self, token: str, live: Live, spec: dict[str, Any], resume: dict[str, Any]) -> dict[str, Any]:
-        return {"ok": True, "token": token, "participant": live.pid, "scene": spec, "scene_index": live.scene_index,
-                "scene_count": len(self.experiment.scenes), "resume": resume}
+        return {
+            "ok": True,
+            "token": token,
+            "participant": live.pid,
+            "scene": spec,
+            "scene_index": live.scene_index,
+            "scene_count": len(self.experiment.scenes),
+            "resume": resume,
+        }
 
     def disconnect(self, sid: str) -> str | None:
         """Forget a connection; return its participant id."""
@@ -153,11 +168,16 @@ class Participants:
         scene = self.experiment.scene(live.outcome_scene)
         assert isinstance(scene, GameScene)
         outcome = scene.lobby.timeout_end if live.outcome == "lobby_timeout" else scene.partner_left
-        end = EndScene(id=f"{scene.id}-{live.outcome}".replace("_", "-")[:64], title=outcome.title, body=outcome.body,
-                       redirect_url=outcome.redirect_url)
+        end = EndScene(
+            id=f"{scene.id}-{live.outcome}".replace("_", "-")[:64],
+            title=outcome.title,
+            body=outcome.body,
+            redirect_url=outcome.redirect_url,
+        )
         params = await self.store.params(live.pid)
         return scene_spec(end, seed=None, completion_code=live.completion_code, params=params) | {
-            "outcome": live.outcome}
+            "outcome": live.outcome
+        }
 
     async def finish_with_outcome(self, pid: str, scene_id: str, outcome: str) -> dict[str, Any] | None:
         """End a participant's way through the experiment on an outcome page of game scene `scene_id`.

@@ -39,9 +39,7 @@ class SignalingError(WireError):
 
 def _check_payload(payload: object) -> dict[str, Any]:
     if not isinstance(payload, dict):
-        raise SignalingError(
-            BAD_PAYLOAD, f"payload must be an object {{kind, data}}, got {type(payload).__name__}"
-        )
+        raise SignalingError(BAD_PAYLOAD, f"payload must be an object {{kind, data}}, got {type(payload).__name__}")
     if set(payload) != {"kind", "data"}:
         raise SignalingError(
             BAD_PAYLOAD,
@@ -51,21 +49,15 @@ def _check_payload(payload: object) -> dict[str, Any]:
     if not isinstance(kind, str) or kind not in KINDS:
         raise SignalingError(BAD_PAYLOAD, f"payload kind must be one of {sorted(KINDS)}, got {kind!r}")
     try:
-        size = len(
-            json.dumps(payload, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode("utf-8")
-        )
+        size = len(json.dumps(payload, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode("utf-8"))
     except (TypeError, ValueError) as err:
         raise SignalingError(BAD_PAYLOAD, f"payload must be plain JSON: {err}") from None
     if size > MAX_PAYLOAD_BYTES:
-        raise SignalingError(
-            TOO_LARGE, f"payload is {size} bytes serialised; the limit is {MAX_PAYLOAD_BYTES}"
-        )
+        raise SignalingError(TOO_LARGE, f"payload is {size} bytes serialised; the limit is {MAX_PAYLOAD_BYTES}")
     return payload
 
 
-def route(
-    matches: Matches, sender_pid: str, target: int | str, payload: object
-) -> tuple[str, dict[str, Any]]:
+def route(matches: Matches, sender_pid: str, target: int | str, payload: object) -> tuple[str, dict[str, Any]]:
     """Decide where one signaling message goes.
 
     Args:
@@ -88,14 +80,10 @@ def route(
     if matches.is_ended(match.id):
         raise SignalingError(MATCH_ENDED, f"match {match.id!r} has ended ({matches.end_reason(match.id)})")
     if isinstance(target, bool) or not isinstance(target, (int, str)):
-        raise SignalingError(
-            BAD_TARGET, f"target must be a slot (int) or a participant id (str), got {target!r}"
-        )
+        raise SignalingError(BAD_TARGET, f"target must be a slot (int) or a participant id (str), got {target!r}")
     if isinstance(target, int):
         if not 0 <= target < len(match.members):
-            raise SignalingError(
-                BAD_TARGET, f"slot {target} does not exist; slots are 0..{len(match.members) - 1}"
-            )
+            raise SignalingError(BAD_TARGET, f"slot {target} does not exist; slots are 0..{len(match.members) - 1}")
         target_pid = match.members[target]
     else:
         if target not in match.members:

@@ -142,11 +142,11 @@ match_reports = Table(
 def async_url(url: str) -> str:
     """Map a plain database URL to its asyncio driver (sqlite -> aiosqlite, postgresql -> asyncpg)."""
     if url.startswith("sqlite:"):
-        return "sqlite+aiosqlite:" + url[len("sqlite:"):]
+        return "sqlite+aiosqlite:" + url[len("sqlite:") :]
     if url.startswith("postgres://"):
-        return "postgresql+asyncpg://" + url[len("postgres://"):]
+        return "postgresql+asyncpg://" + url[len("postgres://") :]
     if url.startswith("postgresql://"):
-        return "postgresql+asyncpg://" + url[len("postgresql://"):]
+        return "postgresql+asyncpg://" + url[len("postgresql://") :]
     return url
 
 
@@ -185,24 +185,41 @@ class Store:
         return dialect.insert(table)
 
     async def create_participant(
-        self, pid: str, token_hash: str, experiment_id: str, completion_code: str, params: dict[str, str],
-        user_agent: str | None, first_scene: tuple[str, int | None] | None = None,
+        self,
+        pid: str,
+        token_hash: str,
+        experiment_id: str,
+        completion_code: str,
+        params: dict[str, str],
+        user_agent: str | None,
+        first_scene: tuple[str, int | None] | None = None,
     ) -> None:
         """Store a new participant, the URL parameters they arrived with and (optionally) their entry into
         the first scene `(scene_id, seed)`, in one transaction."""
         now = time.time()
         async with self.engine.begin() as conn:
-            await conn.execute(participants.insert().values(
-                id=pid, token_hash=token_hash, experiment_id=experiment_id, created_at=now,
-                scene_index=0, completion_code=completion_code, user_agent=user_agent,
-            ))
+            await conn.execute(
+                participants.insert().values(
+                    id=pid,
+                    token_hash=token_hash,
+                    experiment_id=experiment_id,
+                    created_at=now,
+                    scene_index=0,
+                    completion_code=completion_code,
+                    user_agent=user_agent,
+                )
+            )
             if params:
-                await conn.execute(url_params.insert(), [
-                    {"participant_id": pid, "name": k, "value": v} for k, v in sorted(params.items())
-                ])
+                await conn.execute(
+                    url_params.insert(),
+                    [{"participant_id": pid, "name": k, "value": v} for k, v in sorted(params.items())],
+                )
             if first_scene is not None:
-                await conn.execute(scene_visits.insert().values(
-                    participant_id=pid, scene_id=first_scene[0], scene_index=0, seed=first_scene[1], entered_at=now))
+                await conn.execute(
+                    scene_visits.insert().values(
+                        participant_id=pid, scene_id=first_scene[0], scene_index=0, seed=first_scene[1], entered_at=now
+                    )
+                )
 
     async def participant_by_token_hash(self, token_hash: str) -> dict[str, Any] | None:
         """The participant row for this token hash, or None."""
@@ -213,40 +230,77 @@ class Store:
     async def params(self, pid: str) -> dict[str, str]:
         """The URL parameters of a participant."""
         async with self.engine.connect() as conn:
-            rows = await conn.execute(select(url_params.c.name, url_params.c.value)
-                                      .where(url_params.c.participant_id == pid))
+            rows = await conn.execute(
+                select(url_params.c.name, url_params.c.value).where(url_params.c.participant_id == pid)
+            )
             return {r.name: r.value for r in rows}
 
     async def enter_scene(self, pid: str, scene_id: str, scene_index: int, seed: int | None) -> int | None:
         """Record entering a scene (once; a resume keeps the first visit) and return the scene's seed."""
         async with self.engine.begin() as conn:
-            await conn.execute(self._insert(scene_visits).values(
-                participant_id=pid, scene_id=scene_id, scene_index=scene_index, seed=seed, entered_at=time.time(),
-            ).on_conflict_do_nothing())
+            await conn.execute(
+                self._insert(scene_visits)
+                .values(
+                    participant_id=pid,
+                    scene_id=scene_id,
+                    scene_index=scene_index,
+                    seed=seed,
+                    entered_at=time.time(),
+                )
+                .on_conflict_do_nothing()
+            )
             await conn.execute(participants.update().where(participants.c.id == pid).values(scene_index=scene_index))
-            row = (await conn.execute(select(scene_visits.c.seed).where(
-                scene_visits.c.participant_id == pid, scene_visits.c.scene_id == scene_id))).first()
+            row = (
+                await conn.execute(
+                    select(scene_visits.c.seed).where(
+                        scene_visits.c.participant_id == pid, scene_visits.c.scene_id == scene_id
+                    )
+                )
+            ).first()
         return None if row is None else row.seed
 
     async def scene_seed(self, pid: str, scene_id: str) -> int | None:
         """The seed recorded when the participant entered the scene."""
         async with self.engine.connect() as conn:
-            row = (await conn.execute(select(scene_visits.c.seed).where(
-                scene_visits.c.participant_id == pid, scene_visits.c.scene_id == scene_id))).first()
+            row = (
+                await conn.execute(
+                    select(scene_visits.c.seed).where(
+                        scene_visits.c.participant_id == pid, scene_visits.c.scene_id == scene_id
+                    )
+                )
+            ).first()
         return None if row is None else row.seed
 
     async def leave_scene(self, pid: str, scene_id: str, answers_by_question: dict[str, Any], finished: bool) -> None:
         """Record leaving a scene with its survey answers (all in one transaction)."""
         now = time.time()
         async with self.engine.begin() as conn:
-            await conn.execute(scene_visits.update().where(
-                scene_visits.c.participant_id == pid, scene_visits.c.scene_id == scene_id,
-                scene_visits.c.left_at.is_(None)).values(left_at=now))
+            await conn.execute(
+                scene_visits.update()
+                .where(
+                    scene_visits.c.participant_id == pid,
+                    scene_visits.c.scene_id == scene_id,
+                    scene_visits.c.left_at.is_(None),
+                )
+                .values(left_at=now)
+            )
             if answers_by_question:
-                stmt = self._insert(answers).values([
-                    {"participant_id": pid, "scene_id": scene_id, "question_id": q, "value": v, "answered_at": now}
-                    for q, v in sorted(answers_by_question.items())
-                ]).on_conflict_do_nothing()
+                stmt = (
+                    self._insert(answers)
+                    .values(
+                        [
+                            {
+                                "participant_id": pid,
+                                "scene_id": scene_id,
+                                "question_id": q,
+                                "value": v,
+                                "answered_at": now,
+                            }
+                            for q, v in sorted(answers_by_question.items())
+                        ]
+                    )
+                    .on_conflict_do_nothing()
+                )
                 await conn.execute(stmt)
             if finished:
                 await conn.execute(participants.update().where(participants.c.id == pid).values(finished_at=now))
@@ -256,16 +310,32 @@ class Store:
         if not rows:
             return 0, 0
         now = time.time()
-        values = [{
-            "participant_id": pid, "scene_id": scene_id, "episode": r["episode"], "agent": r.get("agent") or "",
-            "step": r["step"], "action": dumps(r.get("action")), "reward": dumps(r.get("reward")),
-            "terminated": bool(r.get("terminated")), "truncated": bool(r.get("truncated")),
-            "info": dumps(r.get("info")), "obs_checksum": r.get("obs_checksum"),
-            "episode_seed": r.get("episode_seed"), "frame": r.get("frame"), "match_id": r.get("match_id"),
-            "t_client_ms": r["t_ms"], "t_server": now,
-        } for r in rows]
-        stmt = self._insert(steps).values(values).on_conflict_do_nothing(
-            index_elements=["participant_id", "scene_id", "episode", "agent", "step"])
+        values = [
+            {
+                "participant_id": pid,
+                "scene_id": scene_id,
+                "episode": r["episode"],
+                "agent": r.get("agent") or "",
+                "step": r["step"],
+                "action": dumps(r.get("action")),
+                "reward": dumps(r.get("reward")),
+                "terminated": bool(r.get("terminated")),
+                "truncated": bool(r.get("truncated")),
+                "info": dumps(r.get("info")),
+                "obs_checksum": r.get("obs_checksum"),
+                "episode_seed": r.get("episode_seed"),
+                "frame": r.get("frame"),
+                "match_id": r.get("match_id"),
+                "t_client_ms": r["t_ms"],
+                "t_server": now,
+            }
+            for r in rows
+        ]
+        stmt = (
+            self._insert(steps)
+            .values(values)
+            .on_conflict_do_nothing(index_elements=["participant_id", "scene_id", "episode", "agent", "step"])
+        )
         async with self.engine.begin() as conn:
             result = await conn.execute(stmt)
         stored = result.rowcount if result.rowcount is not None and result.rowcount >= 0 else len(values)
@@ -274,8 +344,11 @@ class Store:
     async def next_episode(self, pid: str, scene_id: str) -> int:
         """The episode to resume at: one past the highest episode with stored steps (0 if none)."""
         async with self.engine.connect() as conn:
-            value = (await conn.execute(select(func.max(steps.c.episode)).where(
-                steps.c.participant_id == pid, steps.c.scene_id == scene_id))).scalar()
+            value = (
+                await conn.execute(
+                    select(func.max(steps.c.episode)).where(steps.c.participant_id == pid, steps.c.scene_id == scene_id)
+                )
+            ).scalar()
         return 0 if value is None else int(value) + 1
 
     async def count_steps(self, pid: str | None = None) -> int:
@@ -290,37 +363,63 @@ class Store:
         """Finish a participant on an outcome page (its own completion code)."""
         now = time.time()
         async with self.engine.begin() as conn:
-            await conn.execute(participants.update().where(participants.c.id == pid).values(
-                outcome=outcome, outcome_scene=scene_id, completion_code=completion_code, finished_at=now))
-            await conn.execute(scene_visits.update().where(
-                scene_visits.c.participant_id == pid, scene_visits.c.scene_id == scene_id,
-                scene_visits.c.left_at.is_(None)).values(left_at=now))
+            await conn.execute(
+                participants.update()
+                .where(participants.c.id == pid)
+                .values(outcome=outcome, outcome_scene=scene_id, completion_code=completion_code, finished_at=now)
+            )
+            await conn.execute(
+                scene_visits.update()
+                .where(
+                    scene_visits.c.participant_id == pid,
+                    scene_visits.c.scene_id == scene_id,
+                    scene_visits.c.left_at.is_(None),
+                )
+                .values(left_at=now)
+            )
 
-    async def add_match(self, match_id: str, scene_id: str, seed: int, members: list[str],
-                        agents: dict[str, Any], created_at: float) -> None:
+    async def add_match(
+        self, match_id: str, scene_id: str, seed: int, members: list[str], agents: dict[str, Any], created_at: float
+    ) -> None:
         """Record a match as it starts."""
         async with self.engine.begin() as conn:
-            await conn.execute(matches.insert().values(
-                id=match_id, scene_id=scene_id, seed=seed, members=dumps(members), agents=dumps(agents),
-                created_at=created_at))
+            await conn.execute(
+                matches.insert().values(
+                    id=match_id,
+                    scene_id=scene_id,
+                    seed=seed,
+                    members=dumps(members),
+                    agents=dumps(agents),
+                    created_at=created_at,
+                )
+            )
 
     async def end_match(self, match_id: str, reason: str) -> None:
         """Record why and when a match ended (the first end wins)."""
         async with self.engine.begin() as conn:
-            await conn.execute(matches.update().where(matches.c.id == match_id, matches.c.ended_at.is_(None))
-                               .values(ended_at=time.time(), end_reason=reason))
+            await conn.execute(
+                matches.update()
+                .where(matches.c.id == match_id, matches.c.ended_at.is_(None))
+                .values(ended_at=time.time(), end_reason=reason)
+            )
 
     async def add_match_report(self, match_id: str, pid: str, kind: str, data: Any) -> None:
         """Store what a member reports about its match (connections, input delay, stalls, desyncs)."""
         async with self.engine.begin() as conn:
-            await conn.execute(match_reports.insert().values(
-                match_id=match_id, participant_id=pid, kind=kind, data=dumps(data), t_server=time.time()))
+            await conn.execute(
+                match_reports.insert().values(
+                    match_id=match_id, participant_id=pid, kind=kind, data=dumps(data), t_server=time.time()
+                )
+            )
 
     async def add_event(self, pid: str | None, scene_id: str | None, kind: str, data: Any) -> None:
         """Store a bookkeeping event."""
         async with self.engine.begin() as conn:
-            await conn.execute(events.insert().values(
-                participant_id=pid, scene_id=scene_id, kind=kind, data=dumps(data), t_server=time.time()))
+            await conn.execute(
+                events.insert().values(
+                    participant_id=pid, scene_id=scene_id, kind=kind, data=dumps(data), t_server=time.time()
+                )
+            )
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:

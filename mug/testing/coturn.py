@@ -121,8 +121,15 @@ class Coturn:
         ValueError: both `secret` and `user` were given.
     """
 
-    def __init__(self, secret: str | None = None, user: tuple[str, str] | None = None, realm: str = REALM, *,
-                 work_dir: Path | None = None, ready_within_s: float = READY_WITHIN_S) -> None:
+    def __init__(
+        self,
+        secret: str | None = None,
+        user: tuple[str, str] | None = None,
+        realm: str = REALM,
+        *,
+        work_dir: Path | None = None,
+        ready_within_s: float = READY_WITHIN_S,
+    ) -> None:
         if secret is not None and user is not None:
             raise ValueError("give either secret (TURN REST credentials) or user (a fixed name and password), not both")
         self.secret = secret if secret is not None or user is not None else secrets.token_hex(16)
@@ -159,13 +166,32 @@ class Coturn:
 
     def _args(self, binary: str, folder: Path) -> list[str]:
         low = random.randrange(50000, 60000, RELAY_PORTS)
-        auth = (["--lt-cred-mech", f"--user={self.user[0]}:{self.user[1]}"] if self.user is not None
-                else ["--use-auth-secret", f"--static-auth-secret={self.secret}"])
-        return [binary, "-n", f"--listening-ip={HOST}", f"--relay-ip={HOST}", f"--listening-port={self.port}",
-                f"--min-port={low}", f"--max-port={low + RELAY_PORTS - 1}", "--no-tls", "--no-dtls", "--no-cli",
-                "--allow-loopback-peers", "--fingerprint", f"--realm={self.realm}", *auth,
-                f"--userdb={folder / 'turndb'}", f"--pidfile={folder / 'coturn.pid'}",
-                f"--log-file={folder / 'coturn.log'}", "--simple-log", "--no-stdout-log"]
+        auth = (
+            ["--lt-cred-mech", f"--user={self.user[0]}:{self.user[1]}"]
+            if self.user is not None
+            else ["--use-auth-secret", f"--static-auth-secret={self.secret}"]
+        )
+        return [
+            binary,
+            "-n",
+            f"--listening-ip={HOST}",
+            f"--relay-ip={HOST}",
+            f"--listening-port={self.port}",
+            f"--min-port={low}",
+            f"--max-port={low + RELAY_PORTS - 1}",
+            "--no-tls",
+            "--no-dtls",
+            "--no-cli",
+            "--allow-loopback-peers",
+            "--fingerprint",
+            f"--realm={self.realm}",
+            *auth,
+            f"--userdb={folder / 'turndb'}",
+            f"--pidfile={folder / 'coturn.pid'}",
+            f"--log-file={folder / 'coturn.log'}",
+            "--simple-log",
+            "--no-stdout-log",
+        ]
 
     def start(self) -> Coturn:
         """Start coturn and wait until it answers a STUN Binding request.
@@ -181,16 +207,19 @@ class Coturn:
             raise RuntimeError("coturn is already started")
         binary = find_turnserver()
         if binary is None:
-            raise CoturnNotInstalled("coturn is not installed: no `turnserver` on PATH or at /usr/bin/turnserver "
-                                     "(Debian/Ubuntu: apt-get install coturn)")
+            raise CoturnNotInstalled(
+                "coturn is not installed: no `turnserver` on PATH or at /usr/bin/turnserver "
+                "(Debian/Ubuntu: apt-get install coturn)"
+            )
         if self._work_dir is None:
             self._own_dir = Path(tempfile.mkdtemp(prefix="mug-coturn-"))
         folder = self._folder()
         folder.mkdir(parents=True, exist_ok=True)
         self._port = free_port()
         with (folder / "coturn.out").open("wb") as out:  # the child keeps its own copy of the descriptor
-            self._proc = subprocess.Popen(self._args(binary, folder), stdout=out, stderr=subprocess.STDOUT,
-                                          stdin=subprocess.DEVNULL)
+            self._proc = subprocess.Popen(
+                self._args(binary, folder), stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+            )
         deadline = time.monotonic() + self.ready_within_s
         while not stun_binding_ok(self._port):
             if self._proc.poll() is not None or time.monotonic() > deadline:
@@ -202,8 +231,11 @@ class Coturn:
 
     @staticmethod
     def _log_tail(folder: Path) -> str:
-        return "\n".join(f"--- {p.name}\n{p.read_text(errors='replace')[-2000:]}"
-                         for p in (folder / "coturn.out", folder / "coturn.log") if p.exists())
+        return "\n".join(
+            f"--- {p.name}\n{p.read_text(errors='replace')[-2000:]}"
+            for p in (folder / "coturn.out", folder / "coturn.log")
+            if p.exists()
+        )
 
     def stop(self) -> None:
         """Stop coturn (terminate, then kill after 5 s) and remove the temporary folder, if it made one.
@@ -225,6 +257,7 @@ class Coturn:
     def __enter__(self) -> Coturn:
         return self if self._proc is not None else self.start()  # `with Coturn(...).start() as turn:` works too
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.stop()

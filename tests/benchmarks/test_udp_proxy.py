@@ -11,7 +11,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks" / "impairment"))
 
-from udp_proxy import Impairment, ProxyConfig, UdpImpairmentProxy  # noqa: E402
+from udp_proxy import Impairment, ProxyConfig, UdpImpairmentProxy
 
 
 class Echo(asyncio.DatagramProtocol):
@@ -36,8 +36,9 @@ class Client(asyncio.DatagramProtocol):
 async def setup(up: Impairment, down: Impairment, seed: int = 1, duration_s: float = 20.0) -> tuple[Any, ...]:
     loop = asyncio.get_running_loop()
     echo_t, _ = await loop.create_datagram_endpoint(Echo, local_addr=("127.0.0.1", 0))
-    proxy = await UdpImpairmentProxy(ProxyConfig(("127.0.0.1", 0), echo_t.get_extra_info("sockname"), up, down,
-                                                 seed, duration_s=duration_s)).start()
+    proxy = await UdpImpairmentProxy(
+        ProxyConfig(("127.0.0.1", 0), echo_t.get_extra_info("sockname"), up, down, seed, duration_s=duration_s)
+    ).start()
     client_t, client = await loop.create_datagram_endpoint(Client, remote_addr=proxy.address)
     return echo_t, proxy, client_t, client
 
@@ -93,8 +94,9 @@ async def test_loss_ratio_is_close_to_the_configured_one_and_seeded() -> None:
 
 async def test_jitter_keeps_order_unless_told_otherwise() -> None:
     for keep in (True, False):
-        echo_t, proxy, client_t, client = await setup(Impairment(delay_ms=10, jitter_ms=8, keep_order=keep),
-                                                      Impairment())
+        echo_t, proxy, client_t, client = await setup(
+            Impairment(delay_ms=10, jitter_ms=8, keep_order=keep), Impairment()
+        )
         try:
             for i in range(200):
                 client_t.sendto(b"%d" % i)

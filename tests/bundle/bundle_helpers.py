@@ -14,9 +14,7 @@ def make_wheel(
     """Write a minimal wheel (METADATA, WHEEL, RECORD) holding ``files``."""
     dist = name.replace("-", "_")
     info = f"{dist}-1.0.dist-info"
-    meta = f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\n" + "".join(
-        f"Requires-Dist: {r}\n" for r in requires
-    )
+    meta = f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\n" + "".join(f"Requires-Dist: {r}\n" for r in requires)
     path = folder / f"{dist}-1.0-{tag}.whl"
     with zipfile.ZipFile(path, "w") as zf:
         for arc, data in files.items():

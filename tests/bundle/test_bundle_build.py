@@ -89,8 +89,6 @@ def test_npm_tarball_hash_mismatch(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     fake.write_text('#!/bin/sh\necho tampered > "$4/pyodide-0.27.7.tgz"\n')
     fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
     monkeypatch.setenv("PATH", f"{fake.parent}{os.pathsep}{os.environ['PATH']}")
-    with pytest.raises(
-        BundleError, match="does not match its pinned integrity: expected sha512-RUSV.*got sha512-"
-    ):
+    with pytest.raises(BundleError, match="does not match its pinned integrity: expected sha512-RUSV.*got sha512-"):
         fetch_core_tarball(tmp_path / "c", offline=False)
     assert not (tmp_path / "c" / "pyodide-0.27.7.tgz").exists()

@@ -33,9 +33,7 @@ def test_surface_render_gives_draw_payload() -> None:
     host = EnvHost("mug.demos.catch:make_env", {"width": 300, "height": 200}, ["player"])
     host.reset(1)
     payload, pixels = host.render()
-    assert (
-        pixels is None and payload["kind"] == "draw" and (payload["width"], payload["height"]) == (300, 200)
-    )
+    assert pixels is None and payload["kind"] == "draw" and (payload["width"], payload["height"]) == (300, 200)
     assert payload["commands"][0]["op"] == "fill"
 
 

@@ -18,22 +18,42 @@ KEYS = {"ArrowLeft": 0, "ArrowRight": 2}
 
 def scene(env: str = "mug.demos.catch_duo:make_env", **kw: Any) -> dict[str, Any]:
     return {
-        "id": "duo", "env": env, "key_bindings": KEYS, "default_action": 1, "fps": 30,
-        "num_episodes": 2, "max_steps": 60, "env_kwargs": {}, "input_mode": "held",
+        "id": "duo",
+        "env": env,
+        "key_bindings": KEYS,
+        "default_action": 1,
+        "fps": 30,
+        "num_episodes": 2,
+        "max_steps": 60,
+        "env_kwargs": {},
+        "input_mode": "held",
     } | kw
 
 
 def start(agents: dict[str, Any], members: int, delay: Any = "auto") -> dict[str, Any]:
-    return {"match_id": "m-1", "scene_id": "duo", "seed": 1234, "members": [f"p{i}" for i in range(members)],
-            "agents": agents, "input_delay": delay, "ice": {}}
+    return {
+        "match_id": "m-1",
+        "scene_id": "duo",
+        "seed": 1234,
+        "members": [f"p{i}" for i in range(members)],
+        "agents": agents,
+        "input_delay": delay,
+        "ice": {},
+    }
 
 
 DUO = {"left": {"kind": "human", "slot": 0}, "right": {"kind": "human", "slot": 1}}
 
 
 def run(
-    scene_spec: dict[str, Any], start_msg: dict[str, Any], *, seed: int = 1, until_ms: float = 60_000,
-    profile: LinkProfile | None = None, keys: list[str] | None = None, leave: tuple[int, float] | None = None,
+    scene_spec: dict[str, Any],
+    start_msg: dict[str, Any],
+    *,
+    seed: int = 1,
+    until_ms: float = 60_000,
+    profile: LinkProfile | None = None,
+    keys: list[str] | None = None,
+    leave: tuple[int, float] | None = None,
 ) -> list[dict[str, Any]]:
     """Play every runner until all are done (or `until_ms`); return per peer {rows, events, runner}."""
     n = len(start_msg["members"])
@@ -99,18 +119,27 @@ def test_two_peers_play_every_episode_with_identical_rows() -> None:
 
 
 def test_three_peers_several_hundred_frames_agree() -> None:
-    agents = {"p0": {"kind": "human", "slot": 0}, "p1": {"kind": "human", "slot": 1},
-              "p2": {"kind": "human", "slot": 2}}
-    peers = run(scene("mug.demos.catch_party:make_env", env_kwargs={"players": 3}, max_steps=200, num_episodes=2),
-                start(agents, 3), profile=LinkProfile(latency_ms=15, jitter_ms=10, loss=0.1, reorder=0.1))
+    agents = {
+        "p0": {"kind": "human", "slot": 0},
+        "p1": {"kind": "human", "slot": 1},
+        "p2": {"kind": "human", "slot": 2},
+    }
+    peers = run(
+        scene("mug.demos.catch_party:make_env", env_kwargs={"players": 3}, max_steps=200, num_episodes=2),
+        start(agents, 3),
+        profile=LinkProfile(latency_ms=15, jitter_ms=10, loss=0.1, reorder=0.1),
+    )
     rows = [timeless(p["rows"]) for p in peers]
     assert len(rows[0]) == 400 and rows[0] == rows[1] == rows[2]
     assert all(p["runner"].state == "done" for p in peers)
 
 
 def test_an_ai_slot_runs_identically_on_every_peer() -> None:
-    agents = {"p0": {"kind": "human", "slot": 0}, "p1": {"kind": "human", "slot": 1},
-              "p2": {"kind": "policy", "ref": "mug.demos.policies:make_catcher", "kwargs": {"epsilon": 0.3}}}
+    agents = {
+        "p0": {"kind": "human", "slot": 0},
+        "p1": {"kind": "human", "slot": 1},
+        "p2": {"kind": "policy", "ref": "mug.demos.policies:make_catcher", "kwargs": {"epsilon": 0.3}},
+    }
     peers = run(scene("mug.demos.catch_party:make_env", env_kwargs={"players": 3}), start(agents, 2))
     a, b = (timeless(p["rows"]) for p in peers)
     assert a == b and len(a) == 120
@@ -118,8 +147,10 @@ def test_an_ai_slot_runs_identically_on_every_peer() -> None:
 
 
 def test_a_lone_participant_plays_with_ai_partners() -> None:
-    agents = {"left": {"kind": "human", "slot": 0},
-              "right": {"kind": "policy", "ref": "mug.demos.policies:make_catcher", "kwargs": {}}}
+    agents = {
+        "left": {"kind": "human", "slot": 0},
+        "right": {"kind": "policy", "ref": "mug.demos.policies:make_catcher", "kwargs": {}},
+    }
     (solo,) = run(scene(), start(agents, 1))
     assert solo["runner"].state == "done" and len(solo["rows"]) == 120
 
@@ -136,10 +167,18 @@ def test_a_peer_leaving_stops_the_others_at_a_confirmed_frame() -> None:
 
 
 def test_turn_based_aec_waits_only_for_the_acting_player() -> None:
-    agents = {"first": {"kind": "human", "slot": 0}, "second": {"kind": "human", "slot": 1},
-              "bot": {"kind": "policy", "ref": "client_envs:make_turn_policy", "kwargs": {}}}
-    spec = scene("client_envs:make_turns", key_bindings={"ArrowLeft": 0, "ArrowRight": 1}, default_action=0,
-                 max_steps=None, num_episodes=2)
+    agents = {
+        "first": {"kind": "human", "slot": 0},
+        "second": {"kind": "human", "slot": 1},
+        "bot": {"kind": "policy", "ref": "client_envs:make_turn_policy", "kwargs": {}},
+    }
+    spec = scene(
+        "client_envs:make_turns",
+        key_bindings={"ArrowLeft": 0, "ArrowRight": 1},
+        default_action=0,
+        max_steps=None,
+        num_episodes=2,
+    )
     peers = run(spec, start(agents, 2))
     a, b = (timeless(p["rows"]) for p in peers)
     # 12 turns, then each finished agent's dead step (env.step(None)) per episode
@@ -173,7 +212,7 @@ def test_bridge_round_trip_with_bytes() -> None:
             assert "error" not in info, info
             pos = 0
             for peer, size in info["sends"]:
-                bridges[int(peer[1])].match_receive(f"p{i}", blob[pos:pos + size])
+                bridges[int(peer[1])].match_receive(f"p{i}", blob[pos : pos + size])
                 pos += size
             stepped += bool(info["frame"] and info["frame"]["rows"])
         now += 5

@@ -37,16 +37,19 @@ def test_policy_strings_become_policies() -> None:
     assert scene.agents["b"] == Policy(ref="pkg.pol:make_policy")
 
 
-@pytest.mark.parametrize(("kwargs", "message"), [
-    ({"env": "no_colon"}, "env: 'no_colon' is not a 'package.module:callable'"),
-    ({"fps": 0}, "fps"),
-    ({"num_episodes": 0}, "num_episodes"),
-    ({"key_bindings": {}}, "key_bindings must map keys to actions"),
-    ({"agents": {}}, "agents must name at least one agent"),
-    ({"agents": {"ai": "bad ref"}}, "policy: 'bad ref'"),
-    ({"id": "has space"}, "scene id 'has space'"),
-    ({"surprise": 1}, "surprise"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"env": "no_colon"}, "env: 'no_colon' is not a 'package.module:callable'"),
+        ({"fps": 0}, "fps"),
+        ({"num_episodes": 0}, "num_episodes"),
+        ({"key_bindings": {}}, "key_bindings must map keys to actions"),
+        ({"agents": {}}, "agents must name at least one agent"),
+        ({"agents": {"ai": "bad ref"}}, "policy: 'bad ref'"),
+        ({"id": "has space"}, "scene id 'has space'"),
+        ({"surprise": 1}, "surprise"),
+    ],
+)
 def test_game_scene_errors_name_the_field(kwargs: dict[str, object], message: str) -> None:
     with pytest.raises(ValidationError, match=message):
         game(**kwargs)
@@ -92,7 +95,8 @@ def test_load_experiment_errors(tmp_path: Path) -> None:
     (tmp_path / "broken.py").write_text(
         "from mug.configurations import *\n"
         "experiment = Experiment(id='s', scenes=[GameScene(id='g', env='nope', key_bindings={'a': 0}), "
-        "EndScene(id='end')])\n")
+        "EndScene(id='end')])\n"
+    )
     with pytest.raises(ExperimentError, match="env: 'nope' is not a 'package.module:callable'"):
         load_experiment(str(tmp_path / "broken.py"))
     (tmp_path / "other.py").write_text("experiment = 3\n")

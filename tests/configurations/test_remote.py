@@ -47,8 +47,9 @@ def test_seed_snippet_dotenv_file(clean_env: Path) -> None:
         "print(config.webrtc_config.turn_username, config.webrtc_config.turn_credential)\n"
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TURN_", "STUN_"))}
-    out = subprocess.run([sys.executable, "study.py"], cwd=clean_env, env=env, capture_output=True, text=True,
-                         check=True)
+    out = subprocess.run(
+        [sys.executable, "study.py"], cwd=clean_env, env=env, capture_output=True, text=True, check=True
+    )
     assert out.stdout.split() == ["your-openrelay-username", "your-openrelay-api-key"]
 
 

@@ -90,9 +90,7 @@ def mug_server(tmp_path: Path, bundle_dir: Path) -> Iterator[Callable[..., Serve
             except OSError:
                 pass
             if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(
-                    f"the server did not start:\n{log_path.read_text(errors='replace')[-3000:]}"
-                )
+                raise RuntimeError(f"the server did not start:\n{log_path.read_text(errors='replace')[-3000:]}")
             time.sleep(0.1)
         return Server(url, db, log_path)
 

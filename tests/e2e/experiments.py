@@ -74,12 +74,24 @@ def _mp(name: str, players: int, remote: RemoteConfig, **kw: object) -> Experime
     else:
         env, agents = "mug.demos.catch_party:make_env", {f"p{i}": "human" for i in range(players)}
         kwargs = {"players": players}
-    scene = GameScene(**({
-        "id": "duo", "env": env, "env_kwargs": kwargs, "agents": agents, "key_bindings": MP_KEYS,
-        "default_action": 1, "fps": 30, "num_episodes": 2, "max_steps": 90,
-        "lobby": Lobby(timeout_s=60, on_timeout="end"),
-        "partner_left": Outcome(body="Your partner left.", completion_code="PARTNERLEFT"),
-    } | kw))
+    scene = GameScene(
+        **(
+            {
+                "id": "duo",
+                "env": env,
+                "env_kwargs": kwargs,
+                "agents": agents,
+                "key_bindings": MP_KEYS,
+                "default_action": 1,
+                "fps": 30,
+                "num_episodes": 2,
+                "max_steps": 90,
+                "lobby": Lobby(timeout_s=60, on_timeout="end"),
+                "partner_left": Outcome(body="Your partner left.", completion_code="PARTNERLEFT"),
+            }
+            | kw
+        )
+    )
     return Experiment(id=name, title=name, scenes=[scene, EndScene(id="end", completion_code="DONE")], remote=remote)
 
 
@@ -89,17 +101,31 @@ mp_duo_long = _mp("e2e-mp-duo-long", 2, NO_STUN, num_episodes=1, max_steps=900)
 
 # Turn-based (PettingZoo AEC, tests/e2e/envpkg/mug_e2e_envs/race.py): "left" then "right" move by 1 or 2
 # (ArrowLeft, ArrowRight) to race to 10; pressing nothing waits (the turn stays). The env truncates waiting.
-mp_turns = _mp("e2e-mp-turns", 2, NO_STUN, env="mug_e2e_envs.race:make_env",
-               key_bindings={"ArrowLeft": 1, "ArrowRight": 2}, default_action=0, max_steps=None)
+mp_turns = _mp(
+    "e2e-mp-turns",
+    2,
+    NO_STUN,
+    env="mug_e2e_envs.race:make_env",
+    key_bindings={"ArrowLeft": 1, "ArrowRight": 2},
+    default_action=0,
+    max_steps=None,
+)
 
 # A Gymnasium env with a joint action Tuple((Discrete(3), Discrete(3))): entry 0 is "left", 1 is "right".
 mp_joint = _mp("e2e-mp-joint", 2, NO_STUN, env="mug_e2e_envs.tug:make_env")
 
 # TURN: the test's coturn (port and secret from the environment), relay candidates only.
-mp_duo_turn = _mp("e2e-mp-duo-turn", 2, RemoteConfig().webrtc(
-    turn_secret=os.environ.get("E2E_TURN_SECRET", "unset"),
-    turn_urls=[f"turn:127.0.0.1:{os.environ.get('E2E_TURN_PORT', '3478')}"],
-    stun_urls=[], force_relay=True, load_env_file=False))
+mp_duo_turn = _mp(
+    "e2e-mp-duo-turn",
+    2,
+    RemoteConfig().webrtc(
+        turn_secret=os.environ.get("E2E_TURN_SECRET", "unset"),
+        turn_urls=[f"turn:127.0.0.1:{os.environ.get('E2E_TURN_PORT', '3478')}"],
+        stun_urls=[],
+        force_relay=True,
+        load_env_file=False,
+    ),
+)
 
 # The demo, with a short lobby wait and a short two-player game (a lone visitor plays with the AI).
 demo_short = demo_experiment(duo_scene(lobby_timeout_s=1.0, num_episodes=1, max_steps=60))

@@ -33,8 +33,14 @@ from mug.testing import free_port
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--disable-features=WebRtcHideLocalIpsWithMdns",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-features=WebRtcHideLocalIpsWithMdns",
 ]
 KEYS = ["ArrowLeft", "ArrowRight", None]
 # Keeps the page's main thread busy for `ms`; returns the browser's wall clock before and after.
@@ -46,10 +52,13 @@ def start_server(experiment: str, bundle: Path, work: Path) -> tuple[subprocess.
     db = f"sqlite:///{work / 'data.sqlite3'}"
     env = {k: v for k, v in os.environ.items() if not k.startswith("MUG_")}
     env.update(MUG_DATABASE_URL=db, MUG_BUNDLE_DIR=str(bundle), MUG_LOG_LEVEL="info", MUG_EXPERIMENT=experiment)
-    log = open(work / "server.log", "wb")  # noqa: SIM115 (lives as long as the server)
+    log = open(work / "server.log", "wb")
     proc = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "mug.app:app", "--host", "127.0.0.1", "--port", str(port)],
-        cwd=work, env=env, stdout=log, stderr=subprocess.STDOUT,
+        cwd=work,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
@@ -85,8 +94,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 page.goto(url + f"/?PROLIFIC_PID=mp-{i}")
             t0 = time.monotonic()
             for page in pages:
-                page.wait_for_function("['playing', 'end', 'error'].includes(document.body.dataset.mugPhase)",
-                                       timeout=90_000)
+                page.wait_for_function(
+                    "['playing', 'end', 'error'].includes(document.body.dataset.mugPhase)", timeout=90_000
+                )
             result["all_playing_s"] = round(time.monotonic() - t0, 2)
             t_play = time.monotonic()
             slots = {status(pg)["match"]["slot"]: i for i, pg in enumerate(pages) if status(pg)["match"]}
@@ -132,9 +142,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 if i != closed:
                     st = status(page)
                     code = page.query_selector("[data-testid=mug-completion-code]")
-                    entry.update(status=st, phase=st["phase"] if st else None,
-                                 code=code.text_content().strip() if code else None,
-                                 text=page.text_content("#mug-root")[:500])
+                    entry.update(
+                        status=st,
+                        phase=st["phase"] if st else None,
+                        code=code.text_content().strip() if code else None,
+                        text=page.text_content("#mug-root")[:500],
+                    )
                     if i in ended and closed is not None:
                         entry["close_to_end_s"] = round(ended[i] - t_close, 2)
                 result["players"].append(entry)
@@ -146,8 +159,16 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         except subprocess.TimeoutExpired:
             server.kill()
     subprocess.run(
-        [sys.executable, "-c", "import sys; from mug.cli import main; sys.exit(main())", "export",
-         "--database", db, "--out", str(work / "export")],
+        [
+            sys.executable,
+            "-c",
+            "import sys; from mug.cli import main; sys.exit(main())",
+            "export",
+            "--database",
+            db,
+            "--out",
+            str(work / "export"),
+        ],
         check=True,
     )
     return result

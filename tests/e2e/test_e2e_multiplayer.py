@@ -28,7 +28,7 @@ SCENARIO = HERE / "mp_scenario.py"
 EXPERIMENTS = HERE / "experiments.py"
 NETNS_RUN = HERE.parent.parent.parent / "shared" / "tools" / "netns-run"
 NETNS_INLINE = (  # the same as netns-run, for machines without the shared tools folder
-    'ip link set lo up && ip link add v0 type veth peer name v1 && ip addr add 10.77.0.1/24 dev v0 && '
+    "ip link set lo up && ip link add v0 type veth peer name v1 && ip addr add 10.77.0.1/24 dev v0 && "
     'ip link set v0 up && ip link set v1 up && ip route add default dev v0 && exec "$@"'
 )
 
@@ -44,11 +44,28 @@ def netns_prefix() -> list[str]:
 
 
 def scenario(
-    prefix: list[str], experiment: str, players: int, bundle: Path, work: Path, *extra: str,
+    prefix: list[str],
+    experiment: str,
+    players: int,
+    bundle: Path,
+    work: Path,
+    *extra: str,
     env: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    cmd = [*prefix, sys.executable, str(SCENARIO), "--experiment", f"{EXPERIMENTS}:{experiment}",
-           "--players", str(players), "--bundle", str(bundle), "--work", str(work), *extra]
+    cmd = [
+        *prefix,
+        sys.executable,
+        str(SCENARIO),
+        "--experiment",
+        f"{EXPERIMENTS}:{experiment}",
+        "--players",
+        str(players),
+        "--bundle",
+        str(bundle),
+        "--work",
+        str(work),
+        *extra,
+    ]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=os.environ | (env or {}))
     if proc.returncode != 0:
         raise AssertionError(f"scenario failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-4000:]}")
@@ -75,8 +92,9 @@ def check_complete_match(result: dict[str, Any], work: Path, players: int, link_
     assert [p["code"] for p in result["players"]] == ["DONE"] * players, result["players"]
     by = steps(work)
     assert len(by) == players
-    keyed = [{(r["episode"], r["step"]): (r["frame"], r["obs_checksum"], r["action"]) for r in rows}
-             for rows in by.values()]
+    keyed = [
+        {(r["episode"], r["step"]): (r["frame"], r["obs_checksum"], r["action"]) for r in rows} for rows in by.values()
+    ]
     assert all(k == keyed[0] for k in keyed), "every peer recorded the same frames, actions and checksums"
     for episode in ("0", "1"):
         ep = sorted(int(s) for (e, s) in keyed[0] if e == episode)
@@ -125,23 +143,38 @@ def coturn(tmp_path: Path) -> Iterator[tuple[int, str]]:
 def test_two_participants_play_through_a_turn_relay(bundle_dir: Path, tmp_path: Path, coturn: tuple[int, str]) -> None:
     port, secret = coturn
     work = tmp_path / "run"
-    result = scenario([], "mp_duo_turn", 2, bundle_dir, work,
-                      env={"E2E_TURN_PORT": str(port), "E2E_TURN_SECRET": secret})
+    result = scenario(
+        [], "mp_duo_turn", 2, bundle_dir, work, env={"E2E_TURN_PORT": str(port), "E2E_TURN_SECRET": secret}
+    )
     check_complete_match(result, work, 2, "relay")
 
 
 @pytest.mark.netns
 def test_a_closed_tab_ends_the_match_for_the_partner_within_3_s(bundle_dir: Path, tmp_path: Path) -> None:
-    result = scenario(netns_prefix(), "mp_duo_long", 2, bundle_dir, tmp_path, "--close-slot", "1",
-                      "--close-at-frame", "60", "--timeout", "40")
+    result = scenario(
+        netns_prefix(),
+        "mp_duo_long",
+        2,
+        bundle_dir,
+        tmp_path,
+        "--close-slot",
+        "1",
+        "--close-at-frame",
+        "60",
+        "--timeout",
+        "40",
+    )
     (partner,) = [p for p in result["players"] if not p["closed"]]
     assert partner["code"] == "PARTNERLEFT" and "Your partner left." in partner["text"]
     assert partner["close_to_end_s"] is not None and partner["close_to_end_s"] < 3.0
     assert partner["status"]["match"]["state"] in ("ended", "peer_gone")
     (match,) = table(tmp_path, "matches.csv")
     assert match["end_reason"] in ("peer_left", "peer_lost")
-    (pid,) = [r["participant_id"] for r in table(tmp_path, "url_params.csv")
-              if r["name"] == "PROLIFIC_PID" and r["value"] == f"mp-{partner['index']}"]
+    (pid,) = [
+        r["participant_id"]
+        for r in table(tmp_path, "url_params.csv")
+        if r["name"] == "PROLIFIC_PID" and r["value"] == f"mp-{partner['index']}"
+    ]
     rows = steps(tmp_path)[pid]
     frames = sorted(int(r["frame"]) for r in rows)
     assert frames == list(range(len(frames))), "every confirmed frame up to the end is stored, none missing"
@@ -150,8 +183,11 @@ def test_a_closed_tab_ends_the_match_for_the_partner_within_3_s(bundle_dir: Path
 
 def pid_of(work: Path, index: int) -> str:
     """The participant id of the scenario's `index`-th page (its URL's PROLIFIC_PID is mp-<index>)."""
-    (pid,) = [r["participant_id"] for r in table(work, "url_params.csv")
-              if r["name"] == "PROLIFIC_PID" and r["value"] == f"mp-{index}"]
+    (pid,) = [
+        r["participant_id"]
+        for r in table(work, "url_params.csv")
+        if r["name"] == "PROLIFIC_PID" and r["value"] == f"mp-{index}"
+    ]
     return pid
 
 
@@ -168,16 +204,15 @@ def test_two_participants_play_a_gymnasium_env_with_a_joint_tuple_action(bundle_
 
 
 @pytest.mark.netns
-def test_turn_based_aec_players_alternate_and_only_the_acting_one_is_awaited(
-    bundle_dir: Path, tmp_path: Path
-) -> None:
+def test_turn_based_aec_players_alternate_and_only_the_acting_one_is_awaited(bundle_dir: Path, tmp_path: Path) -> None:
     # "right" (slot 1) holds ArrowRight out of turn while "left", whose turn it is, waits; meanwhile right's
     # page is frozen for 1.5 s. Then both press keys at random until both episodes are won.
     result = scenario(netns_prefix(), "mp_turns", 2, bundle_dir, tmp_path, "--block-slot", "1")
     assert [p["code"] for p in result["players"]] == ["DONE"] * 2, result["players"]
     by = steps(tmp_path)
-    keyed = [{(r["episode"], r["step"]): (r["frame"], r["obs_checksum"], r["action"]) for r in rows}
-             for rows in by.values()]
+    keyed = [
+        {(r["episode"], r["step"]): (r["frame"], r["obs_checksum"], r["action"]) for r in rows} for rows in by.values()
+    ]
     assert len(keyed) == 2 and keyed[0] == keyed[1], "both peers recorded the same frames, actions, checksums"
     (match,) = table(tmp_path, "matches.csv")
     assert match["end_reason"] == "finished" and match["steps_differing"] == "0"
@@ -190,12 +225,13 @@ def test_turn_based_aec_players_alternate_and_only_the_acting_one_is_awaited(
         turns = [next(iter(json.loads(r["action"]).items())) for r in ep]
         assert all(len(json.loads(r["action"])) == 1 for r in ep), "one acting agent per step"
         live = [t for t in turns if t[1] is not None]
-        assert sorted(turns[len(live):]) == [("left", None), ("right", None)], "two dead steps end the episode"
+        assert sorted(turns[len(live) :]) == [("left", None), ("right", None)], "two dead steps end the episode"
         assert ep[-1]["terminated"] == "1", "someone won the race"
         assert live[0][0] == "left"
         for (agent, action), (following, _) in zip(live, live[1:], strict=False):
-            assert following == (agent if action == 0 else {"left": "right", "right": "left"}[agent]), \
+            assert following == (agent if action == 0 else {"left": "right", "right": "left"}[agent]), (
                 "a move passes the turn to the other player, waiting keeps it"
+            )
         moves = [agent for agent, action in live if action]
         assert {"left", "right"} <= set(moves) and len(moves) <= 19
 

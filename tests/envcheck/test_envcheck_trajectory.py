@@ -26,9 +26,7 @@ def test_given_actions_are_used() -> None:
 
 def test_parallel_env_runs_across_episodes(testenvs: Path) -> None:
     sums = run_trajectory("mug_envcheck_testenvs:TagParallelEnv", {"max_steps": 5}, 3, 40)
-    assert len(sums) == 40 and sums == run_trajectory(
-        "mug_envcheck_testenvs:TagParallelEnv", {"max_steps": 5}, 3, 40
-    )
+    assert len(sums) == 40 and sums == run_trajectory("mug_envcheck_testenvs:TagParallelEnv", {"max_steps": 5}, 3, 40)
     fixed = run_trajectory("mug_envcheck_testenvs:TagParallelEnv", {}, 3, 4, actions=[{"a": 0, "b": 2}] * 4)
     assert len(fixed) == 4
 

@@ -56,8 +56,10 @@ def commands_are_json(surface: Any) -> list[dict[str, Any]]:
 
 
 # -- the experiments ---------------------------------------------------------------------------------------
-@pytest.mark.parametrize(("path", "package"), [("dodge/experiment.py", "dodge/dodge_env"),
-                                               ("cartpole/experiment.py", "cartpole/cartpole_browser")])
+@pytest.mark.parametrize(
+    ("path", "package"),
+    [("dodge/experiment.py", "dodge/dodge_env"), ("cartpole/experiment.py", "cartpole/cartpole_browser")],
+)
 def test_experiment_loads_and_names_its_local_package(path: str, package: str) -> None:
     experiment = load_experiment(str(EXAMPLES / path))
     assert isinstance(experiment, Experiment)

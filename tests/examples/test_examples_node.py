@@ -14,12 +14,12 @@ PACKAGES = [str(EXAMPLES / "dodge" / "dodge_env"), str(EXAMPLES / "cartpole" / "
 pytestmark = [pytest.mark.node, pytest.mark.usefixtures("example_envs")]
 
 
-@pytest.mark.parametrize(("factory", "kwargs"), [("dodge_env.game:make_env", {"lives": 3}),
-                                                 ("cartpole_browser.env:make_env", {})])
-def test_example_env_is_deterministic_in_pyodide(
-    examples_bundle: Path, factory: str, kwargs: dict[str, int]
-) -> None:
-    report = check_env(factory, kwargs, seed=3, steps=300, actions="random", bundle_dir=examples_bundle,
-                       packages=PACKAGES)
+@pytest.mark.parametrize(
+    ("factory", "kwargs"), [("dodge_env.game:make_env", {"lives": 3}), ("cartpole_browser.env:make_env", {})]
+)
+def test_example_env_is_deterministic_in_pyodide(examples_bundle: Path, factory: str, kwargs: dict[str, int]) -> None:
+    report = check_env(
+        factory, kwargs, seed=3, steps=300, actions="random", bundle_dir=examples_bundle, packages=PACKAGES
+    )
     assert report.ok, report.message
     assert report.steps_compared == 300 and report.first_mismatch is None

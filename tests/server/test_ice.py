@@ -27,9 +27,7 @@ def test_minted_credentials_match_hmac_computed_here() -> None:
     turn = out["iceServers"][1]
     assert turn["urls"] == TURN
     assert turn["username"] == "1700003600:alice"
-    expected = base64.b64encode(
-        hmac.new(b"north-secret", b"1700003600:alice", hashlib.sha1).digest()
-    ).decode()
+    expected = base64.b64encode(hmac.new(b"north-secret", b"1700003600:alice", hashlib.sha1).digest()).decode()
     assert turn["credential"] == expected
     assert out["expiresAt"] == 1_700_003_600
     assert out["iceTransportPolicy"] == "all"
@@ -39,9 +37,7 @@ def test_minted_credentials_verify_until_expiry_and_not_after() -> None:
     creds = mint_turn_credentials(SECRET, "p-42", NOW, 600)
     assert creds.expires_at == int(NOW) + 600
     assert verify_turn_rest(SECRET, creds.username, creds.credential, NOW)
-    assert verify_turn_rest(
-        SECRET, creds.username, creds.credential, creds.expires_at
-    )  # coturn: expired iff < now
+    assert verify_turn_rest(SECRET, creds.username, creds.credential, creds.expires_at)  # coturn: expired iff < now
     assert not verify_turn_rest(SECRET, creds.username, creds.credential, creds.expires_at + 1)
 
 

@@ -37,9 +37,7 @@ def _turn_entry(webrtc: WebRTCConfig, pid: str, now: float) -> tuple[str, str]:
 
 def test_minted_credentials_are_accepted(coturn: tuple[str, int]) -> None:
     host, port = coturn
-    webrtc = WebRTCConfig(
-        stun_urls=[], turn_urls=[f"turn:{host}:{port}"], turn_secret=SECRET, force_relay=True
-    )
+    webrtc = WebRTCConfig(stun_urls=[], turn_urls=[f"turn:{host}:{port}"], turn_secret=SECRET, force_relay=True)
     for pid in ("alice", "p-7f3a_x"):
         username, credential = _turn_entry(webrtc, pid, time.time())
         with TurnClient(host, port) as client:

@@ -17,8 +17,12 @@ KEYS = {"ArrowLeft": 0}
 
 
 def duo(**kw: Any) -> GameScene:
-    return GameScene(**({"id": "duo", "env": "envs.duo:make", "key_bindings": KEYS,
-                         "agents": {"left": "human", "right": "human"}} | kw))
+    return GameScene(
+        **(
+            {"id": "duo", "env": "envs.duo:make", "key_bindings": KEYS, "agents": {"left": "human", "right": "human"}}
+            | kw
+        )
+    )
 
 
 def experiment(scene: GameScene, *extra: Any, remote: RemoteConfig | None = None) -> Experiment:
@@ -97,8 +101,11 @@ async def test_groups_form_first_come_first_served_with_fixed_slots(serve: Any) 
         assert len({s["match_id"] for s in starts}) == 1 and len({s["seed"] for s in starts}) == 1
         assert starts[0]["members"] == [p.pid for p in group[:3]]
         assert starts[0]["agents"] == {
-            "a": {"kind": "human", "slot": 0}, "b": {"kind": "human", "slot": 1}, "c": {"kind": "human", "slot": 2},
-            "bot": {"kind": "policy", "ref": "mug.demos.policies:make_catcher", "kwargs": {}}}
+            "a": {"kind": "human", "slot": 0},
+            "b": {"kind": "human", "slot": 1},
+            "c": {"kind": "human", "slot": 2},
+            "bot": {"kind": "policy", "ref": "mug.demos.policies:make_catcher", "kwargs": {}},
+        }
         assert starts[0]["input_delay"] == "auto"
         assert starts[0]["ice"]["iceTransportPolicy"] == "all"
         again = await group[0].call("lobby_join", {"v": 1, "scene_id": "duo"})
@@ -144,7 +151,13 @@ async def test_signaling_reaches_only_the_own_match(serve: Any) -> None:
             await a.call("signal", "garbage"),
         ]
         assert [r["error"]["code"] for r in refused] == [
-            "self_target", "bad_target", "bad_payload", "payload_too_large", "bad_message", "bad_message"]
+            "self_target",
+            "bad_target",
+            "bad_payload",
+            "payload_too_large",
+            "bad_message",
+            "bad_message",
+        ]
     finally:
         for p in (a, b, c, d):
             await p.stop()
@@ -163,8 +176,11 @@ async def test_signaling_outside_a_match_is_refused(serve: Any) -> None:
 
 
 async def test_lobby_timeout_ends_on_its_own_page_with_its_own_code(serve: Any) -> None:
-    scene = duo(lobby=Lobby(timeout_s=0.3, on_timeout="end",
-                            timeout_end=Outcome(body="No partner.", completion_code="NOPARTNER")))
+    scene = duo(
+        lobby=Lobby(
+            timeout_s=0.3, on_timeout="end", timeout_end=Outcome(body="No partner.", completion_code="NOPARTNER")
+        )
+    )
     live = serve(experiment(scene))
     (a,) = await peers(live.url, 1)
     try:
@@ -177,7 +193,8 @@ async def test_lobby_timeout_ends_on_its_own_page_with_its_own_code(serve: Any) 
     db = live.database_url.removeprefix("sqlite:///")
     with sqlite3.connect(db) as conn:
         assert conn.execute("select outcome, completion_code from participants").fetchall() == [
-            ("lobby_timeout", "NOPARTNER")]
+            ("lobby_timeout", "NOPARTNER")
+        ]
 
 
 async def test_lobby_timeout_can_jump_to_a_scene(serve: Any) -> None:
@@ -195,9 +212,15 @@ async def test_lobby_timeout_can_jump_to_a_scene(serve: Any) -> None:
 
 
 async def test_lobby_timeout_can_fill_empty_slots_with_ai(serve: Any) -> None:
-    scene = duo(agents={"a": "human", "b": "human", "c": "human"}, ai_fallback={
-        "a": "mug.demos.policies:make_catcher", "b": "mug.demos.policies:make_catcher",
-        "c": "mug.demos.policies:make_catcher"}, lobby=Lobby(timeout_s=0.4, on_timeout="ai"))
+    scene = duo(
+        agents={"a": "human", "b": "human", "c": "human"},
+        ai_fallback={
+            "a": "mug.demos.policies:make_catcher",
+            "b": "mug.demos.policies:make_catcher",
+            "c": "mug.demos.policies:make_catcher",
+        },
+        lobby=Lobby(timeout_s=0.4, on_timeout="ai"),
+    )
     live = serve(experiment(scene))
     a, b = await peers(live.url, 2)
     try:
@@ -222,7 +245,8 @@ async def test_partner_leaving_ends_the_match_for_everyone_with_its_outcome(serv
         assert (await a.call("records", {"v": 1, "scene_id": "duo", "batch": 0, "rows": [row]}))["stored"] == 1
         forged = row | {"step": 2, "match_id": "someone-elses-match"}
         assert (await a.call("records", {"v": 1, "scene_id": "duo", "batch": 1, "rows": [forged]}))["error"][
-            "code"] == "bad_rows"
+            "code"
+        ] == "bad_rows"
         t0 = asyncio.get_running_loop().time()
         await b.stop()  # closes the tab mid-game
         ended = await a.wait_for("match_end", timeout=3.0)
@@ -239,7 +263,9 @@ async def test_partner_leaving_ends_the_match_for_everyone_with_its_outcome(serv
     with sqlite3.connect(db) as conn:
         assert conn.execute("select end_reason from matches").fetchall() == [("peer_left",)]
         assert sorted(conn.execute("select outcome from participants").fetchall()) == [
-            ("partner_left",), ("partner_left",)]
+            ("partner_left",),
+            ("partner_left",),
+        ]
         assert conn.execute("select count(*) from steps where match_id is not null").fetchone() == (2,)
 
 
@@ -264,12 +290,16 @@ async def test_finished_members_end_the_match_quietly(serve: Any) -> None:
     with sqlite3.connect(db) as conn:
         assert conn.execute("select end_reason from matches").fetchall() == [("finished",)]
         assert conn.execute("select kind from match_reports order by id").fetchall() == [
-            ("links",), ("finished",), ("finished",)]
+            ("links",),
+            ("finished",),
+            ("finished",),
+        ]
 
 
 async def test_match_start_carries_minted_turn_credentials(serve: Any) -> None:
-    remote = RemoteConfig().webrtc(turn_secret="s3cret", turn_urls=["turn:127.0.0.1:3478"], force_relay=True,
-                                   turn_ttl_s=600, load_env_file=False)
+    remote = RemoteConfig().webrtc(
+        turn_secret="s3cret", turn_urls=["turn:127.0.0.1:3478"], force_relay=True, turn_ttl_s=600, load_env_file=False
+    )
     live = serve(experiment(duo(), remote=remote))
     a, b = await peers(live.url, 2)
     try:
@@ -298,16 +328,32 @@ async def test_export_compares_members_records_and_reports_links(serve: Any, tmp
         match_id = (await matched(a, b))[0]["match_id"]
 
         def rows(checksums: list[str]) -> list[dict[str, Any]]:
-            return [{"episode": 0, "step": i + 1, "frame": i, "obs_checksum": c, "t_ms": 1.0, "match_id": match_id}
-                    for i, c in enumerate(checksums)]
+            return [
+                {"episode": 0, "step": i + 1, "frame": i, "obs_checksum": c, "t_ms": 1.0, "match_id": match_id}
+                for i, c in enumerate(checksums)
+            ]
 
         await a.call("records", {"v": 1, "scene_id": "duo", "batch": 0, "rows": rows(["aaaa", "bbbb", "cccc"])})
         await b.call("records", {"v": 1, "scene_id": "duo", "batch": 0, "rows": rows(["aaaa", "bbbf"])})
         for p, other in ((a, 1), (b, 0)):
-            await p.call("match_report", {"v": 1, "match_id": match_id, "kind": "links",
-                                          "data": {"peers": [{"slot": other, "type": "relay", "rtt_ms": 0.6}]}})
-            await p.call("match_report", {"v": 1, "match_id": match_id, "kind": "summary", "data": {
-                "input_delay": 3, "frames": 3, "stalls": 1, "stall_ms": 16.0, "desyncs": [1]}})
+            await p.call(
+                "match_report",
+                {
+                    "v": 1,
+                    "match_id": match_id,
+                    "kind": "links",
+                    "data": {"peers": [{"slot": other, "type": "relay", "rtt_ms": 0.6}]},
+                },
+            )
+            await p.call(
+                "match_report",
+                {
+                    "v": 1,
+                    "match_id": match_id,
+                    "kind": "summary",
+                    "data": {"input_delay": 3, "frames": 3, "stalls": 1, "stall_ms": 16.0, "desyncs": [1]},
+                },
+            )
     finally:
         for p in (a, b):
             await p.stop()
@@ -318,12 +364,17 @@ async def test_export_compares_members_records_and_reports_links(serve: Any, tmp
     with (out / "matches.csv").open(newline="") as f:
         (match,) = list(csv.DictReader(f))
     assert match["match_id"] == match_id and match["end_reason"] == "peer_left" and match["input_delay"] == "3"
-    assert (match["steps_compared"], match["steps_differing"], match["first_difference"]) == ("2", "1",
-                                                                                             "episode 0 step 2")
+    assert (match["steps_compared"], match["steps_differing"], match["first_difference"]) == (
+        "2",
+        "1",
+        "episode 0 step 2",
+    )
     with (out / "match_links.csv").open(newline="") as f:
         links = list(csv.DictReader(f))
     assert [(r["slot"], r["peer_slot"], r["connection_type"], r["rtt_ms"], r["stalls"]) for r in links] == [
-        ("0", "1", "relay", "0.6", "1"), ("1", "0", "relay", "0.6", "1")]
+        ("0", "1", "relay", "0.6", "1"),
+        ("1", "0", "relay", "0.6", "1"),
+    ]
 
 
 async def test_moving_on_without_finishing_ends_the_match_for_the_partner(serve: Any) -> None:

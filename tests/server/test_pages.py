@@ -21,8 +21,9 @@ def fake_bundle(folder: Path) -> BundleManifest:
     (folder / "pyodide.mjs").write_text("export const x = 1;\n")
     (folder / "pyodide-lock.json").write_text("{}")
     (folder / "python_stdlib.zip").write_bytes(b"PK\5\6" + b"\0" * 18)
-    manifest = BundleManifest(bundle_id="abc123def456", lock_file="pyodide-lock.json", packages=["numpy"],
-                              python="3.12.7", pyodide="0.27.7")
+    manifest = BundleManifest(
+        bundle_id="abc123def456", lock_file="pyodide-lock.json", packages=["numpy"], python="3.12.7", pyodide="0.27.7"
+    )
     (folder / "mug-bundle.json").write_text(manifest.to_json())
     return manifest
 
@@ -34,11 +35,18 @@ async def test_bundle_and_static_files_are_served_with_types_and_long_caching(se
         page = await http.get("/")
         assert page.headers["cache-control"] == "no-store"
         config = json.loads(page.text.split('id="mug-config" type="application/json">')[1].split("</script>")[0])
-        assert config["bundle"] == {"indexURL": "/bundle/abc123def456/",
-                                    "lockFileURL": "/bundle/abc123def456/pyodide-lock.json", "packages": ["numpy"]}
+        assert config["bundle"] == {
+            "indexURL": "/bundle/abc123def456/",
+            "lockFileURL": "/bundle/abc123def456/pyodide-lock.json",
+            "packages": ["numpy"],
+        }
         assert "A &lt;/script&gt; title" in page.text and "A <\\/script> title" in page.text
-        expected = {"pyodide.asm.wasm": "application/wasm", "pyodide.mjs": "text/javascript",
-                    "pyodide-lock.json": "application/json", "python_stdlib.zip": "application/zip"}
+        expected = {
+            "pyodide.asm.wasm": "application/wasm",
+            "pyodide.mjs": "text/javascript",
+            "pyodide-lock.json": "application/json",
+            "python_stdlib.zip": "application/zip",
+        }
         for name, content_type in expected.items():
             resp = await http.get(f"/bundle/{manifest.bundle_id}/{name}")
             assert resp.status_code == 200, name

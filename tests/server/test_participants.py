@@ -19,11 +19,14 @@ EXPERIMENT = Experiment(
     id="proto",
     scenes=[
         StaticScene(id="consent", body="Agree?"),
-        StaticScene(id="survey", questions=[
-            Question(id="age", prompt="Age", kind="number"),
-            Question(id="fun", prompt="Fun", kind="scale", scale_min=1, scale_max=5),
-            Question(id="team", prompt="Team", kind="choice", options=["red", "blue"], required=False),
-        ]),
+        StaticScene(
+            id="survey",
+            questions=[
+                Question(id="age", prompt="Age", kind="number"),
+                Question(id="fun", prompt="Fun", kind="scale", scale_min=1, scale_max=5),
+                Question(id="team", prompt="Team", kind="choice", options=["red", "blue"], required=False),
+            ],
+        ),
         GameScene(id="game", env="not_imported.by_server:make_env", key_bindings={"ArrowLeft": 0}, num_episodes=2),
         EndScene(id="end", redirect_url="https://example.org/done?cc={completion_code}&pid={PROLIFIC_PID}"),
     ],
@@ -60,8 +63,18 @@ def read_csv(path: Path) -> list[dict[str, str]]:
 
 
 def row(episode: int, step: int, **extra: Any) -> dict[str, Any]:
-    return {"episode": episode, "step": step, "action": 1, "reward": 0.5, "terminated": False, "truncated": False,
-            "info": {"k": [1, 2]}, "obs_checksum": "00ff00ff00ff00ff", "episode_seed": 7, "t_ms": 1.7e12} | extra
+    return {
+        "episode": episode,
+        "step": step,
+        "action": 1,
+        "reward": 0.5,
+        "terminated": False,
+        "truncated": False,
+        "info": {"k": [1, 2]},
+        "obs_checksum": "00ff00ff00ff00ff",
+        "episode_seed": 7,
+        "t_ms": 1.7e12,
+    } | extra
 
 
 async def to_game(page: Page) -> dict[str, Any]:
@@ -89,9 +102,15 @@ async def test_whole_flow_is_stored_and_exported(serve: Any, tmp_path: Path) -> 
         assert end["scene"]["redirect"] == f"https://example.org/done?cc={code}&pid=abc%20123"
     out = tmp_path / "export"
     paths = await export_async(live.database_url, out)
-    assert {p.name for p in paths} >= {"steps_game.csv", "participants.csv", "answers.csv", "url_params.csv",
-                                       "scene_visits.csv", "MANIFEST.csv"}
-    steps = (read_csv(out / "steps_game.csv"))
+    assert {p.name for p in paths} >= {
+        "steps_game.csv",
+        "participants.csv",
+        "answers.csv",
+        "url_params.csv",
+        "scene_visits.csv",
+        "MANIFEST.csv",
+    }
+    steps = read_csv(out / "steps_game.csv")
     assert [(r["episode"], r["step"]) for r in steps] == [("0", str(s)) for s in range(1, 7)] + [("1", "1")]
     assert steps[0]["participant_id"] == first["participant"]
     assert steps[0]["info"] == '{"k":[1,2]}' and steps[5]["terminated"] == "1" and steps[6]["truncated"] == "1"
@@ -99,7 +118,7 @@ async def test_whole_flow_is_stored_and_exported(serve: Any, tmp_path: Path) -> 
     assert answers == {"age": "31", "fun": "4", "team": ""}
     params = {r["name"]: r["value"] for r in read_csv(out / "url_params.csv")}
     assert params == {"PROLIFIC_PID": "abc 123", "STUDY_ID": "s1"}
-    visits = (read_csv(out / "scene_visits.csv"))
+    visits = read_csv(out / "scene_visits.csv")
     assert [v["scene_id"] for v in visits] == ["consent", "survey", "game", "end"]
     assert all(v["left_at"] for v in visits[:3]) and not visits[3]["left_at"]
     # the export is reproducible: a second run writes the same bytes

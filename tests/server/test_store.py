@@ -37,13 +37,15 @@ def postgres_server() -> Iterator[str]:
     run_as: list[str] = ["runuser", "-u", "postgres", "--"] if root else []
     if root:
         shutil.chown(base, "postgres")
-    subprocess.run([*run_as, initdb, "-D", str(data), "--auth=trust", "-U", "mug"], check=True,
-                   capture_output=True)
+    subprocess.run([*run_as, initdb, "-D", str(data), "--auth=trust", "-U", "mug"], check=True, capture_output=True)
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    proc = subprocess.Popen([*run_as, postgres, "-D", str(data), "-p", str(port), "-h", "127.0.0.1", "-k",
-                             str(data)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [*run_as, postgres, "-D", str(data), "-p", str(port), "-h", "127.0.0.1", "-k", str(data)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.monotonic() + 30
     while True:
         try:
@@ -74,8 +76,20 @@ async def test_store_and_export(database_url: str, tmp_path: Path) -> None:
         assert (await store.participant_by_token_hash("h" * 64) or {})["id"] == "p_1"
         assert await store.enter_scene("p_1", "game", 0, 1234) == 1234
         assert await store.enter_scene("p_1", "game", 0, 999) == 1234  # a resume keeps the first seed
-        rows = [{"episode": 0, "step": s, "action": {"left": 1}, "reward": 0.5, "terminated": s == 3,
-                 "truncated": False, "info": {"b": 2, "a": 1}, "obs_checksum": "abcd", "t_ms": 1.5} for s in (1, 2, 3)]
+        rows = [
+            {
+                "episode": 0,
+                "step": s,
+                "action": {"left": 1},
+                "reward": 0.5,
+                "terminated": s == 3,
+                "truncated": False,
+                "info": {"b": 2, "a": 1},
+                "obs_checksum": "abcd",
+                "t_ms": 1.5,
+            }
+            for s in (1, 2, 3)
+        ]
         assert await store.add_steps("p_1", "game", rows) == (3, 0)
         assert await store.add_steps("p_1", "game", rows + [rows[0] | {"step": 4}]) == (1, 3)
         assert await store.next_episode("p_1", "game") == 1

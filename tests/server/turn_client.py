@@ -115,8 +115,6 @@ class TurnClient:
         if challenge.ok or challenge.error_code != 401:
             return challenge
         realm, nonce = challenge.attrs[A_REALM], challenge.attrs[A_NONCE]
-        key = hashlib.md5(
-            username.encode() + b":" + realm + b":" + password.encode(), usedforsecurity=False
-        ).digest()
+        key = hashlib.md5(username.encode() + b":" + realm + b":" + password.encode(), usedforsecurity=False).digest()
         attrs = [transport, (A_USERNAME, username.encode()), (A_REALM, realm), (A_NONCE, nonce)]
         return self.request(ALLOCATE, attrs, key)

@@ -9,9 +9,7 @@ from .timing import MAX_INPUT_DELAY, MIN_INPUT_DELAY
 from .wire import MAX_SLOTS, WireError, normalize_action
 
 
-def validate_settings(
-    input_delay: int | None, frame_ms: float, max_frames: int | None, default_action: Any
-) -> Any:
+def validate_settings(input_delay: int | None, frame_ms: float, max_frames: int | None, default_action: Any) -> Any:
     """Check the scalar settings; return the default action as peers will see it (normalized).
 
     Raises:
@@ -50,9 +48,7 @@ def validate_slots(local_slots: list[int], slots: list[int], peers: dict[int, st
         raise ValueError(f"local_slots={local_slots!r}: give one or more distinct slots from {sorted(slots)}")
     owners = {peers[s] for s in local_slots}
     if len(owners) != 1:
-        raise ValueError(
-            f"local_slots={local_slots!r} belong to several peers {sorted(owners)}; one peer is local"
-        )
+        raise ValueError(f"local_slots={local_slots!r} belong to several peers {sorted(owners)}; one peer is local")
     (me,) = owners
     mine = sorted(s for s in slots if peers[s] == me)
     if mine != sorted(local_slots):

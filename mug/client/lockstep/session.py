@@ -355,10 +355,7 @@ class LockstepSession:
             if m.slots != link.slots:
                 raise WireError(f"inputs for slots {list(m.slots)}, but this peer owns {list(link.slots)}")
             # Before the delay is agreed our sealing has not started, yet a faster peer acks frame D.
-            if (
-                m.input_ack > max(self._local.next_seal, MAX_INPUT_DELAY)
-                or m.checksum_ack > self._checks.next_local
-            ):
+            if m.input_ack > max(self._local.next_seal, MAX_INPUT_DELAY) or m.checksum_ack > self._checks.next_local:
                 raise WireError("acknowledges frames that were never sent")
 
     def _handle(self, link: PeerLink, m: Message) -> None:
@@ -380,9 +377,7 @@ class LockstepSession:
             checks.acknowledged(m.checksum_ack)
             remote = self._remote[link.peer]
             advanced = remote.receive(m.input_start, m.inputs, self._frame + RECEIVE_AHEAD_FRAMES)
-            advanced |= checks.receive(
-                m.checksum_start, m.checksums, self._checks.next_local + RECEIVE_AHEAD_FRAMES
-            )
+            advanced |= checks.receive(m.checksum_start, m.checksums, self._checks.next_local + RECEIVE_AHEAD_FRAMES)
             # Owe an ack for new data, and for a repeat of data we have (our last ack may have been lost).
             if (advanced or m.inputs or m.checksums) and link.owe_ack_since is None:
                 link.owe_ack_since = self._now if self._now is not None else 0.0

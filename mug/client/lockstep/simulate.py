@@ -41,9 +41,7 @@ class TinyGame:
 
     def step(self, frame: int, actions: dict[int, Any]) -> None:
         for slot, action in actions.items():
-            self.state = (
-                self.state * 1_000_003 + (slot + 1) * zlib.crc32(repr(action).encode()) + frame
-            ) & _MASK
+            self.state = (self.state * 1_000_003 + (slot + 1) * zlib.crc32(repr(action).encode()) + frame) & _MASK
         if frame == self.diverge_at:
             self.state ^= 1
 
@@ -112,9 +110,7 @@ class Simulation:
             local = [s for s in slots if owners[s] == peer]
             session = LockstepSession(local_slots=local, slots=slots, peers=owners, **session_kwargs)
             game = TinyGame(slots, diverge_at=(diverge or {}).get(peer))
-            sim_peer = SimPeer(
-                peer, session, game, random.Random(seed * 1000 + i), (start_ms or {}).get(peer, 0)
-            )
+            sim_peer = SimPeer(peer, session, game, random.Random(seed * 1000 + i), (start_ms or {}).get(peer, 0))
             self.peers[peer] = sim_peer
             if self.turn_based:
                 session.set_acting_slots(0, [game.acting_slot()])

@@ -153,8 +153,7 @@ def _encode_action(out: bytearray, value: Any, depth: int) -> None:
         _encode_action(out, value.__index__(), depth)
     else:
         raise WireError(
-            f"cannot encode an action of type {type(value).__name__}: "
-            "use None, bool, int, float, str or a list"
+            f"cannot encode an action of type {type(value).__name__}: use None, bool, int, float, str or a list"
         )
 
 
@@ -207,9 +206,7 @@ class _Reader:
     def take(self, n: int) -> bytes:
         end = self.pos + n
         if end > len(self.data):
-            raise WireError(
-                f"truncated message: needed {n} bytes at offset {self.pos}, have {len(self.data)}"
-            )
+            raise WireError(f"truncated message: needed {n} bytes at offset {self.pos}, have {len(self.data)}")
         chunk = self.data[self.pos : end]
         self.pos = end
         return chunk

@@ -59,9 +59,7 @@ class Wire:
 
 
 def test_single_peer_runs_alone_with_the_input_delay() -> None:
-    s = LockstepSession(
-        local_slots=[0, 1], slots=[0, 1], peers={0: "me", 1: "me"}, input_delay=2, frame_ms=10
-    )
+    s = LockstepSession(local_slots=[0, 1], slots=[0, 1], peers={0: "me", 1: "me"}, input_delay=2, frame_ms=10)
     s.add_local_input(0, 7)
     first = s.poll(0.0)
     assert first == [Ready(2), Step(0, {0: 0, 1: 0})]
@@ -73,9 +71,7 @@ def test_single_peer_runs_alone_with_the_input_delay() -> None:
 
 
 def test_explicit_input_frame_and_late_inputs() -> None:
-    s = LockstepSession(
-        local_slots=[0], slots=[0], peers={0: "me"}, input_delay=3, frame_ms=10, default_action=9
-    )
+    s = LockstepSession(local_slots=[0], slots=[0], peers={0: "me"}, input_delay=3, frame_ms=10, default_action=9)
     s.add_local_input(0, 5, frame=2)  # for frame 5
     steps = [r for t in range(0, 80, 10) for r in s.poll(float(t)) if isinstance(r, Step)]
     assert [st.actions[0] for st in steps] == [9, 9, 9, 9, 9, 5, 9, 9]
@@ -188,9 +184,7 @@ def test_turn_based_awaits_only_the_acting_slot() -> None:
 
 
 def test_turn_based_frame_waits_for_the_caller_to_declare_acting_slots() -> None:
-    s = LockstepSession(
-        local_slots=[0], slots=[0], peers={0: "me"}, input_delay=1, frame_ms=10, turn_based=True
-    )
+    s = LockstepSession(local_slots=[0], slots=[0], peers={0: "me"}, input_delay=1, frame_ms=10, turn_based=True)
     assert [r for r in s.poll(0.0) if isinstance(r, Step)] == []
     s.set_acting_slots(0, [0])
     assert [r for r in s.poll(1.0) if isinstance(r, Step)] == [Step(0, {0: 0})]

@@ -12,9 +12,7 @@ from mug.client.lockstep.timing import MAX_INPUT_DELAY, PEER_TIMEOUT_MS
 PROFILES = {
     "clean": LinkProfile(latency_ms=10),
     "loss5_jitter50": LinkProfile(latency_ms=20, jitter_ms=50, loss=0.05),
-    "rtt150_loss_dup_reorder": LinkProfile(
-        latency_ms=75, jitter_ms=10, loss=0.05, duplicate=0.05, reorder=0.05
-    ),
+    "rtt150_loss_dup_reorder": LinkProfile(latency_ms=75, jitter_ms=10, loss=0.05, duplicate=0.05, reorder=0.05),
 }
 FRAMES = 2000
 
@@ -175,9 +173,7 @@ def test_garbage_on_the_wire_is_counted_and_the_game_goes_on() -> None:
 
 def test_same_seed_same_run() -> None:
     def run() -> list[tuple[float, Request]]:
-        sim = Simulation(
-            owners(2), SimNetwork(seed=8, default=PROFILES["loss5_jitter50"]), seed=8, max_frames=300
-        )
+        sim = Simulation(owners(2), SimNetwork(seed=8, default=PROFILES["loss5_jitter50"]), seed=8, max_frames=300)
         sim.run()
         return sim.peers["p0"].requests
 

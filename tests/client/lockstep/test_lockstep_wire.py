@@ -47,9 +47,7 @@ def test_nan_and_tuples_normalize() -> None:
     assert wire.normalize_action((1, (2, 3))) == [1, [2, 3]]
 
 
-@pytest.mark.parametrize(
-    "action", [2**63, -(2**63) - 1, object(), {"a": 1}, [[[[[1]]]]], list(range(300)), "x" * 600]
-)
+@pytest.mark.parametrize("action", [2**63, -(2**63) - 1, object(), {"a": 1}, [[[[[1]]]]], list(range(300)), "x" * 600])
 def test_unencodable_actions_raise_wire_error(action: object) -> None:
     with pytest.raises(WireError):
         wire.encode_action(action)
@@ -62,9 +60,7 @@ def sample_messages() -> list[wire.Message]:
         Proposal(3, True),
         Proposal(12, False),
         Inputs(5, 0, 3, (0,), (), 0, ()),
-        Inputs(
-            10, 7, 8, (1, 4), ((1, [0.5, -1.0]), (None, "a"), (True, 2**33)), 4, (0, 0xFFFFFFFF, 0x1234ABCD)
-        ),
+        Inputs(10, 7, 8, (1, 4), ((1, [0.5, -1.0]), (None, "a"), (True, 2**33)), 4, (0, 0xFFFFFFFF, 0x1234ABCD)),
         Inputs(2**32 - 1, 2**32 - 1, 0, (0,), ((0,),) * 64, 100, tuple(range(64))),
     ]
 

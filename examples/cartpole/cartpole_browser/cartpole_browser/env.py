@@ -46,8 +46,7 @@ class CoastAction(gym.Wrapper[np.ndarray, Any, np.ndarray, Any]):
     def step(self, action: Any) -> tuple[np.ndarray, SupportsFloat, bool, bool, dict[str, Any]]:
         a = int(action)
         if a not in (PUSH_LEFT, PUSH_RIGHT, COAST):
-            raise ValueError(f"cartpole: action must be 0 (push left), 1 (push right) or 2 (coast), "
-                             f"got {action!r}")
+            raise ValueError(f"cartpole: action must be 0 (push left), 1 (push right) or 2 (coast), got {action!r}")
         if a != COAST:
             return self.env.step(a)
         cartpole: Any = self.env.unwrapped
@@ -72,8 +71,9 @@ class SurfaceCartPole(gym.Wrapper[np.ndarray, Any, np.ndarray, Any]):
         self._last_action: int | None = None
         self._ended: str | None = None
 
-    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None
-              ) -> tuple[np.ndarray, dict[str, Any]]:
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[np.ndarray, dict[str, Any]]:
         self._steps, self._last_action, self._ended = 0, None, None
         return self.env.reset(seed=seed, options=options)
 
@@ -126,8 +126,9 @@ class SurfaceCartPole(gym.Wrapper[np.ndarray, Any, np.ndarray, Any]):
         cx, cy = WIDTH / 2 + x * SCALE, RAIL_Y - CART_H / 2 - 8
         hinge_y = cy - CART_H / 2 + 4
         up = -math.pi / 2
-        s.arc(cx, hinge_y, 2 * float(cp.length) * SCALE + 14, up - limit_theta, up + limit_theta, "#22c55e30",
-              fill=True)
+        s.arc(
+            cx, hinge_y, 2 * float(cp.length) * SCALE + 14, up - limit_theta, up + limit_theta, "#22c55e30", fill=True
+        )
         for wx in (cx - CART_W / 3, cx + CART_W / 3):
             s.circle(wx, RAIL_Y - 6, 8, "#0f172a")
             s.circle(wx, RAIL_Y - 6, 3, "#cbd5e1")
@@ -145,8 +146,10 @@ class SurfaceCartPole(gym.Wrapper[np.ndarray, Any, np.ndarray, Any]):
         ux, uy = math.sin(theta), -math.cos(theta)  # along the pole
         px, py = -uy * POLE_W / 2, ux * POLE_W / 2  # across it
         tip = (cx + ux * length, hinge_y + uy * length)
-        s.polygon([(cx + px, hinge_y + py), (tip[0] + px, tip[1] + py), (tip[0] - px, tip[1] - py),
-                   (cx - px, hinge_y - py)], "#e2e8f0")
+        s.polygon(
+            [(cx + px, hinge_y + py), (tip[0] + px, tip[1] + py), (tip[0] - px, tip[1] - py), (cx - px, hinge_y - py)],
+            "#e2e8f0",
+        )
         s.circle(tip[0], tip[1], POLE_W / 2, "#e2e8f0")
         s.circle(cx, hinge_y, 6, "#475569")
         s.circle(cx, hinge_y, 2.5, "#cbd5e1")

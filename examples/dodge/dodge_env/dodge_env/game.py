@@ -43,8 +43,7 @@ OBS_ROCKS = 5
 CRYSTAL_R = 11.0
 REWARD_DODGE, REWARD_CRYSTAL, REWARD_HIT = 1.0, 5.0, -5.0
 
-ROCK_COLORS = (("#8d8478", "#5b534b", "#b9afa2"), ("#7d6a5c", "#4d3f35", "#a8927f"),
-               ("#6f7682", "#454b55", "#9ea5b1"))
+ROCK_COLORS = (("#8d8478", "#5b534b", "#b9afa2"), ("#7d6a5c", "#4d3f35", "#a8927f"), ("#6f7682", "#454b55", "#9ea5b1"))
 DEBRIS = [(math.cos(2 * math.pi * k / 9), math.sin(2 * math.pi * k / 9)) for k in range(9)]
 
 
@@ -107,8 +106,9 @@ class DodgeEnv(gym.Env[np.ndarray, np.int64]):
 
     metadata = {"render_modes": ["rgb_array"], "render_fps": 30}
 
-    def __init__(self, render_mode: str | None = None, lives: int = 3, max_steps: int | None = None,
-                 difficulty: float = 1.0) -> None:
+    def __init__(
+        self, render_mode: str | None = None, lives: int = 3, max_steps: int | None = None, difficulty: float = 1.0
+    ) -> None:
         if lives < 1:
             raise ValueError(f"lives must be at least 1, got {lives}")
         if difficulty <= 0:
@@ -122,12 +122,20 @@ class DodgeEnv(gym.Env[np.ndarray, np.int64]):
         self._s: State | None = None
 
     # -- Gymnasium API ---------------------------------------------------------------------------------------
-    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None
-              ) -> tuple[np.ndarray, dict[str, Any]]:
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[np.ndarray, dict[str, Any]]:
         super().reset(seed=seed)
         rng = self.np_random
-        stars = [Star(float(rng.uniform(0, WIDTH)), float(rng.uniform(0, HEIGHT)),
-                      float(rng.choice([0.7, 1.0, 1.4, 2.0])), int(rng.integers(0, 60))) for _ in range(55)]
+        stars = [
+            Star(
+                float(rng.uniform(0, WIDTH)),
+                float(rng.uniform(0, HEIGHT)),
+                float(rng.choice([0.7, 1.0, 1.4, 2.0])),
+                int(rng.integers(0, 60)),
+            )
+            for _ in range(55)
+        ]
         self._s = State(lives=self.lives, stars=stars)
         return self._obs(), self._info()
 
@@ -239,18 +247,22 @@ class DodgeEnv(gym.Env[np.ndarray, np.int64]):
         if s.rock_timer <= 0:
             r = float(rng.uniform(12.0, 30.0))
             corners = int(rng.integers(7, 11))
-            s.rocks.append(Rock(
-                x=float(rng.uniform(r, WIDTH - r)),
-                y=-r,
-                r=r,
-                vx=float(rng.uniform(-0.6, 0.6)),
-                vy=float(rng.uniform(2.0, 3.6)) * level,
-                spin=float(rng.uniform(-0.05, 0.05)),
-                shape=[float(v) for v in rng.uniform(0.78, 1.08, size=corners)],
-                craters=[(float(rng.uniform(0, 6.283)), float(rng.uniform(0.1, 0.5)),
-                          float(rng.uniform(0.12, 0.22))) for _ in range(int(rng.integers(1, 4)))],
-                color=int(rng.integers(len(ROCK_COLORS))),
-            ))
+            s.rocks.append(
+                Rock(
+                    x=float(rng.uniform(r, WIDTH - r)),
+                    y=-r,
+                    r=r,
+                    vx=float(rng.uniform(-0.6, 0.6)),
+                    vy=float(rng.uniform(2.0, 3.6)) * level,
+                    spin=float(rng.uniform(-0.05, 0.05)),
+                    shape=[float(v) for v in rng.uniform(0.78, 1.08, size=corners)],
+                    craters=[
+                        (float(rng.uniform(0, 6.283)), float(rng.uniform(0.1, 0.5)), float(rng.uniform(0.12, 0.22)))
+                        for _ in range(int(rng.integers(1, 4)))
+                    ],
+                    color=int(rng.integers(len(ROCK_COLORS))),
+                )
+            )
             gap = rng.integers(14, 31)
             s.rock_timer = max(5, int(gap / level))
         s.crystal_timer -= 1
@@ -309,8 +321,7 @@ class DodgeEnv(gym.Env[np.ndarray, np.int64]):
         surf.polygon(points, fill)
         for ang, dist, size in rock.craters:
             a = ang + turn
-            surf.circle(rock.x + math.cos(a) * rock.r * dist, rock.y + math.sin(a) * rock.r * dist,
-                        rock.r * size, dark)
+            surf.circle(rock.x + math.cos(a) * rock.r * dist, rock.y + math.sin(a) * rock.r * dist, rock.r * size, dark)
         surf.arc(rock.x, rock.y, rock.r * 0.7, math.pi * 1.05, math.pi * 1.5, light, width=2)
         surf.polygon(points, dark, fill=False, width=2)
 
@@ -318,15 +329,22 @@ class DodgeEnv(gym.Env[np.ndarray, np.int64]):
     def _draw_crystal(surf: Surface, x: float, y: float, steps: int) -> None:
         pulse = 4 * abs((steps % 30) - 15) / 15
         surf.circle(x, y, CRYSTAL_R + 6 + pulse, "#5ef2ff26")
-        surf.polygon([(x, y - CRYSTAL_R * 1.3), (x + CRYSTAL_R * 0.8, y), (x, y + CRYSTAL_R * 1.3),
-                      (x - CRYSTAL_R * 0.8, y)], "#38d9f5")
+        surf.polygon(
+            [(x, y - CRYSTAL_R * 1.3), (x + CRYSTAL_R * 0.8, y), (x, y + CRYSTAL_R * 1.3), (x - CRYSTAL_R * 0.8, y)],
+            "#38d9f5",
+        )
         surf.polygon([(x, y - CRYSTAL_R * 1.3), (x + CRYSTAL_R * 0.8, y), (x, y)], "#c9fbff")
-        surf.polygon([(x, y - CRYSTAL_R * 1.3), (x + CRYSTAL_R * 0.8, y), (x, y + CRYSTAL_R * 1.3),
-                      (x - CRYSTAL_R * 0.8, y)], "#e8feff", fill=False, width=1.5)
+        surf.polygon(
+            [(x, y - CRYSTAL_R * 1.3), (x + CRYSTAL_R * 0.8, y), (x, y + CRYSTAL_R * 1.3), (x - CRYSTAL_R * 0.8, y)],
+            "#e8feff",
+            fill=False,
+            width=1.5,
+        )
 
     @staticmethod
-    def _ship_points(x: float, y: float, tilt: float, scale: float, outline: Sequence[tuple[float, float]]
-                     ) -> list[tuple[float, float]]:
+    def _ship_points(
+        x: float, y: float, tilt: float, scale: float, outline: Sequence[tuple[float, float]]
+    ) -> list[tuple[float, float]]:
         c, s = math.cos(tilt), math.sin(tilt)
         return [(x + (px * c - py * s) * scale, y + (px * s + py * c) * scale) for px, py in outline]
 
@@ -351,7 +369,7 @@ class DodgeEnv(gym.Env[np.ndarray, np.int64]):
     @staticmethod
     def _draw_burst(surf: Surface, b: Burst) -> None:
         fade = max(0, 255 - b.age * 10)
-        rgb = tuple(int(b.color[i:i + 2], 16) for i in (1, 3, 5))
+        rgb = tuple(int(b.color[i : i + 2], 16) for i in (1, 3, 5))
         surf.circle(b.x, b.y, 6 + b.age * 2.2, (*rgb, fade), fill=False, width=3)
         if b.age < 8:
             surf.circle(b.x, b.y, 14 - b.age, (255, 245, 220, 230))
@@ -368,14 +386,30 @@ class DodgeEnv(gym.Env[np.ndarray, np.int64]):
             cx = WIDTH - 20 - 26 * i
             surf.polygon([(cx, 8), (cx + 9, 26), (cx, 22), (cx - 9, 26)], color)
         speed = self.level() * self.difficulty
-        surf.text(f"speed x{speed:.1f}", WIDTH - 20 - 26 * self.lives, 10, "#9fb4e8", size=14, align="right",
-                  font="monospace")
+        surf.text(
+            f"speed x{speed:.1f}", WIDTH - 20 - 26 * self.lives, 10, "#9fb4e8", size=14, align="right", font="monospace"
+        )
         if s.lives <= 0:
             surf.rect(0, 0, WIDTH, HEIGHT, "#00000099")
-            surf.text("SHIP LOST", WIDTH / 2, HEIGHT / 2 - 18, "#ff6b6b", size=40, bold=True, align="center",
-                      baseline="middle")
-            surf.text(f"final score {s.score:g}", WIDTH / 2, HEIGHT / 2 + 24, "#f8fafc", size=20,
-                      align="center", baseline="middle")
+            surf.text(
+                "SHIP LOST",
+                WIDTH / 2,
+                HEIGHT / 2 - 18,
+                "#ff6b6b",
+                size=40,
+                bold=True,
+                align="center",
+                baseline="middle",
+            )
+            surf.text(
+                f"final score {s.score:g}",
+                WIDTH / 2,
+                HEIGHT / 2 + 24,
+                "#f8fafc",
+                size=20,
+                align="center",
+                baseline="middle",
+            )
 
 
 def make_env(**kwargs: Any) -> DodgeEnv:

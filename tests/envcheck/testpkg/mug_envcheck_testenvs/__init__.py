@@ -42,9 +42,7 @@ class TagParallelEnv(ParallelEnv):
 
     def step(self, actions: dict[str, Any]) -> tuple[dict, dict, dict, dict, dict]:
         for i, agent in enumerate(self.possible_agents):
-            self.pos[i] = np.clip(
-                self.pos[i] + int(actions[agent]) - 1 + self.rng.normal(0, 0.1), 0, self.size
-            )
+            self.pos[i] = np.clip(self.pos[i] + int(actions[agent]) - 1 + self.rng.normal(0, 0.1), 0, self.size)
         self.t += 1
         dist = float(np.abs(self.pos[0] - self.pos[1]))
         rewards = {a: -dist / self.size for a in self.agents}
