@@ -179,6 +179,10 @@ def test_a_closed_tab_ends_the_match_for_the_partner_within_3_s(bundle_dir: Path
     frames = sorted(int(r["frame"]) for r in rows)
     assert frames == list(range(len(frames))), "every confirmed frame up to the end is stored, none missing"
     assert len(frames) >= result["closed_at_frame"] - 5
+    (closed,) = [p for p in result["players"] if p["closed"]]
+    outcomes = {r["id"]: (r["outcome"], r["completion_code"]) for r in table(tmp_path, "participants.csv")}
+    assert outcomes[pid] == ("partner_left", "PARTNERLEFT")
+    assert outcomes[pid_of(tmp_path, closed["index"])] == ("left", ""), "the one who left has their own outcome"
 
 
 def pid_of(work: Path, index: int) -> str:

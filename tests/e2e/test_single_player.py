@@ -59,7 +59,12 @@ def test_demo_from_consent_to_completion_code(mug_server: Any, page: Any, tmp_pa
     page.keyboard.down("ArrowRight")
     wait_phase(page, "static", timeout=60_000)  # finished, rows flushed, advanced to the survey
     page.keyboard.up("ArrowRight")
-    assert page.evaluate("window.mug.status().outbox") == {"pending_rows": 0, "pending_batches": 0}
+    assert page.evaluate("window.mug.status().outbox") == {
+        "pending_rows": 0,
+        "pending_batches": 0,
+        "refused_rows": 0,
+        "refused_batches": 0,
+    }
 
     # Survey: a required answer is checked before continuing.
     page.click("[data-testid=mug-continue]")
