@@ -57,6 +57,24 @@ pixels = Experiment(
     ],
 )
 
+# One 8-second episode of Catch (for a server killed and restarted while it is played).
+catch_long = Experiment(
+    id="e2e-catch-long",
+    title="Catch, one long episode",
+    scenes=[
+        GameScene(
+            id="game",
+            env="mug.demos.catch:make_env",
+            env_kwargs={"max_misses": 1000},
+            key_bindings={"ArrowLeft": 0, "ArrowRight": 2},
+            default_action=1,
+            fps=30,
+            num_episodes=1,
+            max_steps=240,
+        ),
+        EndScene(id="end", completion_code="DONE"),
+    ],
+)
 
 # ---- multiplayer (test_e2e_multiplayer.py) -------------------------------------------------------------
 import os  # noqa: E402

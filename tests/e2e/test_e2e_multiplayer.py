@@ -248,3 +248,13 @@ def test_turn_based_aec_players_alternate_and_only_the_acting_one_is_awaited(bun
     assert all(json.loads(r["action"]) == {"left": 0} for r in left), "right's held key was not applied"
     right = {r["frame"]: float(r["t_client_ms"]) for r in by[pid_of(tmp_path, block["index"])]}
     assert all(right[r["frame"]] >= block["t1_ms"] - 50 for r in left)
+
+
+@pytest.mark.netns
+def test_a_server_killed_mid_match_and_restarted_loses_no_step(bundle_dir: Path, tmp_path: Path) -> None:
+    result = scenario(netns_prefix(), "mp_duo", 2, bundle_dir, tmp_path, "--kill-at-frame", "60", "--down-s", "4")
+    assert result["kill"]["frame"] >= 60 and result["kill"]["restarted_s"] >= 4
+    # both finish, every step of both is stored exactly once, the restarted server saw the match to its end
+    check_complete_match(result, tmp_path, 2, "direct")
+    for row in table(tmp_path, "participants.csv"):
+        assert (row["steps_stored"], row["steps_refused"], row["outcome"]) == ("180", "0", ""), row
