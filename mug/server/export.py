@@ -6,8 +6,9 @@ Files written (rows in a fixed order, JSON cells with sorted keys, no export tim
   for good: `records_refused` events), `url_params.csv`, `scene_visits.csv`, `answers.csv`, `events.csv`;
 - `matches.csv`: one row per multiplayer match: members, seed, how it ended, the agreed input delay, and the
   server's comparison of the members' own records (steps compared, steps whose checksums differ, the first);
-- `match_links.csv`: one row per match, reporting member and peer: connection type (direct or relay), round
-  trip, input delay, stalls and desyncs as that member measured them;
+- `match_links.csv`: one row per match, reporting member and peer: connection type (direct or relay), the
+  protocol to the relay (udp, tcp or tls), round trip, input delay, stalls and desyncs as that member
+  measured them;
 - `MANIFEST.csv`: every other file with its row count and SHA-256.
 """
 
@@ -188,6 +189,7 @@ LINK_COLUMNS = [
     "slot",
     "peer_slot",
     "connection_type",
+    "relay_protocol",
     "rtt_ms",
     "input_delay",
     "frames",
@@ -271,6 +273,7 @@ async def _export_matches(
                         slot,
                         peer.get("slot"),
                         peer.get("type"),
+                        peer.get("relay_protocol"),
                         peer.get("rtt_ms"),
                         summary.get("input_delay"),
                         summary.get("frames"),

@@ -140,13 +140,16 @@ def coturn(tmp_path: Path) -> Iterator[tuple[int, str]]:
 
 
 @pytest.mark.turn
-def test_two_participants_play_through_a_turn_relay(bundle_dir: Path, tmp_path: Path, coturn: tuple[int, str]) -> None:
+@pytest.mark.parametrize("experiment", ["mp_duo_turn", "mp_duo_turn_tcp"], ids=["udp", "tcp"])
+def test_two_participants_play_through_a_turn_relay(
+    bundle_dir: Path, tmp_path: Path, coturn: tuple[int, str], experiment: str
+) -> None:
     port, secret = coturn
     work = tmp_path / "run"
-    result = scenario(
-        [], "mp_duo_turn", 2, bundle_dir, work, env={"E2E_TURN_PORT": str(port), "E2E_TURN_SECRET": secret}
-    )
+    result = scenario([], experiment, 2, bundle_dir, work, env={"E2E_TURN_PORT": str(port), "E2E_TURN_SECRET": secret})
     check_complete_match(result, work, 2, "relay")
+    protocol = "tcp" if experiment.endswith("_tcp") else "udp"
+    assert {r["relay_protocol"] for r in table(work, "match_links.csv")} == {protocol}
 
 
 @pytest.mark.netns

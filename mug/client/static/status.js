@@ -5,7 +5,8 @@
  * @typedef {"loading"|"static"|"game"|"lobby"|"connecting"|"playing"|"between_episodes"|"saving"|"end"|"error"
  *   |"second_tab"} Phase
  * @typedef {{id: string, slot: number,
- *   peers: {slot: number, type: string, rtt_ms: number|null, lockstep_rtt_ms?: number|null}[],
+ *   peers: {slot: number, type: string, relay_protocol?: string|null, rtt_ms: number|null,
+ *     lockstep_rtt_ms?: number|null}[],
  *   input_delay: number|null, stalls: number, stall_ms: number, desyncs: number[], state: string,
  *   connect_ms: number|null}} MatchStatus
  *   `state`: "connecting", then the match runner's ("synchronizing", "running", "pause", "finished", "done",

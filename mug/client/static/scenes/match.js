@@ -151,7 +151,7 @@ async function playMatch(scene, ctx, ui, start, early) {
   const refreshStats = async () => {
     // rtt_ms: the ICE candidate pair's current round trip (whole ms in Chromium), else the lockstep's own
     // ping (measured at poll granularity); both are kept.
-    match.peers = (await mesh.stats()).map((p) => ({ slot: p.slot, type: p.type,
+    match.peers = (await mesh.stats()).map((p) => ({ slot: p.slot, type: p.type, relay_protocol: p.relay_protocol,
       rtt_ms: p.rtt_ms ?? lockstepRtt[p.pid] ?? null, lockstep_rtt_ms: lockstepRtt[p.pid] ?? null }));
     match.connect_ms = mesh.connectMs;
   };
