@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from mug.client.bridge import WorkerBridge
-from mug.client.lockstep.network import LinkProfile, SimNetwork
+from mug.testing.lockstep.network import LinkProfile, SimNetwork
 from mug.client.match import MatchRunner
 from mug.client.match_plan import MatchPlan
 from mug.client.seeding import episode_seed

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from mug.client.lockstep import Desync, PeerGone, Ready, Request, SessionState, Stalled, Step
-from mug.client.lockstep.network import LinkProfile, SimNetwork
-from mug.client.lockstep.simulate import SimPeer, Simulation, benchmark
+from mug.testing.lockstep.network import LinkProfile, SimNetwork
+from mug.testing.lockstep.simulate import SimPeer, Simulation, benchmark
 from mug.client.lockstep.timing import MAX_INPUT_DELAY, PEER_TIMEOUT_MS
 
 PROFILES = {
