@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from mug.testing.bundle import BuiltBundle
 from mug.testing.coturn import Coturn, CoturnNotInstalled
 
 pytestmark = pytest.mark.browser
@@ -114,14 +115,14 @@ def check_complete_match(result: dict[str, Any], work: Path, players: int, link_
 
 
 @pytest.mark.netns
-def test_two_participants_play_a_whole_scene_over_a_direct_link(bundle_dir: Path, tmp_path: Path) -> None:
-    result = scenario(netns_prefix(), "mp_duo", 2, bundle_dir, tmp_path)
+def test_two_participants_play_a_whole_scene_over_a_direct_link(bundle: BuiltBundle, tmp_path: Path) -> None:
+    result = scenario(netns_prefix(), "mp_duo", 2, bundle.path, tmp_path)
     check_complete_match(result, tmp_path, 2, "direct")
 
 
 @pytest.mark.netns
-def test_three_participants_play_in_a_full_mesh(bundle_dir: Path, tmp_path: Path) -> None:
-    result = scenario(netns_prefix(), "mp_party", 3, bundle_dir, tmp_path)
+def test_three_participants_play_in_a_full_mesh(bundle: BuiltBundle, tmp_path: Path) -> None:
+    result = scenario(netns_prefix(), "mp_party", 3, bundle.path, tmp_path)
     check_complete_match(result, tmp_path, 3, "direct")
 
 
@@ -140,22 +141,24 @@ def coturn(tmp_path: Path) -> Iterator[tuple[int, str]]:
 
 
 @pytest.mark.turn
-def test_two_participants_play_through_a_turn_relay(bundle_dir: Path, tmp_path: Path, coturn: tuple[int, str]) -> None:
+def test_two_participants_play_through_a_turn_relay(
+    bundle: BuiltBundle, tmp_path: Path, coturn: tuple[int, str]
+) -> None:
     port, secret = coturn
     work = tmp_path / "run"
     result = scenario(
-        [], "mp_duo_turn", 2, bundle_dir, work, env={"E2E_TURN_PORT": str(port), "E2E_TURN_SECRET": secret}
+        [], "mp_duo_turn", 2, bundle.path, work, env={"E2E_TURN_PORT": str(port), "E2E_TURN_SECRET": secret}
     )
     check_complete_match(result, work, 2, "relay")
 
 
 @pytest.mark.netns
-def test_a_closed_tab_ends_the_match_for_the_partner_within_3_s(bundle_dir: Path, tmp_path: Path) -> None:
+def test_a_closed_tab_ends_the_match_for_the_partner_within_3_s(bundle: BuiltBundle, tmp_path: Path) -> None:
     result = scenario(
         netns_prefix(),
         "mp_duo_long",
         2,
-        bundle_dir,
+        bundle.path,
         tmp_path,
         "--close-slot",
         "1",
@@ -192,8 +195,8 @@ def pid_of(work: Path, index: int) -> str:
 
 
 @pytest.mark.netns
-def test_two_participants_play_a_gymnasium_env_with_a_joint_tuple_action(bundle_dir: Path, tmp_path: Path) -> None:
-    result = scenario(netns_prefix(), "mp_joint", 2, bundle_dir, tmp_path)
+def test_two_participants_play_a_gymnasium_env_with_a_joint_tuple_action(bundle: BuiltBundle, tmp_path: Path) -> None:
+    result = scenario(netns_prefix(), "mp_joint", 2, bundle.path, tmp_path)
     check_complete_match(result, tmp_path, 2, "direct")
     for rows in steps(tmp_path).values():
         for r in rows:
@@ -204,10 +207,12 @@ def test_two_participants_play_a_gymnasium_env_with_a_joint_tuple_action(bundle_
 
 
 @pytest.mark.netns
-def test_turn_based_aec_players_alternate_and_only_the_acting_one_is_awaited(bundle_dir: Path, tmp_path: Path) -> None:
+def test_turn_based_aec_players_alternate_and_only_the_acting_one_is_awaited(
+    bundle: BuiltBundle, tmp_path: Path
+) -> None:
     # "right" (slot 1) holds ArrowRight out of turn while "left", whose turn it is, waits; meanwhile right's
     # page is frozen for 1.5 s. Then both press keys at random until both episodes are won.
-    result = scenario(netns_prefix(), "mp_turns", 2, bundle_dir, tmp_path, "--block-slot", "1")
+    result = scenario(netns_prefix(), "mp_turns", 2, bundle.path, tmp_path, "--block-slot", "1")
     assert [p["code"] for p in result["players"]] == ["DONE"] * 2, result["players"]
     by = steps(tmp_path)
     keyed = [
