@@ -27,6 +27,13 @@ BUNDLE_PACKAGES = [
 ]
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark `bundle` every test that needs the real bundle, so `make check` can leave them out by marker."""
+    for item in items:
+        if {"bundle", "mug_server"} & set(getattr(item, "fixturenames", ())):  # mug_server asks for it lazily
+            item.add_marker(pytest.mark.bundle)
+
+
 @pytest.fixture(scope="session")
 def bundle(tmp_path_factory: pytest.TempPathFactory) -> BuiltBundle:
     """A real bundle with every test package, built once per session; skips without Node.js and npm."""
