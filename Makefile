@@ -1,10 +1,11 @@
-# Set-up and everyday commands. `make demo` serves the embedded demo; `make test` runs every test.
+# Set-up and everyday commands. `make demo` serves the embedded demo; `make test` runs every test;
+# `make check` is the quick loop: lint and the tests that need no bundle, browser or Node.js (about a minute).
 VENV ?= .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: demo test bundle lint venv clean
+.PHONY: demo test check bundle lint venv clean
 
 $(BIN)/python:
 	"$$(scripts/find-python)" -m venv $(VENV)
@@ -24,6 +25,9 @@ demo: bundle
 
 test: bundle lint
 	$(BIN)/python -m pytest -q -ra
+
+check: lint
+	$(BIN)/python -m pytest -q -m "not browser and not node and not bundle"
 
 lint: venv
 	$(BIN)/ruff check mug tests benchmarks examples

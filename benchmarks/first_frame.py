@@ -12,14 +12,9 @@ browser profile (empty HTTP cache); warm: the same profile opening the page agai
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
-import subprocess
-import sys
 import tempfile
 import threading
-import time
-import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +25,7 @@ from starlette.routing import Mount, Route
 
 from mug.bundle import build_bundle, bundle_is_current, load_manifest
 from mug.server.pages import ImmutableFiles
-from mug.testing import free_port
+from mug.testing import free_port, start_server, wait_until
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = [
@@ -68,32 +63,8 @@ def serve_floor(bundle_dir: Path) -> tuple[str, uvicorn.Server]:
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     threading.Thread(target=server.run, daemon=True).start()
-    while not server.started:
-        time.sleep(0.05)
+    wait_until(lambda: server.started, 30, what="the floor page server started")
     return f"http://127.0.0.1:{port}/", server
-
-
-def serve_mug(bundle_dir: Path, tmp: Path) -> tuple[str, subprocess.Popen[bytes]]:
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MUG_")}
-    env.update(
-        MUG_BUNDLE_DIR=str(bundle_dir), MUG_DATABASE_URL=f"sqlite:///{tmp / 'bench.sqlite3'}", MUG_LOG_LEVEL="warning"
-    )
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "mug.app:app", "--port", str(port)],
-        env=env,
-        cwd=tmp,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}/"
-    for _ in range(300):
-        try:
-            urllib.request.urlopen(url + "healthz", timeout=1)
-            return url, proc
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError("the MUG server did not start")
 
 
 def floor_ms(page: Any, url: str) -> float:
@@ -144,7 +115,10 @@ def main() -> int:
     assert load_manifest(args.bundle_dir) is not None
     with tempfile.TemporaryDirectory(prefix="mug-bench-") as tmp:
         floor_url, floor_server = serve_floor(args.bundle_dir)
-        mug_url, mug_proc = serve_mug(args.bundle_dir, Path(tmp))
+        mug = start_server(
+            database_url=f"sqlite:///{Path(tmp) / 'bench.sqlite3'}", bundle_dir=args.bundle_dir, cwd=Path(tmp)
+        )
+        mug_url = mug.url + "/"
         try:
             with sync_playwright() as p:
                 # alternate so both see the same machine state
@@ -158,8 +132,7 @@ def main() -> int:
                     mug_warm += mw
         finally:
             floor_server.should_exit = True
-            mug_proc.terminate()
-            mug_proc.wait(timeout=10)
+            mug.stop()
     med = statistics.median
     print(f"runs: {args.runs} (medians, ms since navigation start)")
     print(f"{'':32} {'cold':>8} {'warm':>8} {'warm/cold':>10}")

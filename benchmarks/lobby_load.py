@@ -59,7 +59,7 @@ from load.proc import rss_kb
 from load.server import healthz, serve
 from load.stages import ERROR_LIMIT, Stage, report_stage
 
-from mug.testing import free_port
+from mug.testing import free_port, wait_until
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -165,15 +165,20 @@ def main() -> None:
     spy: subprocess.Popen[bytes] | None = None
     raw = tmp / "profile.txt"
     try:
-        deadline = time.monotonic() + 30
-        while True:
+        # not mug.testing.start_server: this server is its own entry point (what-if patches), pinned to a core
+
+        def ready() -> bool:
+            if server.poll() is not None:
+                raise SystemExit(f"server exited; log: {tmp / 'server.log'}")
             try:
-                healthz(url)
-                break
+                return bool(healthz(url))
             except OSError:
-                if server.poll() is not None or time.monotonic() > deadline:
-                    raise SystemExit(f"server did not start; log: {tmp / 'server.log'}") from None
-                time.sleep(0.1)
+                return False
+
+        try:
+            wait_until(ready, 30, interval=0.1, what="the server answers /healthz")
+        except TimeoutError:
+            raise SystemExit(f"server did not start; log: {tmp / 'server.log'}") from None
         print(
             f"server: core {server_core}, {url}, log level {args.log_level}, log {tmp / 'server.log'}; "
             f"load generator: core {load_core}, {args.client} clients; what-if: {args.what_if or 'none'}"

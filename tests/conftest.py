@@ -1,60 +1,63 @@
-"""Shared fixtures: a real uvicorn server in a background thread, on a free loopback port."""
+"""Shared fixtures: MUG's server on a free loopback port (`serve`), and one real Pyodide bundle per session.
+
+The bundle holds every local package the tests need (the env checker's test environments, the browser tests'
+environments, both examples), so it is built once for the whole run (downloads are cached in ~/.cache/mug).
+Tests that use it pass `bundle.packages` wherever a package list is asked for, so nothing rebuilds it.
+"""
 
 from __future__ import annotations
 
-import threading
-import time
-from collections.abc import Iterator
-from dataclasses import dataclass
+import shutil
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
 
-from mug.app import create_app
 from mug.configurations import Experiment
-from mug.settings import Settings
-from mug.testing import free_port
+from mug.testing import RunningServer, start_server
+from mug.testing.bundle import BuiltBundle, ensure_bundle
+
+TESTS = Path(__file__).resolve().parent
+EXAMPLES = TESTS.parent / "examples"
+BUNDLE_PACKAGES = [
+    str(TESTS / "envcheck" / "testpkg"),
+    str(TESTS / "e2e" / "envpkg"),
+    str(EXAMPLES / "dodge" / "dodge_env"),
+    str(EXAMPLES / "cartpole" / "cartpole_browser"),
+]
 
 
-@dataclass
-class LiveServer:
-    url: str
-    database_url: str
-    thread: threading.Thread
-    server: uvicorn.Server
-
-    def stop(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark `bundle` every test that needs the real bundle, so `make check` can leave them out by marker."""
+    for item in items:
+        if {"bundle", "mug_server"} & set(getattr(item, "fixturenames", ())):  # mug_server asks for it lazily
+            item.add_marker(pytest.mark.bundle)
 
 
-def start_server(experiment: Experiment, tmp: Path, bundle_dir: Path | None = None) -> LiveServer:
-    """Serve `experiment` with a fresh SQLite database under `tmp`; returns once it accepts connections."""
-    database_url = f"sqlite:///{tmp / 'data.sqlite3'}"
-    settings = Settings(database_url=database_url, bundle_dir=bundle_dir or tmp / "no-bundle", log_level="warning")
-    port = free_port()
-    config = uvicorn.Config(
-        create_app(experiment, settings), host="127.0.0.1", port=port, log_level="warning", lifespan="on"
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the test server did not start")
-        time.sleep(0.02)
-    return LiveServer(f"http://127.0.0.1:{port}", database_url, thread, server)
+@pytest.fixture(scope="session")
+def bundle(tmp_path_factory: pytest.TempPathFactory) -> BuiltBundle:
+    """A real bundle with every test package, built once per session; skips without Node.js and npm."""
+    if shutil.which("npm") is None or shutil.which("node") is None:
+        pytest.skip("needs Node.js and npm to build the Pyodide bundle")
+    return ensure_bundle(tmp_path_factory.getbasetemp() / "session-bundle", BUNDLE_PACKAGES)
 
 
 @pytest.fixture
-def serve(tmp_path: Path) -> Iterator[object]:
-    """Call `serve(experiment)` to get a LiveServer; every server started is stopped after the test."""
-    started: list[LiveServer] = []
+def serve(tmp_path: Path) -> Iterator[Callable[..., RunningServer]]:
+    """`serve(experiment, bundle_dir=None)`: the experiment served from a thread, with the SQLite database
+    `tmp_path / "data.sqlite3"` (fresh per test, shared by the servers of one test).
 
-    def run(experiment: Experiment, bundle_dir: Path | None = None) -> LiveServer:
-        live = start_server(experiment, tmp_path, bundle_dir)
+    Every server started is stopped after the test.
+    """
+    started: list[RunningServer] = []
+
+    def run(experiment: Experiment, bundle_dir: Path | None = None) -> RunningServer:
+        live = start_server(
+            experiment,
+            database_url=f"sqlite:///{tmp_path / 'data.sqlite3'}",
+            bundle_dir=bundle_dir or tmp_path / "no-bundle",
+            in_thread=True,
+        )
         started.append(live)
         return live
 

@@ -14,7 +14,6 @@ import statistics
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from harness import FPS, PROFILES, Profile
 
-from mug.testing.coturn import free_port
+from mug.testing import start_server
 
 
 def _experiment() -> Any:
@@ -59,47 +58,27 @@ def __getattr__(name: str) -> Any:  # `experiment` is built when the server load
 
 
 class MugServer:
+    """`uvicorn mug.app:app` serving this file's experiment (`mug.testing.start_server`), log in work/server.log."""
+
     def __init__(self, work: Path, bundle: Path, proxy_port: int, secret: str, max_steps: int) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.db = f"sqlite:///{work / 'data.sqlite3'}"
-        env = {k: v for k, v in os.environ.items() if not k.startswith("MUG_")}
-        env.update(
-            MUG_DATABASE_URL=self.db,
-            MUG_BUNDLE_DIR=str(bundle),
-            MUG_LOG_LEVEL="info",
-            MUG_EXPERIMENT=f"{Path(__file__).resolve()}:experiment",
-            IMPAIR_TURN_SECRET=secret,
-            IMPAIR_PROXY_PORT=str(proxy_port),
-            IMPAIR_MAX_STEPS=str(max_steps),
-        )
-        self.log = (work / "server.log").open("wb")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "mug.app:app", "--host", "127.0.0.1", "--port", str(self.port)],
+        self.log = work / "server.log"
+        self._server = start_server(
+            f"{Path(__file__).resolve()}:experiment",
+            database_url=f"sqlite:///{work / 'data.sqlite3'}",
+            bundle_dir=bundle,
             cwd=work,
-            env=env,
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
+            env={
+                "IMPAIR_TURN_SECRET": secret,
+                "IMPAIR_PROXY_PORT": str(proxy_port),
+                "IMPAIR_MAX_STEPS": str(max_steps),
+            },
+            log=self.log,
+            log_level="info",
         )
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with urllib.request.urlopen(self.url + "/healthz", timeout=1):
-                    break
-            except OSError:
-                if self.proc.poll() is not None or time.monotonic() > deadline:
-                    self.stop()
-                    raise RuntimeError(f"MUG server did not start; see {work / 'server.log'}") from None
-                time.sleep(0.1)
+        self.url, self.db = self._server.url, self._server.database_url
 
     def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        self.log.close()
+        self._server.stop()
 
 
 def mug_profile(

@@ -10,6 +10,7 @@ import mug
 from mug.bundle.wheels import write_zip
 
 CLIENT_FOLDERS = ("client", "rendering", "demos")
+CLIENT_MODULES = ("__init__.py", "refs.py")  # top-level modules the browser imports
 CLIENT_REQUIRES = ("numpy", "gymnasium", "pettingzoo")
 
 
@@ -21,11 +22,11 @@ def mug_root() -> Path:
 def client_sources(root: Path | None = None) -> list[tuple[str, Path]]:
     """Return (archive name, path) of every Python file that goes into the client wheel, sorted.
 
-    Holds ``mug/__init__.py`` and the ``.py`` files under ``mug/client`` (without ``static/``),
+    Holds ``mug/__init__.py``, ``mug/refs.py`` and the ``.py`` files under ``mug/client`` (without ``static/``),
     ``mug/rendering`` and ``mug/demos``.
     """
     root = root or mug_root()
-    out = [("mug/__init__.py", root / "__init__.py")]
+    out = [(f"mug/{name}", root / name) for name in CLIENT_MODULES if (root / name).is_file()]
     for folder in CLIENT_FOLDERS:
         base = root / folder
         if not base.is_dir():

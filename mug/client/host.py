@@ -12,7 +12,8 @@ from typing import Any, Literal
 
 import numpy as np
 
-from mug.client.trajectory import is_parallel_env, load_factory
+from mug.client.trajectory import is_parallel_env
+from mug.refs import RefError, resolve_ref
 
 EnvKind = Literal["gymnasium", "parallel", "aec"]
 
@@ -36,12 +37,9 @@ class Outcome:
 def make_env(ref: str, kwargs: dict[str, Any]) -> Any:
     """Call the factory `ref` with `kwargs` plus `render_mode="rgb_array"`, or without it if refused."""
     try:
-        factory = load_factory(ref)
-    except (ImportError, AttributeError, ValueError, TypeError) as exc:
-        raise EnvError(
-            f"env {ref!r}: {type(exc).__name__}: {exc}. Check the module path and that its package is "
-            "in the scene's `packages` (built into the bundle)."
-        ) from exc
+        factory = resolve_ref(ref, "env")
+    except RefError as exc:
+        raise EnvError(str(exc)) from exc
     try:
         return factory(**kwargs, render_mode="rgb_array")
     except TypeError as exc:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+
+from mug.refs import RefError, resolve_ref
 
 Act = Callable[[Any, np.random.Generator], Any]
 
@@ -21,32 +22,20 @@ def load_policy(ref: str, agent: str, action_space: Any, kwargs: dict[str, Any] 
     Raises:
         PolicyError: the module or callable is missing, the factory failed, or it did not return a callable.
     """
-    module_name, sep, attr = ref.partition(":")
-    if not sep or not module_name or not attr:
-        raise PolicyError(f"policy {ref!r} for agent {agent!r} must look like 'package.module:make_policy'")
     try:
-        obj: Any = importlib.import_module(module_name)
-    except ImportError as exc:
-        raise PolicyError(
-            f"policy {ref!r} for agent {agent!r}: cannot import {module_name!r} ({exc}); add its "
-            "package to the scene's `packages` so it is built into the bundle"
-        ) from exc
-    for part in attr.split("."):
-        if not hasattr(obj, part):
-            raise PolicyError(f"policy {ref!r} for agent {agent!r}: {module_name!r} has no attribute {attr!r}")
-        obj = getattr(obj, part)
-    if not callable(obj):
-        raise PolicyError(f"policy {ref!r} for agent {agent!r}: {attr!r} is not callable")
+        factory = resolve_ref(ref, f"policy for agent {agent!r}")
+    except RefError as exc:
+        raise PolicyError(str(exc)) from exc
     try:
-        act = obj(agent, action_space, **(kwargs or {}))
+        act = factory(agent, action_space, **(kwargs or {}))
     except Exception as exc:
         raise PolicyError(
-            f"policy {ref!r} for agent {agent!r}: make_policy(agent, action_space, **kwargs) "
+            f"policy for agent {agent!r}: {ref!r}: make_policy(agent, action_space, **kwargs) "
             f"raised {type(exc).__name__}: {exc}"
         ) from exc
     if not callable(act):
         raise PolicyError(
-            f"policy {ref!r} for agent {agent!r}: the factory returned {type(act).__name__}, not a "
+            f"policy for agent {agent!r}: {ref!r}: the factory returned {type(act).__name__}, not a "
             "callable act(observation, rng)"
         )
     return act

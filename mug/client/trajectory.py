@@ -6,7 +6,6 @@ the standard library, numpy and what the environment itself needs.
 
 from __future__ import annotations
 
-import importlib
 import traceback
 from collections.abc import Iterator
 from typing import Any
@@ -15,19 +14,7 @@ import numpy as np
 
 from mug.client.checksum import checksum
 from mug.client.seeding import derive_seed, episode_seed
-
-
-def load_factory(factory: str) -> Any:
-    """Return the callable named by ``"package.module:callable"`` (the callable may be dotted)."""
-    module_name, sep, attr = factory.partition(":")
-    if not sep or not module_name or not attr:
-        raise ValueError(f"env factory {factory!r} must look like 'package.module:make_env'")
-    obj: Any = importlib.import_module(module_name)
-    for part in attr.split("."):
-        obj = getattr(obj, part)
-    if not callable(obj):
-        raise TypeError(f"env factory {factory!r} is not callable")
-    return obj
+from mug.refs import resolve_ref
 
 
 def is_parallel_env(env: Any) -> bool:
@@ -51,7 +38,7 @@ def iter_trajectory(
     actions: str | list[Any] = "random",
 ) -> Iterator[str]:
     """Yield one checksum of ``(obs, reward, terminated, truncated)`` per step; see :func:`run_trajectory`."""
-    env = load_factory(factory)(**kwargs)
+    env = resolve_ref(factory, "env")(**kwargs)
     actions_seed = derive_seed(seed, "actions") if actions_seed is None else actions_seed
     given = None if actions == "random" else list(actions)
     if given is not None and len(given) < steps:

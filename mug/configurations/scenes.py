@@ -12,20 +12,12 @@ from typing import Annotated, Any, Literal, Self
 from markdown_it import MarkdownIt
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
-_REF = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")
+from mug.refs import check_ref
+
 _ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _MARKDOWN = MarkdownIt("commonmark", {"html": True})
 
 HUMAN = "human"
-
-
-def check_ref(value: str, field: str) -> str:
-    """Check a `"package.module:callable"` reference and return it."""
-    if not _REF.match(value):
-        raise ValueError(
-            f"{field}: {value!r} is not a 'package.module:callable' reference (e.g. 'my_envs.catch:make_env')"
-        )
-    return value
 
 
 def _check_redirect(value: str) -> str:

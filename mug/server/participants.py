@@ -245,6 +245,7 @@ class Participants:
         config = outcome_config(scene, outcome)
         code = (config.completion_code or new_completion_code()) if config.give_code else ""
         await self.store.set_outcome(pid, scene_id, outcome, code)
+        live = self.by_pid.get(pid)  # they may have said hello meanwhile: their page gets this outcome too
         if live is None:
             return None
         live.outcome, live.outcome_scene, live.completion_code = outcome, scene_id, code

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -12,6 +11,8 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks" / "impairment"))
 
 from udp_proxy import Impairment, ProxyConfig, UdpImpairmentProxy
+
+from mug.testing import wait_until_async
 
 
 class Echo(asyncio.DatagramProtocol):
@@ -25,12 +26,17 @@ class Echo(asyncio.DatagramProtocol):
 class Client(asyncio.DatagramProtocol):
     def __init__(self) -> None:
         self.got: asyncio.Queue[tuple[bytes, float]] = asyncio.Queue()
+        self.refused = 0  # ICMP port unreachable: a datagram reached a closed port
 
     def connection_made(self, transport: Any) -> None:
         self.transport = transport
 
     def datagram_received(self, data: bytes, addr: Any) -> None:
         self.got.put_nowait((data, time.perf_counter()))
+
+    def error_received(self, exc: Exception) -> None:
+        if isinstance(exc, ConnectionRefusedError):
+            self.refused += 1
 
 
 async def setup(up: Impairment, down: Impairment, seed: int = 1, duration_s: float = 20.0) -> tuple[Any, ...]:
@@ -62,10 +68,10 @@ async def test_delay_is_applied_in_each_direction() -> None:
             assert data == b"%d" % i
             rtts.append((t1 - t0) * 1000)
         assert min(rtts) >= 24.5  # 15 + 10 ms, timers fire on time or late
-        assert statistics.median(rtts) < 25 + 10
         summary = proxy.summary()
         assert summary["up"]["forwarded"] == summary["down"]["forwarded"] == 20
-        assert summary["up"]["mean_delay_ms"] == 15.0 and summary["flows"] == 1
+        assert summary["up"]["mean_delay_ms"] == 15.0 and summary["down"]["mean_delay_ms"] == 10.0
+        assert summary["flows"] == 1
     finally:
         await teardown(echo_t, proxy, client_t)
 
@@ -77,8 +83,18 @@ async def count_replies(seed: int) -> tuple[int, int, float]:
             client_t.sendto(b"%d" % i)
             if i % 50 == 49:
                 await asyncio.sleep(0.005)  # stay far below the socket buffers
-        await asyncio.sleep(0.3)
-        return client.got.qsize(), proxy.up.counters.dropped, proxy.up.counters.loss_ratio
+        up, down = proxy.up.counters, proxy.down.counters
+
+        def settled() -> bool:  # every packet's fate decided in both directions, every reply delivered
+            return (
+                up.packets_in == 2000
+                and down.packets_in == up.forwarded
+                and down.forwarded == down.packets_in - down.dropped
+                and client.got.qsize() == down.forwarded
+            )
+
+        await wait_until_async(settled, 5, what="all 2000 packets relayed or dropped both ways")
+        return client.got.qsize(), up.dropped, up.loss_ratio
     finally:
         await teardown(echo_t, proxy, client_t)
 
@@ -101,7 +117,7 @@ async def test_jitter_keeps_order_unless_told_otherwise() -> None:
             for i in range(200):
                 client_t.sendto(b"%d" % i)
                 await asyncio.sleep(0.001)
-            await asyncio.sleep(0.2)
+            await wait_until_async(lambda got=client.got: got.qsize() == 200, 5, what="all 200 echoes back")
             order = [int(client.got.get_nowait()[0]) for _ in range(client.got.qsize())]
             assert sorted(order) == list(range(200))
             assert (order == sorted(order)) is keep
@@ -115,12 +131,12 @@ async def test_the_proxy_stops_by_itself_and_relays_nothing_after() -> None:
     try:
         client_t.sendto(b"before")
         assert (await asyncio.wait_for(client.got.get(), 1))[0] == b"before"
-        t0 = time.monotonic()
-        await asyncio.wait_for(proxy.wait(), 2)
-        assert time.monotonic() - t0 < 0.5
+        await asyncio.wait_for(proxy.wait(), 2)  # it stops by itself (after duration_s = 0.3 s)
         assert proxy.listener is not None and proxy.listener.is_closing()
+        forwarded = proxy.up.counters.forwarded
         client_t.sendto(b"after")
-        await asyncio.sleep(0.1)
-        assert client.got.empty()
+        # the kernel answers a datagram to the closed port with "port unreachable": then it was not relayed
+        await wait_until_async(lambda: client.refused > 0, 2, what="the closed port refused the datagram")
+        assert client.got.empty() and proxy.up.counters.forwarded == forwarded
     finally:
         await teardown(echo_t, proxy, client_t)

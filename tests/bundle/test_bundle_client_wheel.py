@@ -33,3 +33,12 @@ def test_fingerprint_follows_sources(tmp_path: Path) -> None:
     before = client_fingerprint(root)
     (root / "client" / "x.py").write_text("a = 2\n")
     assert client_fingerprint(root) != before
+
+
+def test_client_wheel_holds_no_test_harness(tmp_path: Path) -> None:
+    with zipfile.ZipFile(build_client_wheel(tmp_path)) as zf:
+        names = [n for n in zf.namelist() if n.endswith(".py")]
+    assert "mug/refs.py" in names and "mug/client/lockstep/session.py" in names
+    assert not any(n.startswith("mug/testing/") for n in names)
+    harness = {"simulate.py", "network.py", "conftest.py"}
+    assert not [n for n in names if n.rsplit("/", 1)[-1] in harness or n.rsplit("/", 1)[-1].startswith("test_")]

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from mug.bundle import BundleManifest, build_bundle, bundle_is_current
+from mug.bundle import build_bundle, bundle_is_current
+from mug.testing.bundle import BuiltBundle
 
 pytestmark = pytest.mark.node
-TESTPKG = Path(__file__).resolve().parents[1] / "envcheck" / "testpkg"
 
 LOAD_SCRIPT = """
 import path from "node:path";
@@ -41,8 +41,8 @@ console.log(JSON.stringify({ out, load_s: (t1 - t0) / 1000, import_s: (t2 - t1) 
 """
 
 
-def test_one_load_call_imports_everything(real_bundle: tuple[Path, BundleManifest], tmp_path: Path) -> None:
-    out, manifest = real_bundle
+def test_one_load_call_imports_everything(bundle: BuiltBundle, tmp_path: Path) -> None:
+    out, manifest = bundle.path, bundle.manifest
     script = tmp_path / "load.mjs"
     script.write_text(LOAD_SCRIPT)
     start = time.perf_counter()
@@ -68,16 +68,17 @@ def test_one_load_call_imports_everything(real_bundle: tuple[Path, BundleManifes
     )
 
 
-def test_manifest_lists_everything(real_bundle: tuple[Path, BundleManifest]) -> None:
-    out, manifest = real_bundle
-    assert manifest.packages == ["numpy", "gymnasium", "pettingzoo", "mug-client", "mug-envcheck-testenvs"]
+def test_manifest_lists_everything(bundle: BuiltBundle) -> None:
+    out, manifest = bundle.path, bundle.manifest
+    local = ["mug-envcheck-testenvs", "mug-e2e-envs", "mug-example-dodge", "mug-example-cartpole-browser"]
+    assert manifest.packages == ["numpy", "gymnasium", "pettingzoo", "mug-client", *local]
     lock = json.loads((out / "pyodide-lock.json").read_text())
     assert lock["info"]["version"] == "0.27.7" and len(lock["packages"]) >= 351
     assert lock["packages"]["numpy"]["sha256"] == "ebb61241d962b98b21597d7ce43b67668a6d5bab3acec4fbe958657320d7cd08"
     assert lock["packages"]["mug-client"]["imports"] == ["mug"]
     for name in manifest.files:
         assert (out / name).is_file()
-    assert bundle_is_current(out, [str(TESTPKG)])
+    assert bundle_is_current(out, bundle.packages)
 
 
 def _same_dirs(a: Path, b: Path) -> None:
@@ -87,19 +88,17 @@ def _same_dirs(a: Path, b: Path) -> None:
     assert mismatch == [] and errors == []
 
 
-def test_rebuild_is_byte_identical(real_bundle: tuple[Path, BundleManifest], tmp_path: Path) -> None:
-    out, manifest = real_bundle
-    again = build_bundle(tmp_path / "again", packages=[str(TESTPKG)])
+def test_rebuild_is_byte_identical(bundle: BuiltBundle, tmp_path: Path) -> None:
+    out, manifest = bundle.path, bundle.manifest
+    again = build_bundle(tmp_path / "again", packages=bundle.packages)
     if again.inputs != manifest.inputs:  # someone edited mug/client meanwhile: compare two fresh builds
         out = tmp_path / "third"
-        build_bundle(out, packages=[str(TESTPKG)])
+        build_bundle(out, packages=bundle.packages)
     _same_dirs(out, tmp_path / "again")
 
 
-def test_rebuild_in_place_replaces_stale_and_removes_extra(
-    real_bundle: tuple[Path, BundleManifest], tmp_path: Path
-) -> None:
-    out, _ = real_bundle
+def test_rebuild_in_place_replaces_stale_and_removes_extra(bundle: BuiltBundle, tmp_path: Path) -> None:
+    out = bundle.path
     work = tmp_path / "work"
     shutil.copytree(out, work)
     (work / "stale-1.0-py3-none-any.whl").write_bytes(b"old")

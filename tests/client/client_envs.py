@@ -10,8 +10,23 @@ from gymnasium import spaces
 from pettingzoo import AECEnv, ParallelEnv
 
 
+class Opaque:
+    """An info value that is not JSON (recorded by its repr), equal to every other Opaque (for check_env)."""
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Opaque)
+
+    def __hash__(self) -> int:
+        return 0
+
+    def __repr__(self) -> str:
+        return "<Opaque>"
+
+
 class Counter(gym.Env[np.ndarray, np.int64]):
     """Moves a counter by the action (0: -1, 1: 0, 2: +1); random start; terminates at |x| >= 5."""
+
+    metadata = {"render_modes": ["rgb_array"], "render_fps": 30}
 
     def __init__(self, render_mode: str | None = None) -> None:
         self.render_mode = render_mode
@@ -33,7 +48,7 @@ class Counter(gym.Env[np.ndarray, np.int64]):
             float(self.x),
             abs(self.x) >= 5,
             False,
-            {"x": np.int64(self.x), "arr": np.arange(2), "obj": object()},
+            {"x": np.int64(self.x), "arr": np.arange(2), "obj": Opaque()},
         )
 
     def render(self) -> np.ndarray:
@@ -60,12 +75,14 @@ class Pair(ParallelEnv[str, np.ndarray, int]):
         self.agents: list[str] = []
         self.t = 0
         self.total = 0
+        self._obs_spaces = {a: spaces.Box(0, 100, shape=(2,), dtype=np.int64) for a in self.possible_agents}
+        self._act_spaces = {a: spaces.Discrete(3) for a in self.possible_agents}
 
     def observation_space(self, agent: str) -> spaces.Box:
-        return spaces.Box(0, 100, shape=(2,), dtype=np.int64)
+        return self._obs_spaces[agent]
 
     def action_space(self, agent: str) -> spaces.Discrete:
-        return spaces.Discrete(3)
+        return self._act_spaces[agent]
 
     def _obs(self) -> dict[str, np.ndarray]:
         return {a: np.array([self.t, self.total]) for a in self.possible_agents}
@@ -133,12 +150,14 @@ class Turns(AECEnv):  # type: ignore[misc]
         self.turn = 0
         self.tally = 0
         self.agent_selection = "first"
+        self._obs_spaces = {a: spaces.Box(0, 100, shape=(2,), dtype=np.int64) for a in self.possible_agents}
+        self._act_spaces = {a: spaces.Discrete(2) for a in self.possible_agents}
 
     def observation_space(self, agent: str) -> spaces.Box:
-        return spaces.Box(0, 100, shape=(2,), dtype=np.int64)
+        return self._obs_spaces[agent]
 
     def action_space(self, agent: str) -> spaces.Discrete:
-        return spaces.Discrete(2)
+        return self._act_spaces[agent]
 
     def observe(self, agent: str) -> np.ndarray:
         return np.array([self.turn, self.tally])
@@ -157,18 +176,22 @@ class Turns(AECEnv):  # type: ignore[misc]
     def step(self, action: Any) -> None:
         agent = self.agent_selection
         if self.terminations[agent] or self.truncations[agent]:
-            self.agents.remove(agent)
-            self.agent_selection = self.agents[0] if self.agents else agent
+            self._was_dead_step(action)
             return
+        self._cumulative_rewards[agent] = 0.0
         self.tally += int(action) * (self.agents.index(agent) + 1)
         self.turn += 1
         self.rewards = {a: float(a == agent) * int(action) for a in self.agents}
+        self._accumulate_rewards()
         if self.turn >= 12:
             self.terminations = dict.fromkeys(self.agents, True)
         self.agent_selection = self.agents[self.turn % len(self.agents)]
 
     def render(self) -> list[dict[str, Any]]:
         return [{"op": "fill", "color": "#000000"}]
+
+    def close(self) -> None:
+        pass
 
 
 def make_turns() -> Turns:
@@ -180,10 +203,9 @@ def make_turn_policy(agent: str, action_space: Any) -> Any:
 
 
 class Joint(gym.Env[np.ndarray, Any]):
-    """Two players' actions as one Tuple (or Dict, keyed "a" and "b") action; observes the last one."""
+    """Two players' actions as one Tuple (or Dict, keyed "a" and "b") action; observes the last one. Draws nothing."""
 
-    def __init__(self, keyed: bool = False, render_mode: str | None = None) -> None:
-        self.render_mode = render_mode
+    def __init__(self, keyed: bool = False) -> None:
         one = spaces.Discrete(3)
         self.action_space = spaces.Dict({"a": one, "b": one}) if keyed else spaces.Tuple((one, one))
         self.observation_space = spaces.Box(0, 2, shape=(2,), dtype=np.int64)

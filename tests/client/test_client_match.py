@@ -8,10 +8,10 @@ from typing import Any
 import pytest
 
 from mug.client.bridge import WorkerBridge
-from mug.client.lockstep.network import LinkProfile, SimNetwork
 from mug.client.match import MatchRunner
 from mug.client.match_plan import MatchPlan
 from mug.client.seeding import episode_seed
+from mug.testing.lockstep.network import LinkProfile, SimNetwork
 
 KEYS = {"ArrowLeft": 0, "ArrowRight": 2}
 

@@ -16,10 +16,10 @@ def test_loads_and_acts() -> None:
 @pytest.mark.parametrize(
     ("ref", "match"),
     [
-        ("nope", "must look like"),
+        ("nope", "is not a 'package.module:callable' reference"),
         ("no_such_module_xyz:make", "cannot import"),
         ("client_envs:missing", "no attribute"),
-        ("client_envs:not_callable", "not callable"),
+        ("client_envs:not_callable", "is a int, not a callable"),
         ("client_envs:returns_nothing", "returned NoneType"),
         ("client_envs:broken", "raised"),
     ],

@@ -26,15 +26,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 from typing import Any
 
-from mug.testing import free_port
+from mug.testing import RunningServer, start_server
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = [
@@ -52,33 +50,6 @@ KEYS = ["ArrowLeft", "ArrowRight", None]
 BUSY_JS = "ms => { const t0 = Date.now(); while (Date.now() - t0 < ms) {} return [t0, Date.now()]; }"
 
 
-def start_server(
-    experiment: str, bundle: Path, work: Path, port: int | None = None
-) -> tuple[subprocess.Popen[bytes], str, str]:
-    port = port or free_port()
-    db = f"sqlite:///{work / 'data.sqlite3'}"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MUG_")}
-    env.update(MUG_DATABASE_URL=db, MUG_BUNDLE_DIR=str(bundle), MUG_LOG_LEVEL="info", MUG_EXPERIMENT=experiment)
-    log = open(work / "server.log", "ab")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "mug.app:app", "--host", "127.0.0.1", "--port", str(port)],
-        cwd=work,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            with urllib.request.urlopen(url + "/healthz", timeout=1):
-                return proc, url, db
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("the server did not start: " + (work / "server.log").read_text()[-2000:]) from None
-            time.sleep(0.1)
-
-
 def status(page: Any) -> dict[str, Any]:
     return page.evaluate("window.mug ? window.mug.status() : null")  # type: ignore[no-any-return]
 
@@ -88,7 +59,20 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
-    server, url, db = start_server(args.experiment, Path(args.bundle), work)
+
+    def serve(port: int | None = None) -> RunningServer:
+        return start_server(
+            args.experiment,
+            database_url=f"sqlite:///{work / 'data.sqlite3'}",
+            bundle_dir=Path(args.bundle),
+            cwd=work,
+            log=work / "server.log",
+            log_level="info",
+            port=port,
+        )
+
+    server = serve()
+    url, db = server.url, server.database_url
     result: dict[str, Any] = {"players": [], "close_to_end_s": None, "log": []}
     try:
         with sync_playwright() as p:
@@ -146,7 +130,6 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                     frame = max((status(pg) or {}).get("frame") or 0 for pg in pages)
                     if frame >= args.kill_at_frame:
                         server.kill()
-                        server.wait(timeout=10)
                         t_kill = time.monotonic()
                         result["kill"] = {"frame": frame}
                 if (
@@ -154,8 +137,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                     and "restarted_s" not in result["kill"]
                     and time.monotonic() - t_kill >= args.down_s
                 ):
-                    port = int(url.rsplit(":", 1)[1])
-                    server, _, _ = start_server(args.experiment, Path(args.bundle), work, port=port)
+                    server = serve(port=server.port)
                     result["kill"]["restarted_s"] = round(time.monotonic() - t_kill, 2)
                 if len(ended) + (closed is not None) >= len(pages):
                     break
@@ -176,11 +158,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 result["players"].append(entry)
             browser.close()
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        server.stop()
     subprocess.run(
         [
             sys.executable,

@@ -6,64 +6,63 @@ import pytest
 
 from mug.envcheck import check_env
 from mug.envcheck.cli import cli
+from mug.testing.bundle import BuiltBundle
 
 pytestmark = pytest.mark.node
-TESTPKG = Path(__file__).resolve().parents[1] / "envcheck" / "testpkg"
-PKGS = [str(TESTPKG)]
 
 
-def test_cartpole_is_deterministic(bundle_dir: Path) -> None:
+def test_cartpole_is_deterministic(bundle: BuiltBundle) -> None:
     report = check_env(
         "gymnasium.envs.classic_control.cartpole:CartPoleEnv",
         {},
         seed=1,
         steps=200,
         actions="random",
-        bundle_dir=bundle_dir,
-        packages=PKGS,
+        bundle_dir=bundle.path,
+        packages=bundle.packages,
     )
     print(report.message)
     assert report.ok, report.message
     assert report.steps_compared == 200 and report.first_mismatch is None
 
 
-def test_pettingzoo_parallel_env_from_local_package(bundle_dir: Path, testenvs: Path) -> None:
+def test_pettingzoo_parallel_env_from_local_package(bundle: BuiltBundle, testenvs: Path) -> None:
     report = check_env(
         "mug_envcheck_testenvs:TagParallelEnv",
         {"max_steps": 20},
         seed=5,
         steps=150,
         actions="random",
-        bundle_dir=bundle_dir,
-        packages=PKGS,
+        bundle_dir=bundle.path,
+        packages=bundle.packages,
     )
     assert report.ok, report.message
 
 
-def test_nondeterministic_env_is_located(bundle_dir: Path, testenvs: Path) -> None:
+def test_nondeterministic_env_is_located(bundle: BuiltBundle, testenvs: Path) -> None:
     report = check_env(
         "mug_envcheck_testenvs:NoisyEnv",
         {},
         seed=0,
         steps=20,
         actions="random",
-        bundle_dir=bundle_dir,
-        packages=PKGS,
+        bundle_dir=bundle.path,
+        packages=bundle.packages,
     )
     assert not report.ok
     assert report.first_mismatch == 3
     assert "first difference at step 3" in report.message
 
 
-def test_factory_error_is_reported_not_a_stack_dump(bundle_dir: Path, testenvs: Path) -> None:
+def test_factory_error_is_reported_not_a_stack_dump(bundle: BuiltBundle, testenvs: Path) -> None:
     report = check_env(
         "mug_envcheck_testenvs:make_broken",
         {},
         seed=0,
         steps=5,
         actions="random",
-        bundle_dir=bundle_dir,
-        packages=PKGS,
+        bundle_dir=bundle.path,
+        packages=bundle.packages,
     )
     assert not report.ok
     assert report.message == (
@@ -73,8 +72,9 @@ def test_factory_error_is_reported_not_a_stack_dump(bundle_dir: Path, testenvs: 
     assert report.pyodide_error == "RuntimeError: this factory is broken on purpose"
 
 
-def test_cli_exit_codes(bundle_dir: Path, testenvs: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    base = ["--bundle", str(bundle_dir), "--package", str(TESTPKG), "--steps", "10"]
+def test_cli_exit_codes(bundle: BuiltBundle, testenvs: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    packages = [arg for pkg in bundle.packages for arg in ("--package", pkg)]
+    base = ["--bundle", str(bundle.path), *packages, "--steps", "10"]
     assert cli(["gymnasium.envs.classic_control.cartpole:CartPoleEnv", *base]) == 0
     assert cli(["mug_envcheck_testenvs:NoisyEnv", *base]) == 1
     assert "NOT deterministic" in capsys.readouterr().out

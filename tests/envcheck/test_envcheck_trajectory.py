@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from mug.client.trajectory import load_factory, run_trajectory, trajectory_report
+from mug.client.trajectory import run_trajectory, trajectory_report
 from mug.envcheck import CheckReport
 
 CARTPOLE = "gymnasium.envs.classic_control.cartpole:CartPoleEnv"
@@ -32,10 +32,11 @@ def test_parallel_env_runs_across_episodes(testenvs: Path) -> None:
 
 
 def test_bad_factory_names() -> None:
-    with pytest.raises(ValueError, match="must look like"):
-        load_factory("gymnasium.envs")
+    report = trajectory_report("gymnasium.envs", {}, 0, 5)
+    assert report["checksums"] == [] and report["error"]["type"] == "RefError"
+    assert "is not a 'package.module:callable' reference" in report["error"]["message"]
     report = trajectory_report("no_such_module_xyz:make", {}, 0, 5)
-    assert report["checksums"] == [] and report["error"]["type"] == "ModuleNotFoundError"
+    assert report["error"]["type"] == "RefError" and "cannot import 'no_such_module_xyz'" in report["error"]["message"]
 
 
 def test_factory_exception_is_data(testenvs: Path) -> None:

@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from mug.envcheck import check_env
-
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
-PACKAGES = [str(EXAMPLES / "dodge" / "dodge_env"), str(EXAMPLES / "cartpole" / "cartpole_browser")]
+from mug.testing.bundle import BuiltBundle
 
 pytestmark = [pytest.mark.node, pytest.mark.usefixtures("example_envs")]
 
@@ -17,9 +13,9 @@ pytestmark = [pytest.mark.node, pytest.mark.usefixtures("example_envs")]
 @pytest.mark.parametrize(
     ("factory", "kwargs"), [("dodge_env.game:make_env", {"lives": 3}), ("cartpole_browser.env:make_env", {})]
 )
-def test_example_env_is_deterministic_in_pyodide(examples_bundle: Path, factory: str, kwargs: dict[str, int]) -> None:
+def test_example_env_is_deterministic_in_pyodide(bundle: BuiltBundle, factory: str, kwargs: dict[str, int]) -> None:
     report = check_env(
-        factory, kwargs, seed=3, steps=300, actions="random", bundle_dir=examples_bundle, packages=PACKAGES
+        factory, kwargs, seed=3, steps=300, actions="random", bundle_dir=bundle.path, packages=bundle.packages
     )
     assert report.ok, report.message
     assert report.steps_compared == 300 and report.first_mismatch is None

@@ -7,9 +7,11 @@ import json
 import urllib.request
 from typing import Any
 
+import httpx
 import socketio
 
 from mug.configurations import EndScene, Experiment, GameScene, RemoteConfig
+from mug.testing import wait_until_async
 
 KEYS = {"ArrowLeft": 0}
 
@@ -83,13 +85,6 @@ class Peer:
     def got(self, event: str) -> list[Any]:
         return [data for name, data in self.events if name == event]
 
-    async def wait_until_disconnected_on_server(self, other: Peer, timeout: float = 5.0) -> None:
-        """Wait until the server has noticed that `other`'s connection closed (its healthz count drops)."""
-        deadline = asyncio.get_running_loop().time() + timeout
-        while connected(self.url) > sum(p.sio.connected for p in (self, other)):
-            assert asyncio.get_running_loop().time() < deadline, "the server did not notice the closed connection"
-            await asyncio.sleep(0.02)
-
     async def stop(self) -> None:
         if self.sio.connected:
             await self.sio.disconnect()
@@ -99,6 +94,16 @@ def connected(url: str) -> int:
     """How many participants the server counts as connected."""
     with urllib.request.urlopen(f"{url}/healthz", timeout=5) as response:
         return int(json.load(response)["connected"])
+
+
+async def until_connected(url: str, n: int) -> None:
+    """Wait until the server counts `n` connected participants (it has handled everyone who left)."""
+    async with httpx.AsyncClient(base_url=url) as http:
+
+        async def counted() -> bool:
+            return bool((await http.get("/healthz")).json()["connected"] == n)
+
+        await wait_until_async(counted, 5, what=f"{n} participants connected")
 
 
 async def peers(url: str, n: int) -> list[Peer]:

@@ -6,13 +6,18 @@ import asyncio
 import sqlite3
 from typing import Any
 
-from sio_peer import Peer, connected, duo, experiment, matched, peers
+from sio_peer import Peer, connected, duo, experiment, matched, peers, until_connected
 
 from mug.configurations import Outcome, StaticScene
+from mug.testing import wait_until_async
 
 
 def rows(match_id: str, steps: range) -> list[dict[str, Any]]:
     return [{"episode": 0, "step": s, "frame": s, "t_ms": 1.0, "match_id": match_id} for s in steps]
+
+
+async def _has_outcome(live: Any, pid: str) -> bool:
+    return db_rows(live, f"select outcome from participants where id = '{pid}'") != [(None,)]
 
 
 def db_rows(live: Any, sql: str) -> list[Any]:
@@ -31,7 +36,7 @@ async def test_a_member_whose_connection_drops_comes_back_into_the_same_match(se
     try:
         match_id = (await matched(a, b))[0]["match_id"]
         await b.stop()  # the network drops; the peers' own data channel goes on
-        await a.wait_until_disconnected_on_server(b)
+        await until_connected(live.url, 1)
         await b.start(match_id=match_id)  # the page reconnects by itself, naming the match it plays
         assert b.hello["scene"]["id"] == "duo" and "outcome" not in b.hello["scene"]
         await asyncio.sleep(0.8)  # longer than the grace period: being back counts
@@ -60,6 +65,7 @@ async def test_a_member_who_stays_away_past_the_grace_period_left_and_sees_their
         await b.stop()
         ended = await a.wait_for("match_end")
         assert ended["reason"] == "peer_left" and ended["scene"]["completion_code"] == "STAYED"
+        await wait_until_async(lambda: _has_outcome(live, b.pid), 5, what="b's outcome stored")
         await b.start()  # back too late
         assert b.hello["scene"]["outcome"] == "left" and b.hello["scene"]["completion_code"] == ""
         assert "You were away too long." in b.hello["scene"]["body_html"]

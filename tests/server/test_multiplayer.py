@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import hashlib
 import hmac
 import sqlite3
 from typing import Any
 
-from sio_peer import KEYS, duo, experiment, matched, peers
+from sio_peer import KEYS, duo, experiment, matched, peers, until_connected
 
 from mug.configurations import GameScene, Lobby, Outcome, RemoteConfig, StaticScene
 
@@ -50,7 +49,7 @@ async def test_someone_who_leaves_the_lobby_never_blocks_the_next_group(serve: A
     try:
         await a.call("lobby_join", {"v": 1, "scene_id": "duo"})
         await a.stop()  # closes the tab while waiting
-        await asyncio.sleep(0.2)
+        await until_connected(live.url, 2)  # the server saw it go, which takes it out of the lobby
         await b.call("lobby_join", {"v": 1, "scene_id": "duo"})
         await c.call("lobby_join", {"v": 1, "scene_id": "duo"})
         assert (await b.wait_for("match_start"))["members"] == [b.pid, c.pid]
@@ -175,7 +174,7 @@ async def test_a_lost_partner_ends_the_match_with_distinct_outcomes(serve: Any) 
         refused = await a.call("records", {"v": 1, "scene_id": "duo", "batch": 1, "rows": [forged]})
         assert refused["error"]["code"] == "bad_rows"
         await b.stop()  # closes the tab mid-game: a's browser notices the lost peer and reports it
-        await a.wait_until_disconnected_on_server(b)
+        await until_connected(live.url, 1)
         report = {"v": 1, "match_id": start["match_id"], "kind": "peer_gone", "data": {"peer_slot": 1}}
         assert (await a.call("match_report", report))["ok"]
         ended = await a.wait_for("match_end")
@@ -207,10 +206,11 @@ async def test_finished_members_end_the_match_quietly(serve: Any) -> None:
             assert (await p.call("match_report", {"v": 1, "match_id": match_id, "kind": "finished"}))["ok"]
             assert (await p.call("advance", {"v": 1, "scene_id": "duo"}))["scene"]["id"] == "end"
         await b.stop()
-        await asyncio.sleep(0.2)
-        assert not [e for e in a.events if e[0] == "match_end"]
+        await until_connected(live.url, 1)  # the server has handled b's leaving
+        # a round trip after it: an event sent to `a` on b's leaving would have arrived before this answer
         bad = await a.call("match_report", {"v": 1, "match_id": "nope", "kind": "links"})
         assert bad["error"]["code"] == "not_in_match"
+        assert not [e for e in a.events if e[0] == "match_end"]
     finally:
         await a.stop()
     db = live.database_url.removeprefix("sqlite:///")

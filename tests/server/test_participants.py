@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import sqlite3
 from pathlib import Path
@@ -14,6 +13,7 @@ import socketio
 
 from mug.configurations import EndScene, Experiment, GameScene, Question, StaticScene
 from mug.server.export import export_async
+from mug.testing import wait_until_async
 
 EXPERIMENT = Experiment(
     id="proto",
@@ -141,8 +141,7 @@ async def test_refresh_resumes_and_second_tab_is_refused(serve: Any) -> None:
             again = await refreshed.hello(token)
             assert again["ok"] and again["participant"] == first["participant"]
             assert again["scene"]["id"] == "game" and again["resume"] == {"episode": 1}
-        await asyncio.sleep(0.2)
-        assert ("mug_kicked", {"reason": "reopened"}) in page.events
+        await wait_until_async(lambda: ("mug_kicked", {"reason": "reopened"}) in page.events, 5, what="mug_kicked")
 
 
 async def test_bad_input_gets_clear_errors_and_loses_nothing(serve: Any) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import glob
 import os
@@ -9,14 +10,20 @@ import shutil
 import socket
 import subprocess
 import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import asyncpg
 import pytest
 
 from mug.server.export import export_async
 from mug.server.store import Store, StoreError
+from mug.testing import wait_until
+
+
+async def _login(url: str) -> None:
+    conn = await asyncpg.connect(url, timeout=2)
+    await conn.close()
 
 
 def _bin(name: str) -> str | None:
@@ -46,17 +53,19 @@ def postgres_server() -> Iterator[str]:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    deadline = time.monotonic() + 30
-    while True:
+    url = f"postgresql://mug@127.0.0.1:{port}/postgres"
+
+    def accepts_logins() -> bool:  # the port opens a little before the server accepts logins
+        if proc.poll() is not None:
+            raise RuntimeError("PostgreSQL exited")
         try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            break
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("PostgreSQL did not start") from None
-            time.sleep(0.1)
-    time.sleep(0.3)  # the port opens just before the server accepts logins
-    yield f"postgresql://mug@127.0.0.1:{port}/postgres"
+            asyncio.run(_login(url))
+        except (OSError, asyncpg.PostgresError, TimeoutError):
+            return False
+        return True
+
+    wait_until(accepts_logins, 30, interval=0.1, what="PostgreSQL accepts logins")
+    yield url
     proc.terminate()
     proc.wait(timeout=20)
     shutil.rmtree(base, ignore_errors=True)

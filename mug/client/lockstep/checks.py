@@ -70,10 +70,6 @@ class ChecksumExchange:
         self.local[frame] = checksum
         self.next_local += 1
 
-    def unsent(self, peer: str) -> bool:
-        """Some checksum was never sent to `peer` (since the last go-back)."""
-        return self.remote[peer].next_send < self.next_local
-
     def window(self, peer: str, limit: int, now: float, rtt_ms: float | None) -> tuple[int, tuple[int, ...]]:
         """The checksums the next message to `peer` carries, as (first frame, values); see `sent`.
 

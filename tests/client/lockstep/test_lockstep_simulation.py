@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from mug.client.lockstep import Desync, PeerGone, Ready, Request, SessionState, Stalled, Step
-from mug.client.lockstep.network import LinkProfile, SimNetwork
-from mug.client.lockstep.simulate import SimPeer, Simulation, benchmark
 from mug.client.lockstep.timing import MAX_INPUT_DELAY, PEER_TIMEOUT_MS
+from mug.testing.lockstep.network import LinkProfile, SimNetwork
+from mug.testing.lockstep.simulate import SimPeer, Simulation, benchmark
 
 PROFILES = {
     "clean": LinkProfile(latency_ms=10),

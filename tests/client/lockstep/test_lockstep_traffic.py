@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 
 from mug.client.lockstep import Desync, LockstepSession, Send, SessionState, Step
-from mug.client.lockstep.network import LinkProfile, SimNetwork
-from mug.client.lockstep.simulate import Simulation, benchmark
 from mug.client.lockstep.timing import CHECKSUM_REDUNDANCY_FRAMES
 from mug.client.lockstep.wire import Inputs, decode
+from mug.testing.lockstep.network import LinkProfile, SimNetwork
+from mug.testing.lockstep.simulate import Simulation, benchmark
 
 OWNERS = {0: "a", 1: "b"}
 

@@ -32,7 +32,7 @@ CART_W, CART_H = 64.0, 28.0
 POLE_W = 10.0
 
 
-class CoastAction(gym.Wrapper[np.ndarray, Any, np.ndarray, Any]):
+class CoastAction(gym.Wrapper[np.ndarray, Any, np.ndarray, Any], gym.utils.RecordConstructorArgs):
     """Add action 2, "no push", to CartPole's two actions (0 push left, 1 push right).
 
     Args:
@@ -40,7 +40,8 @@ class CoastAction(gym.Wrapper[np.ndarray, Any, np.ndarray, Any]):
     """
 
     def __init__(self, env: gym.Env[np.ndarray, Any]) -> None:
-        super().__init__(env)
+        gym.utils.RecordConstructorArgs.__init__(self)  # so the wrapped env can be recreated from its spec
+        gym.Wrapper.__init__(self, env)
         self.action_space = gym.spaces.Discrete(3)
 
     def step(self, action: Any) -> tuple[np.ndarray, SupportsFloat, bool, bool, dict[str, Any]]:
@@ -58,7 +59,7 @@ class CoastAction(gym.Wrapper[np.ndarray, Any, np.ndarray, Any]):
             cartpole.force_mag = saved
 
 
-class SurfaceCartPole(gym.Wrapper[np.ndarray, Any, np.ndarray, Any]):
+class SurfaceCartPole(gym.Wrapper[np.ndarray, Any, np.ndarray, Any], gym.utils.RecordConstructorArgs):
     """Draw CartPole on a `mug.rendering.Surface` instead of with pygame.
 
     Args:
@@ -66,7 +67,11 @@ class SurfaceCartPole(gym.Wrapper[np.ndarray, Any, np.ndarray, Any]):
     """
 
     def __init__(self, env: gym.Env[np.ndarray, Any]) -> None:
-        super().__init__(env)
+        gym.utils.RecordConstructorArgs.__init__(self)
+        gym.Wrapper.__init__(self, env)
+        # It draws a Surface whatever the render mode, which is none of Gymnasium's modes; the wrapped
+        # CartPole is made without a render mode, so pygame is never needed
+        self.metadata = {**env.metadata, "render_modes": []}
         self._steps = 0
         self._last_action: int | None = None
         self._ended: str | None = None

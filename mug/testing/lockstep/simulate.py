@@ -6,7 +6,7 @@ nothing binds a socket; the same seed gives the same run.
 
 `benchmark(...)` runs one impairment profile and returns the stalled share and input-to-step latency, e.g.
 
-    >>> from mug.client.lockstep.network import LinkProfile
+    >>> from mug.testing.lockstep.network import LinkProfile
     >>> result = benchmark(peers=2, profile=LinkProfile(latency_ms=75, jitter_ms=20, loss=0.05), frames=1200)
     >>> result.stalled_share, result.mean_input_latency_frames, result.input_delay
 """
@@ -18,10 +18,10 @@ import zlib
 from dataclasses import dataclass, field
 from typing import Any
 
-from .lifecycle import SessionState
-from .network import LinkProfile, SimNetwork
-from .requests import Request, Send, Step
-from .session import LockstepSession
+from mug.client.lockstep.lifecycle import SessionState
+from mug.client.lockstep.requests import Request, Send, Step
+from mug.client.lockstep.session import LockstepSession
+from mug.testing.lockstep.network import LinkProfile, SimNetwork
 
 _MASK = (1 << 61) - 1
 

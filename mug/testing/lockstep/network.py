@@ -1,6 +1,6 @@
 """An in-memory, seeded, impaired network for driving lockstep sessions without sockets or sleeps.
 
-Used by the tests and by `simulate.benchmark`; usable from a browser-side demo too (standard library only).
+Used by the tests and by `simulate.benchmark` (standard library only).
 Each directed link (src -> dst) has a `LinkProfile`: base latency, jitter, loss, duplication and reordering.
 The same seed and the same sequence of `send` calls give the same deliveries.
 """
