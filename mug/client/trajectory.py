@@ -9,9 +9,11 @@ from __future__ import annotations
 import importlib
 import traceback
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, Literal
 
+import gymnasium
 import numpy as np
+import pettingzoo
 
 from mug.client.checksum import checksum
 from mug.client.seeding import derive_seed, episode_seed
@@ -30,9 +32,22 @@ def load_factory(factory: str) -> Any:
     return obj
 
 
+def env_kind(env: Any) -> Literal["gymnasium", "parallel", "aec"] | None:
+    """The env's API by its base class: PettingZoo ``AECEnv`` ("aec") or ``ParallelEnv`` ("parallel"),
+    ``gymnasium.Env`` ("gymnasium"), else None. Wrappers of each library subclass its base class, so a
+    wrapped env is recognised too (and no attribute is touched: PettingZoo's wrappers raise before reset)."""
+    if isinstance(env, pettingzoo.AECEnv):
+        return "aec"
+    if isinstance(env, pettingzoo.ParallelEnv):
+        return "parallel"
+    if isinstance(env, gymnasium.Env):
+        return "gymnasium"
+    return None
+
+
 def is_parallel_env(env: Any) -> bool:
     """True for a PettingZoo parallel env (per-agent ``action_space(agent)``, dict actions)."""
-    return hasattr(env, "possible_agents") and callable(getattr(env, "action_space", None))
+    return env_kind(env) == "parallel"
 
 
 def _as_action(space: Any, value: Any) -> Any:
