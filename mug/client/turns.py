@@ -54,7 +54,8 @@ class Turns:
         self.limit_frames: int | None = None
         self.fallback: str | dict[str, Any] = DEFAULT_ACTION
         if turn is not None:
-            self.limit_frames = max(1, math.ceil(float(turn["time_limit_s"]) * fps))
+            # ceil, but 0.2 s at 30 fps is 6 frames, not 7 (0.2 * 30 = 6.000000000000001)
+            self.limit_frames = max(1, math.ceil(float(turn["time_limit_s"]) * fps - 1e-9))
             self.fallback = turn.get("fallback", DEFAULT_ACTION)
         self._policies: dict[AgentId, Controller] = {}
         if isinstance(self.fallback, dict):
