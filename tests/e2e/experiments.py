@@ -57,6 +57,25 @@ pixels = Experiment(
     ],
 )
 
+# Tic-tac-toe (PettingZoo-docs AEC, no no-op, action masks) against a policy that takes the lowest free cell.
+tictactoe_vs_policy = Experiment(
+    id="e2e-tictactoe",
+    title="Tic-tac-toe",
+    scenes=[
+        GameScene(
+            id="ttt",
+            env="mug_e2e_envs.tictactoe:make_env",
+            agents={"player_1": "human", "player_2": "mug_e2e_envs.tictactoe:make_first_legal"},
+            key_bindings={str(i + 1): i for i in range(9)},
+            input_mode="press",
+            num_episodes=1,
+            canvas_width=270,
+            canvas_height=270,
+        ),
+        EndScene(id="end"),
+    ],
+)
+
 
 # ---- multiplayer (test_e2e_multiplayer.py) -------------------------------------------------------------
 import os  # noqa: E402

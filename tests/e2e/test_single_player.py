@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 import sqlite3
 import subprocess
 import sys
@@ -222,3 +223,39 @@ def test_rgb_array_frames_are_drawn_scaled_and_hidden_tabs_play_the_default(mug_
     assert page.evaluate(RED_COLUMNS)["red"] == before
     page.keyboard.up("ArrowRight")
     wait_phase(page, "end", timeout=30_000)
+
+
+def test_tictactoe_against_a_policy_waits_for_the_human_and_ignores_masked_keys(
+    mug_server: Any, page: Any, tmp_path: Path
+) -> None:
+    server = mug_server(f"{HERE_EXPERIMENTS}:tictactoe_vs_policy")
+    page.goto(server.url + "/")
+    page.wait_for_function("window.mug?.status().runtime.ready", timeout=60_000)
+    page.click("[data-testid=mug-continue]")
+    wait_phase(page, "playing")
+    page.wait_for_function("document.querySelector('[data-testid=mug-turn]').textContent === 'Your turn'")
+    step = "document.querySelector('.mug-step').textContent === '{}'"
+    for key, steps_after in (("5", "2"), ("1", None), ("3", "4"), ("7", None)):
+        page.keyboard.press(key)  # "1": the policy took cell 0, so the key does nothing
+        if steps_after:
+            page.wait_for_function(step.format(steps_after))
+            page.wait_for_function("document.querySelector('[data-testid=mug-turn]').textContent === 'Your turn'")
+    wait_phase(page, "end", timeout=30_000)
+    out = tmp_path / "export"
+    subprocess.run(
+        [sys.executable, "-c", "import sys; from mug.cli import main; sys.exit(main())", "export"]
+        + ["--database", server.database_url, "--out", str(out)],
+        check=True,
+    )
+    with open(out / "steps_ttt.csv", newline="") as f:
+        rows = sorted(csv.DictReader(f), key=lambda r: int(r["step"]))
+    assert [json.loads(r["action"]) for r in rows] == [
+        {"player_1": 4},
+        {"player_2": 0},
+        {"player_1": 2},
+        {"player_2": 1},
+        {"player_1": 6},
+        {"player_2": None},
+        {"player_1": None},
+    ], "no default action at the human's turn; the masked key did nothing; X won on the 2-4-6 diagonal"
+    assert json.loads(rows[4]["reward"]) == {"player_1": 1.0, "player_2": -1.0} and rows[-1]["terminated"] == "1"
