@@ -37,6 +37,7 @@ from mug.client.keys import KeyMapper
 from mug.client.lockstep import Desync, LockstepSession, PeerGone, Ready, Send, Stalled, Step
 from mug.client.match_plan import MatchPlan
 from mug.client.policies import Controller, load_policy
+from mug.client.pyodide_compat import install_pygame_stub
 from mug.client.records import step_row
 from mug.client.seeding import derive_seed, episode_seed
 from mug.client.turns import Turns
@@ -62,6 +63,8 @@ class MatchRunner:
         self.max_steps: int | None = scene.get("max_steps")
         self.pause_frames = max(1, round(pause_s * self.fps))
         agents = ordered([*self.plan.humans, *self.plan.policies])
+        if scene.get("pygame_stub"):
+            install_pygame_stub()  # before the env's module is imported
         self.host = EnvHost(scene["env"], dict(scene.get("env_kwargs") or {}), agents, joint=True)
         self.turn_based = self.host.kind == "aec"
         self.default_action = scene.get("default_action", 0)

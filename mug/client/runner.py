@@ -26,6 +26,7 @@ from mug.client.agents import AgentId, by_label, from_label, label, ordered
 from mug.client.host import EnvHost, Outcome
 from mug.client.keys import KeyMapper
 from mug.client.policies import Controller, load_policy
+from mug.client.pyodide_compat import install_pygame_stub
 from mug.client.records import step_row
 from mug.client.seeding import derive_seed, episode_seed
 from mug.client.turns import Turns
@@ -72,6 +73,8 @@ class Runner:
         self._keys = KeyMapper(
             scene.get("key_bindings") or {}, scene.get("default_action", 0), scene.get("input_mode", "held")
         )
+        if scene.get("pygame_stub"):
+            install_pygame_stub()  # before the env's module is imported
         self.host = EnvHost(scene["env"], dict(scene.get("env_kwargs") or {}), ordered(agents))
         self._turns = None
         if self.host.kind == "aec":

@@ -135,9 +135,17 @@ def trajectory_report(
     seed: int,
     steps: int,
     actions: str | list[Any] = "random",
+    pygame_stub: bool = False,
 ) -> dict[str, Any]:
-    """Run :func:`run_trajectory` and return JSON-able data: the checksums so far, and any error as data."""
+    """Run :func:`run_trajectory` and return JSON-able data: the checksums so far, any error as data, and
+    `pygame`: with `pygame_stub`, which pygame the env got ("pygame" if a real one is importable, else
+    "stand-in", see `mug.client.pyodide_compat.install_pygame_stub`), else None."""
     sums: list[str] = []
+    pygame = None
+    if pygame_stub:
+        from mug.client.pyodide_compat import install_pygame_stub
+
+        pygame = install_pygame_stub()
     try:
         for value in iter_trajectory(factory, kwargs, seed, steps, None, actions):
             sums.append(value)
@@ -146,5 +154,6 @@ def trajectory_report(
         return {
             "checksums": sums,
             "error": {"type": type(exc).__name__, "message": str(exc), "traceback": "".join(tb[-6:])},
+            "pygame": pygame,
         }
-    return {"checksums": sums, "error": None}
+    return {"checksums": sums, "error": None, "pygame": pygame}

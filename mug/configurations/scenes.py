@@ -243,6 +243,12 @@ class GameScene(_Scene):
         lt=2**31,
         description="Fixed root seed; default: a random seed per participant, recorded in the data.",
     )
+    pygame_stub: bool = Field(
+        default=False,
+        description="Give `import pygame` an inert stand-in in the browser (pygame is not in the bundle), for "
+        "envs such as pettingzoo.classic that import pygame but are drawn by a Surface or rgb_array renderer "
+        "of your own; using pygame itself raises an error saying so.",
+    )
     instructions: str = ""
     canvas_width: int = Field(default=600, ge=50, le=4096)
     canvas_height: int = Field(default=400, ge=50, le=4096)

@@ -41,6 +41,7 @@ def scene_spec(scene: Scene, *, seed: int | None, completion_code: str, params: 
             "canvas_height": scene.canvas_height,
             "show_score": scene.show_score,
             "turn": scene.turn_spec,
+            "pygame_stub": scene.pygame_stub,
             "seed": seed,
         }
     assert isinstance(scene, EndScene)

@@ -76,6 +76,26 @@ tictactoe_vs_policy = Experiment(
     ],
 )
 
+# PettingZoo's own tictactoe_v3 (imports pygame) with a Surface renderer: pygame gets MUG's stand-in.
+classic_tictactoe = Experiment(
+    id="e2e-classic-tictactoe",
+    title="Tic-tac-toe",
+    scenes=[
+        GameScene(
+            id="ttt",
+            env="mug_e2e_envs.classic:make_env",
+            agents={"player_1": "human", "player_2": "mug_e2e_envs.tictactoe:make_first_legal"},
+            key_bindings={str(3 * row + col + 1): 3 * col + row for row in range(3) for col in range(3)},
+            input_mode="press",
+            num_episodes=1,
+            pygame_stub=True,
+            canvas_width=270,
+            canvas_height=270,
+        ),
+        EndScene(id="end"),
+    ],
+)
+
 
 # ---- multiplayer (test_e2e_multiplayer.py) -------------------------------------------------------------
 import os  # noqa: E402

@@ -259,3 +259,32 @@ def test_tictactoe_against_a_policy_waits_for_the_human_and_ignores_masked_keys(
         {"player_1": None},
     ], "no default action at the human's turn; the masked key did nothing; X won on the 2-4-6 diagonal"
     assert json.loads(rows[4]["reward"]) == {"player_1": 1.0, "player_2": -1.0} and rows[-1]["terminated"] == "1"
+
+
+def test_pettingzoos_own_tictactoe_plays_with_the_pygame_stand_in(mug_server: Any, page: Any) -> None:
+    # pettingzoo.classic's tictactoe imports pygame, which the bundle lacks; the scene opts into MUG's
+    # stand-in and draws the board with a Surface (tests/e2e/envpkg/mug_e2e_envs/classic.py).
+    server = mug_server(f"{HERE_EXPERIMENTS}:classic_tictactoe")
+    page.goto(server.url + "/")
+    page.wait_for_function("window.mug?.status().runtime.ready", timeout=60_000)
+    page.click("[data-testid=mug-continue]")
+    wait_phase(page, "playing")
+    turn = "document.querySelector('[data-testid=mug-turn]').textContent === 'Your turn'"
+    page.wait_for_function(turn)
+    colors = """() => {
+        const c = document.querySelector('[data-testid=mug-canvas]');
+        const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+        const seen = new Set();
+        for (let i = 0; i < d.length; i += 4 * 7) seen.add(d[i] << 16 | d[i + 1] << 8 | d[i + 2]);
+        return seen.size;
+    }"""
+    empty = page.evaluate(colors)
+    page.keyboard.press("5")  # the centre square
+    page.wait_for_function("document.querySelector('.mug-step').textContent === '2'")  # the policy replied
+    page.wait_for_function(turn)
+    assert page.evaluate(colors) > empty  # the marks were drawn by the Surface renderer
+    page.keyboard.press("1")  # taken by the policy: does nothing
+    page.keyboard.press("7")
+    page.wait_for_function("document.querySelector('.mug-step').textContent === '4'")
+    page.keyboard.press("3")  # 2-4-6 wins
+    wait_phase(page, "end", timeout=30_000)
