@@ -77,10 +77,13 @@ def create_app(experiment: Experiment | None = None, settings: Settings | None =
 
     def info() -> dict[str, Any]:
         participants = state.get("participants")
+        multiplayer = state.get("multiplayer")
         return {
             "experiment": experiment.id,
             "bundle": site.bundle["bundle_id"] if site.bundle else None,
             "connected": len(participants.by_sid) if participants else 0,
+            # matches held in memory (live ones, and ended ones whose members are still on their page)
+            "matches": len(multiplayer.matches) if multiplayer else 0,
         }
 
     @contextlib.asynccontextmanager
@@ -89,7 +92,9 @@ def create_app(experiment: Experiment | None = None, settings: Settings | None =
         participants = Participants(experiment, store)
         multiplayer = Multiplayer(experiment, store, participants, emitter(sio, participants))
         state["participants"] = participants
+        state["multiplayer"] = multiplayer
         register(sio, participants, multiplayer)
+        await multiplayer.restore()
         ticker = asyncio.create_task(multiplayer.run_ticker())
         log.info(
             "serving experiment %r (%d scenes), data in %s",

@@ -178,7 +178,8 @@ def _agent_keys(value: Any, field: str) -> Any:
 class Outcome(_MarkdownBody, BaseModel):
     """An end page reached by something other than finishing: a lobby timeout, a partner who left.
 
-    The participant finishes there with this outcome's own completion code (or a random one).
+    The participant finishes there with this outcome's own completion code (or a random one), or with no
+    code at all when `give_code` is False.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -186,7 +187,14 @@ class Outcome(_MarkdownBody, BaseModel):
     title: str = "Thank you"
     body: str = "Thank you for taking part."
     completion_code: str | None = None
+    give_code: bool = Field(default=True, description="False: the page shows no completion code.")
     redirect_url: RedirectUrl | None = None
+
+    @model_validator(mode="after")
+    def _check_code(self) -> Self:
+        if not self.give_code and self.completion_code:
+            raise ValueError("an outcome with give_code=False cannot have a completion_code")
+        return self
 
 
 class Lobby(BaseModel):
@@ -278,7 +286,24 @@ class GameScene(_Scene):
     partner_left: Outcome = Field(
         default_factory=lambda: Outcome(
             title="Your partner left", body="Another participant left the game, so it ended early. Thank you!"
-        )
+        ),
+        description="Multiplayer: the page of those who stayed when a member left the match.",
+    )
+    left: Outcome = Field(
+        default_factory=lambda: Outcome(
+            title="You left the game",
+            body="You left the game before it ended, so it could not go on without you.",
+            give_code=False,
+        ),
+        description="Multiplayer: the page of a member who left the match (closed or reloaded the page, or "
+        "stayed away longer than reconnect_grace_s); by default it gives no completion code.",
+    )
+    reconnect_grace_s: float = Field(
+        default=20.0,
+        ge=0,
+        le=600,
+        description="Multiplayer: how long a member's connection to the server may be gone (a network drop, a "
+        "server restart) before the match ends for them with the `left` outcome.",
     )
 
     @field_validator("env")

@@ -2,11 +2,13 @@
 
 Files written (rows in a fixed order, JSON cells with sorted keys, no export timestamp inside):
 - `steps_<scene_id>.csv`: one row per recorded step of that game scene;
-- `participants.csv`, `url_params.csv`, `scene_visits.csv`, `answers.csv`, `events.csv`;
+- `participants.csv` (with the steps stored for each, and the steps their page reported the server refused
+  for good: `records_refused` events), `url_params.csv`, `scene_visits.csv`, `answers.csv`, `events.csv`;
 - `matches.csv`: one row per multiplayer match: members, seed, how it ended, the agreed input delay, and the
   server's comparison of the members' own records (steps compared, steps whose checksums differ, the first);
-- `match_links.csv`: one row per match, reporting member and peer: connection type (direct or relay), round
-  trip, input delay, stalls and desyncs as that member measured them;
+- `match_links.csv`: one row per match, reporting member and peer: connection type (direct or relay), the
+  protocol to the relay (udp, tcp or tls), round trip, input delay, stalls and desyncs as that member
+  measured them;
 - `MANIFEST.csv`: every other file with its row count and SHA-256.
 """
 
@@ -89,6 +91,19 @@ async def _rows(store: Store, table: Table, order: list[str], experiment_id: str
         return list((await conn.execute(query)).mappings())
 
 
+def _refused_rows(event_rows: list[Any]) -> dict[str, int]:
+    """Per participant: step rows the server refused for good, as their pages reported them."""
+    refused: dict[str, int] = {}
+    for e in event_rows:
+        if e["kind"] == "records_refused" and e["participant_id"] is not None:
+            try:
+                n = int(json.loads(e["data"]).get("rows", 0))
+            except (ValueError, TypeError, AttributeError):
+                n = 0
+            refused[e["participant_id"]] = refused.get(e["participant_id"], 0) + max(n, 0)
+    return refused
+
+
 async def export_async(database_url: str, out_dir: Path, experiment_id: str | None = None) -> list[Path]:
     """Write the CSV tables to `out_dir` (created if needed) and return the paths written."""
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -97,6 +112,14 @@ async def export_async(database_url: str, out_dir: Path, experiment_id: str | No
     try:
         people = await _rows(store, participants, ["id"], experiment_id)
         experiment_of = {p["id"]: p["experiment_id"] for p in people}
+        event_rows = await _rows(store, events, ["id"], experiment_id)
+        step_rows = await _rows(
+            store, steps, ["scene_id", "participant_id", "match_id", "episode", "step", "agent"], experiment_id
+        )
+        stored: dict[str, int] = {}
+        for r in step_rows:
+            stored[r["participant_id"]] = stored.get(r["participant_id"], 0) + 1
+        refused = _refused_rows(event_rows)
         cols = [
             "id",
             "experiment_id",
@@ -109,7 +132,8 @@ async def export_async(database_url: str, out_dir: Path, experiment_id: str | No
             "user_agent",
         ]
         path = out_dir / "participants.csv"
-        written.append((path, *_write(path, cols, [[p[c] for c in cols] for p in people])))
+        table = [[p[c] for c in cols] + [stored.get(p["id"], 0), refused.get(p["id"], 0)] for p in people]
+        written.append((path, *_write(path, [*cols, "steps_stored", "steps_refused"], table)))
         simple = [
             ("url_params.csv", url_params, ["participant_id", "name"], ["participant_id", "name", "value"]),
             (
@@ -126,11 +150,10 @@ async def export_async(database_url: str, out_dir: Path, experiment_id: str | No
             ),
             ("events.csv", events, ["id"], ["participant_id", "scene_id", "kind", "data", "t_server"]),
         ]
-        for name, table, order, columns in simple:
-            rows = await _rows(store, table, order, experiment_id)
+        for name, source, order, columns in simple:
+            rows = event_rows if source is events else await _rows(store, source, order, experiment_id)
             path = out_dir / name
             written.append((path, *_write(path, columns, [[r[c] for c in columns] for r in rows])))
-        step_rows = await _rows(store, steps, ["scene_id", "participant_id", "episode", "step", "agent"], experiment_id)
         by_scene: dict[str, list[list[Any]]] = {}
         for r in step_rows:
             row = [experiment_of.get(r["participant_id"], ""), *[r[c] for c in STEP_COLUMNS[1:]]]
@@ -166,6 +189,7 @@ LINK_COLUMNS = [
     "slot",
     "peer_slot",
     "connection_type",
+    "relay_protocol",
     "rtt_ms",
     "input_delay",
     "frames",
@@ -249,6 +273,7 @@ async def _export_matches(
                         slot,
                         peer.get("slot"),
                         peer.get("type"),
+                        peer.get("relay_protocol"),
                         peer.get("rtt_ms"),
                         summary.get("input_delay"),
                         summary.get("frames"),

@@ -17,9 +17,11 @@ from mug.server.wire import (
     Advance,
     Event,
     Hello,
+    Kicked,
     LobbyJoin,
     MatchReport,
     Records,
+    ServerMessage,
     Signal,
     WireError,
 )
@@ -27,7 +29,7 @@ from mug.server.wire import (
 log = logging.getLogger("mug.handlers")
 
 Handler = Callable[[str, Any], Awaitable[dict[str, Any]]]
-Emit = Callable[[str, str, dict[str, Any]], Awaitable[None]]
+Emit = Callable[[str, ServerMessage], Awaitable[None]]
 
 
 def parse[M: BaseModel](model: type[M], data: Any) -> M:
@@ -70,10 +72,10 @@ def guarded(name: str, handler: Handler) -> Callable[[str, Any], Awaitable[dict[
 def emitter(sio: socketio.AsyncServer, participants: Participants) -> Emit:
     """Send an event to a participant's live connection (dropped if they are not connected)."""
 
-    async def emit(event: str, pid: str, payload: dict[str, Any]) -> None:
+    async def emit(pid: str, message: ServerMessage) -> None:
         live = participants.by_pid.get(pid)
         if live is not None:
-            await sio.emit(event, payload, to=live.sid)
+            await sio.emit(message.event, message.payload(), to=live.sid)
 
     return emit
 
@@ -85,7 +87,8 @@ def register(sio: socketio.AsyncServer, participants: Participants, multiplayer:
         environ = sio.get_environ(sid) or {}
         ack, stale = await participants.hello(sid, parse(Hello, data), environ.get("HTTP_USER_AGENT"))
         if stale is not None:
-            await sio.emit("mug_kicked", {"reason": "reopened"}, to=stale)
+            kicked = Kicked(reason="reopened")
+            await sio.emit(kicked.event, kicked.payload(), to=stale)
             await sio.disconnect(stale)
         return ack
 

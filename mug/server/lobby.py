@@ -1,14 +1,7 @@
 """Matchmaking as a plain class: no I/O, no clock reads; every call returns the notices to send.
 
-A Socket.IO handler stays a few lines long::
-
-    try:
-        notices = lobby.join(pid, time.time())
-    except LobbyError as err:
-        return err.as_ack()
-    for notice in notices:
-        for to in notice.to:
-            await sio.emit(notice.event, notice.payload(to), to=sid_of[to])
+`mug.server.multiplayer` turns the notices into the server's events (their payloads are the typed messages of
+`mug.server.wire`): the lobby knows who, never how it is sent.
 
 Rules:
 
@@ -23,13 +16,6 @@ Rules:
 
 Costs: `join`, `leave` and `tick` are O(group_size) per call plus O(1) per participant timed out (an ordered
 dict keyed by participant id keeps join order and gives O(1) removal).
-
-Events (`notice.event`: `notice.payload(recipient)`), server -> page:
-
-- `lobby_waiting`: {scene_id, waiting: int, position: int (0-based, join order), needed: int}
-- `lobby_timeout`: {scene_id, waited_s: float}
-- `match_start`: {match_id, scene_id, seed: int, slot: int, members: [participant_id] (slot order)}
-- `match_end`: {match_id, reason: str}
 """
 
 from __future__ import annotations
@@ -37,7 +23,6 @@ from __future__ import annotations
 import secrets
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
 
 from mug.server.wire import WireError
 
@@ -76,49 +61,27 @@ class Match:
 class Waiting:
     """Who waits in a lobby, sent to everyone waiting whenever it changes."""
 
-    event: ClassVar[str] = "lobby_waiting"
     scene_id: str
     to: tuple[str, ...]
     waiting: tuple[str, ...]
     needed: int
-
-    def payload(self, recipient: str) -> dict[str, Any]:
-        """The event payload for one recipient (other participants' ids are not disclosed before a match)."""
-        return {
-            "scene_id": self.scene_id,
-            "waiting": len(self.waiting),
-            "position": self.waiting.index(recipient),
-            "needed": self.needed,
-        }
 
 
 @dataclass(frozen=True, slots=True)
 class Matched:
     """A group formed; sent to each member with their slot."""
 
-    event: ClassVar[str] = "match_start"
     match: Match
 
     @property
     def to(self) -> tuple[str, ...]:
         return self.match.members
 
-    def payload(self, recipient: str) -> dict[str, Any]:
-        m = self.match
-        return {
-            "match_id": m.id,
-            "scene_id": m.scene_id,
-            "seed": m.seed,
-            "slot": m.slot_of(recipient),
-            "members": list(m.members),
-        }
-
 
 @dataclass(frozen=True, slots=True)
 class TimedOut:
     """A participant waited `timeout_s` without a group forming and left the lobby."""
 
-    event: ClassVar[str] = "lobby_timeout"
     scene_id: str
     participant_id: str
     waited_s: float
@@ -127,27 +90,8 @@ class TimedOut:
     def to(self) -> tuple[str, ...]:
         return (self.participant_id,)
 
-    def payload(self, recipient: str) -> dict[str, Any]:
-        return {"scene_id": self.scene_id, "waited_s": self.waited_s}
 
-
-@dataclass(frozen=True, slots=True)
-class Ended:
-    """A match ended (a member left, finished, or the server ended it); sent to every member."""
-
-    event: ClassVar[str] = "match_end"
-    match: Match
-    reason: str
-
-    @property
-    def to(self) -> tuple[str, ...]:
-        return self.match.members
-
-    def payload(self, recipient: str) -> dict[str, Any]:
-        return {"match_id": self.match.id, "reason": self.reason}
-
-
-Notice = Waiting | Matched | TimedOut | Ended
+Notice = Waiting | Matched | TimedOut
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,7 +104,8 @@ class Matches:
     """Registry of matches: who is in which match, and which matches have ended.
 
     A participant belongs to at most one live match. An ended match stays recorded for its members (so
-    signaling can say `match_ended` rather than `not_in_match`) until they join another one.
+    signaling can say `match_ended` rather than `not_in_match`) until each has joined another one or been
+    forgotten (`forget`: they moved on or their connection is gone); then it is dropped.
     """
 
     def __init__(self) -> None:
@@ -213,7 +158,7 @@ class Matches:
         m = self.live_match_of(participant_id)
         return [] if m is None else [p for p in m.members if p != participant_id]
 
-    def end(self, match_id: str, reason: str, now: float) -> list[Notice]:
+    def end(self, match_id: str, reason: str, now: float) -> bool:
         """End a match; signaling between its members is refused from now on.
 
         Args:
@@ -222,18 +167,17 @@ class Matches:
             now: current time.
 
         Returns:
-            `[Ended(...)]` the first time, `[]` when the match had already ended.
+            True the first time, False when the match had already ended.
 
         Raises:
             LobbyError: `unknown_match`.
         """
-        m = self._by_id.get(match_id)
-        if m is None:
+        if match_id not in self._by_id:
             raise LobbyError("unknown_match", f"no match {match_id!r}")
         if match_id in self._ended:
-            return []
+            return False
         self._ended[match_id] = _EndInfo(reason, now)
-        return [Ended(m, reason)]
+        return True
 
     def forget(self, participant_id: str) -> None:
         """Drop a participant's record (they left the experiment); drop ended matches nobody points at."""
@@ -294,8 +238,14 @@ class Lobby:
             return None
         return next(iter(self._waiting.values())) + self.timeout_s
 
-    def join(self, participant_id: str, now: float) -> list[Notice]:
+    def join(self, participant_id: str, now: float, since: float | None = None) -> list[Notice]:
         """Add a participant to the queue.
+
+        Args:
+            participant_id: who joins.
+            now: the current time (a match formed now is created at `now`).
+            since: when they started waiting, if earlier (they join again after a reconnection or a server
+                restart and keep their place in time: their timeout is not reset).
 
         Returns:
             `[Matched]` when their arrival completes a group, else `[Waiting]` for everyone waiting.
@@ -310,7 +260,12 @@ class Lobby:
                 "already_in_match",
                 f"participant {participant_id!r} is in a live match; end it before joining",
             )
-        self._waiting[participant_id] = now
+        joined = now if since is None else min(since, now)
+        last = next(reversed(self._waiting.values()), None)
+        self._waiting[participant_id] = joined
+        if last is not None and joined < last:
+            # keep join order = deadline order (`tick` stops at the first participant not yet due)
+            self._waiting = OrderedDict(sorted(self._waiting.items(), key=lambda item: item[1]))
         if len(self._waiting) < self.group_size:
             return [self._waiting_notice()]
         members = tuple(self._waiting.popitem(last=False)[0] for _ in range(self.group_size))

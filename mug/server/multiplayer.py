@@ -1,7 +1,25 @@
 """Multiplayer bookkeeping: lobbies, matches, signaling relay and outcomes, wired to the participants.
 
-The pure parts live in `lobby`, `signaling` and `ice`; this module turns their notices into events, stores
-matches, and applies a scene's configured outcomes (lobby timeout, a partner who left).
+The pure parts live in `lobby`, `signaling` and `ice`; this module turns their notices into events (the typed
+server -> page messages of `mug.server.wire`), stores matches, and applies a scene's configured outcomes
+(lobby timeout, a member who left, the partners who stayed).
+
+The database is the source of truth: a match and its members are stored when it forms, `finished` reports
+as they come, lobby waits when they start. `restore()` rebuilds the live matches after a restart, so their
+records, reports and reconnections are accepted as before. In memory are only caches of that and who is
+connected.
+
+Presence. Peers play over their own data channels, so a member whose connection to the server drops (a
+network hiccup, a restarted server) is not gone: the match goes on, and the member is counted absent until
+their page says hello again naming the match. A match ends early when
+
+- a member's page says hello without naming the running match (it was reloaded, or opened anew): that
+  member `left`;
+- a peer reports that it lost another (`peer_gone`): the members then absent `left`;
+- a member stays absent longer than the scene's `reconnect_grace_s`: they `left`;
+- a member moves on to another scene without finishing (a page that skips ahead): they go on, no outcome.
+
+Everyone else who had not finished gets `partner_left`. Each outcome page has its own completion code.
 """
 
 from __future__ import annotations
@@ -14,16 +32,26 @@ from typing import Any
 
 from mug.configurations import Experiment, GameScene, agent_label
 from mug.server.ice import ice_config
-from mug.server.lobby import Ended, Lobby, Match, Matched, Matches, Notice, TimedOut, Waiting
+from mug.server.lobby import Lobby, Match, Matched, Matches, Notice, TimedOut, Waiting
 from mug.server.participants import Participants
 from mug.server.signaling import route
 from mug.server.store import Store
-from mug.server.wire import LobbyJoin, MatchReport, Signal, WireError
+from mug.server.wire import (
+    LobbyJoin,
+    LobbyTimeout,
+    LobbyWaiting,
+    MatchEnd,
+    MatchReport,
+    MatchStart,
+    ServerMessage,
+    Signal,
+    WireError,
+)
 
 log = logging.getLogger("mug.multiplayer")
 
-Emit = Callable[[str, str, dict[str, Any]], Awaitable[None]]  # (event, participant id, payload)
-TICK_S = 0.25  # how often lobby timeouts are checked: a timeout fires at most this late
+Emit = Callable[[str, ServerMessage], Awaitable[None]]  # (participant id, message)
+TICK_S = 0.25  # how often lobby timeouts and absences are checked: they take effect at most this late
 
 
 def match_agents(scene: GameScene, humans: int) -> dict[str, dict[str, Any]]:
@@ -56,17 +84,63 @@ class Multiplayer:
             for s in experiment.game_scenes
             if s.multiplayer
         }
+        # live matches only (pruned when they end): members who played every episode
         self.finished: dict[str, set[str]] = {}
-        participants.match_of = self._match_id_of
-
-    def _match_id_of(self, pid: str) -> str | None:
-        match = self.matches.member_of(pid)
-        return None if match is None else match.id
+        # members of live matches whose connection to the server is gone, and since when
+        self.absent: dict[str, float] = {}
+        participants.matchbook = self
 
     def _scene(self, scene_id: str) -> GameScene:
         scene = self.experiment.scene(scene_id)
         assert isinstance(scene, GameScene)
         return scene
+
+    async def restore(self) -> int:
+        """Rebuild the live matches from the database (at start-up); returns how many were restored.
+
+        Their members count as absent from now on: each has the scene's grace period to reconnect.
+        """
+        now = time.time()
+        restored = 0
+        for row in await self.store.live_matches():
+            scene = next((s for s in self.experiment.game_scenes if s.id == row["scene_id"]), None)
+            if scene is None or not scene.multiplayer:
+                log.warning("match %s of scene %r cannot go on: the scene is gone", row["id"], row["scene_id"])
+                await self.store.end_match(row["id"], "scene_removed")
+                continue
+            match = Match(row["id"], row["scene_id"], tuple(row["members"]), int(row["seed"]), row["created_at"])
+            self.matches.add(match)
+            self.finished[match.id] = set(row["finished"])
+            for pid in match.members:
+                if pid not in row["finished"]:
+                    self.absent[pid] = now
+            restored += 1
+        if restored:
+            log.info("restored %d running matches from the database", restored)
+        return restored
+
+    # MatchBook (what the participants service asks)
+
+    async def is_member(self, pid: str, match_id: str) -> bool:
+        """Whether the participant is (or was) a member of that match."""
+        match = self.matches.member_of(pid)
+        if match is not None and match.id == match_id:
+            return True
+        return await self.store.is_match_member(match_id, pid)
+
+    async def returned(self, pid: str, match_id: str | None) -> None:
+        """A participant said hello again, their page playing `match_id` (or nothing)."""
+        match = self.matches.live_match_of(pid)
+        self.absent.pop(pid, None)
+        if match is None or pid in self.finished.get(match.id, set()):
+            return
+        if match_id == match.id:
+            log.info("%s is back in match %s", pid, match.id)
+            return
+        # a page that does not play the match any more (reloaded, or opened anew): the member left it
+        await self._end_early(match, "peer_left", leavers={pid})
+
+    # page events
 
     async def join(self, sid: str, msg: LobbyJoin) -> dict[str, Any]:
         """Put a participant who is in a multiplayer scene (with its runtime ready) in that scene's lobby."""
@@ -77,83 +151,113 @@ class Multiplayer:
         lobby = self.lobbies.get(scene.id)
         if lobby is None:
             raise WireError("not_multiplayer", f"scene {scene.id!r} is not a multiplayer scene")
-        await self.dispatch(lobby.join(live.pid, time.time()))
+        if live.pid in lobby:
+            return {"ok": True}  # joined again after a reconnection: still waiting
+        if self.matches.live_match_of(live.pid) is None and await self.store.finished_a_match(live.pid, scene.id):
+            raise WireError("already_played", f"you have played the match of scene {scene.id!r}; move on")
+        now = time.time()
+        since = await self.store.lobby_wait(live.pid, scene.id, now)
+        await self.dispatch(lobby.join(live.pid, now, since=since))
         return {"ok": True}
 
     async def leave(self, sid: str, msg: LobbyJoin) -> dict[str, Any]:
         """Take a participant out of a lobby."""
         live = self.participants.live(sid)
-        lobby = self.lobbies.get(msg.scene_id)
-        if lobby is not None:
-            await self.dispatch(lobby.leave(live.pid, time.time()))
+        await self._leave_lobbies(live.pid, only=msg.scene_id)
         return {"ok": True}
+
+    async def _leave_lobbies(self, pid: str, only: str | None = None, keep_wait: bool = False) -> None:
+        now = time.time()
+        for scene_id, lobby in self.lobbies.items():
+            if only is not None and scene_id != only:
+                continue
+            if pid in lobby:
+                await self.dispatch(lobby.leave(pid, now))
+            if not keep_wait:
+                await self.store.end_lobby_wait(pid, scene_id)
 
     async def signal(self, sid: str, msg: Signal) -> dict[str, Any]:
         """Relay one WebRTC signaling message to a member of the sender's match, unread."""
         live = self.participants.live(sid)
-        target, forwarded = route(self.matches, live.pid, msg.to, {"kind": msg.kind, "data": msg.data})
-        await self.emit("signal", target, forwarded)
+        target, relayed = route(self.matches, live.pid, msg.to, {"kind": msg.kind, "data": msg.data})
+        await self.emit(target, relayed)
         return {"ok": True}
 
     async def report(self, sid: str, msg: MatchReport) -> dict[str, Any]:
-        """Store a member's report; `finished` and `peer_gone` also move the match towards its end."""
+        """Store a member's report; `finished` and `peer_gone` also move a live match towards its end."""
         live = self.participants.live(sid)
-        match = self.matches.member_of(live.pid)
-        if match is None or match.id != msg.match_id:
+        if not await self.is_member(live.pid, msg.match_id):
             raise WireError("not_in_match", "you are not a member of that match")
-        await self.store.add_match_report(match.id, live.pid, msg.kind, msg.data)
+        await self.store.add_match_report(msg.match_id, live.pid, msg.kind, msg.data)
+        match = self.matches.live_match_of(live.pid)
+        if match is None or match.id != msg.match_id:
+            return {"ok": True}  # a late report of an ended match: stored, nothing to decide
         if msg.kind == "finished":
             done = self.finished.setdefault(match.id, set())
             done.add(live.pid)
-            if done >= set(match.members) and not self.matches.is_ended(match.id):
+            if done >= set(match.members):
                 self.matches.end(match.id, "finished", time.time())
+                self._prune(match)
                 await self.store.end_match(match.id, "finished")
         elif msg.kind == "peer_gone":
-            await self._end_early(match, "peer_lost")
+            await self._end_early(match, "peer_lost", leavers=set())
         return {"ok": True}
 
     async def leaving_scene(self, pid: str) -> None:
-        """A participant moves on from their scene: a live match they have not finished ends for the others
-        (as if they had left); they themselves go on to the next scene, with no outcome."""
-        match = self.matches.live_match_of(pid)
-        done = self.finished.setdefault(match.id, set()) if match is not None else set()
-        if match is not None and pid not in done:
-            done.add(pid)
-            await self._end_early(match, "peer_left")
-
-    async def disconnected(self, pid: str) -> None:
-        """A participant's connection closed: leave any lobby; a live match ends for everyone."""
-        now = time.time()
-        for lobby in self.lobbies.values():
-            if pid in lobby:
-                await self.dispatch(lobby.leave(pid, now))
+        """A participant moves on from their scene: they leave its lobby; a live match they have not finished
+        ends for the others (as if they had left); they themselves go on to the next scene, with no outcome."""
+        await self._leave_lobbies(pid)
         match = self.matches.live_match_of(pid)
         if match is not None and pid not in self.finished.get(match.id, set()):
-            await self._end_early(match, "peer_left")
+            self.finished.setdefault(match.id, set()).add(pid)  # no outcome of their own
+            await self._end_early(match, "peer_left", leavers=set())
+        elif match is None:
+            self.matches.forget(pid)
 
-    async def _end_early(self, match: Match, reason: str) -> None:
-        if self.matches.is_ended(match.id):
+    async def disconnected(self, pid: str) -> None:
+        """A participant's connection closed: they leave any lobby (and join again when they reconnect); a
+        member of a live match counts as absent until they say hello again."""
+        await self._leave_lobbies(pid, keep_wait=True)
+        match = self.matches.live_match_of(pid)
+        if match is not None and pid not in self.finished.get(match.id, set()):
+            self.absent[pid] = time.time()
+        elif match is None:
+            self.matches.forget(pid)
+
+    async def _end_early(self, match: Match, reason: str, leavers: set[str]) -> None:
+        if not self.matches.end(match.id, reason, time.time()):
             return
-        self.matches.end(match.id, reason, time.time())
         done = self.finished.get(match.id, set())
-        log.info("match %s ended: %s", match.id, reason)
+        gone = leavers | {pid for pid in match.members if pid in self.absent}
+        log.info("match %s ended: %s (left: %s)", match.id, reason, sorted(gone))
         try:
             await self.store.end_match(match.id, reason)
         except Exception:
             log.exception("could not record the end of match %s", match.id)
         for pid in match.members:
             if pid in done:
-                continue
+                continue  # they played every episode (or moved on): nothing ends for them
+            outcome = "left" if pid in gone else "partner_left"
+            spec = None
             try:
-                spec = await self.participants.finish_with_outcome(pid, match.scene_id, "partner_left")
+                spec = await self.participants.finish_with_outcome(pid, match.scene_id, outcome)
             except Exception:
                 # the partner must still hear that the match is over, even if recording the outcome failed
-                log.exception("could not record the partner_left outcome of %s", pid)
-                spec = None
-            await self.emit("match_end", pid, {"match_id": match.id, "reason": reason, "scene": spec})
+                log.exception("could not record the %s outcome of %s", outcome, pid)
+            await self.emit(pid, MatchEnd(match_id=match.id, reason=reason, scene=spec))
+        self._prune(match)
+
+    def _prune(self, match: Match) -> None:
+        # an ended match keeps no live state: absences and finishers go, and members who are not connected
+        # are forgotten (connected ones when they move on or disconnect)
+        self.finished.pop(match.id, None)
+        for pid in match.members:
+            self.absent.pop(pid, None)
+            if pid not in self.participants.by_pid:
+                self.matches.forget(pid)
 
     async def tick(self) -> None:
-        """Apply lobby timeouts that fell due."""
+        """Apply lobby timeouts and absences that fell due."""
         now = time.time()
         for scene_id, lobby in self.lobbies.items():
             if self._scene(scene_id).lobby.on_timeout == "ai":
@@ -164,6 +268,12 @@ class Multiplayer:
                 notices = lobby.tick(now)
             if notices:
                 await self.dispatch(notices)
+        for pid, since in list(self.absent.items()):
+            match = self.matches.live_match_of(pid)
+            if match is None:
+                self.absent.pop(pid, None)
+            elif now - since > self._scene(match.scene_id).reconnect_grace_s:
+                await self._end_early(match, "peer_left", leavers={pid})
 
     async def run_ticker(self) -> None:
         """Tick until cancelled (started with the server)."""
@@ -181,9 +291,12 @@ class Multiplayer:
                 await self._start(notice.match)
             elif isinstance(notice, TimedOut):
                 await self._timed_out(notice)
-            elif isinstance(notice, Waiting | Ended):
-                for pid in notice.to:
-                    await self.emit(notice.event, pid, notice.payload(pid))
+            elif isinstance(notice, Waiting):
+                for position, pid in enumerate(notice.waiting):
+                    waiting = LobbyWaiting(
+                        scene_id=notice.scene_id, waiting=len(notice.waiting), position=position, needed=notice.needed
+                    )
+                    await self.emit(pid, waiting)
 
     async def _start(self, match: Match) -> None:
         scene = self._scene(match.scene_id)
@@ -192,30 +305,27 @@ class Multiplayer:
         log.info("match %s formed in %s: %s", match.id, scene.id, list(match.members))
         now = time.time()
         for slot, pid in enumerate(match.members):
-            await self.emit(
-                "match_start",
-                pid,
-                {
-                    "match_id": match.id,
-                    "scene_id": scene.id,
-                    "seed": match.seed,
-                    "slot": slot,
-                    "members": list(match.members),
-                    "agents": agents,
-                    "input_delay": scene.input_delay,
-                    "ice": ice_config(self.experiment.remote.webrtc_config, pid, now),
-                },
+            start = MatchStart(
+                match_id=match.id,
+                scene_id=scene.id,
+                seed=match.seed,
+                slot=slot,
+                members=list(match.members),
+                agents=agents,
+                input_delay=scene.input_delay,
+                ice=ice_config(self.experiment.remote.webrtc_config, pid, now),
             )
+            await self.emit(pid, start)
 
     async def _timed_out(self, notice: TimedOut) -> None:
         scene = self._scene(notice.scene_id)
         pid = notice.participant_id
+        await self.store.end_lobby_wait(pid, scene.id)
         outcome = scene.lobby.on_timeout
-        base = {"scene_id": scene.id, "waited_s": notice.waited_s, "outcome": outcome}
         if outcome == "scene":
             assert scene.lobby.timeout_scene is not None
             spec = await self.participants.jump(pid, scene.lobby.timeout_scene)
         else:
             spec = await self.participants.finish_with_outcome(pid, scene.id, "lobby_timeout")
         if spec is not None:
-            await self.emit("lobby_timeout", pid, base | {"scene": spec})
+            await self.emit(pid, LobbyTimeout(scene_id=scene.id, waited_s=notice.waited_s, outcome=outcome, scene=spec))

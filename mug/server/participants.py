@@ -5,11 +5,10 @@ from __future__ import annotations
 import hashlib
 import logging
 import secrets
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
-from mug.configurations import EndScene, Experiment, GameScene, Scene, StaticScene
+from mug.configurations import EndScene, Experiment, GameScene, Outcome, Scene, StaticScene
 from mug.server.scenes import scene_spec
 from mug.server.store import Store
 from mug.server.wire import Advance, Event, Hello, Records, WireError
@@ -36,6 +35,42 @@ def _fresh_seed(scene: Scene) -> int | None:
     return scene.seed if scene.seed is not None else secrets.randbelow(2**31)
 
 
+class MatchBook(Protocol):
+    """What participants need to know of matches (the multiplayer service; `NoMatches` without one)."""
+
+    async def returned(self, pid: str, match_id: str | None) -> None:
+        """A participant said hello again; `match_id` is the match their page is playing, if any."""
+
+    async def is_member(self, pid: str, match_id: str) -> bool:
+        """Whether the participant is (or was) a member of that match."""
+        ...
+
+
+class NoMatches:
+    """The MatchBook of an experiment served without multiplayer bookkeeping."""
+
+    async def returned(self, pid: str, match_id: str | None) -> None:
+        return None
+
+    async def is_member(self, pid: str, match_id: str) -> bool:
+        return False
+
+
+# outcome -> the GameScene field that configures its page
+OUTCOME_FIELDS = {"lobby_timeout": "lobby.timeout_end", "partner_left": "partner_left", "left": "left"}
+
+
+def outcome_config(scene: GameScene, outcome: str) -> Outcome:
+    """The configured page of an outcome of a game scene."""
+    if outcome == "lobby_timeout":
+        return scene.lobby.timeout_end
+    if outcome == "partner_left":
+        return scene.partner_left
+    if outcome == "left":
+        return scene.left
+    raise ValueError(f"unknown outcome {outcome!r}; known: {sorted(OUTCOME_FIELDS)}")
+
+
 @dataclass
 class Live:
     """A participant's current connection."""
@@ -60,8 +95,8 @@ class Participants:
         self.store = store
         self.by_sid: dict[str, Live] = {}
         self.by_pid: dict[str, Live] = {}
-        # set by the multiplayer service: the id of a participant's latest match, to check step rows against
-        self.match_of: Callable[[str], str | None] = lambda _pid: None
+        # replaced by the multiplayer service when the experiment has multiplayer scenes
+        self.matchbook: MatchBook = NoMatches()
 
     async def hello(self, sid: str, msg: Hello, user_agent: str | None) -> tuple[dict[str, Any], str | None]:
         """Identify (or create) the participant behind a connection.
@@ -96,8 +131,14 @@ class Participants:
         )
         self.by_sid[sid] = live
         self.by_pid[pid] = live
+        await self.matchbook.returned(pid, msg.match_id)
         spec = await self._enter(live)
-        resume = {"episode": await self.store.next_episode(pid, spec["id"])} if spec["kind"] == "game" else {}
+        resume: dict[str, Any] = {}
+        if spec["kind"] == "game":
+            scene = self.experiment.scene(spec["id"])
+            resume["episode"] = await self.store.next_episode(pid, scene.id)
+            if isinstance(scene, GameScene) and scene.multiplayer and await self.store.finished_a_match(pid, scene.id):
+                resume["played"] = True
         log.info("hello %s scene=%s resumed", pid, spec["id"])
         return self._welcome(token, live, spec, resume), stale_sid
 
@@ -164,10 +205,10 @@ class Participants:
         return scene_spec(scene, seed=seed, completion_code=live.completion_code, params=params)
 
     async def _outcome_spec(self, live: Live) -> dict[str, Any]:
-        assert live.outcome_scene is not None
+        assert live.outcome_scene is not None and live.outcome is not None
         scene = self.experiment.scene(live.outcome_scene)
         assert isinstance(scene, GameScene)
-        outcome = scene.lobby.timeout_end if live.outcome == "lobby_timeout" else scene.partner_left
+        outcome = outcome_config(scene, live.outcome)
         end = EndScene(
             id=f"{scene.id}-{live.outcome}".replace("_", "-")[:64],
             title=outcome.title,
@@ -182,15 +223,28 @@ class Participants:
     async def finish_with_outcome(self, pid: str, scene_id: str, outcome: str) -> dict[str, Any] | None:
         """End a participant's way through the experiment on an outcome page of game scene `scene_id`.
 
+        An outcome applies only to a participant who is in that scene and has no outcome yet (one who moved
+        on, or ended otherwise already, keeps where they are).
+
         Returns:
-            The outcome page's SceneSpec for a connected participant (None if not connected).
+            The outcome page's SceneSpec for a connected participant it applied to, else None.
         """
         scene = self.experiment.scene(scene_id)
         assert isinstance(scene, GameScene)
-        fixed = scene.lobby.timeout_end if outcome == "lobby_timeout" else scene.partner_left
-        code = fixed.completion_code or new_completion_code()
-        await self.store.set_outcome(pid, scene_id, outcome, code)
         live = self.by_pid.get(pid)
+        if live is not None:
+            where, ended = live.scene_index, live.outcome is not None
+        else:
+            row = await self.store.participant(pid)
+            if row is None:
+                return None
+            where, ended = row["scene_index"], row["outcome"] is not None
+        if ended or self.experiment.scenes[min(where, len(self.experiment.scenes) - 1)].id != scene_id:
+            log.info("outcome %s of %s not applied: the participant is elsewhere", outcome, pid)
+            return None
+        config = outcome_config(scene, outcome)
+        code = (config.completion_code or new_completion_code()) if config.give_code else ""
+        await self.store.set_outcome(pid, scene_id, outcome, code)
         if live is None:
             return None
         live.outcome, live.outcome_scene, live.completion_code = outcome, scene_id, code
@@ -231,20 +285,31 @@ class Participants:
         return {"ok": True, "scene": spec, "scene_index": live.scene_index}
 
     async def records(self, sid: str, msg: Records) -> dict[str, Any]:
-        """Store a batch of step rows of the current game scene."""
+        """Store a batch of step rows of a game scene the participant has entered."""
         live = self.live(sid)
-        scene = self._current(live, msg.scene_id)
-        if not isinstance(scene, GameScene):
-            raise WireError("not_a_game", f"scene {scene.id!r} is not a game scene; it records no steps")
+        scene = await self._scene_for_rows(live, msg.scene_id)
         rows = [r.model_dump() for r in msg.rows]
-        match_id = self.match_of(live.pid)
-        for row in rows:
-            if row["match_id"] is not None and row["match_id"] != match_id:
+        for match_id in sorted({r["match_id"] for r in rows if r["match_id"] is not None}):
+            if not await self.matchbook.is_member(live.pid, match_id):
                 raise WireError("bad_rows", "step rows name a match this participant is not in")
+        for row in rows:
             if row["episode"] >= scene.num_episodes:
                 raise WireError("bad_rows", f"episode {row['episode']} is beyond the scene's {scene.num_episodes}")
         stored, dupes = await self.store.add_steps(live.pid, scene.id, rows)
         return {"ok": True, "batch": msg.batch, "stored": stored, "duplicates": dupes}
+
+    async def _scene_for_rows(self, live: Live, scene_id: str) -> GameScene:
+        # rows may trail their scene (a batch acknowledged after the page moved on, or sent again after a
+        # restart): any game scene the participant entered takes them
+        scene: Scene = self.experiment.scenes[live.scene_index]
+        if scene.id != scene_id:
+            known = {s.id: s for s in self.experiment.scenes}
+            if scene_id not in known or not await self.store.visited(live.pid, scene_id):
+                raise WireError("wrong_scene", f"you have not been in scene {scene_id!r}")
+            scene = known[scene_id]
+        if not isinstance(scene, GameScene):
+            raise WireError("not_a_game", f"scene {scene.id!r} is not a game scene; it records no steps")
+        return scene
 
     async def event(self, sid: str, msg: Event) -> dict[str, Any]:
         """Store a bookkeeping event from the page."""

@@ -1,14 +1,11 @@
 """Signaling relay rules: who may send WebRTC signaling to whom. Pure; the payload stays opaque.
 
-Page -> server, event `signal` {v, to: int (slot) | str (participant id), payload: {kind, data}}.
-Server -> page, event `signal` with the forwarded payload::
+Page -> server, event `signal` {v, to: int (a slot of the sender's match), kind, data} (`mug.server.wire.Signal`).
+Server -> page, event `signal`: `mug.server.wire.SignalRelay` {kind, data (untouched), from: {pid, slot},
+match_id}.
 
-    {"kind": "offer" | "answer" | "candidate" | "bye",
-     "data": <any JSON, forwarded untouched: SDP, candidate or null>,
-     "from": {"pid": str, "slot": int},
-     "match_id": str}
-
-The relay checks the envelope only (shape, size, membership); it never reads `data`. A page drops messages
+The relay checks the envelope only (shape, size, membership); it never reads `data`. A slot is always read
+inside the sender's own match, so nobody can address a participant of another match. A page drops messages
 whose `match_id` is not its current match (stale ones from an earlier match).
 """
 
@@ -18,7 +15,7 @@ import json
 from typing import Any
 
 from mug.server.lobby import Matches
-from mug.server.wire import WireError
+from mug.server.wire import SignalFrom, SignalRelay, WireError
 
 KINDS = frozenset({"offer", "answer", "candidate", "bye"})
 MAX_PAYLOAD_BYTES = 64 * 1024  # UTF-8 JSON of the payload as sent; SDP with many candidates stays well under
@@ -29,7 +26,6 @@ TOO_LARGE = "payload_too_large"
 NOT_IN_MATCH = "not_in_match"
 MATCH_ENDED = "match_ended"
 BAD_TARGET = "bad_target"
-NOT_IN_YOUR_MATCH = "not_in_your_match"
 SELF_TARGET = "self_target"
 
 
@@ -57,21 +53,21 @@ def _check_payload(payload: object) -> dict[str, Any]:
     return payload
 
 
-def route(matches: Matches, sender_pid: str, target: int | str, payload: object) -> tuple[str, dict[str, Any]]:
+def route(matches: Matches, sender_pid: str, target: int, payload: object) -> tuple[str, SignalRelay]:
     """Decide where one signaling message goes.
 
     Args:
         matches: the match registry.
         sender_pid: the authenticated sender (from the socket session, never from the message).
-        target: the recipient's slot (int) or participant id (str) in the sender's match.
+        target: the recipient's slot in the sender's match.
         payload: `{"kind": "offer" | "answer" | "candidate" | "bye", "data": <any JSON>}`.
 
     Returns:
-        `(target_pid, forwarded)` where `forwarded` is the payload plus `from` and `match_id`.
+        `(target_pid, message)`: who gets it, and the event to send them.
 
     Raises:
-        SignalingError: `bad_payload`, `payload_too_large`, `not_in_match`, `match_ended`, `bad_target`,
-            `not_in_your_match` or `self_target`.
+        SignalingError: `bad_payload`, `payload_too_large`, `not_in_match`, `match_ended`, `bad_target` or
+            `self_target`.
     """
     body = _check_payload(payload)
     match = matches.member_of(sender_pid)
@@ -79,22 +75,15 @@ def route(matches: Matches, sender_pid: str, target: int | str, payload: object)
         raise SignalingError(NOT_IN_MATCH, "you are not in a match; join a lobby and wait for match_start")
     if matches.is_ended(match.id):
         raise SignalingError(MATCH_ENDED, f"match {match.id!r} has ended ({matches.end_reason(match.id)})")
-    if isinstance(target, bool) or not isinstance(target, (int, str)):
-        raise SignalingError(BAD_TARGET, f"target must be a slot (int) or a participant id (str), got {target!r}")
-    if isinstance(target, int):
-        if not 0 <= target < len(match.members):
-            raise SignalingError(BAD_TARGET, f"slot {target} does not exist; slots are 0..{len(match.members) - 1}")
-        target_pid = match.members[target]
-    else:
-        if target not in match.members:
-            raise SignalingError(NOT_IN_YOUR_MATCH, "the target is not a member of your match")
-        target_pid = target
+    if isinstance(target, bool) or not isinstance(target, int):
+        raise SignalingError(BAD_TARGET, f"target must be a slot number, got {target!r}")
+    if not 0 <= target < len(match.members):
+        raise SignalingError(BAD_TARGET, f"slot {target} does not exist; slots are 0..{len(match.members) - 1}")
+    target_pid = match.members[target]
     if target_pid == sender_pid:
         raise SignalingError(SELF_TARGET, "you cannot signal yourself")
-    forwarded = {
-        "kind": body["kind"],
-        "data": body["data"],
-        "from": {"pid": sender_pid, "slot": match.slot_of(sender_pid)},
-        "match_id": match.id,
-    }
-    return target_pid, forwarded
+    sender = SignalFrom(pid=sender_pid, slot=match.slot_of(sender_pid))
+    relayed = SignalRelay.model_validate(
+        {"kind": body["kind"], "data": body["data"], "from": sender, "match_id": match.id}
+    )
+    return target_pid, relayed

@@ -2,7 +2,13 @@
 
 SQLite (the embedded default, through aiosqlite) or PostgreSQL (through asyncpg), via SQLAlchemy Core.
 Writes that may be repeated (a batch of steps sent twice after a lost acknowledgement) are idempotent:
-a step is keyed by (participant, scene, episode, agent, step) and stored once.
+a step is keyed by (participant, scene, match, episode, agent, step) and stored once; `match_id` is "" for a
+game played alone, so a second match of the same scene (a participant who plays it again) is kept apart.
+
+The database is the source of truth for the live state of a study too: matches and their members, who
+finished them, and lobby waits are written when they change, so a restarted server rebuilds them (see
+`mug.server.multiplayer`). `SCHEMA_VERSION` names the layout; a database of another layout is refused at
+start-up with a message instead of being used half-way.
 """
 
 from __future__ import annotations
@@ -32,7 +38,15 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+SCHEMA_VERSION = 2  # 2: steps keyed by match too; match members and lobby waits stored
+
 metadata = MetaData()
+
+schema = Table(
+    "mug_schema",
+    metadata,
+    Column("version", Integer, primary_key=True),
+)
 
 participants = Table(
     "participants",
@@ -96,10 +110,10 @@ steps = Table(
     Column("obs_checksum", String(64)),
     Column("episode_seed", BigInteger),
     Column("frame", Integer),
-    Column("match_id", String(64)),
+    Column("match_id", String(64), nullable=False, default=""),  # "" when played alone (NULLs never collide)
     Column("t_client_ms", Float, nullable=False),
     Column("t_server", Float, nullable=False),
-    UniqueConstraint("participant_id", "scene_id", "episode", "agent", "step", name="uq_step"),
+    UniqueConstraint("participant_id", "scene_id", "match_id", "episode", "agent", "step", name="uq_step"),
 )
 
 events = Table(
@@ -125,6 +139,22 @@ matches = Table(
     Column("created_at", Float, nullable=False),
     Column("ended_at", Float),
     Column("end_reason", String(40)),
+)
+
+match_members = Table(
+    "match_members",
+    metadata,
+    Column("match_id", String(64), ForeignKey("matches.id"), primary_key=True),
+    Column("participant_id", String(32), ForeignKey("participants.id"), primary_key=True, index=True),
+    Column("slot", Integer, nullable=False),
+)
+
+lobby_waits = Table(
+    "lobby_waits",
+    metadata,
+    Column("participant_id", String(32), ForeignKey("participants.id"), primary_key=True),
+    Column("scene_id", String(64), primary_key=True),
+    Column("joined_at", Float, nullable=False),
 )
 
 match_reports = Table(
@@ -163,7 +193,11 @@ class Store:
 
     @classmethod
     async def open(cls, url: str) -> Store:
-        """Connect and create the tables if they do not exist."""
+        """Connect and create the tables if they do not exist.
+
+        Raises:
+            StoreError: the database holds MUG tables of another schema version.
+        """
         if url.startswith("sqlite"):
             # SQLite has one writer: one shared connection serialises writes in order instead of letting pooled
             # connections contend for the file lock (and fail with "database is locked" under load)
@@ -172,17 +206,29 @@ class Store:
             engine = create_async_engine(async_url(url), pool_size=10, max_overflow=20)
         if engine.dialect.name == "sqlite":
             event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
-        async with engine.begin() as conn:
-            await conn.run_sync(metadata.create_all)
+        try:
+            async with engine.begin() as conn:
+                await conn.run_sync(_check_schema)
+                await conn.run_sync(metadata.create_all)
+                await conn.execute(
+                    cls._insert_for(engine, schema).values(version=SCHEMA_VERSION).on_conflict_do_nothing()
+                )
+        except BaseException:
+            await engine.dispose()
+            raise
         return cls(engine)
 
     async def close(self) -> None:
         """Release the connections."""
         await self.engine.dispose()
 
-    def _insert(self, table: Table) -> Any:
-        dialect = sqlite if self.engine.dialect.name == "sqlite" else postgresql
+    @staticmethod
+    def _insert_for(engine: AsyncEngine, table: Table) -> Any:
+        dialect = sqlite if engine.dialect.name == "sqlite" else postgresql
         return dialect.insert(table)
+
+    def _insert(self, table: Table) -> Any:
+        return self._insert_for(self.engine, table)
 
     async def create_participant(
         self,
@@ -227,6 +273,12 @@ class Store:
             row = (await conn.execute(select(participants).where(participants.c.token_hash == token_hash))).first()
         return dict(row._mapping) if row else None
 
+    async def participant(self, pid: str) -> dict[str, Any] | None:
+        """The participant row, or None."""
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(select(participants).where(participants.c.id == pid))).first()
+        return dict(row._mapping) if row else None
+
     async def params(self, pid: str) -> dict[str, str]:
         """The URL parameters of a participant."""
         async with self.engine.connect() as conn:
@@ -250,18 +302,6 @@ class Store:
                 .on_conflict_do_nothing()
             )
             await conn.execute(participants.update().where(participants.c.id == pid).values(scene_index=scene_index))
-            row = (
-                await conn.execute(
-                    select(scene_visits.c.seed).where(
-                        scene_visits.c.participant_id == pid, scene_visits.c.scene_id == scene_id
-                    )
-                )
-            ).first()
-        return None if row is None else row.seed
-
-    async def scene_seed(self, pid: str, scene_id: str) -> int | None:
-        """The seed recorded when the participant entered the scene."""
-        async with self.engine.connect() as conn:
             row = (
                 await conn.execute(
                     select(scene_visits.c.seed).where(
@@ -325,7 +365,7 @@ class Store:
                 "obs_checksum": r.get("obs_checksum"),
                 "episode_seed": r.get("episode_seed"),
                 "frame": r.get("frame"),
-                "match_id": r.get("match_id"),
+                "match_id": r.get("match_id") or "",
                 "t_client_ms": r["t_ms"],
                 "t_server": now,
             }
@@ -334,7 +374,9 @@ class Store:
         stmt = (
             self._insert(steps)
             .values(values)
-            .on_conflict_do_nothing(index_elements=["participant_id", "scene_id", "episode", "agent", "step"])
+            .on_conflict_do_nothing(
+                index_elements=["participant_id", "scene_id", "match_id", "episode", "agent", "step"]
+            )
         )
         async with self.engine.begin() as conn:
             result = await conn.execute(stmt)
@@ -350,14 +392,6 @@ class Store:
                 )
             ).scalar()
         return 0 if value is None else int(value) + 1
-
-    async def count_steps(self, pid: str | None = None) -> int:
-        """How many step rows are stored (for one participant, or all)."""
-        query = select(func.count()).select_from(steps)
-        if pid is not None:
-            query = query.where(steps.c.participant_id == pid)
-        async with self.engine.connect() as conn:
-            return int((await conn.execute(query)).scalar() or 0)
 
     async def set_outcome(self, pid: str, scene_id: str, outcome: str, completion_code: str) -> None:
         """Finish a participant on an outcome page (its own completion code)."""
@@ -381,7 +415,7 @@ class Store:
     async def add_match(
         self, match_id: str, scene_id: str, seed: int, members: list[str], agents: dict[str, Any], created_at: float
     ) -> None:
-        """Record a match as it starts."""
+        """Record a match as it starts, with its members by slot, and take them out of the lobby's waits."""
         async with self.engine.begin() as conn:
             await conn.execute(
                 matches.insert().values(
@@ -393,6 +427,107 @@ class Store:
                     created_at=created_at,
                 )
             )
+            await conn.execute(
+                match_members.insert(),
+                [{"match_id": match_id, "participant_id": pid, "slot": slot} for slot, pid in enumerate(members)],
+            )
+            await conn.execute(
+                lobby_waits.delete().where(
+                    lobby_waits.c.participant_id.in_(members), lobby_waits.c.scene_id == scene_id
+                )
+            )
+
+    async def live_matches(self) -> list[dict[str, Any]]:
+        """Matches that have not ended: id, scene_id, seed, members (slot order), created_at and `finished`,
+        the members who reported playing every episode."""
+        async with self.engine.connect() as conn:
+            rows = list((await conn.execute(select(matches).where(matches.c.ended_at.is_(None)))).mappings())
+            done = await conn.execute(
+                select(match_reports.c.match_id, match_reports.c.participant_id).where(
+                    match_reports.c.kind == "finished",
+                    match_reports.c.match_id.in_(select(matches.c.id).where(matches.c.ended_at.is_(None))),
+                )
+            )
+            finished: dict[str, set[str]] = {}
+            for match_id, pid in done:
+                finished.setdefault(match_id, set()).add(pid)
+        return [
+            {
+                "id": r["id"],
+                "scene_id": r["scene_id"],
+                "seed": r["seed"],
+                "members": json.loads(r["members"]),
+                "created_at": r["created_at"],
+                "finished": finished.get(r["id"], set()),
+            }
+            for r in sorted(rows, key=lambda r: (r["created_at"], r["id"]))
+        ]
+
+    async def is_match_member(self, match_id: str, pid: str) -> bool:
+        """Whether the participant was a member of that match (live or ended)."""
+        async with self.engine.connect() as conn:
+            row = (
+                await conn.execute(
+                    select(match_members.c.slot).where(
+                        match_members.c.match_id == match_id, match_members.c.participant_id == pid
+                    )
+                )
+            ).first()
+        return row is not None
+
+    async def finished_a_match(self, pid: str, scene_id: str) -> bool:
+        """Whether the participant reported playing every episode of a match of this scene."""
+        async with self.engine.connect() as conn:
+            row = (
+                await conn.execute(
+                    select(match_reports.c.id)
+                    .join(matches, matches.c.id == match_reports.c.match_id)
+                    .where(
+                        match_reports.c.participant_id == pid,
+                        match_reports.c.kind == "finished",
+                        matches.c.scene_id == scene_id,
+                    )
+                    .limit(1)
+                )
+            ).first()
+        return row is not None
+
+    async def lobby_wait(self, pid: str, scene_id: str, now: float) -> float:
+        """Record that a participant waits in a scene's lobby and return when they started waiting: a
+        participant who joins again (after a reconnection or a server restart) keeps their first time."""
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                self._insert(lobby_waits)
+                .values(participant_id=pid, scene_id=scene_id, joined_at=now)
+                .on_conflict_do_nothing()
+            )
+            row = (
+                await conn.execute(
+                    select(lobby_waits.c.joined_at).where(
+                        lobby_waits.c.participant_id == pid, lobby_waits.c.scene_id == scene_id
+                    )
+                )
+            ).first()
+        return now if row is None else float(row.joined_at)
+
+    async def end_lobby_wait(self, pid: str, scene_id: str) -> None:
+        """The participant no longer waits in that lobby (left it, timed out, or moved on)."""
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                lobby_waits.delete().where(lobby_waits.c.participant_id == pid, lobby_waits.c.scene_id == scene_id)
+            )
+
+    async def visited(self, pid: str, scene_id: str) -> bool:
+        """Whether the participant has entered that scene."""
+        async with self.engine.connect() as conn:
+            row = (
+                await conn.execute(
+                    select(scene_visits.c.scene_index).where(
+                        scene_visits.c.participant_id == pid, scene_visits.c.scene_id == scene_id
+                    )
+                )
+            ).first()
+        return row is not None
 
     async def end_match(self, match_id: str, reason: str) -> None:
         """Record why and when a match ended (the first end wins)."""
@@ -420,6 +555,27 @@ class Store:
                     participant_id=pid, scene_id=scene_id, kind=kind, data=dumps(data), t_server=time.time()
                 )
             )
+
+
+class StoreError(Exception):
+    """The database cannot be used as it is; the message says why and what to do."""
+
+
+def _check_schema(sync_conn: Any) -> None:
+    from sqlalchemy import inspect
+
+    tables = set(inspect(sync_conn).get_table_names())
+    if "participants" not in tables:
+        return  # a new database
+    found = None
+    if "mug_schema" in tables:
+        found = sync_conn.execute(select(func.max(schema.c.version))).scalar()
+    if found != SCHEMA_VERSION:
+        raise StoreError(
+            f"the database holds MUG data of schema version {found or 1}; this MUG writes version "
+            f"{SCHEMA_VERSION}. Export it with the MUG version that wrote it (`mug export`), then point "
+            "MUG_DATABASE_URL at a new database"
+        )
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:

@@ -6,30 +6,40 @@ Unsolicited server events: `mug_error` `{"code", "message"}` and `mug_kicked` `{
 
 Page -> server (event name: payload -> ack):
 
-- `hello` {v, token: str|null, tab: str, params: {str: str}}
-    -> {ok, token, participant, scene: SceneSpec, scene_index, scene_count, resume: {episode: int}}
+- `hello` {v, token: str|null, tab: str, params: {str: str}, match_id: str|null}
+    -> {ok, token, participant, scene: SceneSpec, scene_index, scene_count, resume: {episode: int, played?: true}}
     A null token creates a participant (params are the page's URL parameters and are stored); a known token
     resumes its current scene. `tab` is a random id the page keeps in sessionStorage: the same tab may take
     over its old connection (a refresh), another tab of the same participant is refused (`second_tab`).
+    `match_id` is the match the page is playing right now, if any: a page that reconnects (a dropped
+    connection, a restarted server) says it and goes on playing; a member of a running match whose page
+    does not name it (a reload, another window) has left that match (outcome `left`). `resume.played`: the
+    participant played every episode of this multiplayer scene already (the page moves on).
 - `advance` {v, scene_id, answers: {question_id: value}} -> {ok, scene: SceneSpec, scene_index}
     Leaves `scene_id` (which must be the current scene) for the next one, storing survey answers.
 - `records` {v, scene_id, batch: int, rows: [StepRow]} -> {ok, batch, stored, duplicates}
-    Step rows of the current game scene. Idempotent: a row already stored (same episode and step) counts as
-    a duplicate, so a batch may be sent again after a lost acknowledgement.
+    Step rows of a game scene the participant has entered (the current one or an earlier one: rows may
+    trail their scene). Idempotent: a row already stored (same match, episode, agent and step) counts as a
+    duplicate, so a batch may be sent again after a lost acknowledgement. A row's `match_id` must name a
+    match the participant is a member of (the server remembers matches across restarts).
 - `event` {v, scene_id, kind: str, data: {}} -> {ok}
     Bookkeeping (runtime ready and its load time, episode start and end, focus lost...).
 
 Multiplayer (game scenes with several human agents):
 
-- `lobby_join` {v, scene_id} -> {ok}; then server events `lobby_waiting` {scene_id, waiting, position, needed},
-  and `match_start` {match_id, scene_id, seed, slot, members, agents, ice, input_delay} or `lobby_timeout`
-  {scene_id, waited_s, outcome: "end"|"scene"|"ai", scene?: SceneSpec}.
+- `lobby_join` {v, scene_id} -> {ok}; then server events `lobby_waiting`, and `match_start` or
+  `lobby_timeout` (see the server -> page models below). Joining again while waiting is acknowledged (a page
+  joins again after every reconnection) and keeps the first join's time; a participant who played the
+  scene's match already is refused (`already_played`).
 - `lobby_leave` {v, scene_id} -> {ok}
 - `signal` {v, to: slot, kind: "offer"|"answer"|"candidate"|"bye", data} -> {ok}; the member in slot `to` of
   the sender's match gets `signal` {kind, data, from: {pid, slot}, match_id}. The server never reads `data`.
 - `match_report` {v, match_id, kind: "links"|"summary"|"finished"|"peer_gone", data} -> {ok}
   `finished`: this member played every episode; `peer_gone`: the browser lost a peer (the match ends).
-- server event `match_end` {match_id, reason, scene?: SceneSpec of the outcome page}.
+- server event `match_end` (see below), with the SceneSpec of the member's outcome page.
+
+Server -> page events are the models at the end of this module (`ServerMessage`), each sent by
+`Emit(participant_id, message)` as `message.event` with `message.payload()`; nothing else is sent.
 
 SceneSpec: the scene's public fields as JSON (see `mug.server.scenes.scene_spec`), plus `seed` for game
 scenes and `completion_code` and `redirect` (the filled redirect URL) for the end scene.
@@ -37,7 +47,7 @@ scenes and `completion_code` and `redirect` (the filled redirect URL) for the en
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
@@ -59,6 +69,7 @@ class _Msg(BaseModel):
 
 class Hello(_Msg):
     token: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{20,100}$")] | None = None
+    match_id: Annotated[str, StringConstraints(max_length=64)] | None = None
     tab: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{4,64}$")]
     params: dict[Text, Annotated[str, StringConstraints(max_length=1000)]] = Field(
         default_factory=dict, max_length=MAX_PARAMS
@@ -129,3 +140,86 @@ class WireError(Exception):
     def as_ack(self) -> dict[str, Any]:
         """The acknowledgement payload for this error."""
         return {"ok": False, "error": {"code": self.code, "message": self.message}}
+
+
+# Server -> page events. Each is built here and only here; `mug/client/static/wire.js` has their JSDoc types.
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    event: ClassVar[str]
+
+    def payload(self) -> dict[str, Any]:
+        """The JSON sent with the event."""
+        return self.model_dump(mode="json", by_alias=True)
+
+
+class LobbyWaiting(_Out):
+    """Who waits in the lobby (sent to each waiting participant whenever it changes)."""
+
+    event: ClassVar[str] = "lobby_waiting"
+    scene_id: str
+    waiting: int
+    position: int = Field(description="0-based, in join order")
+    needed: int
+
+
+class LobbyTimeout(_Out):
+    """Nobody came in time: `outcome` "end" (an outcome page) or "scene" (another scene), as configured."""
+
+    event: ClassVar[str] = "lobby_timeout"
+    scene_id: str
+    waited_s: float
+    outcome: Literal["end", "scene", "ai"]
+    scene: dict[str, Any] = Field(description="SceneSpec of the page to show now")
+
+
+class MatchStart(_Out):
+    """A match formed: the member's slot, everything lockstep needs, and the ICE configuration."""
+
+    event: ClassVar[str] = "match_start"
+    match_id: str
+    scene_id: str
+    seed: int
+    slot: int
+    members: list[str]
+    agents: dict[str, dict[str, Any]]
+    input_delay: int | Literal["auto"]
+    ice: dict[str, Any]
+
+
+class MatchEnd(_Out):
+    """The match ended early (`reason`: peer_left, peer_lost); `scene` is this member's outcome page (None if
+    it could not be recorded). Members who played every episode get no match_end."""
+
+    event: ClassVar[str] = "match_end"
+    match_id: str
+    reason: str
+    scene: dict[str, Any] | None
+
+
+class SignalFrom(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    pid: str
+    slot: int
+
+
+class SignalRelay(_Out):
+    """A WebRTC signaling message from another member of the match; `data` is forwarded unread."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    event: ClassVar[str] = "signal"
+    kind: str
+    data: Any
+    sender: SignalFrom = Field(alias="from")
+    match_id: str
+
+
+class Kicked(_Out):
+    """This connection was replaced by a newer one of the same tab (`reason` "reopened")."""
+
+    event: ClassVar[str] = "mug_kicked"
+    reason: str
+
+
+ServerMessage = LobbyWaiting | LobbyTimeout | MatchStart | MatchEnd | SignalRelay | Kicked

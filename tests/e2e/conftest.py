@@ -40,6 +40,12 @@ class Server:
     url: str
     database_url: str
     log: Path
+    proc: subprocess.Popen[bytes]
+    experiment: str | None
+
+    @property
+    def port(self) -> int:
+        return int(self.url.rsplit(":", 1)[1])
 
 
 @pytest.fixture(scope="session")
@@ -58,19 +64,23 @@ def bundle_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def mug_server(tmp_path: Path, bundle_dir: Path) -> Iterator[Callable[..., Server]]:
-    """`mug_server(experiment=None)` starts `uvicorn mug.app:app` with a fresh SQLite database."""
+    """`mug_server(experiment=None)` starts `uvicorn mug.app:app` with a fresh SQLite database;
+    `mug_server(again=server)` starts the same experiment again on that server's port and database."""
     procs: list[subprocess.Popen[bytes]] = []
     logs: list[Any] = []
 
-    def start(experiment: str | None = None) -> Server:
-        port = free_port()
-        db = f"sqlite:///{tmp_path / f'data-{port}.sqlite3'}"
+    def start(experiment: str | None = None, again: Server | None = None) -> Server:
+        if again is not None:
+            experiment, port, db = again.experiment, again.port, again.database_url
+        else:
+            port = free_port()
+            db = f"sqlite:///{tmp_path / f'data-{port}.sqlite3'}"
         env = {k: v for k, v in os.environ.items() if not k.startswith("MUG_")}
         env.update(MUG_DATABASE_URL=db, MUG_BUNDLE_DIR=str(bundle_dir), MUG_LOG_LEVEL="warning")
         if experiment:
             env["MUG_EXPERIMENT"] = experiment
         log_path = tmp_path / f"server-{port}.log"
-        log = open(log_path, "wb")  # closed at teardown
+        log = open(log_path, "ab")  # closed at teardown
         logs.append(log)
         proc = subprocess.Popen(
             [sys.executable, "-m", "uvicorn", "mug.app:app", "--host", "127.0.0.1", "--port", str(port)],
@@ -92,7 +102,7 @@ def mug_server(tmp_path: Path, bundle_dir: Path) -> Iterator[Callable[..., Serve
             if proc.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"the server did not start:\n{log_path.read_text(errors='replace')[-3000:]}")
             time.sleep(0.1)
-        return Server(url, db, log_path)
+        return Server(url, db, log_path, proc, experiment)
 
     yield start
     for proc in procs:

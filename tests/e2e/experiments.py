@@ -57,6 +57,25 @@ pixels = Experiment(
     ],
 )
 
+# One 8-second episode of Catch (for a server killed and restarted while it is played).
+catch_long = Experiment(
+    id="e2e-catch-long",
+    title="Catch, one long episode",
+    scenes=[
+        GameScene(
+            id="game",
+            env="mug.demos.catch:make_env",
+            env_kwargs={"max_misses": 1000},
+            key_bindings={"ArrowLeft": 0, "ArrowRight": 2},
+            default_action=1,
+            fps=30,
+            num_episodes=1,
+            max_steps=240,
+        ),
+        EndScene(id="end", completion_code="DONE"),
+    ],
+)
+
 # Tic-tac-toe (PettingZoo-docs AEC, no no-op, action masks) against a policy that takes the lowest free cell.
 tictactoe_vs_policy = Experiment(
     id="e2e-tictactoe",
@@ -175,18 +194,21 @@ mp_int_ids = _mp("e2e-mp-int-ids", 2, NO_STUN, env="mug_e2e_envs.walkers:make_en
 # A Gymnasium env with a joint action Tuple((Discrete(3), Discrete(3))): entry 0 is "left", 1 is "right".
 mp_joint = _mp("e2e-mp-joint", 2, NO_STUN, env="mug_e2e_envs.tug:make_env")
 
-# TURN: the test's coturn (port and secret from the environment), relay candidates only.
-mp_duo_turn = _mp(
-    "e2e-mp-duo-turn",
-    2,
-    RemoteConfig().webrtc(
+
+def _turn(query: str = "") -> RemoteConfig:
+    return RemoteConfig().webrtc(
         turn_secret=os.environ.get("E2E_TURN_SECRET", "unset"),
-        turn_urls=[f"turn:127.0.0.1:{os.environ.get('E2E_TURN_PORT', '3478')}"],
+        turn_urls=[f"turn:127.0.0.1:{os.environ.get('E2E_TURN_PORT', '3478')}{query}"],
         stun_urls=[],
         force_relay=True,
         load_env_file=False,
-    ),
-)
+    )
+
+
+# TURN: the test's coturn (port and secret from the environment), relay candidates only; over UDP, or over
+# TCP as for participants behind a firewall that blocks UDP.
+mp_duo_turn = _mp("e2e-mp-duo-turn", 2, _turn())
+mp_duo_turn_tcp = _mp("e2e-mp-duo-turn-tcp", 2, _turn("?transport=tcp"))
 
 # The demo, with a short lobby wait and a short two-player game (a lone visitor plays with the AI).
 demo_short = demo_experiment(duo_scene(lobby_timeout_s=1.0, num_episodes=1, max_steps=60))

@@ -5,6 +5,7 @@ peer-to-peer links, or in the normal namespace with a TURN relay. Usage:
 
     python mp_scenario.py --experiment FILE:NAME --players N --bundle DIR --work DIR
         [--close-slot K --close-at-frame F] [--block-slot K --block-at-s S --block-ms MS --quiet-s Q]
+        [--kill-at-frame F --down-s S]
 
 Writes `DIR/result.json`: per participant its final status, phase, completion code and when it got there;
 `close_to_end_s`: for `--close-slot`, seconds from closing that tab to each other page's end scene;
@@ -15,6 +16,10 @@ and `DIR/export/` (the `mug export` tables).
 everyone plays its page's main thread is kept busy for `--block-ms` (its data channels deliver and send
 nothing meanwhile, its worker runs on); the others press nothing for the first `--quiet-s` seconds. A
 turn-based game whose turn is someone else's keeps going meanwhile; a simultaneous game stalls.
+
+`--kill-at-frame F`: once a page reaches frame F the server is killed (SIGKILL, no shutdown at all) and
+started again `--down-s` seconds later on the same database and port; the pages play on meanwhile.
+`result["kill"]`: the frame and the times of the kill and the restart.
 """
 
 from __future__ import annotations
@@ -47,12 +52,14 @@ KEYS = ["ArrowLeft", "ArrowRight", None]
 BUSY_JS = "ms => { const t0 = Date.now(); while (Date.now() - t0 < ms) {} return [t0, Date.now()]; }"
 
 
-def start_server(experiment: str, bundle: Path, work: Path) -> tuple[subprocess.Popen[bytes], str, str]:
-    port = free_port()
+def start_server(
+    experiment: str, bundle: Path, work: Path, port: int | None = None
+) -> tuple[subprocess.Popen[bytes], str, str]:
+    port = port or free_port()
     db = f"sqlite:///{work / 'data.sqlite3'}"
     env = {k: v for k, v in os.environ.items() if not k.startswith("MUG_")}
     env.update(MUG_DATABASE_URL=db, MUG_BUNDLE_DIR=str(bundle), MUG_LOG_LEVEL="info", MUG_EXPERIMENT=experiment)
-    log = open(work / "server.log", "wb")
+    log = open(work / "server.log", "ab")
     proc = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "mug.app:app", "--host", "127.0.0.1", "--port", str(port)],
         cwd=work,
@@ -105,6 +112,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 pages[blocker].keyboard.down("ArrowRight")
             closed: int | None = None
             t_close = 0.0
+            t_kill: float | None = None
             tick = 0
             ended: dict[int, float] = {}
             deadline = time.monotonic() + args.timeout
@@ -134,6 +142,21 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                         result["closed_at_frame"] = status(pages[victim])["frame"]
                         pages[victim].close()
                         closed, t_close = victim, time.monotonic()
+                if args.kill_at_frame is not None and "kill" not in result:
+                    frame = max((status(pg) or {}).get("frame") or 0 for pg in pages)
+                    if frame >= args.kill_at_frame:
+                        server.kill()
+                        server.wait(timeout=10)
+                        t_kill = time.monotonic()
+                        result["kill"] = {"frame": frame}
+                if (
+                    t_kill is not None
+                    and "restarted_s" not in result["kill"]
+                    and time.monotonic() - t_kill >= args.down_s
+                ):
+                    port = int(url.rsplit(":", 1)[1])
+                    server, _, _ = start_server(args.experiment, Path(args.bundle), work, port=port)
+                    result["kill"]["restarted_s"] = round(time.monotonic() - t_kill, 2)
                 if len(ended) + (closed is not None) >= len(pages):
                     break
                 time.sleep(0.1)
@@ -187,6 +210,8 @@ def main() -> None:
     parser.add_argument("--block-at-s", type=float, default=0.5)
     parser.add_argument("--block-ms", type=int, default=1500)
     parser.add_argument("--quiet-s", type=float, default=3.0)
+    parser.add_argument("--kill-at-frame", type=int, default=None)
+    parser.add_argument("--down-s", type=float, default=4.0)
     args = parser.parse_args()
     result = run(args)
     (Path(args.work) / "result.json").write_text(json.dumps(result, indent=1))

@@ -142,13 +142,16 @@ def coturn(tmp_path: Path) -> Iterator[tuple[int, str]]:
 
 
 @pytest.mark.turn
-def test_two_participants_play_through_a_turn_relay(bundle_dir: Path, tmp_path: Path, coturn: tuple[int, str]) -> None:
+@pytest.mark.parametrize("experiment", ["mp_duo_turn", "mp_duo_turn_tcp"], ids=["udp", "tcp"])
+def test_two_participants_play_through_a_turn_relay(
+    bundle_dir: Path, tmp_path: Path, coturn: tuple[int, str], experiment: str
+) -> None:
     port, secret = coturn
     work = tmp_path / "run"
-    result = scenario(
-        [], "mp_duo_turn", 2, bundle_dir, work, env={"E2E_TURN_PORT": str(port), "E2E_TURN_SECRET": secret}
-    )
+    result = scenario([], experiment, 2, bundle_dir, work, env={"E2E_TURN_PORT": str(port), "E2E_TURN_SECRET": secret})
     check_complete_match(result, work, 2, "relay")
+    protocol = "tcp" if experiment.endswith("_tcp") else "udp"
+    assert {r["relay_protocol"] for r in table(work, "match_links.csv")} == {protocol}
 
 
 @pytest.mark.netns
@@ -181,6 +184,10 @@ def test_a_closed_tab_ends_the_match_for_the_partner_within_3_s(bundle_dir: Path
     frames = sorted(int(r["frame"]) for r in rows)
     assert frames == list(range(len(frames))), "every confirmed frame up to the end is stored, none missing"
     assert len(frames) >= result["closed_at_frame"] - 5
+    (closed,) = [p for p in result["players"] if p["closed"]]
+    outcomes = {r["id"]: (r["outcome"], r["completion_code"]) for r in table(tmp_path, "participants.csv")}
+    assert outcomes[pid] == ("partner_left", "PARTNERLEFT")
+    assert outcomes[pid_of(tmp_path, closed["index"])] == ("left", ""), "the one who left has their own outcome"
 
 
 def pid_of(work: Path, index: int) -> str:
@@ -246,6 +253,16 @@ def test_turn_based_aec_players_alternate_and_only_the_acting_one_is_awaited(bun
     assert all(json.loads(r["action"]) == {"left": 0} for r in left), "right's held key was not applied"
     right = {r["frame"]: float(r["t_client_ms"]) for r in by[pid_of(tmp_path, block["index"])]}
     assert all(right[r["frame"]] >= block["t1_ms"] - 50 for r in left)
+
+
+@pytest.mark.netns
+def test_a_server_killed_mid_match_and_restarted_loses_no_step(bundle_dir: Path, tmp_path: Path) -> None:
+    result = scenario(netns_prefix(), "mp_duo", 2, bundle_dir, tmp_path, "--kill-at-frame", "60", "--down-s", "4")
+    assert result["kill"]["frame"] >= 60 and result["kill"]["restarted_s"] >= 4
+    # both finish, every step of both is stored exactly once, the restarted server saw the match to its end
+    check_complete_match(result, tmp_path, 2, "direct")
+    for row in table(tmp_path, "participants.csv"):
+        assert (row["steps_stored"], row["steps_refused"], row["outcome"]) == ("180", "0", ""), row
 
 
 @pytest.mark.netns

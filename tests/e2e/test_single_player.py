@@ -60,7 +60,12 @@ def test_demo_from_consent_to_completion_code(mug_server: Any, page: Any, tmp_pa
     page.keyboard.down("ArrowRight")
     wait_phase(page, "static", timeout=60_000)  # finished, rows flushed, advanced to the survey
     page.keyboard.up("ArrowRight")
-    assert page.evaluate("window.mug.status().outbox") == {"pending_rows": 0, "pending_batches": 0}
+    assert page.evaluate("window.mug.status().outbox") == {
+        "pending_rows": 0,
+        "pending_batches": 0,
+        "refused_rows": 0,
+        "refused_batches": 0,
+    }
 
     # Survey: a required answer is checked before continuing.
     page.click("[data-testid=mug-continue]")
@@ -223,6 +228,27 @@ def test_rgb_array_frames_are_drawn_scaled_and_hidden_tabs_play_the_default(mug_
     assert page.evaluate(RED_COLUMNS)["red"] == before
     page.keyboard.up("ArrowRight")
     wait_phase(page, "end", timeout=30_000)
+
+
+def test_a_server_killed_mid_episode_and_restarted_loses_no_step(mug_server: Any, page: Any) -> None:
+    server = mug_server(f"{HERE_EXPERIMENTS}:catch_long")
+    page.goto(server.url + "/")
+    page.wait_for_function("window.mug?.status().runtime.ready", timeout=60_000)
+    page.click("[data-testid=mug-continue]")
+    wait_phase(page, "playing")
+    page.keyboard.down("ArrowRight")
+    page.wait_for_function("window.mug?.status().frame > 30")
+    server.proc.kill()  # no shutdown of any kind
+    server.proc.wait(timeout=10)
+    page.wait_for_function("window.mug?.status().frame > 90")  # the game goes on in the browser meanwhile
+    mug_server(again=server)
+    page.wait_for_selector("[data-testid=mug-completion-code]", timeout=90_000)
+    assert page.text_content("[data-testid=mug-completion-code]") == "DONE"
+    assert page.evaluate("window.mug.status().outbox")["refused_rows"] == 0
+    with sqlite3.connect(server.database_url.removeprefix("sqlite:///")) as conn:
+        rows = conn.execute("select episode, step, terminated, truncated from steps order by step").fetchall()
+    assert [r[1] for r in rows] == list(range(1, 241)), "every step of the episode stored, once"
+    assert {r[0] for r in rows} == {0} and rows[-1][3] == 1  # truncated at max_steps, nothing after it
 
 
 def test_tictactoe_against_a_policy_waits_for_the_human_and_ignores_masked_keys(

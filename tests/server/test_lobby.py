@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mug.server.lobby import Ended, Lobby, LobbyError, Matched, Matches, TimedOut, Waiting
+from mug.server.lobby import Lobby, LobbyError, Matched, Matches, TimedOut, Waiting
 
 
 def pids(n: int, prefix: str = "p") -> list[str]:
@@ -33,24 +33,28 @@ def test_groups_form_when_full_in_join_order(size: int) -> None:
     assert formed == [tuple(people[i : i + size]) for i in range(0, len(people), size)]
 
 
-def test_slot_order_is_join_order_and_payloads() -> None:
+def test_slot_order_is_join_order() -> None:
     lobby = Lobby("game", 3, timeout_s=None)
     lobby.join("carol", 0)
     w = lobby.join("alice", 1)[0]
     assert isinstance(w, Waiting)
-    assert w.payload("alice") == {"scene_id": "game", "waiting": 2, "position": 1, "needed": 1}
+    assert w.waiting == ("carol", "alice") and w.to == ("carol", "alice") and w.needed == 1
     (m,) = lobby.join("bob", 2)
     assert isinstance(m, Matched)
-    assert m.match.members == ("carol", "alice", "bob")
-    assert [m.payload(p)["slot"] for p in ("carol", "alice", "bob")] == [0, 1, 2]
-    assert m.payload("bob") == {
-        "match_id": m.match.id,
-        "scene_id": "game",
-        "seed": m.match.seed,
-        "slot": 2,
-        "members": ["carol", "alice", "bob"],
-    }
-    assert m.event == "match_start" and w.event == "lobby_waiting"
+    assert m.match.members == ("carol", "alice", "bob") and m.to == m.match.members
+    assert [m.match.slot_of(p) for p in ("carol", "alice", "bob")] == [0, 1, 2]
+    assert m.match.scene_id == "game" and 0 <= m.match.seed < 2**31 and m.match.created_at == 2
+
+
+def test_joining_again_keeps_the_first_join_time_and_deadline_order() -> None:
+    lobby = Lobby("game", 3, timeout_s=10)
+    lobby.join("a", 0)
+    lobby.join("b", 5)
+    lobby.leave("a", 6)  # a's connection dropped
+    lobby.join("a", 7, since=0)  # a reconnects and joins again: their wait started at 0
+    assert lobby.waiting == ("a", "b") and lobby.next_deadline() == 10
+    notices = lobby.tick(10)
+    assert [n.participant_id for n in notices if isinstance(n, TimedOut)] == ["a"]
 
 
 def test_group_of_one_matches_at_once() -> None:
@@ -116,7 +120,7 @@ def test_tick_times_out_in_join_order_and_updates_the_rest() -> None:
     assert notices[0] == TimedOut("game", "a", 14)
     assert notices[1] == TimedOut("game", "b", 10)
     assert isinstance(notices[2], Waiting) and notices[2].waiting == ("c",) and notices[2].needed == 3
-    assert notices[0].to == ("a",) and notices[0].payload("a") == {"scene_id": "game", "waited_s": 14}
+    assert notices[0].to == ("a",) and notices[0] == TimedOut("game", "a", 14)
     assert lobby.next_deadline() == 18
     assert lobby.tick(18) == [TimedOut("game", "c", 10)]  # nobody left: no Waiting
     assert lobby.next_deadline() is None and len(lobby) == 0
@@ -166,10 +170,8 @@ def test_lobby_registers_matches_and_refuses_members_of_live_matches() -> None:
         lobby.join("a", 2)
     assert err.value.code == "already_in_match"
     assert err.value.as_ack()["error"]["code"] == "already_in_match"
-    (ended,) = reg.end(m.match.id, "finished", 3)
-    assert ended == Ended(m.match, "finished")
-    assert ended.to == ("a", "b") and ended.payload("a") == {"match_id": m.match.id, "reason": "finished"}
-    assert reg.end(m.match.id, "again", 4) == []  # idempotent
+    assert reg.end(m.match.id, "finished", 3) is True
+    assert reg.end(m.match.id, "again", 4) is False  # idempotent
     assert reg.is_ended(m.match.id) and reg.end_reason(m.match.id) == "finished"
     assert reg.member_of("a") is m.match and reg.live_match_of("a") is None and reg.peers_of("a") == []
     # After the end both may play again, with new partners.

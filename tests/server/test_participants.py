@@ -196,7 +196,7 @@ async def test_health_and_page(serve: Any) -> None:
     live = serve(EXPERIMENT)
     async with httpx.AsyncClient(base_url=live.url) as http:
         health = (await http.get("/healthz")).json()
-        assert health == {"status": "ok", "experiment": "proto", "bundle": None, "connected": 0}
+        assert health == {"status": "ok", "experiment": "proto", "bundle": None, "connected": 0, "matches": 0}
         page = await http.get("/")
         assert page.status_code == 200 and '"bundle": null' in page.text
 

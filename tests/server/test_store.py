@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from mug.server.export import export_async
-from mug.server.store import Store
+from mug.server.store import Store, StoreError
 
 
 def _bin(name: str) -> str | None:
@@ -103,3 +103,31 @@ async def test_store_and_export(database_url: str, tmp_path: Path) -> None:
         steps = list(csv.DictReader(f))
     assert [r["step"] for r in steps] == ["1", "2", "3", "4"]
     assert steps[0]["action"] == '{"left":1}' and steps[0]["info"] == '{"a":1,"b":2}' and steps[2]["terminated"] == "1"
+
+
+async def test_a_step_is_keyed_by_its_match_too(database_url: str) -> None:
+    store = await Store.open(database_url)
+    try:
+        await store.create_participant("p_keyed", "k" * 64, "exp-keyed", "CODE", {}, "ua")
+        row = {"episode": 0, "step": 1, "agent": "left", "t_ms": 1.0}
+        # the same scene, episode, agent and step: alone, in one match, in another match are three rows
+        assert await store.add_steps("p_keyed", "duo", [row]) == (1, 0)
+        two = [row | {"match_id": "m1"}, row | {"match_id": "m2"}]
+        assert await store.add_steps("p_keyed", "duo", two) == (2, 0)
+        assert await store.add_steps("p_keyed", "duo", [row, row | {"match_id": "m2"}]) == (0, 2)
+    finally:
+        await store.close()
+
+
+async def test_a_database_of_another_schema_is_refused_with_a_message(tmp_path: Path) -> None:
+    import sqlite3
+
+    db = tmp_path / "old.sqlite3"
+    with sqlite3.connect(db) as conn:  # the layout of MUG 0.1's first schema: no version table
+        conn.execute("create table participants (id varchar(32) primary key)")
+    with pytest.raises(StoreError, match="schema version 1; this MUG writes version 2"):
+        await Store.open(f"sqlite:///{db}")
+    store = await Store.open(f"sqlite:///{tmp_path / 'new.sqlite3'}")  # a new database is set up
+    await store.close()
+    store = await Store.open(f"sqlite:///{tmp_path / 'new.sqlite3'}")  # and opened again
+    await store.close()

@@ -44,7 +44,11 @@ export async function run(config, runtime, status) {
 
   const socket = io({ path: config.socketPath, autoConnect: false, reconnectionDelayMax: 5000 });
   const conn = new Connection(socket, async (c) => {
-    const hello = { token: localStorage.getItem(tokenKey), tab: tabId(), params: urlParams() };
+    // A page playing a match names it, so the server knows this is the same page back (a dropped connection,
+    // a restarted server), not a reloaded one that left the match.
+    const playing = status.match && !["ended", "failed", "peer_gone"].includes(status.match.state);
+    const hello = { token: localStorage.getItem(tokenKey), tab: tabId(), params: urlParams(),
+                    match_id: playing && status.match ? status.match.id : null };
     let ack;
     try {
       try {

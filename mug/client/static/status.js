@@ -5,18 +5,21 @@
  * @typedef {"loading"|"static"|"game"|"lobby"|"connecting"|"playing"|"between_episodes"|"saving"|"end"|"error"
  *   |"second_tab"} Phase
  * @typedef {{id: string, slot: number,
- *   peers: {slot: number, type: string, rtt_ms: number|null, lockstep_rtt_ms?: number|null}[],
+ *   peers: {slot: number, type: string, relay_protocol?: string|null, rtt_ms: number|null,
+ *     lockstep_rtt_ms?: number|null}[],
  *   input_delay: number|null, stalls: number, stall_ms: number, desyncs: number[], state: string,
  *   connect_ms: number|null}} MatchStatus
  *   `state`: "connecting", then the match runner's ("synchronizing", "running", "pause", "finished", "done",
  *   "peer_gone"), or "ended" (the server ended the match) / "failed" (the connection could not be made).
  * @typedef {{phase: Phase, scene_id: string|null, episode: number|null, frame: number,
  *   runtime: {ready: boolean, load_ms: number|null, error: string|null},
- *   outbox: {pending_rows: number, pending_batches: number}, match: MatchStatus|null}} StatusSnapshot
+ *   outbox: {pending_rows: number, pending_batches: number, refused_rows: number, refused_batches: number},
+ *   match: MatchStatus|null}} StatusSnapshot
+ *   `outbox.refused_*`: rows the server refused for good (each reported as a `records_refused` event)
  */
 
 export class Status {
-  /** @param {{pendingRows: number, pendingBatches: number}|null} [outbox] */
+  /** @param {{pendingRows: number, pendingBatches: number, refused: {rows: number, batches: number}}|null} [outbox] */
   constructor(outbox = null) {
     this.outbox = outbox;
     /** @type {Phase} */
@@ -49,6 +52,8 @@ export class Status {
       outbox: {
         pending_rows: this.outbox ? this.outbox.pendingRows : 0,
         pending_batches: this.outbox ? this.outbox.pendingBatches : 0,
+        refused_rows: this.outbox ? this.outbox.refused.rows : 0,
+        refused_batches: this.outbox ? this.outbox.refused.batches : 0,
       },
       match: this.match ? { ...this.match, peers: this.match.peers.map((p) => ({ ...p })),
         desyncs: [...this.match.desyncs] } : null,

@@ -14,7 +14,9 @@
 /**
  * @typedef {{iceServers: RTCIceServer[], iceTransportPolicy: RTCIceTransportPolicy, expiresAt?: number|null}} IceConfig
  * @typedef {{kind: string, data: any, from: {pid: string, slot: number}, match_id: string}} SignalMsg
- * @typedef {{slot: number, pid: string, type: "direct"|"relay"|"unknown", rtt_ms: number|null}} LinkStats
+ * @typedef {{slot: number, pid: string, type: "direct"|"relay"|"unknown", relay_protocol: string|null,
+ *   rtt_ms: number|null}} LinkStats
+ *   `relay_protocol`: how this browser reaches its TURN relay ("udp", "tcp" or "tls"), null when direct
  * @typedef {{matchId: string, slot: number, members: string[], ice: IceConfig,
  *   signal: (to: number, kind: string, data: any) => Promise<any>,
  *   onMessage: (pid: string, data: ArrayBuffer) => void,
@@ -173,7 +175,7 @@ export class Mesh {
     const out = [];
     for (const link of this.links.values()) {
       /** @type {LinkStats} */
-      const entry = { slot: link.slot, pid: link.pid, type: "unknown", rtt_ms: null };
+      const entry = { slot: link.slot, pid: link.pid, type: "unknown", relay_protocol: null, rtt_ms: null };
       try {
         const report = await link.pc.getStats();
         /** @type {any} */
@@ -189,6 +191,7 @@ export class Mesh {
           const remote = report.get(pair.remoteCandidateId);
           const relay = [local, remote].some((c) => c && c.candidateType === "relay");
           entry.type = relay ? "relay" : "direct";
+          if (local && local.candidateType === "relay") entry.relay_protocol = local.relayProtocol ?? null;
           if (typeof pair.currentRoundTripTime === "number") entry.rtt_ms = pair.currentRoundTripTime * 1000;
         }
       } catch (err) {

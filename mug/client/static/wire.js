@@ -18,14 +18,26 @@
  *   redirect: string|null, redirect_delay_s: number}} EndSpec
  * @typedef {StaticSpec|GameSpec|EndSpec} SceneSpec
  * @typedef {{ok: true, token: string, participant: string, scene: SceneSpec, scene_index: number,
- *   scene_count: number, resume: {episode?: number}}} HelloAck
- *   hello {v, token, tab, params}
+ *   scene_count: number, resume: {episode?: number, played?: boolean}}} HelloAck
+ *   hello {v, token, tab, params, match_id}
  * @typedef {{ok: true, scene: SceneSpec, scene_index: number}} AdvanceAck
  *   advance {v, scene_id, answers}
  * @typedef {{ok: true, batch: number, stored: number, duplicates: number}} RecordsAck
  *   records {v, scene_id, batch, rows: StepRow[]}
  *   event {v, scene_id, kind, data} -> {ok: true}
  * Unsolicited: `mug_error` {code, message}, `mug_kicked` {reason}.
+ *
+ * Server -> page events, one typedef per model of `ServerMessage` in mug/server/wire.py (a test checks that
+ * the fields agree): `lobby_waiting`, `lobby_timeout`, `match_start`, `match_end`, `signal`, `mug_kicked`.
+ * @typedef {{scene_id: string, waiting: number, position: number, needed: number}} LobbyWaiting
+ * @typedef {{scene_id: string, waited_s: number, outcome: "end"|"scene"|"ai", scene: SceneSpec}} LobbyTimeout
+ * @typedef {{match_id: string, scene_id: string, seed: number, slot: number, members: string[],
+ *   agents: Object<string, {kind: "human", slot: number}|{kind: "policy", ref: string, kwargs: Object<string, any>}>,
+ *   input_delay: "auto"|number, ice: import("./transport.js").IceConfig}} MatchStart
+ * @typedef {{match_id: string, reason: string, scene: SceneSpec|null}} MatchEnd
+ * @typedef {{kind: "offer"|"answer"|"candidate"|"bye", data: any, from: {pid: string, slot: number},
+ *   match_id: string}} SignalRelay
+ * @typedef {{reason: string}} Kicked
  */
 
 export const PROTOCOL_VERSION = 1;

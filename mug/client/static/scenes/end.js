@@ -21,8 +21,11 @@ export function endScene(scene, ctx) {
   show(ctx.root, h("article", { class: "mug-scene mug-end" },
     scene.title ? h("h1", { text: scene.title }) : null,
     h("div", { class: "mug-body", html: scene.body_html }),
-    h("p", { class: "mug-code-label", text: "Your completion code:" }),
-    h("p", { class: "mug-completion-code", "data-testid": "mug-completion-code", text: scene.completion_code }),
+    // an outcome may give no code (e.g. to a participant who left a match)
+    scene.completion_code ? h("p", { class: "mug-code-label", text: "Your completion code:" }) : null,
+    scene.completion_code
+      ? h("p", { class: "mug-completion-code", "data-testid": "mug-completion-code", text: scene.completion_code })
+      : null,
     redirect));
   if (scene.redirect) {
     const url = scene.redirect;

@@ -15,11 +15,12 @@ import { matchScene } from "./match.js";
 /**
  * @param {GameSpec} scene
  * @param {Context} ctx
- * @param {{episode?: number}} resume the server's resume point (next episode to play)
+ * @param {{episode?: number, played?: boolean}} resume the server's resume point (next episode to play;
+ *   `played`: the match of this multiplayer scene was played to its end already)
  * @returns {Promise<SceneSpec>} the next scene
  */
 export async function gameScene(scene, ctx, resume) {
-  if (isMultiplayer(scene)) return matchScene(scene, ctx);
+  if (isMultiplayer(scene)) return matchScene(scene, ctx, resume);
   const { status, runtime, outbox } = ctx;
   status.setPhase("game");
   const { renderer, score, episodeText, stepText, turn, panel } = gameLayout(scene, ctx.root);

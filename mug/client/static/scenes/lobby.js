@@ -8,9 +8,7 @@
 import { h } from "../dom.js";
 
 /**
- * @typedef {{match_id: string, scene_id: string, seed: number, slot: number, members: string[],
- *   agents: Object<string, {kind: "human", slot: number}|{kind: "policy", ref: string, kwargs: Object<string, any>}>,
- *   ice: import("../transport.js").IceConfig, input_delay: "auto"|number}} MatchStart
+ * @typedef {import("../wire.js").MatchStart} MatchStart
  * @typedef {{start: MatchStart, signals: any[]}|{scene: import("../wire.js").SceneSpec}} LobbyResult
  *   `signals`: signaling messages of this match that arrived with the match_start (handled by the caller)
  */

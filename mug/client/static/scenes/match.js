@@ -27,10 +27,12 @@ const STATS_EVERY_MS = 1000;
 /**
  * @param {GameSpec} scene
  * @param {Context} ctx
+ * @param {{played?: boolean}} resume `played`: this participant played the match already (a reload after it)
  * @returns {Promise<SceneSpec>} the next scene
  */
-export async function matchScene(scene, ctx) {
+export async function matchScene(scene, ctx, resume) {
   const { status, runtime } = ctx;
+  if (resume.played) return ctx.advance(scene.id, {});
   status.setPhase("game");
   const ui = gameLayout(scene, ctx.root);
   await waitForRuntime(ui.panel, runtime, status);
@@ -82,7 +84,15 @@ async function playMatch(scene, ctx, ui, start, early) {
     },
   });
   const onSignal = (/** @type {any} */ m) => m.match_id === start.match_id && mesh.handleSignal(m);
-  const onMatchEnd = (/** @type {any} */ m) => m.match_id === start.match_id && settle({ kind: "ended", scene: m.scene });
+  /** @type {(m: import("../wire.js").MatchEnd) => void} */
+  let gotMatchEnd = () => {};
+  /** @type {Promise<import("../wire.js").MatchEnd>} the server's match_end, whenever it comes */
+  const matchEnd = new Promise((resolve) => (gotMatchEnd = resolve));
+  const onMatchEnd = (/** @type {import("../wire.js").MatchEnd} */ m) => {
+    if (m.match_id !== start.match_id) return;
+    gotMatchEnd(m);
+    settle({ kind: "ended", scene: m.scene });
+  };
   socket.on("signal", onSignal);
   socket.on("match_end", onMatchEnd);
   for (const m of early) onSignal(m);
@@ -142,7 +152,7 @@ async function playMatch(scene, ctx, ui, start, early) {
   const refreshStats = async () => {
     // rtt_ms: the ICE candidate pair's current round trip (whole ms in Chromium), else the lockstep's own
     // ping (measured at poll granularity); both are kept.
-    match.peers = (await mesh.stats()).map((p) => ({ slot: p.slot, type: p.type,
+    match.peers = (await mesh.stats()).map((p) => ({ slot: p.slot, type: p.type, relay_protocol: p.relay_protocol,
       rtt_ms: p.rtt_ms ?? lockstepRtt[p.pid] ?? null, lockstep_rtt_ms: lockstepRtt[p.pid] ?? null }));
     match.connect_ms = mesh.connectMs;
   };
@@ -188,8 +198,9 @@ async function playMatch(scene, ctx, ui, start, early) {
       const gone = /** @type {{peer: string, last_confirmed_frame: number}|null} */ (lastGone);
       await report("peer_gone", { reason: result.kind === "lost" ? result.reason : "",
         peer_slot: gone ? slotOf.get(gone.peer) : null, last_confirmed_frame: gone ? gone.last_confirmed_frame : null });
-      const next = await Promise.race([outcome, sleep(MATCH_END_WAIT_MS)]);
-      ended = next && next.kind === "ended" ? next : null;
+      // (the server ends the match on this report, or ended it already: its match_end carries our page)
+      const next = await Promise.race([matchEnd, sleep(MATCH_END_WAIT_MS)]);
+      ended = next ? { kind: "ended", scene: next.scene } : null;
     }
     match.state = match.state === "peer_gone" ? "peer_gone" : "ended";
     status.setPhase("saving");
