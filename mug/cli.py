@@ -20,6 +20,17 @@ def _experiment(spec: str | None) -> Experiment:
     return load_experiment(spec)
 
 
+def pygame_notes(experiment: Experiment) -> list[str]:
+    """One line per game scene that opts into the pygame stand-in, saying what its env gets and why."""
+    return [
+        f"mug: scene {scene.id!r}: pygame is MUG's stand-in (GameScene.pygame_stub=True): the bundle has no "
+        "pygame (no Pyodide build of pygame-ce can be bundled), so `import pygame` succeeds but drawing with "
+        "it raises; the env must render with a mug.rendering.Surface or an rgb_array of its own"
+        for scene in experiment.game_scenes
+        if scene.pygame_stub
+    ]
+
+
 def _bundle_for(experiment: Experiment, bundle_dir: Path, offline: bool) -> None:
     from mug.bundle import BundleError, build_bundle, bundle_is_current
 
@@ -31,6 +42,8 @@ def _bundle_for(experiment: Experiment, bundle_dir: Path, offline: bool) -> None
     except BundleError as exc:
         raise SystemExit(f"mug: cannot build the Pyodide bundle: {exc}") from None
     print(f"mug: bundle {manifest.bundle_id} ready", file=sys.stderr)
+    for note in pygame_notes(experiment):
+        print(note, file=sys.stderr)
 
 
 def serve(args: argparse.Namespace) -> int:
@@ -63,7 +76,10 @@ def bundle(argv: list[str]) -> int:
     extra: list[str] = []
     for package in experiment.packages:
         extra += ["--package", package]
-    return cli(argv + extra)
+    code = cli(argv + extra)
+    for note in pygame_notes(experiment):
+        print(note)
+    return code
 
 
 def export(args: argparse.Namespace) -> int:

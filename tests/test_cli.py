@@ -48,3 +48,17 @@ def test_serve_and_bundle_refuse_a_broken_experiment_clearly(tmp_path: Path) -> 
 def test_serve_names_a_missing_experiment_file(tmp_path: Path) -> None:
     out = run("serve", "missing.py", "--no-bundle", cwd=tmp_path)
     assert out.returncode == 2 and "experiment file 'missing.py' does not exist" in out.stderr
+
+
+def test_bundle_and_serve_say_when_pygame_is_a_stand_in() -> None:
+    from mug.cli import pygame_notes
+    from mug.configurations import EndScene, Experiment, GameScene
+
+    scene = GameScene(id="ttt", env="pettingzoo.classic.tictactoe_v3:env", key_bindings={"1": 0}, pygame_stub=True)
+    (note,) = pygame_notes(Experiment(id="e", scenes=[scene, EndScene(id="end")]))
+    assert "scene 'ttt': pygame is MUG's stand-in (GameScene.pygame_stub=True)" in note
+    assert "no Pyodide build of pygame-ce" in note
+    assert (
+        pygame_notes(Experiment(id="e", scenes=[scene.model_copy(update={"pygame_stub": False}), EndScene(id="end")]))
+        == []
+    )

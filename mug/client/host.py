@@ -3,6 +3,15 @@
 Gymnasium envs, PettingZoo parallel envs and PettingZoo AEC envs all look the same to the runner: reset
 with a seed, step with a dict of actions by agent, get dicts by agent back, render to a payload the browser
 draws. A Gymnasium env has one agent, named by the scene (`player` by default).
+
+The kind comes from the libraries' own base classes (`pettingzoo.AECEnv`, `pettingzoo.ParallelEnv`,
+`gymnasium.Env`), which PettingZoo's and Gymnasium's wrappers keep, never from probing attributes:
+PettingZoo AEC envs usually create `agent_selection` in `reset()`, and its wrappers raise on attribute
+access before reset. Agent ids are the env's own (str or int, see `mug.client.agents`).
+
+Action masks follow PettingZoo's convention: `observation["action_mask"]` (a Dict observation) or
+`info["action_mask"]`, one entry per action of a `Discrete` space (1: allowed). `EnvHost.mask(agent)`
+returns the agent's current mask and `EnvHost.legal(agent, action)` checks an action against it.
 """
 
 from __future__ import annotations
@@ -10,9 +19,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
+import gymnasium
 import numpy as np
 
-from mug.client.trajectory import is_parallel_env
+from mug.client.agents import AgentId, ordered
+from mug.client.trajectory import env_kind
 from mug.refs import RefError, resolve_ref
 
 EnvKind = Literal["gymnasium", "parallel", "aec"]
@@ -26,11 +37,11 @@ class EnvError(Exception):
 class Outcome:
     """What one step produced, by agent."""
 
-    obs: dict[str, Any]
-    rewards: dict[str, float]
-    terminated: dict[str, bool]
-    truncated: dict[str, bool]
-    infos: dict[str, Any]
+    obs: dict[AgentId, Any]
+    rewards: dict[AgentId, float]
+    terminated: dict[AgentId, bool]
+    truncated: dict[AgentId, bool]
+    infos: dict[AgentId, Any]
     done: bool
 
 
@@ -54,6 +65,31 @@ def as_action(space: Any, value: Any) -> Any:
     if isinstance(value, list | tuple) or (dtype is not None and np.issubdtype(dtype, np.floating)):
         return np.asarray(value, dtype=dtype)
     return value
+
+
+def action_mask(observation: Any, info: Any) -> np.ndarray | None:
+    """The action mask PettingZoo's way: `observation["action_mask"]`, else `info["action_mask"]`, else None."""
+    for source in (observation, info):
+        if isinstance(source, dict) and "action_mask" in source and source["action_mask"] is not None:
+            return np.asarray(source["action_mask"])
+    return None
+
+
+def is_legal(space: Any, mask: np.ndarray | None, action: Any) -> bool:
+    """Whether `action` is allowed by `mask` (always, without a mask or for a space other than Discrete)."""
+    if mask is None or not isinstance(space, gymnasium.spaces.Discrete):
+        return True
+    try:
+        index = int(action) - int(space.start)
+    except (TypeError, ValueError):
+        return False
+    return 0 <= index < mask.shape[0] and bool(mask[index])
+
+
+def legal_actions(space: Any, mask: np.ndarray | None) -> list[int]:
+    """The allowed actions of a Discrete space, ascending (every action without a mask)."""
+    start, n = int(space.start), int(space.n)
+    return [start + i for i in range(n) if mask is None or (i < mask.shape[0] and mask[i])]
 
 
 def rgba_frame(frame: np.ndarray) -> np.ndarray:
@@ -81,15 +117,18 @@ class EnvHost:
             every agent sees the one observation and reward.
     """
 
-    def __init__(self, ref: str, kwargs: dict[str, Any], agents: list[str], joint: bool = False) -> None:
+    def __init__(self, ref: str, kwargs: dict[str, Any], agents: list[AgentId], joint: bool = False) -> None:
         self.env = make_env(ref, kwargs)
         self.joint = False
-        if hasattr(self.env, "agent_selection"):
-            self.kind: EnvKind = "aec"
-        elif is_parallel_env(self.env):
-            self.kind = "parallel"
-        else:
-            self.kind = "gymnasium"
+        kind = env_kind(self.env)
+        if kind is None:
+            raise EnvError(
+                f"env {ref!r} returned a {type(self.env).__name__}, which is neither a gymnasium.Env nor a "
+                "PettingZoo AECEnv or ParallelEnv: subclass one of them (wrappers keep the base class)"
+            )
+        self.kind: EnvKind = kind
+        self._obs: dict[AgentId, Any] = {}
+        self._infos: dict[AgentId, Any] = {}
         if self.kind == "gymnasium" and joint and len(agents) > 1:
             space = self.env.action_space
             if type(space).__name__ not in ("Tuple", "Dict"):
@@ -106,17 +145,20 @@ class EnvHost:
                 )
         else:
             possible = list(self.env.possible_agents)
-            unknown = sorted(set(agents) - set(possible))
+            unknown = ordered(set(agents) - set(possible))
             if unknown:
+                hint = ""
+                if any(isinstance(a, int) for a in possible) and any(isinstance(a, str) for a in unknown):
+                    hint = " Its ids are ints: name them as ints, e.g. agents={0: 'human', 1: 'human'}."
                 raise EnvError(
                     f"env {ref!r} has agents {possible}; the scene names {unknown}, which it does not "
-                    f"have. Set GameScene(agents={{...}}) with a controller for each of {possible}."
+                    f"have. Set GameScene(agents={{...}}) with a controller for each of {possible}.{hint}"
                 )
-            missing = sorted(set(possible) - set(agents))
+            missing = ordered(set(possible) - set(agents))
             if missing:
                 raise EnvError(f"env {ref!r}: agents {missing} have no controller: add them to the scene's agents")
         if self.joint:
-            self.agents = sorted(agents)
+            self.agents: list[AgentId] = ordered(agents)
         else:
             self.agents = list(agents) if self.kind == "gymnasium" else list(self.env.possible_agents)
 
@@ -125,25 +167,53 @@ class EnvHost:
         """True for a Gymnasium env played by one agent."""
         return self.kind == "gymnasium" and not self.joint
 
-    def action_space(self, agent: str) -> Any:
+    def action_space(self, agent: AgentId) -> Any:
         if self.joint:
             space = self.env.action_space
             return space[agent] if type(space).__name__ == "Dict" else space[self.agents.index(agent)]
         return self.env.action_space if self.kind == "gymnasium" else self.env.action_space(agent)
 
-    def reset(self, seed: int) -> dict[str, Any]:
+    def reset(self, seed: int) -> dict[AgentId, Any]:
         """Reset with `seed`; return the observation of each agent."""
         if self.kind == "gymnasium":
-            obs, _ = self.env.reset(seed=seed)
-            return dict.fromkeys(self.agents, obs)
-        if self.kind == "parallel":
-            obs, _ = self.env.reset(seed=seed)
-            return dict(obs)
-        self.env.reset(seed=seed)
-        return {a: self.env.observe(a) for a in self.env.agents}
+            obs, info = self.env.reset(seed=seed)
+            self._obs, self._infos = dict.fromkeys(self.agents, obs), dict.fromkeys(self.agents, info)
+        elif self.kind == "parallel":
+            obs, infos = self.env.reset(seed=seed)
+            self._obs, self._infos = dict(obs), dict(infos or {})
+        else:
+            self.env.reset(seed=seed)
+            self._obs = {a: self.env.observe(a) for a in self.env.agents}
+        return dict(self._obs)
 
-    def step(self, actions: dict[str, Any]) -> Outcome:
+    # -- turns and masks
+    def acting(self) -> AgentId | None:
+        """AEC only: the agent whose turn it is (None once the env has no live agents)."""
+        return self.env.agent_selection if self.env.agents else None
+
+    def ended(self, agent: AgentId) -> bool:
+        """AEC only: whether `agent` is terminated or truncated (its next step is the dead step)."""
+        return self._ended(agent) is not None
+
+    def mask(self, agent: AgentId) -> np.ndarray | None:
+        """The agent's current action mask (see the module docstring), or None."""
+        if self.kind == "aec":
+            if agent not in self.env.agents:
+                return None
+            return action_mask(self.env.observe(agent), self.env.infos.get(agent))
+        return action_mask(self._obs.get(agent), self._infos.get(agent))
+
+    def legal(self, agent: AgentId, action: Any) -> bool:
+        """Whether the agent's current mask allows `action` (True without a mask)."""
+        return is_legal(self.action_space(agent), self.mask(agent), action)
+
+    def step(self, actions: dict[AgentId, Any]) -> Outcome:
         """Step with one action per (live) agent."""
+        out = self._step(actions)
+        self._obs, self._infos = out.obs, out.infos
+        return out
+
+    def _step(self, actions: dict[AgentId, Any]) -> Outcome:
         if self.joint:
             return self._step_joint(actions)
         if self.single:
@@ -173,7 +243,7 @@ class EnvHost:
             )
         return self._step_aec(actions)
 
-    def _step_joint(self, actions: dict[str, Any]) -> Outcome:
+    def _step_joint(self, actions: dict[AgentId, Any]) -> Outcome:
         space = self.env.action_space
         if type(space).__name__ == "Dict":
             action: Any = {a: as_action(space[a], actions[a]) for a in self.agents}
@@ -190,20 +260,22 @@ class EnvHost:
             bool(term) or bool(trunc),
         )
 
-    def step_turn(self, action: Any) -> tuple[str, Outcome]:
+    def step_turn(self, action: Any) -> tuple[AgentId, Outcome]:
         """AEC only: the selected agent acts once (None for a done agent). Returns (who acted, outcome)."""
         env = self.env
         agent = env.agent_selection
         ended = self._ended(agent)
         env.step(None if ended else as_action(env.action_space(agent), action))
         rewards = {a: float(r) for a, r in env.rewards.items()}
-        return agent, self._aec_outcome(rewards, {agent: ended} if ended else {})
+        out = self._aec_outcome(rewards, {agent: ended} if ended else {})
+        self._obs, self._infos = out.obs, out.infos
+        return agent, out
 
-    def _step_aec(self, actions: dict[str, Any]) -> Outcome:
+    def _step_aec(self, actions: dict[AgentId, Any]) -> Outcome:
         # One full turn per tick: every live agent acts once, in the env's own order.
         env = self.env
         rewards = dict.fromkeys(env.agents, 0.0)
-        removed: dict[str, tuple[bool, bool]] = {}
+        removed: dict[AgentId, tuple[bool, bool]] = {}
         for _ in range(len(env.agents)):
             if not env.agents:
                 break
@@ -216,12 +288,12 @@ class EnvHost:
                 rewards[a] = rewards.get(a, 0.0) + float(r)
         return self._aec_outcome(rewards, removed)
 
-    def _ended(self, agent: str) -> tuple[bool, bool] | None:
+    def _ended(self, agent: AgentId) -> tuple[bool, bool] | None:
         """AEC: (terminated, truncated) of a done agent (its next step is the dead step), else None."""
         term, trunc = bool(self.env.terminations[agent]), bool(self.env.truncations[agent])
         return (term, trunc) if term or trunc else None
 
-    def _aec_outcome(self, rewards: dict[str, float], removed: dict[str, tuple[bool, bool]]) -> Outcome:
+    def _aec_outcome(self, rewards: dict[AgentId, float], removed: dict[AgentId, tuple[bool, bool]]) -> Outcome:
         """The AEC env's state by live agent; agents that a dead step just removed keep their (terminated,
         truncated) flags, so the step that empties the env still says how the episode ended."""
         env = self.env

@@ -7,15 +7,18 @@ regardless of case, so Shift or Caps Lock does not stop "a" from working.
   pressed and released between two ticks (a tap shorter than a frame) still counts once.
 - `press` mode: the action of the last bound key pressed since the previous tick; holding a key does
   nothing more.
-Otherwise the scene's default action.
+Otherwise the scene's default action (`action`), or no move at all (`move`, for a human's turn in a
+turn-based game, which waits for a move). A key whose action the env's action mask forbids does nothing:
+it is skipped as if it were not bound.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Literal
 
 InputMode = Literal["held", "press"]
+Legal = Callable[[Any], bool]
 
 
 def _norm(key: str) -> str:
@@ -38,23 +41,28 @@ class KeyMapper:
         self.default_action = default_action
         self.input_mode = input_mode
 
-    def _last_bound(self, keys: Sequence[str]) -> tuple[bool, Any]:
+    def _last_bound(self, keys: Sequence[str], legal: Legal | None) -> tuple[bool, Any]:
         for key in reversed(keys):
             k = _norm(key)
-            if k in self.bindings:
+            if k in self.bindings and (legal is None or legal(self.bindings[k])):
                 return True, self.bindings[k]
         return False, None
 
-    def action(self, held: Sequence[str], pressed: Sequence[str]) -> Any:
-        """Return the action for this tick.
+    def move(self, held: Sequence[str], pressed: Sequence[str], legal: Legal | None = None) -> tuple[bool, Any]:
+        """Return (True, action) for the key that applies this tick, or (False, None) if none does.
 
         Args:
             held: keys held now, in the order they were pressed (most recent last).
             pressed: keys pressed since the previous tick, in order.
+            legal: the action mask as a predicate; keys whose action it refuses are skipped.
         """
         if self.input_mode == "held":
-            found, action = self._last_bound(held)
+            found, action = self._last_bound(held, legal)
             if found:
-                return action
-        found, action = self._last_bound(pressed)
+                return True, action
+        return self._last_bound(pressed, legal)
+
+    def action(self, held: Sequence[str], pressed: Sequence[str], legal: Legal | None = None) -> Any:
+        """Return the action for this tick: `move`'s, or the default action when no key applies."""
+        found, action = self.move(held, pressed, legal)
         return action if found else self.default_action

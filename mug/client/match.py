@@ -13,23 +13,34 @@ negotiates. After the last episode the runner is `finished`: it stops stepping b
 resends) until every live peer has stepped the last frame and has our checksums up to it (or LINGER_MS
 passed), then it is `done` and the page may close the connections.
 
+Turn-based (AEC) games: only the acting agent's owner is awaited (`set_acting_slots`). The owner sends
+its move, or None while it has none (no key, a key out of turn, a key the action mask forbids): a frame
+whose acting human sent None steps nothing (no row) unless their turn time is up (`mug.client.turns`).
+The same checks run again on the frame's inputs, identically on every peer, so an input that arrives
+after the turn moved on (the input delay) does nothing either. In a simultaneous game a key the mask
+forbids counts as no key (the default action), at the source and again when applied.
+
 States: synchronizing -> running <-> pause -> finished -> done; any of the first three -> peer_gone.
 """
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import numpy as np
 
+from mug.client.agents import AgentId, by_label, label, ordered
 from mug.client.checksum import checksum
 from mug.client.host import EnvHost, Outcome
 from mug.client.keys import KeyMapper
 from mug.client.lockstep import Desync, LockstepSession, PeerGone, Ready, Send, Stalled, Step
 from mug.client.match_plan import MatchPlan
-from mug.client.policies import Act, load_policy
+from mug.client.policies import Controller, load_policy
+from mug.client.pyodide_compat import install_pygame_stub
 from mug.client.records import step_row
 from mug.client.seeding import derive_seed, episode_seed
+from mug.client.turns import Turns
 
 PAUSE_S = 2.0  # between episodes, in frames of the scene's fps
 LINGER_MS = 3000.0  # at most this long after the last frame, waiting for peers to catch up
@@ -51,12 +62,17 @@ class MatchRunner:
         self.num_episodes = int(scene.get("num_episodes", 1))
         self.max_steps: int | None = scene.get("max_steps")
         self.pause_frames = max(1, round(pause_s * self.fps))
-        agents = sorted([*self.plan.humans, *self.plan.policies])
+        agents = ordered([*self.plan.humans, *self.plan.policies])
+        if scene.get("pygame_stub"):
+            install_pygame_stub()  # before the env's module is imported
         self.host = EnvHost(scene["env"], dict(scene.get("env_kwargs") or {}), agents, joint=True)
         self.turn_based = self.host.kind == "aec"
-        self.keys = KeyMapper(
-            scene.get("key_bindings") or {}, scene.get("default_action", 0), scene.get("input_mode", "held")
-        )
+        self.default_action = scene.get("default_action", 0)
+        self.keys = KeyMapper(scene.get("key_bindings") or {}, self.default_action, scene.get("input_mode", "held"))
+        self.turns: Turns | None = None
+        if self.turn_based:
+            humans = ordered(self.plan.humans)
+            self.turns = Turns(self.host, scene.get("turn"), self.fps, humans, self.default_action, self.plan.seed)
         self.session = LockstepSession(
             [self.plan.slot],
             self.plan.slots,
@@ -64,7 +80,8 @@ class MatchRunner:
             input_delay=self.plan.input_delay,
             frame_ms=1000.0 / self.fps,
             match_seed=self.plan.seed,
-            default_action=scene.get("default_action", 0),
+            # turn-based: a frame without an input is no move; simultaneous: the scene's default action
+            default_action=None if self.turn_based else self.default_action,
             turn_based=self.turn_based,
         )
         self.state = "synchronizing"
@@ -81,9 +98,9 @@ class MatchRunner:
         self._finished_at: float | None = None
         self._pressed: list[str] = []
         self._last_check = ""
-        self._obs: dict[str, Any] = {}
-        self._acts: dict[str, Act] = {}
-        self._rngs: dict[str, np.random.Generator] = {}
+        self._obs: dict[AgentId, Any] = {}
+        self._acts: dict[AgentId, Controller] = {}
+        self._rngs: dict[AgentId, np.random.Generator] = {}
         self._reset(0)
 
     # -- episodes
@@ -93,14 +110,17 @@ class MatchRunner:
         self.episode_seed = episode_seed(self.plan.seed, episode)
         self._obs = host.reset(self.episode_seed)
         for agent in host.agents:
-            host.action_space(agent).seed(derive_seed(self.plan.seed, "action_space", agent, episode))
+            host.action_space(agent).seed(derive_seed(self.plan.seed, "action_space", label(agent), episode))
         self._rngs = {
-            a: np.random.default_rng(derive_seed(self.plan.seed, "policy", a, episode)) for a in self.plan.policies
+            a: np.random.default_rng(derive_seed(self.plan.seed, "policy", label(a), episode))
+            for a in self.plan.policies
         }
         if not self._acts:
             self._acts = {
                 a: load_policy(ref, a, host.action_space(a), kw) for a, (ref, kw) in self.plan.policies.items()
             }
+        if self.turns is not None:
+            self.turns.reset(episode)
         self._last_check = checksum(self._obs)
         self._declare_acting()
 
@@ -146,7 +166,7 @@ class MatchRunner:
         sends: list[tuple[str, bytes]] = []
         frame: dict[str, Any] | None = None
         if self.state in ("synchronizing", "running", "pause"):
-            self.session.add_local_input(self.plan.slot, self.keys.action(held, self._pressed))
+            self.session.add_local_input(self.plan.slot, self._local_input(held))
         if self.state == "done":
             return {"sends": sends, "frame": None, "events": events}
         for req in self.session.poll(now_ms):
@@ -175,6 +195,19 @@ class MatchRunner:
             events.append({"kind": "done"})
         return {"sends": sends, "frame": frame, "events": events}
 
+    def _local_input(self, held: list[str]) -> Any:
+        """This participant's input now: turn-based, their legal move on their own turn, else None;
+        simultaneous, the key's action (a key the mask forbids counts as none: the default action)."""
+        mine = self.plan.local_agent
+        if not self.turn_based:
+            if mine not in self._obs:
+                return self.default_action
+            return self.keys.action(held, self._pressed, functools.partial(self.host.legal, mine))
+        if self.state != "running" or self.host.acting() != mine or self.host.ended(mine):
+            return None
+        found, move = self.keys.move(held, self._pressed, functools.partial(self.host.legal, mine))
+        return move if found else None
+
     def _caught_up(self, now_ms: float) -> bool:
         assert self.final_frame is not None and self._finished_at is not None
         if now_ms - self._finished_at >= LINGER_MS:
@@ -196,16 +229,30 @@ class MatchRunner:
             self.session.report_checksum(req.frame, self._last_check)
             return self.frame_info(rows, render=self.state == "running")
         actions = {self.plan.agent_of_slot[s]: a for s, a in req.actions.items()}
-        for agent, policy in self._acts.items():
-            if agent in self._obs:
-                actions[agent] = policy(self._obs[agent], self._rngs[agent])
-        if self.turn_based:
+        if self.turns is not None:
             env = self.host.env
             actor = env.agent_selection
-            act = None if env.terminations[actor] or env.truncations[actor] else actions.get(actor)
+            act: Any = None
+            if self.host.ended(actor):
+                act = None  # the dead step
+            elif actor in self._acts:
+                act = self._acts[actor](self._obs.get(actor), self._rngs[actor], self.host.mask(actor))
+            else:
+                go, act = self.turns.resolve(actor, actions.get(actor))
+                if not go:  # the acting human has no move yet: nothing happens this frame
+                    self.session.report_checksum(req.frame, self._last_check)
+                    self._declare_acting()
+                    return self.frame_info(rows, render=False)
             _, out = self.host.step_turn(act)
+            self.turns.moved()
             actions = {actor: act}
         else:
+            for agent in self.plan.humans:
+                if agent in self._obs and not self.host.legal(agent, actions[agent]):
+                    actions[agent] = self.default_action  # a masked input is no input, on every peer
+            for agent, policy in self._acts.items():
+                if agent in self._obs:
+                    actions[agent] = policy(self._obs[agent], self._rngs[agent], self.host.mask(agent))
             out = self.host.step({a: v for a, v in actions.items() if a in self._obs})
         self.step += 1
         rows.append(self._row(req.frame, actions, out, t_ms))
@@ -225,7 +272,7 @@ class MatchRunner:
         self._declare_acting()
         return self.frame_info(rows, render=True)
 
-    def _row(self, frame: int, actions: dict[str, Any], out: Outcome, t_ms: float) -> dict[str, Any]:
+    def _row(self, frame: int, actions: dict[AgentId, Any], out: Outcome, t_ms: float) -> dict[str, Any]:
         self._obs = out.obs
         mine = self.plan.local_agent
         self.score += out.rewards.get(mine, 0.0)
@@ -235,11 +282,11 @@ class MatchRunner:
             episode=self.episode,
             step=self.step,
             agent="",
-            action=dict(sorted(actions.items())),
-            reward=dict(sorted(out.rewards.items())),
+            action=by_label(actions),
+            reward=by_label(out.rewards),
             terminated=terminated,
             truncated=(out.done or limit) and not terminated,
-            info=dict(sorted(out.infos.items())),
+            info=by_label(out.infos),
             obs=out.obs,
             episode_seed=self.episode_seed,
             t_ms=t_ms,
@@ -250,12 +297,13 @@ class MatchRunner:
 
     # -- what the page sees
     def frame_info(self, rows: list[dict[str, Any]], render: bool = True) -> dict[str, Any]:
-        """`{"render", "pixels", "rows", "episode", "step", "frame", "score", "state", "pause_left"}`;
-        `render` is `{"kind": "none"}` (keep the picture) when nothing changed."""
+        """`{"render", "pixels", "turn", "rows", "episode", "step", "frame", "score", "state", "pause_left"}`;
+        `render` is `{"kind": "none"}` (keep the picture) when nothing changed; `turn` see `turn_info`."""
         payload, pixels = self.host.render() if render else ({"kind": "none"}, None)
         return {
             "render": payload,
             "pixels": pixels,
+            "turn": self.turn_info(),
             "rows": rows,
             "episode": self.episode,
             "step": self.step,
@@ -265,6 +313,22 @@ class MatchRunner:
             "pause_left": self._pause_left if self.state == "pause" else 0,
             "episode_done": self.state in ("pause", "finished"),
             "scene_done": self.state == "finished",
+        }
+
+    def turn_info(self) -> dict[str, Any] | None:
+        """Turn-based, while running: `{"agent": label, "yours": bool, "human": bool, "seconds_left":
+        float|None}` for the acting agent (`yours`: this participant's agent), else None."""
+        if self.turns is None or self.state != "running":
+            return None
+        actor = self.host.acting()
+        if actor is None:
+            return None
+        human = actor in self.plan.humans
+        return {
+            "agent": label(actor),
+            "yours": actor == self.plan.local_agent,
+            "human": human,
+            "seconds_left": self.turns.seconds_left() if human else None,
         }
 
     def status(self) -> dict[str, Any]:

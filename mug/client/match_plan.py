@@ -2,8 +2,9 @@
 
 `match_start` fields used (see `mug.server.wire`): `match_id`, `seed`, `slot` (ours), `members` (participant
 ids by slot), `agents` (`{agent: {"kind": "human", "slot": int} | {"kind": "policy", "ref", "kwargs"}}`) and
-`input_delay` (`"auto"` or frames). Peer ids in the lockstep session are the members' participant ids, so
-the page's transport and the worker name peers the same way.
+`input_delay` (`"auto"` or frames). Agents are keyed by label (`mug.client.agents`: an int id 0 is "0").
+Peer ids in the lockstep session are the members' participant ids, so the page's transport and the worker
+name peers the same way.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from mug.client.agents import AgentId, from_label, ordered
 from mug.client.lockstep.timing import MAX_INPUT_DELAY, MIN_INPUT_DELAY
 
 
@@ -32,8 +34,8 @@ class MatchPlan:
     seed: int
     slot: int
     members: tuple[str, ...]
-    humans: dict[str, int]
-    policies: dict[str, tuple[str, dict[str, Any]]]
+    humans: dict[AgentId, int]
+    policies: dict[AgentId, tuple[str, dict[str, Any]]]
     input_delay: int | None
 
     @classmethod
@@ -51,9 +53,11 @@ class MatchPlan:
             match_id = str(start["match_id"])
         except (KeyError, TypeError, ValueError) as exc:
             raise ValueError(f"match_start is missing or has a bad field: {exc}") from None
-        humans: dict[str, int] = {}
-        policies: dict[str, tuple[str, dict[str, Any]]] = {}
-        for agent, ctrl in sorted(agents.items()):
+        humans: dict[AgentId, int] = {}
+        policies: dict[AgentId, tuple[str, dict[str, Any]]] = {}
+        by_id = {from_label(str(a)): c for a, c in agents.items()}
+        for agent in ordered(by_id):
+            ctrl = by_id[agent]
             if ctrl.get("kind") == "human":
                 humans[agent] = int(ctrl["slot"])
             else:
@@ -68,7 +72,11 @@ class MatchPlan:
         delay = start.get("input_delay", "auto")
         input_delay = None
         if delay not in (None, "auto"):
-            input_delay = max(MIN_INPUT_DELAY, min(MAX_INPUT_DELAY, int(delay)))
+            input_delay = int(delay)
+            if not MIN_INPUT_DELAY <= input_delay <= MAX_INPUT_DELAY:  # GameScene refuses these at start-up
+                raise ValueError(
+                    f"match_start: input_delay {delay!r} is outside {MIN_INPUT_DELAY}..{MAX_INPUT_DELAY} frames"
+                )
         return cls(match_id, seed, slot, members, humans, policies, input_delay)
 
     @property
@@ -86,10 +94,10 @@ class MatchPlan:
         return self.members[self.slot]
 
     @property
-    def local_agent(self) -> str:
+    def local_agent(self) -> AgentId:
         """The agent this participant plays."""
         return next(a for a, s in self.humans.items() if s == self.slot)
 
     @property
-    def agent_of_slot(self) -> dict[int, str]:
+    def agent_of_slot(self) -> dict[int, AgentId]:
         return {s: a for a, s in self.humans.items()}

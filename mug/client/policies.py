@@ -1,22 +1,50 @@
-"""AI controllers: a Policy ref names `make_policy(agent, action_space, **kwargs)`, which returns `act`."""
+"""AI controllers: a Policy ref names `make_policy(agent, action_space, **kwargs)`, which returns `act`.
+
+`act(observation, rng) -> action`. Action masks: an environment that follows PettingZoo's convention puts
+the mask in the observation (`observation["action_mask"]`), so the policy sees it there. A mask given in
+`info["action_mask"]` instead reaches an `act` that declares a keyword parameter `action_mask`:
+`act(observation, rng, action_mask=None)` is called with the agent's current mask (a numpy array, or None
+when the env gives none). MUG does not correct a policy's choice: a policy must pick a legal action.
+"""
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
+from mug.client.agents import AgentId
 from mug.refs import RefError, resolve_ref
 
-Act = Callable[[Any, np.random.Generator], Any]
+Act = Callable[..., Any]
+
+
+class Controller:
+    """A loaded policy: `controller(observation, rng, mask)` calls `act`, passing the mask if it asks for it."""
+
+    def __init__(self, act: Act) -> None:
+        self.act = act
+        try:
+            params = inspect.signature(act).parameters
+        except (TypeError, ValueError):  # a builtin or C callable: no signature to read
+            params = {}  # type: ignore[assignment]
+        self.wants_mask = "action_mask" in params or any(
+            p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()
+        )
+
+    def __call__(self, observation: Any, rng: np.random.Generator, mask: np.ndarray | None = None) -> Any:
+        if self.wants_mask:
+            return self.act(observation, rng, action_mask=mask)
+        return self.act(observation, rng)
 
 
 class PolicyError(Exception):
     """A policy could not be loaded or made; the message says what and how to fix it."""
 
 
-def load_policy(ref: str, agent: str, action_space: Any, kwargs: dict[str, Any] | None = None) -> Act:
+def load_policy(ref: str, agent: AgentId, action_space: Any, kwargs: dict[str, Any] | None = None) -> Controller:
     """Import the factory named by `ref` ("package.module:callable") and make the agent's `act` function.
 
     Raises:
@@ -38,4 +66,4 @@ def load_policy(ref: str, agent: str, action_space: Any, kwargs: dict[str, Any] 
             f"policy for agent {agent!r}: {ref!r}: the factory returned {type(act).__name__}, not a "
             "callable act(observation, rng)"
         )
-    return act
+    return Controller(act)

@@ -8,18 +8,33 @@ from __future__ import annotations
 
 import traceback
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, Literal
 
+import gymnasium
 import numpy as np
+import pettingzoo
 
 from mug.client.checksum import checksum
 from mug.client.seeding import derive_seed, episode_seed
 from mug.refs import resolve_ref
 
 
+def env_kind(env: Any) -> Literal["gymnasium", "parallel", "aec"] | None:
+    """The env's API by its base class: PettingZoo ``AECEnv`` ("aec") or ``ParallelEnv`` ("parallel"),
+    ``gymnasium.Env`` ("gymnasium"), else None. Wrappers of each library subclass its base class, so a
+    wrapped env is recognised too (and no attribute is touched: PettingZoo's wrappers raise before reset)."""
+    if isinstance(env, pettingzoo.AECEnv):
+        return "aec"
+    if isinstance(env, pettingzoo.ParallelEnv):
+        return "parallel"
+    if isinstance(env, gymnasium.Env):
+        return "gymnasium"
+    return None
+
+
 def is_parallel_env(env: Any) -> bool:
     """True for a PettingZoo parallel env (per-agent ``action_space(agent)``, dict actions)."""
-    return hasattr(env, "possible_agents") and callable(getattr(env, "action_space", None))
+    return env_kind(env) == "parallel"
 
 
 def _as_action(space: Any, value: Any) -> Any:
@@ -107,9 +122,17 @@ def trajectory_report(
     seed: int,
     steps: int,
     actions: str | list[Any] = "random",
+    pygame_stub: bool = False,
 ) -> dict[str, Any]:
-    """Run :func:`run_trajectory` and return JSON-able data: the checksums so far, and any error as data."""
+    """Run :func:`run_trajectory` and return JSON-able data: the checksums so far, any error as data, and
+    `pygame`: with `pygame_stub`, which pygame the env got ("pygame" if a real one is importable, else
+    "stand-in", see `mug.client.pyodide_compat.install_pygame_stub`), else None."""
     sums: list[str] = []
+    pygame = None
+    if pygame_stub:
+        from mug.client.pyodide_compat import install_pygame_stub
+
+        pygame = install_pygame_stub()
     try:
         for value in iter_trajectory(factory, kwargs, seed, steps, None, actions):
             sums.append(value)
@@ -118,5 +141,6 @@ def trajectory_report(
         return {
             "checksums": sums,
             "error": {"type": type(exc).__name__, "message": str(exc), "traceback": "".join(tb[-6:])},
+            "pygame": pygame,
         }
-    return {"checksums": sums, "error": None}
+    return {"checksums": sums, "error": None, "pygame": pygame}

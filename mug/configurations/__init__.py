@@ -1,5 +1,6 @@
 """What researchers write: the experiment, its scenes, and remote (WebRTC) settings."""
 
+from mug.client.agents import label as agent_label
 from mug.configurations.experiment import Experiment, ExperimentError, load_experiment
 from mug.configurations.remote import RemoteConfig, WebRTCConfig
 from mug.configurations.scenes import (
@@ -28,5 +29,6 @@ __all__ = [
     "Scene",
     "StaticScene",
     "WebRTCConfig",
+    "agent_label",
     "load_experiment",
 ]

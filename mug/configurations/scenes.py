@@ -12,6 +12,8 @@ from typing import Annotated, Any, Literal, Self
 from markdown_it import MarkdownIt
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from mug.client import agents as agent_ids
+from mug.client.lockstep.timing import MAX_INPUT_DELAY, MIN_INPUT_DELAY
 from mug.refs import check_ref
 
 _ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -145,6 +147,25 @@ def _controller(value: Any) -> Any:
     return value
 
 
+def _default_agents() -> dict[str | int, Controller]:
+    agents: dict[str | int, Controller] = {"player": "human"}
+    return agents
+
+
+def _agent_keys(value: Any, field: str) -> Any:
+    """Check the keys of a dict keyed by agent id (a str or an int, as PettingZoo's `possible_agents`)."""
+    if isinstance(value, dict):
+        for agent in value:
+            try:
+                agent_ids.check_agent_id(agent)
+            except ValueError as exc:
+                raise ValueError(f"{field}: {exc}") from None
+        labels = [agent_ids.label(a) for a in value]
+        if len(set(labels)) != len(labels):
+            raise ValueError(f"{field}: agent ids {list(value)} collide")
+    return value
+
+
 class Outcome(_MarkdownBody, BaseModel):
     """An end page reached by something other than finishing: a lobby timeout, a partner who left.
 
@@ -205,7 +226,10 @@ class GameScene(_Scene):
         description="Local project folders or pip requirements "
         "the environment needs; they are built into the Pyodide bundle.",
     )
-    agents: dict[str, Controller] = Field(default_factory=lambda: dict[str, Controller](player="human"))
+    agents: dict[str | int, Controller] = Field(
+        default_factory=_default_agents,
+        description="Agent id (str or int, as the env's possible_agents) -> 'human' or a policy.",
+    )
     key_bindings: dict[str, Any] = Field(default_factory=dict, description="KeyboardEvent.key -> action.")
     default_action: Any = 0
     input_mode: Literal["held", "press"] = "held"
@@ -218,19 +242,37 @@ class GameScene(_Scene):
         lt=2**31,
         description="Fixed root seed; default: a random seed per participant, recorded in the data.",
     )
+    pygame_stub: bool = Field(
+        default=False,
+        description="Give `import pygame` an inert stand-in in the browser (pygame is not in the bundle), for "
+        "envs such as pettingzoo.classic that import pygame but are drawn by a Surface or rgb_array renderer "
+        "of your own; using pygame itself raises an error saying so.",
+    )
     instructions: str = ""
     canvas_width: int = Field(default=600, ge=50, le=4096)
     canvas_height: int = Field(default=400, ge=50, le=4096)
     show_score: bool = True
     lobby: Lobby = Field(default_factory=Lobby, description="Multiplayer only: waiting, grouping, timeouts.")
-    ai_fallback: dict[str, Policy] = Field(
+    ai_fallback: dict[str | int, Policy] = Field(
         default_factory=dict,
         description="Multiplayer with lobby.on_timeout='ai': the policy for each human agent left empty.",
     )
     input_delay: int | Literal["auto"] = Field(
         default="auto",
-        description="Multiplayer: frames between a key "
-        "press and its step; 'auto' picks it from the measured round trip.",
+        description=f"Multiplayer: frames between a key press and its step ({MIN_INPUT_DELAY} to "
+        f"{MAX_INPUT_DELAY}); 'auto' picks it from the measured round trip.",
+    )
+    turn_time_limit_s: float | None = Field(
+        default=None,
+        gt=0,
+        le=3600,
+        description="Turn-based (AEC) games: seconds a human has for a move before `turn_fallback` plays "
+        "it; default: the game waits for the move.",
+    )
+    turn_fallback: Literal["default_action"] | Policy | None = Field(
+        default=None,
+        description="With turn_time_limit_s: what plays a human's move when the time is up: "
+        "'default_action' (or the lowest legal action if the action mask forbids it) or a policy.",
     )
     partner_left: Outcome = Field(
         default_factory=lambda: Outcome(
@@ -264,6 +306,7 @@ class GameScene(_Scene):
     @classmethod
     def _parse_fallback(cls, value: Any) -> Any:
         if isinstance(value, dict):
+            _agent_keys(value, "ai_fallback")
             return {agent: Policy(ref=ref) if isinstance(ref, str) else ref for agent, ref in value.items()}
         return value
 
@@ -271,15 +314,34 @@ class GameScene(_Scene):
     @classmethod
     def _parse_agents(cls, value: Any) -> Any:
         if isinstance(value, dict):
+            _agent_keys(value, "agents")
             return {agent: _controller(ctrl) for agent, ctrl in value.items()}
+        return value
+
+    @field_validator("turn_fallback", mode="before")
+    @classmethod
+    def _parse_turn_fallback(cls, value: Any) -> Any:
+        if isinstance(value, str) and value != "default_action":
+            return Policy(ref=value)
         return value
 
     @model_validator(mode="after")
     def _check_agents(self) -> Self:
         if not self.agents:
             raise ValueError(f"scene {self.id!r}: agents must name at least one agent")
-        if isinstance(self.input_delay, int) and not 0 <= self.input_delay <= 30:
-            raise ValueError(f"scene {self.id!r}: input_delay must be 'auto' or 0 to 30 frames")
+        if isinstance(self.input_delay, int) and not MIN_INPUT_DELAY <= self.input_delay <= MAX_INPUT_DELAY:
+            raise ValueError(
+                f"scene {self.id!r}: input_delay={self.input_delay} is outside what the lockstep accepts: "
+                f"use 'auto' or {MIN_INPUT_DELAY} to {MAX_INPUT_DELAY} frames"
+            )
+        if (self.turn_time_limit_s is None) != (self.turn_fallback is None):
+            raise ValueError(
+                f"scene {self.id!r}: turn_time_limit_s and turn_fallback go together: with a time limit, "
+                "set turn_fallback='default_action' or a policy ref; without one, the game waits for each move"
+            )
+        unknown = sorted(set(map(agent_ids.label, self.ai_fallback)) - set(map(agent_ids.label, self.agents)))
+        if unknown:
+            raise ValueError(f"scene {self.id!r}: ai_fallback names agents {unknown} that are not in agents")
         if self.lobby.on_timeout == "scene" and not self.lobby.timeout_scene:
             raise ValueError(f"scene {self.id!r}: lobby.on_timeout='scene' needs lobby.timeout_scene")
         if self.lobby.on_timeout == "ai" and self.multiplayer:
@@ -296,9 +358,25 @@ class GameScene(_Scene):
         return self
 
     @property
-    def human_agents(self) -> list[str]:
-        """Agents controlled by participants, in sorted order (their slot order)."""
-        return sorted(a for a, c in self.agents.items() if c == HUMAN)
+    def human_agents(self) -> list[str | int]:
+        """Agents controlled by participants, in agent order (their slot order; see `mug.client.agents`)."""
+        return agent_ids.ordered(a for a, c in self.agents.items() if c == HUMAN)
+
+    def agents_spec(self) -> dict[str, Any]:
+        """The agents for the page: label (see `mug.client.agents`) -> "human" or a policy dict, in order."""
+        return {
+            agent_ids.label(a): c if isinstance(c, str) else c.model_dump()
+            for a, c in ((a, self.agents[a]) for a in agent_ids.ordered(self.agents))
+        }
+
+    @property
+    def turn_spec(self) -> dict[str, Any] | None:
+        """The turn time limit for the page: `{"time_limit_s", "fallback"}` (a policy dict or
+        "default_action"), or None when the game waits for every move."""
+        if self.turn_time_limit_s is None or self.turn_fallback is None:
+            return None
+        fallback = self.turn_fallback if isinstance(self.turn_fallback, str) else self.turn_fallback.model_dump()
+        return {"time_limit_s": self.turn_time_limit_s, "fallback": fallback}
 
     @property
     def multiplayer(self) -> bool:

@@ -77,6 +77,7 @@ def check_env(
     actions: Literal["random"] | list[Any] = "random",
     bundle_dir: Path,
     packages: list[str] | None = None,
+    pygame_stub: bool = False,
 ) -> CheckReport:
     """Check that an environment gives the same trajectory in CPython and in Pyodide.
 
@@ -88,6 +89,8 @@ def check_env(
         actions: ``"random"`` (seeded samples of the action space) or one action per step.
         bundle_dir: the Pyodide bundle; (re)built with ``packages`` when missing or stale.
         packages: the experiment's own packages (local folders or requirements) that provide the env.
+        pygame_stub: give `import pygame` MUG's stand-in where pygame is missing (as
+            `GameScene(pygame_stub=True)` does in the browser); the report says which pygame each side got.
 
     Returns:
         The report; ``report.ok`` is True when every step agrees.
@@ -102,7 +105,7 @@ def check_env(
 
     t0 = time.perf_counter()
     with _importable(packages):
-        local = trajectory_report(factory, kwargs, seed, steps, actions)
+        local = trajectory_report(factory, kwargs, seed, steps, actions, pygame_stub=pygame_stub)
     t1 = time.perf_counter()
     request = {
         "packages": manifest.packages,
@@ -112,6 +115,7 @@ def check_env(
         "seed": seed,
         "steps": steps,
         "actions": actions,
+        "pygame_stub": pygame_stub,
     }
     remote = run_in_pyodide(bundle_dir, request)
     t2 = time.perf_counter()
@@ -145,4 +149,5 @@ def check_env(
         timings=timings,
         cpython_checksums=local_sums,
         pyodide_checksums=remote_sums,
+        pygame={"cpython": local.get("pygame"), "pyodide": remote.get("pygame")} if pygame_stub else {},
     )

@@ -22,6 +22,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--actions", default="random", help="'random', or a JSON file with one action per step")
     p.add_argument("--bundle", default=str(DEFAULT_BUNDLE_DIR), help="bundle folder (built if missing)")
     p.add_argument("--package", action="append", default=[], help="experiment package (folder or requirement)")
+    p.add_argument(
+        "--pygame-stub",
+        action="store_true",
+        help="give `import pygame` MUG's stand-in where pygame is missing, as GameScene(pygame_stub=True) does",
+    )
     return p
 
 
@@ -41,6 +46,7 @@ def cli(argv: list[str] | None = None) -> int:
             actions=actions,
             bundle_dir=Path(args.bundle),
             packages=args.package,
+            pygame_stub=args.pygame_stub,
         )
     except (BundleError, NodeNotFound, OSError, ValueError) as exc:
         print(f"mug check-env: {exc}", file=sys.stderr)

@@ -19,6 +19,8 @@ class CheckReport:
         pyodide_error: an error raised in Pyodide (loading, import or the environment), as text, or None.
         timings: seconds: "cpython", "pyodide_total", "pyodide_load", "pyodide_import", "pyodide_run".
         cpython_checksums / pyodide_checksums: the per-step checksums.
+        pygame: with `--pygame-stub`, which pygame each side gave the env: {"cpython": ..., "pyodide": ...},
+            each "pygame" (a real one) or "stand-in" (MUG's, pygame being missing there); else empty.
     """
 
     factory: str
@@ -30,6 +32,7 @@ class CheckReport:
     timings: dict[str, float] = field(default_factory=dict)
     cpython_checksums: list[str] = field(default_factory=list)
     pyodide_checksums: list[str] = field(default_factory=list)
+    pygame: dict[str, str | None] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -43,7 +46,19 @@ class CheckReport:
 
     @property
     def message(self) -> str:
-        """A human-readable summary naming the first differing step or the error."""
+        """A human-readable summary naming the first differing step or the error (and, with `--pygame-stub`,
+        which pygame each side used)."""
+        text = self._message()
+        if self.pygame:
+            sides = ", ".join(f"{side}: {self.pygame.get(side) or 'not run'}" for side in ("cpython", "pyodide"))
+            text += (
+                f"\npygame ({sides}): 'stand-in' is MUG's importable stand-in (--pygame-stub), used where "
+                "pygame is missing, as in the browser, which has no Pyodide build of pygame; the env must "
+                "render without it"
+            )
+        return text
+
+    def _message(self) -> str:
         t = self.timings
         timing = (
             f"(CPython {t.get('cpython', 0):.2f} s; Pyodide {t.get('pyodide_total', 0):.2f} s: load "

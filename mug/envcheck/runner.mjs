@@ -46,7 +46,8 @@ const out = pyodide.runPython(`
 import json
 from mug.client.trajectory import trajectory_report
 _r = json.loads(_mug_request_json)
-json.dumps(trajectory_report(_r["factory"], _r["kwargs"], _r["seed"], _r["steps"], _r["actions"]))
+json.dumps(trajectory_report(_r["factory"], _r["kwargs"], _r["seed"], _r["steps"], _r["actions"],
+                             pygame_stub=_r.get("pygame_stub", False)))
 `);
 const t3 = performance.now();
 const result = JSON.parse(out);

@@ -30,7 +30,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from mug.configurations import Experiment, GameScene
+from mug.configurations import Experiment, GameScene, agent_label
 from mug.server.ice import ice_config
 from mug.server.lobby import Lobby, Match, Matched, Matches, Notice, TimedOut, Waiting
 from mug.server.participants import Participants
@@ -55,16 +55,18 @@ TICK_S = 0.25  # how often lobby timeouts and absences are checked: they take ef
 
 
 def match_agents(scene: GameScene, humans: int) -> dict[str, dict[str, Any]]:
-    """Who controls each agent in a match of `humans` members: a slot, or a policy run on every peer."""
+    """Who controls each agent in a match of `humans` members: a slot, or a policy run on every peer.
+
+    Keyed by agent label (`GameScene.agents_spec`: an int id 0 is "0", a str id "0" is '"0"')."""
     agents: dict[str, dict[str, Any]] = {}
     for slot, agent in enumerate(scene.human_agents):
         if slot < humans:
-            agents[agent] = {"kind": "human", "slot": slot}
+            agents[agent_label(agent)] = {"kind": "human", "slot": slot}
         else:
-            agents[agent] = {"kind": "policy", **scene.ai_fallback[agent].model_dump()}
-    for agent, controller in sorted(scene.agents.items()):
-        if agent not in agents and not isinstance(controller, str):
-            agents[agent] = {"kind": "policy", **controller.model_dump()}
+            agents[agent_label(agent)] = {"kind": "policy", **scene.ai_fallback[agent].model_dump()}
+    for label, controller in scene.agents_spec().items():
+        if label not in agents and controller != "human":
+            agents[label] = {"kind": "policy", **controller}
     return dict(sorted(agents.items()))
 
 

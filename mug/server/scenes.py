@@ -30,7 +30,7 @@ def scene_spec(scene: Scene, *, seed: int | None, completion_code: str, params: 
             "instructions_html": scene.instructions_html,
             "env": scene.env,
             "env_kwargs": scene.env_kwargs,
-            "agents": {a: c if isinstance(c, str) else c.model_dump() for a, c in sorted(scene.agents.items())},
+            "agents": scene.agents_spec(),
             "key_bindings": scene.key_bindings,
             "default_action": scene.default_action,
             "input_mode": scene.input_mode,
@@ -40,6 +40,8 @@ def scene_spec(scene: Scene, *, seed: int | None, completion_code: str, params: 
             "canvas_width": scene.canvas_width,
             "canvas_height": scene.canvas_height,
             "show_score": scene.show_score,
+            "turn": scene.turn_spec,
+            "pygame_stub": scene.pygame_stub,
             "seed": seed,
         }
     assert isinstance(scene, EndScene)

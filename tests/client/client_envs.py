@@ -225,3 +225,59 @@ class Joint(gym.Env[np.ndarray, Any]):
 
 def make_joint(**kwargs: Any) -> Joint:
     return Joint(**kwargs)
+
+
+class Masked(gym.Env[np.ndarray, np.int64]):
+    """A walker whose `info["action_mask"]` forbids moving right (action 2) from x >= 1 (as Taxi's does)."""
+
+    def __init__(self, render_mode: str | None = None) -> None:
+        self.render_mode = render_mode
+        self.action_space = spaces.Discrete(3)
+        self.observation_space = spaces.Box(-100, 100, shape=(1,), dtype=np.int64)
+        self.x = 0
+
+    def _info(self) -> dict[str, Any]:
+        return {"action_mask": np.array([1, 1, int(self.x < 1)], dtype=np.int8)}
+
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[np.ndarray, dict[str, Any]]:
+        super().reset(seed=seed)
+        self.x = 0
+        return np.array([self.x], dtype=np.int64), self._info()
+
+    def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
+        self.x += int(action) - 1
+        return np.array([self.x], dtype=np.int64), 0.0, False, False, self._info()
+
+    def render(self) -> list[dict[str, Any]]:
+        return [{"op": "fill", "color": "#000000"}]
+
+
+def make_masked(**kwargs: Any) -> Masked:
+    return Masked(**kwargs)
+
+
+class NotAnEnv:
+    """Has the attributes of a PettingZoo env but none of its base classes."""
+
+    possible_agents = ["a"]
+
+    def __init__(self, render_mode: str | None = None) -> None:
+        self.agent_selection = "a"
+
+
+def make_not_an_env(**kwargs: Any) -> NotAnEnv:
+    return NotAnEnv(**kwargs)
+
+
+def make_walkers_aec(**kwargs: Any) -> Any:
+    """The e2e walkers parallel env (integer agent ids) turned into an AEC env by PettingZoo's conversion."""
+    from mug_e2e_envs.walkers import parallel_env
+    from pettingzoo.utils.conversions import parallel_to_aec
+
+    return parallel_to_aec(parallel_env(**kwargs))
+
+
+def make_timelimit_counter(**kwargs: Any) -> Any:
+    return gym.wrappers.TimeLimit(Counter(**kwargs), max_episode_steps=5)

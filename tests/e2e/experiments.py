@@ -76,6 +76,46 @@ catch_long = Experiment(
     ],
 )
 
+# Tic-tac-toe (PettingZoo-docs AEC, no no-op, action masks) against a policy that takes the lowest free cell.
+tictactoe_vs_policy = Experiment(
+    id="e2e-tictactoe",
+    title="Tic-tac-toe",
+    scenes=[
+        GameScene(
+            id="ttt",
+            env="mug_e2e_envs.tictactoe:make_env",
+            agents={"player_1": "human", "player_2": "mug_e2e_envs.tictactoe:make_first_legal"},
+            key_bindings={str(i + 1): i for i in range(9)},
+            input_mode="press",
+            num_episodes=1,
+            canvas_width=270,
+            canvas_height=270,
+        ),
+        EndScene(id="end"),
+    ],
+)
+
+# PettingZoo's own tictactoe_v3 (imports pygame) with a Surface renderer: pygame gets MUG's stand-in.
+classic_tictactoe = Experiment(
+    id="e2e-classic-tictactoe",
+    title="Tic-tac-toe",
+    scenes=[
+        GameScene(
+            id="ttt",
+            env="mug_e2e_envs.classic:make_env",
+            agents={"player_1": "human", "player_2": "mug_e2e_envs.tictactoe:make_first_legal"},
+            key_bindings={str(3 * row + col + 1): 3 * col + row for row in range(3) for col in range(3)},
+            input_mode="press",
+            num_episodes=1,
+            pygame_stub=True,
+            canvas_width=270,
+            canvas_height=270,
+        ),
+        EndScene(id="end"),
+    ],
+)
+
+
 # ---- multiplayer (test_e2e_multiplayer.py) -------------------------------------------------------------
 import os  # noqa: E402
 
@@ -118,7 +158,9 @@ mp_party = _mp("e2e-mp-party", 3, NO_STUN)
 mp_duo_long = _mp("e2e-mp-duo-long", 2, NO_STUN, num_episodes=1, max_steps=900)
 
 # Turn-based (PettingZoo AEC, tests/e2e/envpkg/mug_e2e_envs/race.py): "left" then "right" move by 1 or 2
-# (ArrowLeft, ArrowRight) to race to 10; pressing nothing waits (the turn stays). The env truncates waiting.
+# (ArrowLeft, ArrowRight) to race to 10; action 0 waits (the turn stays). A human's turn waits for a move, so
+# a one-frame turn time limit with the default action (0) makes pressing nothing wait frame by frame, as a
+# real-time game would. The env truncates waiting.
 mp_turns = _mp(
     "e2e-mp-turns",
     2,
@@ -127,7 +169,27 @@ mp_turns = _mp(
     key_bindings={"ArrowLeft": 1, "ArrowRight": 2},
     default_action=0,
     max_steps=None,
+    turn_time_limit_s=1 / 30,
+    turn_fallback="default_action",
 )
+
+# Tic-tac-toe written as PettingZoo's docs write AEC envs (mug_e2e_envs/tictactoe.py: no no-op, Dict
+# observation with an action mask, PettingZoo's wrappers): keys "1".."9" mark cells 0..8, one key per move.
+mp_tictactoe = _mp(
+    "e2e-mp-tictactoe",
+    2,
+    NO_STUN,
+    env="mug_e2e_envs.tictactoe:make_env",
+    agents={"player_1": "human", "player_2": "human"},
+    key_bindings={str(i + 1): i for i in range(9)},
+    default_action=0,
+    input_mode="press",
+    num_episodes=1,
+    max_steps=None,
+)
+
+# A PettingZoo parallel env whose agents are the integers 0 and 1 (mug_e2e_envs/walkers.py).
+mp_int_ids = _mp("e2e-mp-int-ids", 2, NO_STUN, env="mug_e2e_envs.walkers:make_env", agents={0: "human", 1: "human"})
 
 # A Gymnasium env with a joint action Tuple((Discrete(3), Discrete(3))): entry 0 is "left", 1 is "right".
 mp_joint = _mp("e2e-mp-joint", 2, NO_STUN, env="mug_e2e_envs.tug:make_env")

@@ -26,6 +26,7 @@ pytestmark = pytest.mark.browser
 
 HERE = Path(__file__).resolve().parent
 SCENARIO = HERE / "mp_scenario.py"
+TICTACTOE = HERE / "mp_tictactoe.py"  # a scripted match: see its docstring
 EXPERIMENTS = HERE / "experiments.py"
 NETNS_RUN = HERE.parent.parent.parent / "shared" / "tools" / "netns-run"
 NETNS_INLINE = (  # the same as netns-run, for machines without the shared tools folder
@@ -52,11 +53,12 @@ def scenario(
     work: Path,
     *extra: str,
     env: dict[str, str] | None = None,
+    program: Path = SCENARIO,
 ) -> dict[str, Any]:
     cmd = [
         *prefix,
         sys.executable,
-        str(SCENARIO),
+        str(program),
         "--experiment",
         f"{EXPERIMENTS}:{experiment}",
         "--players",
@@ -266,3 +268,47 @@ def test_a_server_killed_mid_match_and_restarted_loses_no_step(bundle: BuiltBund
     check_complete_match(result, tmp_path, 2, "direct")
     for row in table(tmp_path, "participants.csv"):
         assert (row["steps_stored"], row["steps_refused"], row["outcome"]) == ("180", "0", ""), row
+
+
+@pytest.mark.netns
+def test_tictactoe_without_a_noop_waits_for_each_move_and_ignores_out_of_turn_and_masked_keys(
+    bundle: BuiltBundle, tmp_path: Path
+) -> None:
+    # tests/e2e/mp_tictactoe.py: X plays cells 0, 1, 2 and O 3, 4 with a pause before every move; O presses
+    # "9" during X's turn, O "1" and X "4" (taken cells) on their own turns. Nothing else is pressed.
+    result = scenario(netns_prefix(), "mp_tictactoe", 2, bundle.path, tmp_path, program=TICTACTOE)
+    assert [p["code"] for p in result["players"]] == ["DONE"] * 2, result["players"]
+    assert result["seen"][0] == {"who": "X", "mover": "Your turn", "other": "Waiting for player_1"}
+    assert result["seen"][1] == {"who": "O", "mover": "Your turn", "other": "Waiting for player_2"}
+    by = steps(tmp_path)
+    keyed = [
+        {r["step"]: (r["frame"], r["obs_checksum"], r["action"], r["reward"]) for r in rows} for rows in by.values()
+    ]
+    assert len(keyed) == 2 and keyed[0] == keyed[1], "both peers recorded the same frames, actions, checksums"
+    rows = sorted(next(iter(by.values())), key=lambda r: int(r["step"]))
+    assert [json.loads(r["action"]) for r in rows] == [
+        {"player_1": 0},
+        {"player_2": 3},
+        {"player_1": 1},
+        {"player_2": 4},
+        {"player_1": 2},
+        {"player_2": None},
+        {"player_1": None},
+    ], "only the legal moves were played: no default action while waiting, no out-of-turn or masked key"
+    assert json.loads(rows[4]["reward"]) == {"player_1": 1.0, "player_2": -1.0}, "X won (no illegal-move loss)"
+    assert rows[-1]["terminated"] == "1"
+    frames = [int(r["frame"]) for r in rows[:5]]
+    assert all(b - a > 1 for a, b in zip(frames, frames[1:], strict=False)), "frames passed between the moves"
+    (match,) = table(tmp_path, "matches.csv")
+    assert match["end_reason"] == "finished" and match["steps_differing"] == "0" and match["steps_compared"] == "7"
+    assert all(r["desyncs"] == "[]" for r in table(tmp_path, "match_links.csv"))
+
+
+@pytest.mark.netns
+def test_integer_agent_ids_play_peer_to_peer_and_export_as_labels(bundle: BuiltBundle, tmp_path: Path) -> None:
+    result = scenario(netns_prefix(), "mp_int_ids", 2, bundle.path, tmp_path)
+    check_complete_match(result, tmp_path, 2, "direct")
+    for rows in steps(tmp_path).values():
+        assert all(set(json.loads(r["action"])) == set(json.loads(r["reward"])) == {"0", "1"} for r in rows)
+    (match,) = table(tmp_path, "matches.csv")
+    assert json.loads(match["agents"]) == {"0": {"kind": "human", "slot": 0}, "1": {"kind": "human", "slot": 1}}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 import sqlite3
 import subprocess
 import sys
@@ -247,3 +248,68 @@ def test_a_server_killed_mid_episode_and_restarted_loses_no_step(mug_server: Any
         rows = conn.execute("select episode, step, terminated, truncated from steps order by step").fetchall()
     assert [r[1] for r in rows] == list(range(1, 241)), "every step of the episode stored, once"
     assert {r[0] for r in rows} == {0} and rows[-1][3] == 1  # truncated at max_steps, nothing after it
+
+
+def test_tictactoe_against_a_policy_waits_for_the_human_and_ignores_masked_keys(
+    mug_server: Any, page: Any, tmp_path: Path
+) -> None:
+    server = mug_server(f"{HERE_EXPERIMENTS}:tictactoe_vs_policy")
+    page.goto(server.url + "/")
+    page.wait_for_function("window.mug?.status().runtime.ready", timeout=60_000)
+    page.click("[data-testid=mug-continue]")
+    wait_phase(page, "playing")
+    page.wait_for_function("document.querySelector('[data-testid=mug-turn]').textContent === 'Your turn'")
+    step = "document.querySelector('.mug-step').textContent === '{}'"
+    for key, steps_after in (("5", "2"), ("1", None), ("3", "4"), ("7", None)):
+        page.keyboard.press(key)  # "1": the policy took cell 0, so the key does nothing
+        if steps_after:
+            page.wait_for_function(step.format(steps_after))
+            page.wait_for_function("document.querySelector('[data-testid=mug-turn]').textContent === 'Your turn'")
+    wait_phase(page, "end", timeout=30_000)
+    out = tmp_path / "export"
+    subprocess.run(
+        [sys.executable, "-c", "import sys; from mug.cli import main; sys.exit(main())", "export"]
+        + ["--database", server.database_url, "--out", str(out)],
+        check=True,
+    )
+    with open(out / "steps_ttt.csv", newline="") as f:
+        rows = sorted(csv.DictReader(f), key=lambda r: int(r["step"]))
+    assert [json.loads(r["action"]) for r in rows] == [
+        {"player_1": 4},
+        {"player_2": 0},
+        {"player_1": 2},
+        {"player_2": 1},
+        {"player_1": 6},
+        {"player_2": None},
+        {"player_1": None},
+    ], "no default action at the human's turn; the masked key did nothing; X won on the 2-4-6 diagonal"
+    assert json.loads(rows[4]["reward"]) == {"player_1": 1.0, "player_2": -1.0} and rows[-1]["terminated"] == "1"
+
+
+def test_pettingzoos_own_tictactoe_plays_with_the_pygame_stand_in(mug_server: Any, page: Any) -> None:
+    # pettingzoo.classic's tictactoe imports pygame, which the bundle lacks; the scene opts into MUG's
+    # stand-in and draws the board with a Surface (tests/e2e/envpkg/mug_e2e_envs/classic.py).
+    server = mug_server(f"{HERE_EXPERIMENTS}:classic_tictactoe")
+    page.goto(server.url + "/")
+    page.wait_for_function("window.mug?.status().runtime.ready", timeout=60_000)
+    page.click("[data-testid=mug-continue]")
+    wait_phase(page, "playing")
+    turn = "document.querySelector('[data-testid=mug-turn]').textContent === 'Your turn'"
+    page.wait_for_function(turn)
+    colors = """() => {
+        const c = document.querySelector('[data-testid=mug-canvas]');
+        const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+        const seen = new Set();
+        for (let i = 0; i < d.length; i += 4 * 7) seen.add(d[i] << 16 | d[i + 1] << 8 | d[i + 2]);
+        return seen.size;
+    }"""
+    empty = page.evaluate(colors)
+    page.keyboard.press("5")  # the centre square
+    page.wait_for_function("document.querySelector('.mug-step').textContent === '2'")  # the policy replied
+    page.wait_for_function(turn)
+    assert page.evaluate(colors) > empty  # the marks were drawn by the Surface renderer
+    page.keyboard.press("1")  # taken by the policy: does nothing
+    page.keyboard.press("7")
+    page.wait_for_function("document.querySelector('.mug-step').textContent === '4'")
+    page.keyboard.press("3")  # 2-4-6 wins
+    wait_phase(page, "end", timeout=30_000)

@@ -79,3 +79,28 @@ def test_cli_exit_codes(bundle: BuiltBundle, testenvs: Path, capsys: pytest.Capt
     assert cli(["mug_envcheck_testenvs:NoisyEnv", *base]) == 1
     assert "NOT deterministic" in capsys.readouterr().out
     assert cli(["gymnasium.envs.classic_control.cartpole:CartPoleEnv", "--kwargs", "{oops", *base]) == 2
+
+
+def test_pygame_stub_lets_an_env_that_imports_pygame_be_checked(bundle: BuiltBundle, testenvs: Path) -> None:
+    import sys
+
+    from mug.client import pyodide_compat
+
+    if pyodide_compat.pygame_available():
+        pytest.skip("a real pygame is installed here")
+    try:
+        report = check_env(
+            "mug_envcheck_testenvs.with_pygame:Walk",
+            {},
+            seed=2,
+            steps=50,
+            bundle_dir=bundle.path,
+            packages=bundle.packages,
+            pygame_stub=True,
+        )
+    finally:
+        pyodide_compat.remove_pygame_stub()
+        sys.modules.pop("mug_envcheck_testenvs.with_pygame", None)
+    assert report.ok, report.message
+    assert report.pygame == {"cpython": "stand-in", "pyodide": "stand-in"}
+    assert "pygame (cpython: stand-in, pyodide: stand-in): 'stand-in' is MUG's importable stand-in" in report.message

@@ -11,7 +11,9 @@
  *   env_kwargs: Object<string, any>, agents: Object<string, "human"|{ref: string, kwargs: Object<string, any>}>,
  *   key_bindings: Object<string, any>, default_action: any, input_mode: "held"|"press", fps: number,
  *   num_episodes: number, max_steps: number|null, canvas_width: number, canvas_height: number,
- *   show_score: boolean, seed: number}} GameSpec
+ *   show_score: boolean, seed: number, turn?: {time_limit_s: number, fallback: any}|null,
+ *   pygame_stub?: boolean}} GameSpec
+ *   `agents` keys are agent labels (mug/client/agents.py: an int id 0 is "0", a str id "0" is '"0"')
  * @typedef {{id: string, kind: "end", title: string, body_html: string, completion_code: string,
  *   redirect: string|null, redirect_delay_s: number}} EndSpec
  * @typedef {StaticSpec|GameSpec|EndSpec} SceneSpec

@@ -39,7 +39,8 @@
  *   Multiplayer:
  *   - `{type: "net", peer, data}`: send `data` (ArrayBuffer, transferred) to peer `peer` on its data channel.
  *   - `{type: "frame", frame, pixels}`: as above; in a match `frame` also has `state` ("running", "pause",
- *     "finished"...) and `pause_left` (frames of the between-episode pause left); rows carry `frame` and
+ *     "finished"...) and `pause_left` (frames of the between-episode pause left); `turn` (TurnInfo or null)
+ *     in every frame says whose turn it is in a turn-based game; rows carry `frame` and
  *     `match_id`; `render.kind` "none" means keep the picture (pause frames).
  *   - `{type: "match", events, status}`: `events` a list of `{kind: "ready", input_delay}`,
  *     `{kind: "stalled", frame, waiting_for: [slot]}`, `{kind: "desync", frame, peer}`, `{kind: "episode_done",
@@ -59,8 +60,11 @@ export const WORKER_PROTOCOL_VERSION = 1;
  * @typedef {{episode: number, step: number, agent: string, action: any, reward: any, terminated: boolean,
  *   truncated: boolean, info: any, obs_checksum: string|null, episode_seed: number|null, t_ms: number,
  *   frame: number|null}} StepRow  mug.server.wire.StepRow
+ * @typedef {{agent: string, yours: boolean, human: boolean, seconds_left: number|null}} TurnInfo
+ *   turn-based games: the acting agent (its label, mug/client/agents.py), whether this page plays it, whether
+ *   a person does, and the seconds left of a turn time limit (null: none)
  * @typedef {{render: RenderPayload, rows: StepRow[], episode: number, step: number, frame: number,
- *   score: number, episode_done: boolean, scene_done: boolean}} FrameInfo
+ *   score: number, episode_done: boolean, scene_done: boolean, turn?: TurnInfo|null}} FrameInfo
  * @typedef {{state: string, frame: number, input_delay: number|null, stalls: number, stall_ms: number,
  *   desyncs: number[], rtt_ms: Object<string, number|null>, episode: number}} MatchStatus
  * @typedef {{kind: string, [field: string]: any}} MatchEvent

@@ -10,6 +10,7 @@ import { matchScene } from "./match.js";
 /** @typedef {import("../wire.js").SceneSpec} SceneSpec */
 /** @typedef {import("../flow.js").Context} Context */
 /** @typedef {import("../worker_protocol.js").FrameInfo} FrameInfo */
+/** @typedef {import("../worker_protocol.js").TurnInfo} TurnInfo */
 
 /**
  * @param {GameSpec} scene
@@ -22,13 +23,13 @@ export async function gameScene(scene, ctx, resume) {
   if (isMultiplayer(scene)) return matchScene(scene, ctx, resume);
   const { status, runtime, outbox } = ctx;
   status.setPhase("game");
-  const { renderer, score, episodeText, stepText, panel } = gameLayout(scene, ctx.root);
+  const { renderer, score, episodeText, stepText, turn, panel } = gameLayout(scene, ctx.root);
   await waitForRuntime(panel, runtime, status);
   await pressContinue(panel, "Start", "Press Start when you are ready.", false);
 
   // Rows still in the outbox count as played: they reach the server before this scene's new rows.
   const first = Math.max(resume.episode ?? 0, outbox.lastEpisode(scene.id) + 1);
-  if (first < scene.num_episodes) await play(scene, ctx, renderer, first, { score, episodeText, stepText, panel });
+  if (first < scene.num_episodes) await play(scene, ctx, renderer, first, { score, episodeText, stepText, turn, panel });
   panel.replaceChildren(h("p", { class: "mug-saving", text: "Saving your game..." }));
   await outbox.flush();
   return ctx.advance(scene.id, {});
@@ -54,11 +55,29 @@ export function gameLayout(scene, root) {
   const hud = h("div", { class: "mug-hud" },
     scene.show_score ? h("span", {}, "Score ", score) : null, episodeText, h("span", {}, "Step ", stepText));
   const panel = h("div", { class: "mug-panel", "data-testid": "mug-panel" });
+  // Turn-based games: whose turn it is (empty otherwise).
+  const turn = h("p", { class: "mug-turn", "data-testid": "mug-turn", "aria-live": "polite" });
   show(root, h("article", { class: "mug-scene mug-game" },
     scene.title ? h("h1", { text: scene.title }) : null,
     h("div", { class: "mug-body", html: scene.instructions_html }),
-    hud, h("div", { class: "mug-stage" }, canvas), panel));
-  return { canvas, renderer: new Renderer(canvas), score, episodeText, stepText, panel };
+    hud, turn, h("div", { class: "mug-stage" }, canvas), panel));
+  return { canvas, renderer: new Renderer(canvas), score, episodeText, stepText, turn, panel };
+}
+
+/**
+ * Shows whose turn it is: "Your turn" or "Waiting for <agent>", with the seconds left under a time limit.
+ * @param {HTMLElement} el
+ * @param {TurnInfo|null|undefined} turn
+ */
+export function showTurn(el, turn) {
+  let text = "";
+  if (turn) {
+    const who = /^-?[0-9]+$/.test(turn.agent) ? `player ${turn.agent}` : turn.agent;
+    text = turn.yours ? "Your turn" : `Waiting for ${who}${turn.human ? "" : " (computer)"}`;
+    if (turn.yours && turn.seconds_left !== null) text += ` (${Math.ceil(turn.seconds_left)} s left)`;
+  }
+  if (el.textContent !== text) el.textContent = text;
+  el.dataset.yours = turn && turn.yours ? "true" : "false";
 }
 
 /**
@@ -90,7 +109,8 @@ export async function waitForRuntime(panel, runtime, status) {
  * @param {Context} ctx
  * @param {Renderer} renderer
  * @param {number} first
- * @param {{score: HTMLElement, episodeText: HTMLElement, stepText: HTMLElement, panel: HTMLElement}} ui
+ * @param {{score: HTMLElement, episodeText: HTMLElement, stepText: HTMLElement, turn: HTMLElement,
+ *   panel: HTMLElement}} ui
  */
 async function play(scene, ctx, renderer, first, ui) {
   const { status, outbox, runtime } = ctx;
@@ -109,6 +129,7 @@ async function play(scene, ctx, renderer, first, ui) {
     ui.score.textContent = formatScore(f.score);
     ui.stepText.textContent = String(f.step);
     ui.episodeText.textContent = `Episode ${f.episode + 1} of ${scene.num_episodes}`;
+    showTurn(ui.turn, f.turn);
     if (f.episode_done) episodeOver(f);
   });
   const offError = worker.on("error", (msg) => crashed(msg.error));

@@ -12,7 +12,7 @@ import { h } from "../dom.js";
 import { Keyboard } from "../input.js";
 import { Mesh } from "../transport.js";
 import { waitForMatch } from "./lobby.js";
-import { formatScore, gameLayout, waitForRuntime } from "./game.js";
+import { formatScore, gameLayout, showTurn, waitForRuntime } from "./game.js";
 
 /** @typedef {import("../wire.js").GameSpec} GameSpec */
 /** @typedef {import("../wire.js").SceneSpec} SceneSpec */
@@ -109,6 +109,7 @@ async function playMatch(scene, ctx, ui, start, early) {
       ui.score.textContent = formatScore(f.score);
       ui.stepText.textContent = String(f.step);
       ui.episodeText.textContent = `Episode ${f.episode + 1} of ${scene.num_episodes}`;
+      showTurn(ui.turn, f.turn);
       if (f.state === "pause") {
         if (status.phase !== "between_episodes") {
           status.setPhase("between_episodes");
