@@ -47,15 +47,82 @@ scenes and `completion_code` and `redirect` (the filled redirect URL) for the en
 
 from __future__ import annotations
 
+import json
+import math
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 PROTOCOL_VERSION = 1
 MAX_MESSAGE_BYTES = 1_000_000  # Socket.IO refuses larger packets before any handler runs
 MAX_ROWS_PER_BATCH = 1000
+# a free-form JSON field (a step's action, reward or info; an event's data; a survey answer; a match report's
+# data) as compact JSON text: an environment's info dict of a few hundred numbers fits with room to spare
 MAX_JSON_FIELD_CHARS = 16_000
 MAX_PARAMS = 50
+# JSON nested deeper than this is refused (a walk of it stays cheap; no real record nests this deep)
+MAX_JSON_DEPTH = 32
+# integers are stored as SQL BIGINT (and read by numpy and pandas as int64): they must fit in 64 bits
+MIN_INT, MAX_INT = -(2**63), 2**63 - 1
+
+
+def check_plain_json(value: Any) -> int:
+    """Check that a decoded message holds only plain JSON the store can keep, and estimate its size.
+
+    Socket.IO's decoder accepts `NaN`, `Infinity` and integers of any size, and replaces binary attachments
+    with bytes; none of them can be stored or exported faithfully.
+
+    Returns:
+        The approximate size of `value` as JSON text, in bytes.
+
+    Raises:
+        WireError: `bad_message`, naming the field (e.g. `rows.3.reward`) and what is wrong with it.
+    """
+    size = 0
+    stack: list[tuple[Any, tuple[Any, ...]]] = [(value, ())]
+    while stack:
+        item, path = stack.pop()
+        if len(path) > MAX_JSON_DEPTH:
+            raise WireError("bad_message", f"{_where(path)}: JSON nested deeper than {MAX_JSON_DEPTH} levels")
+        if isinstance(item, str):
+            size += len(item) + 2
+        elif item is None or isinstance(item, bool):
+            size += 5
+        elif isinstance(item, int):
+            if not MIN_INT <= item <= MAX_INT:
+                raise WireError("bad_message", f"{_where(path)}: integer {str(item)[:30]} does not fit in 64 bits")
+            size += 20
+        elif isinstance(item, float):
+            if not math.isfinite(item):
+                raise WireError("bad_message", f"{_where(path)}: {item} is not JSON; send a finite number or null")
+            size += 24
+        elif isinstance(item, dict):
+            size += 2
+            for key, sub in item.items():
+                size += len(str(key)) + 4
+                stack.append((sub, (*path, key)))
+        elif isinstance(item, list):
+            size += 2
+            stack.extend((sub, (*path, i)) for i, sub in enumerate(item))
+        elif isinstance(item, bytes | bytearray):
+            raise WireError("bad_message", f"{_where(path)}: binary attachments are not accepted; send JSON")
+        else:
+            raise WireError("bad_message", f"{_where(path)}: {type(item).__name__} is not JSON")
+    return size
+
+
+def _where(path: tuple[Any, ...]) -> str:
+    return ".".join(map(str, path)) or "(message)"
+
+
+def _json_field(value: Any) -> Any:
+    chars = len(json.dumps(value, separators=(",", ":"), ensure_ascii=False))
+    if chars > MAX_JSON_FIELD_CHARS:
+        raise ValueError(f"{chars} characters as JSON; the limit is {MAX_JSON_FIELD_CHARS}")
+    return value
+
+
+JsonField = Annotated[Any, AfterValidator(_json_field)]
 
 Text = Annotated[str, StringConstraints(max_length=200)]
 SceneId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
@@ -78,7 +145,7 @@ class Hello(_Msg):
 
 class Advance(_Msg):
     scene_id: SceneId
-    answers: dict[Text, Any] = Field(default_factory=dict, max_length=200)
+    answers: dict[Text, JsonField] = Field(default_factory=dict, max_length=200)
 
 
 class StepRow(BaseModel):
@@ -89,11 +156,11 @@ class StepRow(BaseModel):
     episode: int = Field(ge=0, le=1_000_000)
     step: int = Field(ge=0, le=100_000_000)
     agent: Text = ""
-    action: Any = None
-    reward: Any = None
+    action: JsonField = None
+    reward: JsonField = None
     terminated: bool = False
     truncated: bool = False
-    info: Any = None
+    info: JsonField = None
     obs_checksum: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{4,64}$")] | None = None
     episode_seed: int | None = None
     t_ms: float = Field(description="Browser wall clock (ms since the epoch) when the step was taken.")
@@ -110,7 +177,7 @@ class Records(_Msg):
 class Event(_Msg):
     scene_id: SceneId | None = None
     kind: Annotated[str, StringConstraints(pattern=r"^[a-z_]{1,40}$")]
-    data: dict[Text, Any] = Field(default_factory=dict, max_length=50)
+    data: Annotated[dict[Text, Any], AfterValidator(_json_field)] = Field(default_factory=dict, max_length=50)
 
 
 class LobbyJoin(_Msg):
@@ -126,6 +193,7 @@ class Signal(_Msg):
 class MatchReport(_Msg):
     match_id: Annotated[str, StringConstraints(max_length=64)]
     kind: Literal["links", "summary", "finished", "peer_gone"]
+    # not limited to MAX_JSON_FIELD_CHARS: a summary lists every desynced frame (see mug.client.match)
     data: dict[Text, Any] = Field(default_factory=dict, max_length=100)
 
 
