@@ -127,6 +127,9 @@ class GuardedServer(socketio.AsyncServer):  # type: ignore[misc]
         except Flooding:
             log.warning("disconnecting %s: it kept sending while refused (rate_limited)", sid)
             await self.disconnect(sid, namespace)
+            socket = self.eio.sockets.get(eio_sid)
+            if socket is not None:  # and close its transport, without waiting for it to read what is queued
+                await socket.close(wait=False, abort=False, reason=self.reason.SERVER_DISCONNECT)
             return
         except WireError as exc:
             name = data[0] if isinstance(data, list) and data else None

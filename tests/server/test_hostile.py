@@ -1,0 +1,287 @@
+"""Hostile input against a real server: each case gets a clear error ack, and nothing else changes."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+from typing import Any
+
+import httpx
+import pytest
+from raw_socketio import RawClient
+from test_multiplayer import Peer, duo, experiment
+from test_participants import EXPERIMENT, row
+
+from mug.server.limits import Limits, row_bytes
+from mug.server.wire import MAX_JSON_FIELD_CHARS
+
+
+def count(live: Any, table: str) -> int:
+    with sqlite3.connect(live.database_url.removeprefix("sqlite:///")) as conn:
+        return int(conn.execute(f"select count(*) from {table}").fetchone()[0])
+
+
+async def connected(live: Any) -> int:
+    async with httpx.AsyncClient(base_url=live.url) as http:
+        return int((await http.get("/healthz")).json()["connected"])
+
+
+async def raw_in_game(live: Any) -> RawClient:
+    """A raw client that said hello and went through consent and survey to the game scene."""
+    raw = await RawClient.open(live.url)
+    raw.token = (await raw.hello())["token"]
+    assert (await raw.call("advance", {"v": 1, "scene_id": "consent"}))["ok"]
+    assert (await raw.call("advance", {"v": 1, "scene_id": "survey", "answers": {"age": 3, "fun": 2}}))["ok"]
+    return raw
+
+
+async def raw_match(live: Any) -> tuple[RawClient, Peer, str]:
+    """A raw client in slot 0 and a python-socketio peer in slot 1 of one match."""
+    raw = await RawClient.open(live.url)
+    await raw.hello()
+    assert (await raw.call("lobby_join", {"v": 1, "scene_id": "duo"}))["ok"]
+    peer = await Peer(live.url, "partner").start()
+    assert (await peer.call("lobby_join", {"v": 1, "scene_id": "duo"}))["ok"]
+    start = await peer.wait_for("match_start")
+    assert (await raw.wait_for("match_start"))["match_id"] == start["match_id"]
+    return raw, peer, start["match_id"]
+
+
+@pytest.mark.parametrize(
+    "name", ["disconnect", "connect", "connect_error", "disconnecting", "message", "*", "newListener"]
+)
+async def test_reserved_event_names_change_nothing(serve: Any, name: str) -> None:
+    live = serve(experiment(duo()))
+    raw, peer, match_id = await raw_match(live)
+    try:
+        refused = await raw.call(name, {"v": 1})
+        assert refused["error"]["code"] == "reserved_event" and name in refused["error"]["message"]
+        bare = await raw.call_raw(json.dumps([name]))
+        assert bare["error"]["code"] == "reserved_event"
+        await asyncio.sleep(0.3)
+        # the sender is still its participant, still in its match, and the partner's match goes on
+        assert not [e for e in peer.events if e[0] == "match_end"]
+        assert await connected(live) == 2
+        assert (await raw.call("signal", {"v": 1, "to": 1, "kind": "offer", "data": {"sdp": "x"}}))["ok"]
+        assert (await peer.wait_for("signal"))["data"] == {"sdp": "x"}
+        row0 = {"episode": 0, "step": 1, "t_ms": 1.0, "frame": 0, "match_id": match_id}
+        assert (await raw.call("records", {"v": 1, "scene_id": "duo", "batch": 0, "rows": [row0]}))["stored"] == 1
+        with sqlite3.connect(live.database_url.removeprefix("sqlite:///")) as conn:
+            assert conn.execute("select end_reason, ended_at from matches").fetchall() == [(None, None)]
+            assert conn.execute("select outcome from participants").fetchall() == [(None,), (None,)]
+    finally:
+        await raw.close()
+        await peer.stop()
+
+
+def records(*rows: dict[str, Any]) -> dict[str, Any]:
+    return {"v": 1, "scene_id": "game", "batch": 0, "rows": list(rows)}
+
+
+# raw event texts (after `42<id>`), the error code and a piece of the message that names what is wrong
+MALFORMED = [
+    ('["records",{"v":1},{"v":1}]', "bad_message", "records takes one argument (a JSON object), got 2"),
+    ('["hello"]', "bad_message", "hello takes one argument (a JSON object), got 0"),
+    ('[5,{"v":1}]', "bad_event", "an event name is a string, not int"),
+    ("[null]", "bad_event", "not NoneType"),
+    ("[]", "bad_message", "an event is a name and one JSON object"),
+    ('{"records":1}', "bad_message", "an event is a name and one JSON object"),
+    ('["records",[1,2]]', "bad_message", "records takes a JSON object"),
+    ('["records","text"]', "bad_message", "records takes a JSON object"),
+    ('["nope",{}]', "unknown_event", "there is no event 'nope'"),
+    (json.dumps(["records", records(row(0, 1, reward=0.5))]).replace("0.5", "NaN"), "bad_message", "rows.0.reward"),
+    (json.dumps(["records", records(row(0, 1, reward=0.5))]).replace("0.5", "-Infinity"), "bad_message", "-inf"),
+    (json.dumps(["records", records(row(0, 1, t_ms=0.5))]).replace("0.5", "Infinity"), "bad_message", "rows.0.t_ms"),
+    (json.dumps(["records", records(row(0, 1, episode_seed=2**63))]), "bad_message", "rows.0.episode_seed: integer"),
+    (json.dumps(["records", records(row(0, 1, info={"a": [-(2**63) - 1]}))]), "bad_message", "rows.0.info.a.0"),
+    (json.dumps(["event", {"v": 1, "kind": "note", "data": {"x": 10**30}}]), "bad_message", "data.x: integer"),
+    (
+        json.dumps(["advance", {"v": 1, "scene_id": "game", "answers": {"q": 0.5}}]).replace("0.5", "NaN"),
+        "bad_message",
+        "answers.q",
+    ),
+    (json.dumps(["records", records(row(0, 1, info="x" * MAX_JSON_FIELD_CHARS))]), "bad_message", "rows.0.info"),
+    (json.dumps(["records", records(row(0, 1, action=["a" * MAX_JSON_FIELD_CHARS]))]), "bad_message", "rows.0.action"),
+    (
+        json.dumps(["records", records(row(0, 1, reward={"r": "y" * MAX_JSON_FIELD_CHARS}))]),
+        "bad_message",
+        "rows.0.reward",
+    ),
+    (json.dumps(["event", {"v": 1, "kind": "note", "data": {"x": "z" * MAX_JSON_FIELD_CHARS}}]), "bad_message", "data"),
+    (
+        json.dumps(["advance", {"v": 1, "scene_id": "game", "answers": {"q": "w" * MAX_JSON_FIELD_CHARS}}]),
+        "bad_message",
+        "answers.q",
+    ),
+    ('["event",' + "[" * 40 + "]" * 40 + "]", "bad_message", "nested deeper than 32"),
+]
+
+
+async def test_malformed_events_get_clear_acks_and_store_nothing(serve: Any) -> None:
+    live = serve(EXPERIMENT)
+    raw = await raw_in_game(live)
+    try:
+        for text, code, message in MALFORMED:
+            ack = await raw.call_raw(text)
+            assert ack["ok"] is False and ack["error"]["code"] == code, (text[:80], ack)
+            assert message in ack["error"]["message"], (text[:80], ack)
+        # binary attachments, in a row and as the whole payload
+        placeholder = {"_placeholder": True, "num": 0}
+        binary = await raw.call_raw(json.dumps(["records", records(row(0, 1, info=placeholder))]), (b"\x00\x01",))
+        assert (
+            binary["error"]["code"] == "bad_message" and "rows.0.info: binary attachments" in binary["error"]["message"]
+        )
+        whole = await raw.call_raw(json.dumps(["event", placeholder]), (b"\xff" * 10,))
+        assert whole["error"]["message"] == "(message): binary attachments are not accepted; send JSON"
+        # the field limit is inclusive: a field of exactly MAX_JSON_FIELD_CHARS characters is stored
+        fits = "x" * (MAX_JSON_FIELD_CHARS - 2)  # the JSON text of a string has its two quotes
+        assert count(live, "steps") == 0 and count(live, "events") == 0
+        ok = await raw.call("records", records(row(0, 1, info=fits), row(0, 2, reward=-(2**63))))
+        assert ok == {"ok": True, "batch": 0, "stored": 2, "duplicates": 0}
+        # the connection and its participant are still there, in the same scene, and nothing else was stored
+        assert await connected(live) == 1
+        assert count(live, "steps") == 2 and count(live, "events") == 0 and count(live, "participants") == 1
+        assert count(live, "answers") == 3  # the survey's, from before
+    finally:
+        await raw.close()
+
+
+async def test_two_hellos_in_flight_make_one_participant(serve: Any) -> None:
+    live = serve(EXPERIMENT)
+    raw = await RawClient.open(live.url)
+    try:
+        hello = json.dumps(["hello", {"v": 1, "token": None, "tab": "raw-tab", "params": {}}])
+        ids = [await raw.send_raw(hello) for _ in range(3)]
+        acks = [await raw.ack(i) for i in ids]
+        assert sum(a["ok"] for a in acks) == 1, acks
+        assert sorted(a["error"]["code"] for a in acks if not a["ok"]) == ["already_identified"] * 2
+        assert count(live, "participants") == 1
+        late = await raw.call("hello", {"v": 1, "token": None, "tab": "raw-tab", "params": {}})
+        assert late["error"]["code"] == "already_identified" and count(live, "participants") == 1
+    finally:
+        await raw.close()
+
+
+async def test_a_flooding_connection_is_refused_then_disconnected(serve: Any) -> None:
+    limits = Limits(events_per_s=5, event_burst=10, refusals_before_disconnect=5, refusals_per_s=0.1)
+    live = serve(EXPERIMENT, limits=limits)
+    bystander = await RawClient.open(live.url)
+    raw = await RawClient.open(live.url)
+    try:
+        await raw.hello()
+        await bystander.hello(tab="bystander")
+        note = json.dumps(["event", {"v": 1, "kind": "note", "data": {}}])
+        acks = [await raw.ack(await raw.send_raw(note)) for _ in range(13)]
+        assert [a["ok"] for a in acks[:9]] == [True] * 9  # hello took the first of the burst of 10
+        refusal = acks[9]["error"]
+        assert refusal["code"] == "rate_limited" and "more than 5 events a second" in refusal["message"]
+        stored = count(live, "events")
+        for _ in range(20):  # it keeps sending: after its 5 refusals it is disconnected
+            await raw.send_raw(note)
+        await raw.wait_for("disconnect")
+        await asyncio.sleep(0.2)
+        assert count(live, "events") == stored == 9
+        # the other connection was not affected
+        assert (await bystander.call("event", {"v": 1, "kind": "note", "data": {}}))["ok"]
+        assert await connected(live) == 1
+    finally:
+        await raw.close()
+        await bystander.close()
+
+
+async def test_bytes_are_rate_limited_too_and_signals_count(serve: Any) -> None:
+    live = serve(experiment(duo()), limits=Limits(bytes_per_s=1000, byte_burst=100_000))
+    raw, peer, _ = await raw_match(live)
+    try:
+        blob = {"sdp": "x" * 60_000}
+        assert (await raw.call("signal", {"v": 1, "to": 1, "kind": "offer", "data": blob}))["ok"]
+        refused = await raw.call("signal", {"v": 1, "to": 1, "kind": "offer", "data": blob})
+        assert refused["error"]["code"] == "rate_limited" and "bytes a second" in refused["error"]["message"]
+        await peer.wait_for("signal")
+        await asyncio.sleep(0.2)
+        assert not [e for e in peer.events if e[0] == "signal"]  # the refused one was not relayed
+        assert (await raw.call("signal", {"v": 1, "to": 1, "kind": "candidate", "data": "small"}))["ok"]
+    finally:
+        await raw.close()
+        await peer.stop()
+
+
+async def test_a_peer_that_stops_reading_is_disconnected_not_buffered_for(serve: Any) -> None:
+    limits = Limits(max_queued_packets=20, byte_burst=10**9, bytes_per_s=1e9, event_burst=10**6)
+    live = serve(experiment(duo()), limits=limits)
+    eio = live.server.config.app.engineio_server.eio  # the GuardedServer's Engine.IO server
+    slow = await RawClient.open(live.url, receive_buffer=4096)
+    await slow.hello()
+    assert (await slow.call("lobby_join", {"v": 1, "scene_id": "duo"}))["ok"]
+    peer = await Peer(live.url, "sender").start()
+    try:
+        assert (await peer.call("lobby_join", {"v": 1, "scene_id": "duo"}))["ok"]
+        await peer.wait_for("match_start")
+        await slow.wait_for("match_start")
+        slow.stop_reading()
+        payload = {"v": 1, "to": 0, "kind": "offer", "data": {"sdp": "s" * 60_000}}
+        sent, deepest = 0, 0
+        while sent < 1000:  # 60 MB: main buffered all of it
+            sent += 1
+            ack = await peer.call("signal", payload)
+            deepest = max([deepest, *(s.queue.qsize() for s in eio.sockets.values())])
+            if not ack["ok"]:
+                assert ack["error"]["code"] == "match_ended"
+                break
+        # the sender learns that its partner is gone, the match ended, and nothing more waits for the reader
+        ended = await peer.wait_for("match_end")
+        assert ended["reason"] == "peer_left"
+        assert deepest <= limits.max_queued_packets
+        assert sent < 500, sent  # the kernel's buffers (4.5 MB here), then 20 packets
+        assert len(eio.sockets) == 1 and await connected(live) == 1
+    finally:
+        await slow.close()
+        await peer.stop()
+
+
+async def test_new_participants_per_address_are_limited(serve: Any) -> None:
+    live = serve(EXPERIMENT, limits=Limits(new_participants_per_minute=3))
+    clients = [await RawClient.open(live.url) for _ in range(5)]
+    try:
+        tokens = [(await c.hello(tab=f"tab-{i}"))["token"] for i, c in enumerate(clients[:3])]
+        refused = await clients[3].call("hello", {"v": 1, "token": None, "tab": "tab-3", "params": {}})
+        assert refused["error"]["code"] == "quota_exceeded" and "the limit is 3" in refused["error"]["message"]
+        assert count(live, "participants") == 3
+        # a known participant coming back is not a new one: it is let in
+        await clients[0].close()
+        await asyncio.sleep(0.1)
+        assert (await clients[4].hello(token=tokens[0], tab="tab-0"))["ok"]
+        assert count(live, "participants") == 3
+    finally:
+        for c in clients:
+            await c.close()
+
+
+async def test_bytes_stored_per_participant_are_limited_across_connections(serve: Any) -> None:
+    live = serve(EXPERIMENT, limits=Limits(max_stored_bytes=3000))
+    raw = await raw_in_game(live)
+    token = raw.token
+    # a row() counts 127 bytes: action `1`, reward `0.5`, info `{"k":[1,2]}`, a 16-digit checksum, 96 fixed
+    assert row_bytes("1", "0.5", '{"k":[1,2]}', "", "00ff00ff00ff00ff") == 127
+    try:
+        assert (await raw.call("records", records(*[row(0, s) for s in range(20)])))["stored"] == 20
+        over = await raw.call("records", records(*[row(0, s) for s in range(20, 25)]))
+        assert over["error"]["code"] == "quota_exceeded" and "2540 bytes stored" in over["error"]["message"]
+        assert count(live, "steps") == 20
+    finally:
+        await raw.close()
+    await asyncio.sleep(0.1)
+    again = await RawClient.open(live.url)
+    try:
+        await again.hello(token=token)  # the count is the database's, not the connection's
+        assert (await again.call("records", records(row(0, 20))))["stored"] == 1  # 2667 bytes
+        assert (await again.call("event", {"v": 1, "kind": "note", "data": {}}))["ok"]  # 70 more
+        big = await again.call("event", {"v": 1, "kind": "note", "data": {"x": "y" * 300}})
+        assert big["error"]["code"] == "quota_exceeded"
+        assert (await again.call("records", records(*[row(0, s) for s in range(21, 25)])))["error"][
+            "code"
+        ] == "quota_exceeded"
+        assert count(live, "steps") == 21 and count(live, "events") == 1
+    finally:
+        await again.close()
