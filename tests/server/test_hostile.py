@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import csv
 import json
 import sqlite3
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+import socketio
 from raw_socketio import RawClient
 from test_multiplayer import Peer, duo, experiment
-from test_participants import EXPERIMENT, row
+from test_participants import EXPERIMENT, read_csv, row
 
+from mug.server.export import export_async
 from mug.server.limits import Limits, row_bytes
 from mug.server.wire import MAX_JSON_FIELD_CHARS
 
@@ -285,3 +289,42 @@ async def test_bytes_stored_per_participant_are_limited_across_connections(serve
         assert count(live, "steps") == 21 and count(live, "events") == 1
     finally:
         await again.close()
+
+
+async def test_export_neutralises_formulas_and_keeps_numbers(serve: Any, tmp_path: Path) -> None:
+    live = serve(EXPERIMENT)
+    sio = socketio.AsyncClient(reconnection=False)
+    await sio.connect(live.url, transports=["websocket"], headers={"User-Agent": "=cmd|' /C calc'!A0"})
+    try:
+        params = {"PROLIFIC_PID": '=HYPERLINK("http://evil")', "PHONE": "+1 555", "SCORE": "-1.5", "NOTE": "@x"}
+        hello = await sio.call("hello", {"v": 1, "token": None, "tab": "tab-x", "params": params})
+        assert hello["ok"]
+        await sio.call("advance", {"v": 1, "scene_id": "consent"})
+        await sio.call("advance", {"v": 1, "scene_id": "survey", "answers": {"age": 30, "fun": 2, "team": "red"}})
+        rows = [
+            row(0, 1, agent="=A1", action=-1, reward=-1.5, info={"x": "=1"}),
+            row(0, 2, agent="\tleft", action="-x", reward=None, info=-2e-05),
+        ]
+        assert (await sio.call("records", {"v": 1, "scene_id": "game", "batch": 0, "rows": rows}))["stored"] == 2
+    finally:
+        await sio.disconnect()
+    out = tmp_path / "out"
+    await export_async(live.database_url, out)
+    (person,) = read_csv(out / "participants.csv")
+    assert person["user_agent"] == "'=cmd|' /C calc'!A0"
+    got = {r["name"]: r["value"] for r in read_csv(out / "url_params.csv")}
+    assert got == {"PROLIFIC_PID": '\'=HYPERLINK("http://evil")', "PHONE": "'+1 555", "SCORE": "-1.5", "NOTE": "'@x"}
+    steps = read_csv(out / "steps_game.csv")
+    assert [(s["agent"], s["action"], s["reward"], s["info"]) for s in steps] == [
+        ("'=A1", "-1", "-1.5", '{"x":"=1"}'),
+        ("'\tleft", '"-x"', "null", "-2e-05"),
+    ]
+    # every cell of every file: nothing a spreadsheet would evaluate, and the export is reproducible
+    for path in out.glob("*.csv"):
+        with path.open(newline="") as f:
+            for cells in csv.reader(f):
+                for cell in cells:
+                    assert not cell.startswith(("=", "@", "\t", "\r", "+", "-")) or cell.lstrip("+-")[:1].isdigit()
+    again = tmp_path / "again"
+    await export_async(live.database_url, again)
+    assert all(p.read_bytes() == (again / p.name).read_bytes() for p in out.glob("*.csv"))
