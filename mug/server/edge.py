@@ -1,25 +1,32 @@
 """The Socket.IO server as clients meet it: one gate for every event in, one bound on every packet out.
 
-python-socketio hands a decoded event `[name, *args]` to `_handle_event`, which runs the handler registered
-for `name`, including the reserved `connect` and `disconnect` handlers, and whatever the arguments are.
-`GuardedServer` checks each event there first, in this order, and answers a refusal with an error ack:
+python-socketio decodes each Engine.IO message in `_handle_eio_message` and hands an event `[name, *args]`
+to `_handle_event`, which runs the handler registered for `name`, the reserved `connect` and `disconnect`
+handlers included, whatever the arguments are. `GuardedServer` checks there first, and answers a refusal
+with an error ack (when the event asked for one):
 
-1. the connection's rate limits (`mug.server.limits.RateLimiter`): `rate_limited`; a connection that keeps
-   sending while refused is disconnected;
-2. the name: a string (`bad_event`), not reserved by Socket.IO (`reserved_event`: a client that sends
+1. every packet, before it is decoded, against the connection's rate limits (`mug.server.limits`):
+   `rate_limited`; a connection that keeps sending while refused is disconnected;
+2. a packet python-socketio cannot decode (invalid JSON, nesting beyond the decoder's reach): `bad_message`;
+3. the name: a string (`bad_event`), not reserved by Socket.IO (`reserved_event`: a client that sends
    `disconnect` is not disconnected), one of the registered events (`unknown_event`);
-3. the arguments: exactly one, holding only plain JSON (`bad_message`: NaN, Infinity, integers outside 64
+4. the arguments: exactly one, holding only plain JSON (`bad_message`: NaN, Infinity, integers outside 64
    bits, binary attachments, nesting deeper than `MAX_JSON_DEPTH`), see `mug.server.wire.check_plain_json`.
 
 Outgoing, python-engineio queues every packet for a socket without limit until its writer has sent it; a
 peer that stops reading would make the server buffer whatever its partners send. `BoundedEngineServer`
-refuses to queue more than `Limits.max_queued_packets` for one socket and disconnects that socket instead.
+refuses to queue more than `Limits.max_queued_packets` for one socket and disconnects that socket instead
+(its TCP connection is then closed by uvicorn's WebSocket keepalive, `--ws-ping-interval`/`--ws-ping-timeout`).
+
+These hooks override private methods of python-socketio 5 (`_handle_eio_message`, `_handle_event`,
+`_handle_eio_disconnect`, `_engineio_server_class`); tests/server/test_hostile.py exercises each of them.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from typing import Any
 
 import engineio
@@ -74,7 +81,7 @@ class BoundedEngineServer(engineio.AsyncServer):  # type: ignore[misc]
 
 
 class GuardedServer(socketio.AsyncServer):  # type: ignore[misc]
-    """python-socketio's server with the checks above on every event a client sends.
+    """python-socketio's server with the checks above on every packet and event a client sends.
 
     Args:
         limits: the rate limits and the outgoing queue bound.
@@ -84,36 +91,75 @@ class GuardedServer(socketio.AsyncServer):  # type: ignore[misc]
     def __init__(self, limits: Limits, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.limits = limits
-        self.rate = RateLimiter(limits)
+        self.rate = RateLimiter(limits)  # keyed by the Engine.IO connection: it exists before any hello
         self.eio.max_queued_packets = limits.max_queued_packets
 
     def _engineio_server_class(self) -> type[engineio.AsyncServer]:
         return BoundedEngineServer
 
-    def forget(self, sid: str) -> None:
-        """Drop a closed connection's rate-limit state."""
-        self.rate.forget(sid)
+    async def _handle_eio_message(self, eio_sid: str, data: str | bytes) -> None:
+        # every Socket.IO packet passes here, as sent, before it is decoded: the rate limits count it whole
+        try:
+            self.rate.admit(eio_sid, len(data))
+        except Flooding:
+            await self._drop_flooder(eio_sid)
+            return
+        except WireError as exc:
+            if isinstance(data, str):  # a binary attachment goes on, to be refused with its event
+                log.info("refused a packet from %s: %s (%s)", eio_sid, exc.message, exc.code)
+                await self._refuse(eio_sid, data, exc)
+                return
+        pending = self._binary_packet.get(eio_sid)
+        if pending is not None and isinstance(data, str):
+            # attachments are binary frames: the announced ones never came, and this text is not one of them
+            del self._binary_packet[eio_sid]
+            if pending.id is not None:
+                refusal = WireError("bad_message", "the binary attachments this event announced never came")
+                ack = self.packet_class(packet.ACK, namespace=pending.namespace, id=pending.id, data=[refusal.as_ack()])
+                await self._send_packet(eio_sid, ack)
+        try:
+            await super()._handle_eio_message(eio_sid, data)
+        except Exception as exc:  # python-socketio could not decode it: invalid JSON, a bad header, nesting...
+            log.warning("refused an undecodable packet from %s: %s: %s", eio_sid, type(exc).__name__, exc)
+            if isinstance(data, str):
+                reason = f"{type(exc).__name__}: {str(exc)[:200]}"
+                await self._refuse(eio_sid, data, WireError("bad_message", f"not a Socket.IO event of JSON ({reason})"))
 
-    def _check(self, sid: str, data: Any) -> None:
+    async def _handle_eio_disconnect(self, eio_sid: str, reason: Any) -> None:
+        try:
+            await super()._handle_eio_disconnect(eio_sid, reason)
+        finally:
+            self.rate.forget(eio_sid)
+
+    async def _drop_flooder(self, eio_sid: str) -> None:
+        log.warning("disconnecting %s: it kept sending while refused (rate_limited)", eio_sid)
+        sid = self.manager.sid_from_eio_sid(eio_sid, "/")
+        if sid is not None:
+            await self.disconnect(sid)
+        socket = self.eio.sockets.get(eio_sid)
+        if socket is not None:  # and close its transport, without waiting for it to read what is queued
+            await socket.close(wait=False, abort=False, reason=self.reason.SERVER_DISCONNECT)
+
+    async def _refuse(self, eio_sid: str, raw: str, exc: WireError) -> None:
+        """Answer a refused event packet `raw` with an error ack, if it asked for one."""
+        head = _EVENT_HEAD.match(raw)
+        if head is not None and head["id"]:
+            namespace = head["namespace"] or "/"
+            ack = self.packet_class(packet.ACK, namespace=namespace, id=int(head["id"]), data=[exc.as_ack()])
+            await self._send_packet(eio_sid, ack)
+
+    def _check(self, data: Any) -> None:
         if not isinstance(data, list) or not data:
-            self.rate.admit(sid, 0)
             raise WireError("bad_message", "an event is a name and one JSON object")
         name, args = data[0], data[1:]
-        malformed = None
-        size = len(name) if isinstance(name, str) else 0
-        try:
-            size += sum(check_plain_json(a) for a in args)
-        except WireError as exc:
-            malformed = exc
-        self.rate.admit(sid, size)
         if not isinstance(name, str):
             raise WireError("bad_event", f"an event name is a string, not {type(name).__name__}")
         if name in RESERVED_EVENTS:
             raise WireError("reserved_event", f"{name[:40]!r} is reserved by Socket.IO; a page cannot send it")
         if name not in self.handlers.get("/", {}):
             raise WireError("unknown_event", f"there is no event {name[:40]!r}")
-        if malformed is not None:
-            raise malformed
+        for arg in args:
+            check_plain_json(arg)
         if len(args) != 1:
             raise WireError("bad_message", f"{name} takes one argument (a JSON object), got {len(args)}")
 
@@ -123,20 +169,17 @@ class GuardedServer(socketio.AsyncServer):  # type: ignore[misc]
         if sid is None or not self.manager.is_connected(sid, namespace):
             return
         try:
-            self._check(sid, data)
-        except Flooding:
-            log.warning("disconnecting %s: it kept sending while refused (rate_limited)", sid)
-            await self.disconnect(sid, namespace)
-            socket = self.eio.sockets.get(eio_sid)
-            if socket is not None:  # and close its transport, without waiting for it to read what is queued
-                await socket.close(wait=False, abort=False, reason=self.reason.SERVER_DISCONNECT)
-            return
+            self._check(data)
         except WireError as exc:
             name = data[0] if isinstance(data, list) and data else None
-            level = logging.INFO if exc.code == "rate_limited" else logging.WARNING
-            log.log(level, "refused %r from %s: %s (%s)", str(name)[:40], sid, exc.message, exc.code)
+            log.warning("refused %r from %s: %s (%s)", str(name)[:40], sid, exc.message, exc.code)
             if id is not None:
                 ack = self.packet_class(packet.ACK, namespace=namespace, id=id, data=[exc.as_ack()])
                 await self._send_packet(eio_sid, ack)
             return
         await super()._handle_event(eio_sid, namespace, id, data)
+
+
+# the head of a Socket.IO event packet: type 2 (event) or 5 (binary event, `<attachments>-`), an optional
+# namespace (`/name,`) and the ack id
+_EVENT_HEAD = re.compile(r"[25](?:\d+-)?(?:(?P<namespace>/[^,]*),)?(?P<id>\d*)")

@@ -156,7 +156,6 @@ def register(sio: GuardedServer, participants: Participants, multiplayer: Multip
     # Only the server's own notice of a closed connection reaches this: GuardedServer refuses a client's
     # event named `disconnect` (any event not registered above is answered `unknown_event` there, too).
     async def disconnect(sid: str, *_: Any) -> None:
-        sio.forget(sid)
         greeting.discard(sid)
         pid = participants.disconnect(sid)
         if pid is not None:
