@@ -52,8 +52,9 @@ EVENT_OVERHEAD_BYTES = 64
 # Defaults of the configurable quotas (mug.settings; MUG_NEW_PARTICIPANTS_PER_MINUTE, MUG_MAX_STORED_BYTES).
 # A lab session or a panel wave behind one NAT starts a few dozen participants at once.
 NEW_PARTICIPANTS_PER_MINUTE = 120
-# A 30-minute game at 30 fps with 2 agents is 30*60*30*2 = 108,000 rows; a row of a small action, a float
-# reward and a small info dict counts ~250 bytes (27 MB), one with 1 kB of info ~1.3 kB (140 MB): both fit.
+# A 30-minute game at 30 fps with 2 agents is 30*60*30*2 = 108,000 rows. A row of a small action, a float
+# reward and a small info dict counts ~135 bytes: 15 MB, a 17th of the quota; one with 1 kB of info counts
+# ~1.13 kB: 122 MB, half of it (tests/server/test_limits.py checks both). Events add a few kB.
 MAX_STORED_BYTES = 256_000_000
 
 
