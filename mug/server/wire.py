@@ -4,17 +4,38 @@ Every event the page emits carries `v` (the protocol version) and is answered th
 acknowledgement with either `{"ok": true, ...}` or `{"ok": false, "error": {"code": str, "message": str}}`.
 Unsolicited server events: `mug_error` `{"code", "message"}` and `mug_kicked` `{"reason"}`.
 
+Every event is one Socket.IO event with exactly one argument, a JSON object; anything else is refused with an
+error ack before any handler runs (see `mug.server.edge`):
+
+- `rate_limited`: the connection sent more than `mug.server.limits` allows (events and bytes a second, after a
+  burst). The page retries the same message after a pause; a connection that keeps sending while refused is
+  disconnected. A connection that does not read what it is sent (more than `MAX_QUEUED_PACKETS` waiting) is
+  disconnected too.
+- `bad_event` (the name is not a string), `reserved_event` (`connect`, `disconnect` and the other names
+  Socket.IO keeps for itself: they have no effect), `unknown_event`.
+- `bad_message`: not exactly one argument, not a JSON object, undecodable JSON, or a value the store cannot
+  keep: NaN or Infinity, an integer outside [-2**63, 2**63 - 1], a binary attachment, nesting deeper than
+  `MAX_JSON_DEPTH`; also a field that breaks its model below, e.g. a free-form JSON field (a step's `action`,
+  `reward`, `info`; an event's `data`; each survey answer) longer than `MAX_JSON_FIELD_CHARS` characters as
+  compact JSON. The message names the field (`rows.3.reward: nan is not JSON; ...`); a refused batch stores
+  nothing.
+- `too_large`: the message is over `MAX_MESSAGE_BYTES` as JSON.
+- `quota_exceeded`: a new participant from a client address that created `new_participants_per_minute` in the
+  last minute, or rows and events beyond a participant's `max_stored_bytes` (both in `mug.settings`).
+- `server_error`: the server failed; nothing of the message was stored.
+
 Page -> server (event name: payload -> ack):
 
 - `hello` {v, token: str|null, tab: str, params: {str: str}, match_id: str|null}
     -> {ok, token, participant, scene: SceneSpec, scene_index, scene_count, resume: {episode: int, played?: true}}
     A null token creates a participant (params are the page's URL parameters and are stored); a known token
-    resumes its current scene. `tab` is a random id the page keeps in sessionStorage: the same tab may take
-    over its old connection (a refresh), another tab of the same participant is refused (`second_tab`).
-    `match_id` is the match the page is playing right now, if any: a page that reconnects (a dropped
-    connection, a restarted server) says it and goes on playing; a member of a running match whose page
-    does not name it (a reload, another window) has left that match (outcome `left`). `resume.played`: the
-    participant played every episode of this multiplayer scene already (the page moves on).
+    resumes its current scene. One hello per connection: a second one, even while the first is still under
+    way, is refused (`already_identified`). `tab` is a random id the page keeps in sessionStorage: the same
+    tab may take over its old connection (a refresh), another tab of the same participant is refused
+    (`second_tab`). `match_id` is the match the page is playing right now, if any: a page that reconnects (a
+    dropped connection, a restarted server) says it and goes on playing; a member of a running match whose
+    page does not name it (a reload, another window) has left that match (outcome `left`). `resume.played`:
+    the participant played every episode of this multiplayer scene already (the page moves on).
 - `advance` {v, scene_id, answers: {question_id: value}} -> {ok, scene: SceneSpec, scene_index}
     Leaves `scene_id` (which must be the current scene) for the next one, storing survey answers.
 - `records` {v, scene_id, batch: int, rows: [StepRow]} -> {ok, batch, stored, duplicates}
