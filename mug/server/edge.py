@@ -125,9 +125,9 @@ class GuardedServer(socketio.AsyncServer):  # type: ignore[misc]
                 reason = f"{type(exc).__name__}: {str(exc)[:200]}"
                 await self._refuse(eio_sid, data, WireError("bad_message", f"not a Socket.IO event of JSON ({reason})"))
 
-    async def _handle_eio_disconnect(self, eio_sid: str, reason: Any) -> None:
+    async def _handle_eio_disconnect(self, eio_sid: str, *args: Any) -> None:
         try:
-            await super()._handle_eio_disconnect(eio_sid, reason)
+            await super()._handle_eio_disconnect(eio_sid, *args)
         finally:
             self.rate.forget(eio_sid)
 
