@@ -14,7 +14,7 @@ error ack before any handler runs (see `mug.server.edge`):
 - `bad_event` (the name is not a string), `reserved_event` (`connect`, `disconnect` and the other names
   Socket.IO keeps for itself: they have no effect), `unknown_event`.
 - `bad_message`: not exactly one argument, not a JSON object, undecodable JSON, or a value the store cannot
-  keep: NaN or Infinity, an integer outside [-2**63, 2**63 - 1], a binary attachment, nesting deeper than
+  keep: NaN or Infinity, an integer of magnitude 2**63 or more, a binary attachment, nesting deeper than
   `MAX_JSON_DEPTH`; also a field that breaks its model below, e.g. a free-form JSON field (a step's `action`,
   `reward`, `info`; an event's `data`; each survey answer) longer than `MAX_JSON_FIELD_CHARS` characters as
   compact JSON. The message names the field (`rows.3.reward: nan is not JSON; ...`); a refused batch stores
@@ -83,8 +83,9 @@ MAX_JSON_FIELD_CHARS = 16_000
 MAX_PARAMS = 50
 # JSON nested deeper than this is refused (a walk of it stays cheap; no real record nests this deep)
 MAX_JSON_DEPTH = 32
-# integers are stored as SQL BIGINT (and read by numpy and pandas as int64): they must fit in 64 bits
-MIN_INT, MAX_INT = -(2**63), 2**63 - 1
+# integers are stored as SQL BIGINT (and read by numpy and pandas as int64): they must fit in 64 bits, and
+# so must their negation (-2**63 has none), so the range is symmetric
+MIN_INT, MAX_INT = -(2**63) + 1, 2**63 - 1
 
 
 def check_plain_json(value: Any) -> int:
@@ -111,7 +112,10 @@ def check_plain_json(value: Any) -> int:
             size += 5
         elif isinstance(item, int):
             if not MIN_INT <= item <= MAX_INT:
-                raise WireError("bad_message", f"{_where(path)}: integer {str(item)[:30]} does not fit in 64 bits")
+                raise WireError(
+                    "bad_message",
+                    f"{_where(path)}: integer {str(item)[:30]} is out of range; integers must lie within ±(2**63 - 1)",
+                )
             size += 20
         elif isinstance(item, float):
             if not math.isfinite(item):

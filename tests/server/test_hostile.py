@@ -99,6 +99,7 @@ MALFORMED = [
     (json.dumps(["records", records(row(0, 1, t_ms=0.5))]).replace("0.5", "Infinity"), "bad_message", "rows.0.t_ms"),
     (json.dumps(["records", records(row(0, 1, episode_seed=2**63))]), "bad_message", "rows.0.episode_seed: integer"),
     (json.dumps(["records", records(row(0, 1, info={"a": [-(2**63) - 1]}))]), "bad_message", "rows.0.info.a.0"),
+    (json.dumps(["records", records(row(0, 1, action=-(2**63)))]), "bad_message", "rows.0.action: integer"),
     (json.dumps(["event", {"v": 1, "kind": "note", "data": {"x": 10**30}}]), "bad_message", "data.x: integer"),
     (
         json.dumps(["advance", {"v": 1, "scene_id": "game", "answers": {"q": 0.5}}]).replace("0.5", "NaN"),
@@ -149,7 +150,7 @@ async def test_malformed_events_get_clear_acks_and_store_nothing(serve: Any) -> 
         # the field limit is inclusive: a field of exactly MAX_JSON_FIELD_CHARS characters is stored
         fits = "x" * (MAX_JSON_FIELD_CHARS - 2)  # the JSON text of a string has its two quotes
         assert count(live, "steps") == 0 and count(live, "events") == 0
-        ok = await raw.call("records", records(row(0, 1, info=fits), row(0, 2, reward=-(2**63))))
+        ok = await raw.call("records", records(row(0, 1, info=fits), row(0, 2, reward=-(2**63) + 1)))
         assert ok == {"ok": True, "batch": 0, "stored": 2, "duplicates": 0}
         # the connection and its participant are still there, in the same scene, and nothing else was stored
         assert await connected(live) == 1
