@@ -84,8 +84,8 @@ def emitter(sio: socketio.AsyncServer, participants: Participants) -> Emit:
 
 
 def client_address(environ: dict[str, Any]) -> str:
-    """The connection's client address from the ASGI scope (behind a proxy: what uvicorn's `--proxy-headers`
-    and `--forwarded-allow-ips` make of X-Forwarded-For; otherwise the proxy's own address)."""
+    """The connection's client address from the ASGI scope: behind a proxy listed in uvicorn's
+    `--forwarded-allow-ips`, the client's address from X-Forwarded-For; behind another, the proxy's."""
     client = (environ.get("asgi.scope") or {}).get("client")
     return str(client[0]) if client else "unknown"
 

@@ -339,3 +339,18 @@ async def test_export_neutralises_formulas_and_keeps_numbers(serve: Any, tmp_pat
     again = tmp_path / "again"
     await export_async(live.database_url, again)
     assert all(p.read_bytes() == (again / p.name).read_bytes() for p in out.glob("*.csv"))
+
+
+async def test_behind_a_trusted_proxy_the_forwarded_address_is_counted(serve: Any) -> None:
+    # uvicorn trusts X-Forwarded-For from 127.0.0.1 by default (--forwarded-allow-ips), as from a local proxy
+    live = serve(EXPERIMENT, limits=Limits(new_participants_per_minute=1))
+    acks = []
+    for address in ("10.0.0.1", "10.0.0.1", "10.0.0.2"):
+        sio = socketio.AsyncClient(reconnection=False)
+        await sio.connect(live.url, transports=["websocket"], headers={"X-Forwarded-For": address})
+        try:
+            acks.append(await sio.call("hello", {"v": 1, "token": None, "tab": "tab-x", "params": {}}))
+        finally:
+            await sio.disconnect()
+    assert [a["ok"] for a in acks] == [True, False, True]
+    assert acks[1]["error"]["code"] == "quota_exceeded" and count(live, "participants") == 2
