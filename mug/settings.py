@@ -35,7 +35,7 @@ class Settings(BaseModel):
     max_stored_bytes: int = Field(
         default=MAX_STORED_BYTES,
         ge=1,
-        description="MUG_MAX_STORED_BYTES: bytes of step rows and events stored per participant.",
+        description="MUG_MAX_STORED_BYTES: bytes of step rows, events and match reports stored per participant.",
     )
 
     @field_validator("database_url")

@@ -139,6 +139,14 @@ def register(sio: GuardedServer, participants: Participants, multiplayer: Multip
         storage.add(pid, size)
         return ack
 
+    async def report(sid: str, msg: MatchReport) -> dict[str, Any]:
+        pid = participants.live(sid).pid
+        size = event_bytes(msg.kind, dumps(msg.data))  # stored like an event: a kind and its JSON data
+        storage.check(pid, size)
+        ack = await multiplayer.report(sid, msg)
+        storage.add(pid, size)
+        return ack
+
     # event -> (message model, service method): each handler parses at the edge and calls the service
     routes: dict[str, tuple[type[BaseModel], Callable[[str, Any], Awaitable[dict[str, Any]]]]] = {
         "advance": (Advance, advance),
@@ -147,7 +155,7 @@ def register(sio: GuardedServer, participants: Participants, multiplayer: Multip
         "lobby_join": (LobbyJoin, multiplayer.join),
         "lobby_leave": (LobbyJoin, multiplayer.leave),
         "signal": (Signal, multiplayer.signal),
-        "match_report": (MatchReport, multiplayer.report),
+        "match_report": (MatchReport, report),
     }
     sio.on("hello", guarded("hello", hello))
     for name, (model, method) in routes.items():

@@ -10,7 +10,8 @@ Per connection (enforced in `mug.server.edge` before any handler runs):
 Per participant and per client address (enforced in `mug.server.handlers`, configurable in `mug.settings`):
 
 - `new_participants_per_minute` participants created per client address in any 60 seconds;
-- `max_stored_bytes` bytes of step rows and events stored per participant (see `row_bytes`, `event_bytes`).
+- `max_stored_bytes` bytes of step rows, events and match reports stored per participant (see `row_bytes`,
+  `event_bytes`).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from mug.server.store import Store, dumps, events, steps
+from mug.server.store import Store, dumps, events, match_reports, steps
 from mug.server.wire import WireError
 
 # A page sends a batch of records at most once a second, a few bookkeeping events per episode, and during
@@ -198,7 +199,7 @@ def row_bytes(action: str, reward: str, info: str, agent: str, obs_checksum: str
 
 
 def event_bytes(kind: str, data: str) -> int:
-    """Bytes a stored event counts."""
+    """Bytes a stored event (or match report) counts."""
     return len(kind) + len(data) + EVENT_OVERHEAD_BYTES
 
 
@@ -217,7 +218,8 @@ def rows_bytes(rows: Iterable[dict[str, Any]]) -> list[int]:
 
 
 async def stored_bytes(store: Store, pid: str) -> int:
-    """What a participant has stored so far, counted as `row_bytes` and `event_bytes` do (at hello)."""
+    """What a participant has stored so far (steps, events, match reports), counted as `row_bytes` and
+    `event_bytes` do (at hello)."""
     text = func.coalesce
     row = (
         func.length(text(steps.c.action, ""))
@@ -228,7 +230,10 @@ async def stored_bytes(store: Store, pid: str) -> int:
         + ROW_OVERHEAD_BYTES
     )
     event = func.length(events.c.kind) + func.length(text(events.c.data, "")) + EVENT_OVERHEAD_BYTES
+    report = func.length(match_reports.c.kind) + func.length(match_reports.c.data) + EVENT_OVERHEAD_BYTES
     async with store.engine.connect() as conn:
-        in_steps = (await conn.execute(select(func.sum(row)).where(steps.c.participant_id == pid))).scalar()
-        in_events = (await conn.execute(select(func.sum(event)).where(events.c.participant_id == pid))).scalar()
-    return int(in_steps or 0) + int(in_events or 0)
+        total = 0
+        for table, size in ((steps, row), (events, event), (match_reports, report)):
+            query = select(func.sum(size)).where(table.c.participant_id == pid)
+            total += int((await conn.execute(query)).scalar() or 0)
+    return total

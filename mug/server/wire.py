@@ -21,7 +21,7 @@ error ack before any handler runs (see `mug.server.edge`):
   nothing.
 - `too_large`: the message is over `MAX_MESSAGE_BYTES` as JSON.
 - `quota_exceeded`: a new participant from a client address that created `new_participants_per_minute` in the
-  last minute, or rows and events beyond a participant's `max_stored_bytes` (both in `mug.settings`).
+  last minute, or rows, events and match reports beyond a participant's `max_stored_bytes` (both in `mug.settings`).
 - `server_error`: the server failed; nothing of the message was stored.
 
 Page -> server (event name: payload -> ack):

@@ -354,3 +354,19 @@ async def test_behind_a_trusted_proxy_the_forwarded_address_is_counted(serve: An
             await sio.disconnect()
     assert [a["ok"] for a in acks] == [True, False, True]
     assert acks[1]["error"]["code"] == "quota_exceeded" and count(live, "participants") == 2
+
+
+async def test_match_reports_count_towards_the_stored_bytes(serve: Any) -> None:
+    live = serve(experiment(duo()), limits=Limits(max_stored_bytes=1000))
+    raw, peer, match_id = await raw_match(live)
+    try:
+        links = {"peers": [{"slot": 1, "type": "direct", "note": "n" * 400}]}
+        report = {"v": 1, "match_id": match_id, "kind": "links", "data": links}
+        assert (await raw.call("match_report", report))["ok"]
+        refused = await raw.call("match_report", report)
+        assert refused["error"]["code"] == "quota_exceeded"
+        assert count(live, "match_reports") == 1
+        assert (await peer.call("match_report", report))["ok"]  # the partner has its own quota
+    finally:
+        await raw.close()
+        await peer.stop()
