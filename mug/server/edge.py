@@ -15,8 +15,11 @@ with an error ack (when the event asked for one):
 
 Outgoing, python-engineio queues every packet for a socket without limit until its writer has sent it; a
 peer that stops reading would make the server buffer whatever its partners send. `BoundedEngineServer`
-refuses to queue more than `Limits.max_queued_packets` for one socket and disconnects that socket instead
-(its TCP connection is then closed by uvicorn's WebSocket keepalive, `--ws-ping-interval`/`--ws-ping-timeout`).
+refuses to queue more than `Limits.max_queued_packets` for one socket and disconnects that socket instead,
+aborting its TCP connection (see `_abort_transport`).
+
+Below Socket.IO, a WebSocket frame that is not even an Engine.IO packet (an unknown type digit) is
+python-engineio's own: it logs the error and reads on; no handler runs.
 
 These hooks override private methods of python-socketio 5 (`_handle_eio_message`, `_handle_event`,
 `_handle_eio_disconnect`, `_engineio_server_class`); tests/server/test_hostile.py exercises each of them.
@@ -33,10 +36,12 @@ import engineio
 import socketio
 from socketio import packet
 
-from mug.server.limits import Flooding, Limits, RateLimiter
+from mug.server.limits import MAX_QUEUED_PACKETS, Flooding, Limits, RateLimiter
 from mug.server.wire import WireError, check_plain_json
 
 log = logging.getLogger("mug.edge")
+
+FLOODER_GRACE_S = 1.0  # a disconnected flooder's connection is aborted this long after it was told
 
 # Names python-socketio dispatches to its own handlers (connect, disconnect, the `*` catch-all) or that the
 # Socket.IO JavaScript client reserves: a client sending one of them is refused and nothing happens.
@@ -48,11 +53,14 @@ RESERVED_EVENTS = frozenset(
 class BoundedEngineServer(engineio.AsyncServer):  # type: ignore[misc]
     """Engine.IO server that disconnects a socket instead of queueing more than `max_queued_packets` for it."""
 
-    max_queued_packets = 100
+    max_queued_packets = MAX_QUEUED_PACKETS  # GuardedServer sets its Limits' value
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._dropping: set[str] = set()
+        # the driver table is shared by every server of the module: this one gets its own copy
+        drivers: dict[str, Any] = getattr(self, "_async")  # noqa: B009 (mypy cannot type the attribute)
+        self._async = dict(drivers, websocket=_tracked(drivers["websocket"]))
 
     async def send_packet(self, sid: str, pkt: Any) -> None:
         socket = self.sockets.get(sid)
@@ -78,6 +86,35 @@ class BoundedEngineServer(engineio.AsyncServer):  # type: ignore[misc]
         self.sockets.pop(sid, None)
         await socket.close(wait=False, abort=True, reason=self.reason.SERVER_DISCONNECT)
         socket.queue.put_nowait(None)
+        _abort_transport(socket)
+
+
+def _tracked(websocket_class: type) -> type:
+    """python-engineio's ASGI WebSocket class, remembered by the socket whose handler it runs."""
+
+    class TrackedWebSocket(websocket_class):  # type: ignore[misc, valid-type]
+        def __init__(self, handler: Any, server: Any) -> None:
+            super().__init__(handler, server)
+            owner = getattr(handler, "__self__", None)  # the bound AsyncSocket._websocket_handler
+            if owner is not None:
+                owner.mug_websocket = self
+
+    return TrackedWebSocket
+
+
+def _abort_transport(socket: Any) -> None:
+    """Close a socket's TCP connection at once, dropping what waits in its buffers.
+
+    Closing through ASGI waits for the unread data to leave first, which it never does: a peer that reads
+    nothing but still acknowledges TCP's zero-window probes would hold the connection, its file descriptor and
+    its kernel buffers for ever. uvicorn's ASGI `send` is a method of its protocol object, whose transport can
+    be aborted; with another server (or a polling connection) nothing happens here and the connection lasts
+    until the peer goes.
+    """
+    send = getattr(getattr(socket, "mug_websocket", None), "asgi_send", None)
+    transport = getattr(getattr(send, "__self__", None), "transport", None)
+    if transport is not None and hasattr(transport, "abort"):
+        transport.abort()
 
 
 class GuardedServer(socketio.AsyncServer):  # type: ignore[misc]
@@ -99,6 +136,9 @@ class GuardedServer(socketio.AsyncServer):  # type: ignore[misc]
 
     async def _handle_eio_message(self, eio_sid: str, data: str | bytes) -> None:
         # every Socket.IO packet passes here, as sent, before it is decoded: the rate limits count it whole
+        socket = self.eio.sockets.get(eio_sid)
+        if socket is None or socket.closed:
+            return  # python-engineio reads on after a close: what a closed connection sends is not heard
         try:
             self.rate.admit(eio_sid, len(data))
         except Flooding:
@@ -139,6 +179,8 @@ class GuardedServer(socketio.AsyncServer):  # type: ignore[misc]
         socket = self.eio.sockets.get(eio_sid)
         if socket is not None:  # and close its transport, without waiting for it to read what is queued
             await socket.close(wait=False, abort=False, reason=self.reason.SERVER_DISCONNECT)
+            # a second for the disconnect and close packets to leave, then the TCP connection goes
+            asyncio.get_running_loop().call_later(FLOODER_GRACE_S, _abort_transport, socket)
 
     async def _refuse(self, eio_sid: str, raw: str, exc: WireError) -> None:
         """Answer a refused event packet `raw` with an error ack, if it asked for one."""

@@ -193,7 +193,7 @@ async def test_a_flooding_connection_is_refused_then_disconnected(serve: Any) ->
         for _ in range(20):  # it keeps sending: after its 5 refusals it is disconnected
             await raw.send_raw(note)
         await raw.wait_for("disconnect")
-        await asyncio.sleep(0.2)
+        await asyncio.wait_for(raw.closed.wait(), 5)  # the server closed its TCP connection too
         assert count(live, "events") == stored == 8
         # the other connection was not affected
         assert (await bystander.call("event", {"v": 1, "kind": "note", "data": {}}))["ok"]
@@ -243,6 +243,12 @@ async def test_a_peer_that_stops_reading_is_disconnected_not_buffered_for(serve:
         assert deepest <= limits.max_queued_packets
         assert sent < 500, sent  # the kernel's buffers (4.5 MB here), then 20 packets
         assert await connected(live) == 1
+        # and its TCP connection is gone (uvicorn's close would wait for ever for the unread data to leave)
+        for _ in range(50):
+            if len(live.server.server_state.connections) == 1:
+                break
+            await asyncio.sleep(0.02)
+        assert len(live.server.server_state.connections) == 1  # the sender's
         # the sender goes on; once the reader's grace to reconnect has passed, its match ends
         ended = await peer.wait_for("match_end")
         assert ended["reason"] == "peer_left"
