@@ -223,7 +223,7 @@ async def test_bytes_are_rate_limited_too_and_signals_count(serve: Any) -> None:
 async def test_a_peer_that_stops_reading_is_disconnected_not_buffered_for(serve: Any) -> None:
     limits = Limits(max_queued_packets=20, byte_burst=10**9, bytes_per_s=1e9, event_burst=10**6)
     live = serve(experiment(duo(reconnect_grace_s=0.5)), limits=limits)
-    eio = live.server.config.app.engineio_server.eio  # the GuardedServer's Engine.IO server
+    eio = live.uvicorn_server.config.app.engineio_server.eio  # the GuardedServer's Engine.IO server
     slow = await RawClient.open(live.url, receive_buffer=4096)
     await slow.hello()
     assert (await slow.call("lobby_join", {"v": 1, "scene_id": "duo"}))["ok"]
@@ -245,10 +245,10 @@ async def test_a_peer_that_stops_reading_is_disconnected_not_buffered_for(serve:
         assert await connected(live) == 1
         # and its TCP connection is gone (uvicorn's close would wait for ever for the unread data to leave)
         for _ in range(50):
-            if len(live.server.server_state.connections) == 1:
+            if len(live.uvicorn_server.server_state.connections) == 1:
                 break
             await asyncio.sleep(0.02)
-        assert len(live.server.server_state.connections) == 1  # the sender's
+        assert len(live.uvicorn_server.server_state.connections) == 1  # the sender's
         # the sender goes on; once the reader's grace to reconnect has passed, its match ends
         ended = await peer.wait_for("match_end")
         assert ended["reason"] == "peer_left"
