@@ -16,7 +16,9 @@ import socketio
 from starlette.applications import Starlette
 
 from mug.configurations import Experiment, load_experiment
+from mug.server.edge import GuardedServer
 from mug.server.handlers import emitter, register
+from mug.server.limits import Limits
 from mug.server.multiplayer import Multiplayer
 from mug.server.pages import Site, health_route
 from mug.server.participants import Participants
@@ -43,12 +45,15 @@ def _bundle_manifest(settings: Settings) -> dict[str, Any] | None:
     return {"bundle_id": manifest.bundle_id, "lock_file": manifest.lock_file, "packages": list(manifest.packages)}
 
 
-def create_app(experiment: Experiment | None = None, settings: Settings | None = None) -> socketio.ASGIApp:
+def create_app(
+    experiment: Experiment | None = None, settings: Settings | None = None, limits: Limits | None = None
+) -> socketio.ASGIApp:
     """Build the ASGI application.
 
     Args:
         experiment: the experiment to serve; default: MUG_EXPERIMENT, else the embedded demo.
         settings: deployment settings; default: read from the environment (and `.env`).
+        limits: rate limits and quotas; default: `mug.server.limits`' constants with the settings' quotas.
 
     Returns:
         The ASGI app (Socket.IO at /socket.io, everything else by Starlette).
@@ -62,7 +67,11 @@ def create_app(experiment: Experiment | None = None, settings: Settings | None =
             from mug.demo import experiment as demo
 
             experiment = demo
-    sio = socketio.AsyncServer(
+    limits = limits or Limits(
+        new_participants_per_minute=settings.new_participants_per_minute, max_stored_bytes=settings.max_stored_bytes
+    )
+    sio = GuardedServer(
+        limits,
         async_mode="asgi",
         cors_allowed_origins=settings.cors_origins or None,
         max_http_buffer_size=ENGINEIO_MAX_PACKET,
@@ -93,7 +102,7 @@ def create_app(experiment: Experiment | None = None, settings: Settings | None =
         multiplayer = Multiplayer(experiment, store, participants, emitter(sio, participants))
         state["participants"] = participants
         state["multiplayer"] = multiplayer
-        register(sio, participants, multiplayer)
+        register(sio, participants, multiplayer, limits)
         await multiplayer.restore()
         ticker = asyncio.create_task(multiplayer.run_ticker())
         log.info(

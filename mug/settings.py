@@ -8,6 +8,8 @@ from pathlib import Path
 from dotenv import find_dotenv, load_dotenv
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from mug.server.limits import MAX_STORED_BYTES, NEW_PARTICIPANTS_PER_MINUTE
+
 DEFAULT_DATABASE_URL = "sqlite:///mug_data.sqlite3"
 
 
@@ -25,6 +27,16 @@ class Settings(BaseModel):
         default_factory=list, description="MUG_CORS_ORIGINS, comma-separated; empty: same origin only."
     )
     log_level: str = Field(default="info", description="MUG_LOG_LEVEL")
+    new_participants_per_minute: int = Field(
+        default=NEW_PARTICIPANTS_PER_MINUTE,
+        ge=1,
+        description="MUG_NEW_PARTICIPANTS_PER_MINUTE: participants created per client address in any 60 s.",
+    )
+    max_stored_bytes: int = Field(
+        default=MAX_STORED_BYTES,
+        ge=1,
+        description="MUG_MAX_STORED_BYTES: bytes of step rows, events and match reports stored per participant.",
+    )
 
     @field_validator("database_url")
     @classmethod
@@ -52,4 +64,7 @@ class Settings(BaseModel):
             values["cors_origins"] = [o.strip() for o in env["MUG_CORS_ORIGINS"].split(",") if o.strip()]
         if env.get("MUG_LOG_LEVEL"):
             values["log_level"] = env["MUG_LOG_LEVEL"]
+        for name in ("new_participants_per_minute", "max_stored_bytes"):
+            if env.get(f"MUG_{name.upper()}"):
+                values[name] = env[f"MUG_{name.upper()}"].replace("_", "")
         return cls.model_validate(values)

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from mug.configurations import Experiment
+from mug.server.limits import Limits
 from mug.testing import RunningServer, start_server
 from mug.testing.bundle import BuiltBundle, ensure_bundle
 
@@ -44,19 +45,21 @@ def bundle(tmp_path_factory: pytest.TempPathFactory) -> BuiltBundle:
 
 @pytest.fixture
 def serve(tmp_path: Path) -> Iterator[Callable[..., RunningServer]]:
-    """`serve(experiment, bundle_dir=None)`: the experiment served from a thread, with the SQLite database
+    """`serve(experiment, bundle_dir=None, limits=None)`: the experiment served from a thread (with other
+    rate limits and quotas than the server's own, if given), with the SQLite database
     `tmp_path / "data.sqlite3"` (fresh per test, shared by the servers of one test).
 
     Every server started is stopped after the test.
     """
     started: list[RunningServer] = []
 
-    def run(experiment: Experiment, bundle_dir: Path | None = None) -> RunningServer:
+    def run(experiment: Experiment, bundle_dir: Path | None = None, limits: Limits | None = None) -> RunningServer:
         live = start_server(
             experiment,
             database_url=f"sqlite:///{tmp_path / 'data.sqlite3'}",
             bundle_dir=bundle_dir or tmp_path / "no-bundle",
             in_thread=True,
+            limits=limits,
         )
         started.append(live)
         return live

@@ -57,7 +57,13 @@ def serve(port: int, db: str, group: int, log_level: str, what_if: list[str]) ->
         lobby=Lobby(timeout_s=3600),
     )
     experiment = Experiment(id="load", scenes=[scene, EndScene(id="end")], remote=RemoteConfig())
-    settings = Settings(database_url=f"sqlite:///{db}", bundle_dir=Path(db).parent / "no-bundle", log_level=log_level)
+    # every simulated participant comes from 127.0.0.1: the per-address quota would stop the load at 120
+    settings = Settings(
+        database_url=f"sqlite:///{db}",
+        bundle_dir=Path(db).parent / "no-bundle",
+        log_level=log_level,
+        new_participants_per_minute=10**9,
+    )
     app = create_app(experiment, settings)
     if "gc-freeze" in what_if:
         import gc

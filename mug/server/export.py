@@ -10,6 +10,12 @@ Files written (rows in a fixed order, JSON cells with sorted keys, no export tim
   protocol to the relay (udp, tcp or tls), round trip, input delay, stalls and desyncs as that member
   measured them;
 - `MANIFEST.csv`: every other file with its row count and SHA-256.
+
+Cells a spreadsheet would evaluate as a formula (text beginning with `=`, `+`, `-`, `@`, a tab or a carriage
+return, whatever a participant typed or a page sent) get a leading single quote, as OWASP advises against
+CSV injection; a cell that is a plain number (`-1.5`, `+3`, `-2e-05`, `-inf`) stays as it is, and so do JSON cells
+(they begin with `{`, `[`, `"` or a digit, or are such a number). The rule depends on the cell alone, so
+exports stay byte-for-byte reproducible.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ import csv
 import hashlib
 import io
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -57,14 +64,28 @@ STEP_COLUMNS = [
 ]
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# a number as Python writes it (repr), including the infinities of data stored before they were refused
+_NUMBER = re.compile(r"[+-]?(?:(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?|inf|nan)")
+
+
+def neutralise(text: str) -> str:
+    """Prefix a single quote to text a spreadsheet would evaluate; numbers such as `-1.5` stay numbers."""
+    if text.startswith(FORMULA_STARTS) and not _NUMBER.fullmatch(text):
+        return "'" + text
+    return text
+
+
 def _cell(value: Any) -> Any:
     if isinstance(value, bool):
         return int(value)
+    if isinstance(value, int):
+        return value
     if isinstance(value, float):
-        return repr(value)
+        return neutralise(repr(value))
     if isinstance(value, dict | list):
-        return json.dumps(value, sort_keys=True, separators=(",", ":"))
-    return "" if value is None else value
+        return neutralise(json.dumps(value, sort_keys=True, separators=(",", ":")))
+    return "" if value is None else neutralise(str(value))
 
 
 def _write(path: Path, header: list[str], rows: list[list[Any]]) -> tuple[int, str]:

@@ -10,8 +10,11 @@ from typing import Any
 import socketio
 from pydantic import BaseModel, ValidationError
 
+from mug.server.edge import GuardedServer
+from mug.server.limits import AddressQuota, Limits, StorageQuota, event_bytes, rows_bytes, stored_bytes
 from mug.server.multiplayer import Multiplayer
 from mug.server.participants import Participants
+from mug.server.store import dumps
 from mug.server.wire import (
     MAX_MESSAGE_BYTES,
     Advance,
@@ -80,12 +83,34 @@ def emitter(sio: socketio.AsyncServer, participants: Participants) -> Emit:
     return emit
 
 
-def register(sio: socketio.AsyncServer, participants: Participants, multiplayer: Multiplayer) -> None:
+def client_address(environ: dict[str, Any]) -> str:
+    """The connection's client address from the ASGI scope: behind a proxy listed in uvicorn's
+    `--forwarded-allow-ips`, the client's address from X-Forwarded-For; behind another, the proxy's."""
+    client = (environ.get("asgi.scope") or {}).get("client")
+    return str(client[0]) if client else "unknown"
+
+
+def register(sio: GuardedServer, participants: Participants, multiplayer: Multiplayer, limits: Limits) -> None:
     """Attach the event handlers to a Socket.IO server."""
+    addresses = AddressQuota(limits.new_participants_per_minute)
+    storage = StorageQuota(limits.max_stored_bytes)
+    greeting: set[str] = set()  # connections with a hello under way
 
     async def hello(sid: str, data: Any) -> dict[str, Any]:
-        environ = sio.get_environ(sid) or {}
-        ack, stale = await participants.hello(sid, parse(Hello, data), environ.get("HTTP_USER_AGENT"))
+        msg = parse(Hello, data)
+        if sid in greeting:
+            # a second hello in flight on one connection would otherwise create a second participant
+            raise WireError("already_identified", "a hello is already under way on this connection")
+        greeting.add(sid)
+        try:
+            environ = sio.get_environ(sid) or {}
+            if msg.token is None and sid not in participants.by_sid:
+                addresses.spend(client_address(environ))
+            ack, stale = await participants.hello(sid, msg, environ.get("HTTP_USER_AGENT"))
+            pid = ack["participant"]
+            storage.used[pid] = 0 if msg.token is None else await stored_bytes(participants.store, pid)
+        finally:
+            greeting.discard(sid)
         if stale is not None:
             kicked = Kicked(reason="reopened")
             await sio.emit(kicked.event, kicked.payload(), to=stale)
@@ -97,30 +122,53 @@ def register(sio: socketio.AsyncServer, participants: Participants, multiplayer:
         await multiplayer.leaving_scene(participants.live(sid).pid)
         return ack
 
+    async def records(sid: str, msg: Records) -> dict[str, Any]:
+        pid = participants.live(sid).pid
+        sizes = rows_bytes(r.model_dump() for r in msg.rows)
+        storage.check(pid, sum(sizes))
+        ack = await participants.records(sid, msg)
+        # rows already stored (a batch sent again) are not counted twice
+        storage.add(pid, sum(sizes) * ack["stored"] // max(1, len(sizes)))
+        return ack
+
+    async def event(sid: str, msg: Event) -> dict[str, Any]:
+        pid = participants.live(sid).pid
+        size = event_bytes(msg.kind, dumps(msg.data))
+        storage.check(pid, size)
+        ack = await participants.event(sid, msg)
+        storage.add(pid, size)
+        return ack
+
+    async def report(sid: str, msg: MatchReport) -> dict[str, Any]:
+        pid = participants.live(sid).pid
+        size = event_bytes(msg.kind, dumps(msg.data))  # stored like an event: a kind and its JSON data
+        storage.check(pid, size)
+        ack = await multiplayer.report(sid, msg)
+        storage.add(pid, size)
+        return ack
+
     # event -> (message model, service method): each handler parses at the edge and calls the service
     routes: dict[str, tuple[type[BaseModel], Callable[[str, Any], Awaitable[dict[str, Any]]]]] = {
         "advance": (Advance, advance),
-        "records": (Records, participants.records),
-        "event": (Event, participants.event),
+        "records": (Records, records),
+        "event": (Event, event),
         "lobby_join": (LobbyJoin, multiplayer.join),
         "lobby_leave": (LobbyJoin, multiplayer.leave),
         "signal": (Signal, multiplayer.signal),
-        "match_report": (MatchReport, multiplayer.report),
+        "match_report": (MatchReport, report),
     }
     sio.on("hello", guarded("hello", hello))
     for name, (model, method) in routes.items():
         sio.on(name, guarded(name, _parsing(model, method)))
 
+    # Only the server's own notice of a closed connection reaches this: GuardedServer refuses a client's
+    # event named `disconnect` (any event not registered above is answered `unknown_event` there, too).
     async def disconnect(sid: str, *_: Any) -> None:
+        greeting.discard(sid)
         pid = participants.disconnect(sid)
         if pid is not None:
+            storage.used.pop(pid, None)
             log.info("disconnected %s", pid)
             await multiplayer.disconnected(pid)
 
     sio.on("disconnect", disconnect)
-
-    async def unknown(event: str, sid: str, *_: Any) -> dict[str, Any]:
-        log.warning("refused unknown event %r from %s", event[:40], sid)
-        return WireError("unknown_event", f"there is no event {event[:40]!r}").as_ack()
-
-    sio.on("*", unknown)

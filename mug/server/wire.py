@@ -4,17 +4,38 @@ Every event the page emits carries `v` (the protocol version) and is answered th
 acknowledgement with either `{"ok": true, ...}` or `{"ok": false, "error": {"code": str, "message": str}}`.
 Unsolicited server events: `mug_error` `{"code", "message"}` and `mug_kicked` `{"reason"}`.
 
+Every event is one Socket.IO event with exactly one argument, a JSON object; anything else is refused with an
+error ack before any handler runs (see `mug.server.edge`):
+
+- `rate_limited`: the connection sent more than `mug.server.limits` allows (events and bytes a second, after a
+  burst). The page retries the same message after a pause; a connection that keeps sending while refused is
+  disconnected. A connection that does not read what it is sent (more than `MAX_QUEUED_PACKETS` waiting) is
+  disconnected too.
+- `bad_event` (the name is not a string), `reserved_event` (`connect`, `disconnect` and the other names
+  Socket.IO keeps for itself: they have no effect), `unknown_event`.
+- `bad_message`: not exactly one argument, not a JSON object, undecodable JSON, or a value the store cannot
+  keep: NaN or Infinity, an integer of magnitude 2**63 or more, a binary attachment, nesting deeper than
+  `MAX_JSON_DEPTH`; also a field that breaks its model below, e.g. a free-form JSON field (a step's `action`,
+  `reward`, `info`; an event's `data`; each survey answer) longer than `MAX_JSON_FIELD_CHARS` characters as
+  compact JSON. The message names the field (`rows.3.reward: nan is not JSON; ...`); a refused batch stores
+  nothing.
+- `too_large`: the message is over `MAX_MESSAGE_BYTES` as JSON.
+- `quota_exceeded`: a new participant from a client address that created `new_participants_per_minute` in the
+  last minute, or rows, events and match reports beyond a participant's `max_stored_bytes` (both in `mug.settings`).
+- `server_error`: the server failed; nothing of the message was stored.
+
 Page -> server (event name: payload -> ack):
 
 - `hello` {v, token: str|null, tab: str, params: {str: str}, match_id: str|null}
     -> {ok, token, participant, scene: SceneSpec, scene_index, scene_count, resume: {episode: int, played?: true}}
     A null token creates a participant (params are the page's URL parameters and are stored); a known token
-    resumes its current scene. `tab` is a random id the page keeps in sessionStorage: the same tab may take
-    over its old connection (a refresh), another tab of the same participant is refused (`second_tab`).
-    `match_id` is the match the page is playing right now, if any: a page that reconnects (a dropped
-    connection, a restarted server) says it and goes on playing; a member of a running match whose page
-    does not name it (a reload, another window) has left that match (outcome `left`). `resume.played`: the
-    participant played every episode of this multiplayer scene already (the page moves on).
+    resumes its current scene. One hello per connection: a second one, even while the first is still under
+    way, is refused (`already_identified`). `tab` is a random id the page keeps in sessionStorage: the same
+    tab may take over its old connection (a refresh), another tab of the same participant is refused
+    (`second_tab`). `match_id` is the match the page is playing right now, if any: a page that reconnects (a
+    dropped connection, a restarted server) says it and goes on playing; a member of a running match whose
+    page does not name it (a reload, another window) has left that match (outcome `left`). `resume.played`:
+    the participant played every episode of this multiplayer scene already (the page moves on).
 - `advance` {v, scene_id, answers: {question_id: value}} -> {ok, scene: SceneSpec, scene_index}
     Leaves `scene_id` (which must be the current scene) for the next one, storing survey answers.
 - `records` {v, scene_id, batch: int, rows: [StepRow]} -> {ok, batch, stored, duplicates}
@@ -47,15 +68,86 @@ scenes and `completion_code` and `redirect` (the filled redirect URL) for the en
 
 from __future__ import annotations
 
+import json
+import math
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 PROTOCOL_VERSION = 1
 MAX_MESSAGE_BYTES = 1_000_000  # Socket.IO refuses larger packets before any handler runs
 MAX_ROWS_PER_BATCH = 1000
+# a free-form JSON field (a step's action, reward or info; an event's data; a survey answer; a match report's
+# data) as compact JSON text: an environment's info dict of a few hundred numbers fits with room to spare
 MAX_JSON_FIELD_CHARS = 16_000
 MAX_PARAMS = 50
+# JSON nested deeper than this is refused (a walk of it stays cheap; no real record nests this deep)
+MAX_JSON_DEPTH = 32
+# integers are stored as SQL BIGINT (and read by numpy and pandas as int64): they must fit in 64 bits, and
+# so must their negation (-2**63 has none), so the range is symmetric
+MIN_INT, MAX_INT = -(2**63) + 1, 2**63 - 1
+
+
+def check_plain_json(value: Any) -> int:
+    """Check that a decoded message holds only plain JSON the store can keep, and estimate its size.
+
+    Socket.IO's decoder accepts `NaN`, `Infinity` and integers of any size, and replaces binary attachments
+    with bytes; none of them can be stored or exported faithfully.
+
+    Returns:
+        The approximate size of `value` as JSON text, in bytes.
+
+    Raises:
+        WireError: `bad_message`, naming the field (e.g. `rows.3.reward`) and what is wrong with it.
+    """
+    size = 0
+    stack: list[tuple[Any, tuple[Any, ...]]] = [(value, ())]
+    while stack:
+        item, path = stack.pop()
+        if len(path) > MAX_JSON_DEPTH:
+            raise WireError("bad_message", f"{_where(path)}: JSON nested deeper than {MAX_JSON_DEPTH} levels")
+        if isinstance(item, str):
+            size += len(item) + 2
+        elif item is None or isinstance(item, bool):
+            size += 5
+        elif isinstance(item, int):
+            if not MIN_INT <= item <= MAX_INT:
+                raise WireError(
+                    "bad_message",
+                    f"{_where(path)}: integer {str(item)[:30]} is out of range; integers must lie within ±(2**63 - 1)",
+                )
+            size += 20
+        elif isinstance(item, float):
+            if not math.isfinite(item):
+                raise WireError("bad_message", f"{_where(path)}: {item} is not JSON; send a finite number or null")
+            size += 24
+        elif isinstance(item, dict):
+            size += 2
+            for key, sub in item.items():
+                size += len(str(key)) + 4
+                stack.append((sub, (*path, key)))
+        elif isinstance(item, list):
+            size += 2
+            stack.extend((sub, (*path, i)) for i, sub in enumerate(item))
+        elif isinstance(item, bytes | bytearray):
+            raise WireError("bad_message", f"{_where(path)}: binary attachments are not accepted; send JSON")
+        else:
+            raise WireError("bad_message", f"{_where(path)}: {type(item).__name__} is not JSON")
+    return size
+
+
+def _where(path: tuple[Any, ...]) -> str:
+    return ".".join(map(str, path)) or "(message)"
+
+
+def _json_field(value: Any) -> Any:
+    chars = len(json.dumps(value, separators=(",", ":"), ensure_ascii=False))
+    if chars > MAX_JSON_FIELD_CHARS:
+        raise ValueError(f"{chars} characters as JSON; the limit is {MAX_JSON_FIELD_CHARS}")
+    return value
+
+
+JsonField = Annotated[Any, AfterValidator(_json_field)]
 
 Text = Annotated[str, StringConstraints(max_length=200)]
 SceneId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
@@ -78,7 +170,7 @@ class Hello(_Msg):
 
 class Advance(_Msg):
     scene_id: SceneId
-    answers: dict[Text, Any] = Field(default_factory=dict, max_length=200)
+    answers: dict[Text, JsonField] = Field(default_factory=dict, max_length=200)
 
 
 class StepRow(BaseModel):
@@ -89,11 +181,11 @@ class StepRow(BaseModel):
     episode: int = Field(ge=0, le=1_000_000)
     step: int = Field(ge=0, le=100_000_000)
     agent: Text = ""
-    action: Any = None
-    reward: Any = None
+    action: JsonField = None
+    reward: JsonField = None
     terminated: bool = False
     truncated: bool = False
-    info: Any = None
+    info: JsonField = None
     obs_checksum: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{4,64}$")] | None = None
     episode_seed: int | None = None
     t_ms: float = Field(description="Browser wall clock (ms since the epoch) when the step was taken.")
@@ -110,7 +202,7 @@ class Records(_Msg):
 class Event(_Msg):
     scene_id: SceneId | None = None
     kind: Annotated[str, StringConstraints(pattern=r"^[a-z_]{1,40}$")]
-    data: dict[Text, Any] = Field(default_factory=dict, max_length=50)
+    data: Annotated[dict[Text, Any], AfterValidator(_json_field)] = Field(default_factory=dict, max_length=50)
 
 
 class LobbyJoin(_Msg):
@@ -126,6 +218,7 @@ class Signal(_Msg):
 class MatchReport(_Msg):
     match_id: Annotated[str, StringConstraints(max_length=64)]
     kind: Literal["links", "summary", "finished", "peer_gone"]
+    # not limited to MAX_JSON_FIELD_CHARS: a summary lists every desynced frame (see mug.client.match)
     data: dict[Text, Any] = Field(default_factory=dict, max_length=100)
 
 

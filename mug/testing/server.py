@@ -17,13 +17,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
-from typing import IO, TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, Any
 
 from mug.testing.coturn import free_port
 from mug.testing.wait import wait_until
 
 if TYPE_CHECKING:
     from mug.configurations import Experiment
+    from mug.server.limits import Limits
 
 HOST = "127.0.0.1"
 READY_WITHIN_S = 30.0
@@ -39,6 +40,8 @@ class RunningServer:
     _stop: Callable[[], None] = field(repr=False)
     _stopped: bool = field(default=False, repr=False)
     _kill: Callable[[], None] | None = field(default=None, repr=False)
+    # in a thread only: the uvicorn.Server, for tests that look at its connections or its app's sockets
+    uvicorn_server: Any = field(default=None, repr=False)
 
     @property
     def port(self) -> int:
@@ -86,6 +89,7 @@ def start_server(
     in_thread: bool = False,
     ready_within_s: float = READY_WITHIN_S,
     port: int | None = None,
+    limits: Limits | None = None,
 ) -> RunningServer:
     """Start MUG's server on a free 127.0.0.1 port and return once `/healthz` answers.
 
@@ -101,6 +105,7 @@ def start_server(
         in_thread: serve from a thread of this process instead of a child process.
         ready_within_s: the start-up deadline.
         port: the port to listen on (default: a free one), e.g. a killed server's to start it again.
+        limits: rate limits and quotas other than the server's own (in a thread only).
 
     Returns:
         The running server.
@@ -114,7 +119,9 @@ def start_server(
     if in_thread:
         if env or log:
             raise ValueError("env and log apply to a child process: pass in_thread=False")
-        return _start_thread(experiment, url, port, database_url, bundle_dir, log_level, ready_within_s)
+        return _start_thread(experiment, url, port, database_url, bundle_dir, log_level, ready_within_s, limits)
+    if limits is not None:
+        raise ValueError("limits apply to a server in this process: pass in_thread=True")
     if experiment is not None and not isinstance(experiment, str):
         raise ValueError("a child process serves a MUG_EXPERIMENT reference ('file.py:name'): pass in_thread=True")
     child_env = {k: v for k, v in os.environ.items() if not k.startswith("MUG_")}
@@ -170,6 +177,7 @@ def _start_thread(
     bundle_dir: Path,
     log_level: str,
     ready_within_s: float,
+    limits: Limits | None = None,
 ) -> RunningServer:
     import uvicorn
 
@@ -178,7 +186,7 @@ def _start_thread(
 
     reference = experiment if isinstance(experiment, str) else None
     settings = Settings(experiment=reference, database_url=database_url, bundle_dir=bundle_dir, log_level=log_level)
-    app = create_app(None if isinstance(experiment, str) else experiment, settings)
+    app = create_app(None if isinstance(experiment, str) else experiment, settings, limits)
     server = uvicorn.Server(uvicorn.Config(app, host=HOST, port=port, log_level=log_level, lifespan="on"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -192,7 +200,7 @@ def _start_thread(
             raise RuntimeError("the server thread ended")
         return server.started and _healthy(url)
 
-    running = RunningServer(url, database_url, None, stop)
+    running = RunningServer(url, database_url, None, stop, uvicorn_server=server)
     try:
         wait_until(ready, ready_within_s, what=f"the server at {url} answers /healthz")
     except (RuntimeError, TimeoutError) as exc:

@@ -112,7 +112,8 @@ export class Connection {
   }
 
   /**
-   * Send after hello, retrying (with backoff) until acknowledged; a refusal (WireError) is not retried.
+   * Send after hello, retrying (with backoff) until acknowledged; a refusal (WireError) is not retried,
+   * except `rate_limited`.
    * @param {string} event
    * @param {Object<string, any>} data
    * @param {{timeoutMs?: number, retries?: number}} [opts]
@@ -127,7 +128,9 @@ export class Connection {
       try {
         return await this.send(event, data, timeoutMs);
       } catch (err) {
-        if (err instanceof WireError || attempt >= retries) throw err;
+        // `rate_limited` is the one refusal worth retrying: the server takes the same message after a pause
+        const refused = err instanceof WireError && err.code !== "rate_limited";
+        if (refused || attempt >= retries) throw err;
         await new Promise((r) => setTimeout(r, delay));
         delay = Math.min(RETRY_MAX_MS, delay * 2);
       }
