@@ -12,11 +12,12 @@
 //   `onPeerClosed`; before it opens, `ready` rejects after `timeoutMs` instead.
 
 /**
- * @typedef {{iceServers: RTCIceServer[], iceTransportPolicy: RTCIceTransportPolicy, expiresAt?: number|null}} IceConfig
- * @typedef {{kind: string, data: any, from: {pid: string, slot: number}, match_id: string}} SignalMsg
+ * @typedef {import("./wire.js").IceConfig} IceConfig
+ * @typedef {import("./wire.js").SignalMsg} SignalMsg
+ * @typedef {SignalMsg["kind"]} SignalKind
  * @typedef {{slot: number, pid: string, type: "direct"|"relay"|"unknown", rtt_ms: number|null}} LinkStats
  * @typedef {{matchId: string, slot: number, members: string[], ice: IceConfig,
- *   signal: (to: number, kind: string, data: any) => Promise<any>,
+ *   signal: (to: number, kind: SignalKind, data: unknown) => Promise<unknown>,
  *   onMessage: (pid: string, data: ArrayBuffer) => void,
  *   onPeerClosed: (pid: string, reason: string) => void, timeoutMs?: number}} MeshOptions
  */
@@ -47,7 +48,7 @@ export class Mesh {
     /** @type {Map<string, Link>} by participant id */
     this.links = new Map();
     this.closing = false;
-    /** @type {(v?: any) => void} */
+    /** @type {() => void} */
     let resolve = () => {};
     /** @type {(e: Error) => void} */
     let reject = () => {};
@@ -71,7 +72,7 @@ export class Mesh {
 
   /** @param {number} slot @param {string} pid */
   makeLink(slot, pid) {
-    const pc = new RTCPeerConnection(/** @type {RTCConfiguration} */ (this.rtcConfig));
+    const pc = new RTCPeerConnection(this.rtcConfig);
     const link = new Link(slot, pid, pc);
     pc.onicecandidate = (ev) => {
       if (ev.candidate) this.send_signal(link, "candidate", ev.candidate.toJSON());
@@ -104,7 +105,7 @@ export class Mesh {
     else this.rejectReady(new Error(`connection to slot ${link.slot} ${reason}`));
   }
 
-  /** @param {Link} link @param {string} kind @param {any} data */
+  /** @param {Link} link @param {SignalKind} kind @param {unknown} data */
   send_signal(link, kind, data) {
     this.opts.signal(link.slot, kind, data).catch((err) => console.warn("mug: signal not delivered", kind, err));
   }
@@ -129,18 +130,20 @@ export class Mesh {
     if (!link || link.closed) return;
     const pc = link.pc;
     try {
+      // `data` is what the peer's browser produced, relayed unread: the browser's own checks validate it.
       if (msg.kind === "offer") {
-        await pc.setRemoteDescription(msg.data);
+        await pc.setRemoteDescription(/** @type {RTCSessionDescriptionInit} */ (msg.data));
         await this.drain(link);
         await pc.setLocalDescription(await pc.createAnswer());
         const desc = /** @type {RTCSessionDescription} */ (pc.localDescription);
         this.send_signal(link, "answer", { type: desc.type, sdp: desc.sdp });
       } else if (msg.kind === "answer") {
-        await pc.setRemoteDescription(msg.data);
+        await pc.setRemoteDescription(/** @type {RTCSessionDescriptionInit} */ (msg.data));
         await this.drain(link);
       } else if (msg.kind === "candidate") {
-        if (pc.remoteDescription) await pc.addIceCandidate(msg.data);
-        else link.early.push(msg.data);
+        const candidate = /** @type {RTCIceCandidateInit} */ (msg.data);
+        if (pc.remoteDescription) await pc.addIceCandidate(candidate);
+        else link.early.push(candidate);
       } else if (msg.kind === "bye") {
         this.lost(link, "said bye");
       }

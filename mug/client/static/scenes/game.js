@@ -1,15 +1,16 @@
 // @ts-check
 // A game scene: instructions, the canvas, a start button; episodes played by the worker; rows to the outbox.
 
-import { h, show } from "../dom.js";
+import { h } from "../dom.js";
 import { Keyboard } from "../input.js";
-import { Renderer } from "../renderer.js";
+import { formatScore, gameLayout, waitForRuntime } from "./game_view.js";
 import { matchScene } from "./match.js";
 
 /** @typedef {import("../wire.js").GameSpec} GameSpec */
 /** @typedef {import("../wire.js").SceneSpec} SceneSpec */
 /** @typedef {import("../flow.js").Context} Context */
 /** @typedef {import("../worker_protocol.js").FrameInfo} FrameInfo */
+/** @typedef {import("../renderer.js").Renderer} Renderer */
 
 /**
  * @param {GameSpec} scene
@@ -39,51 +40,6 @@ export function isMultiplayer(scene) {
 }
 
 /**
- * The game page: title, instructions, HUD, canvas and a panel for messages and buttons.
- * @param {GameSpec} scene
- * @param {HTMLElement} root
- */
-export function gameLayout(scene, root) {
-  const canvas = /** @type {HTMLCanvasElement} */ (h("canvas", {
-    class: "mug-canvas", width: scene.canvas_width, height: scene.canvas_height, "data-testid": "mug-canvas",
-  }));
-  const score = h("span", { class: "mug-score", "data-testid": "mug-score", text: "0" });
-  const episodeText = h("span", { class: "mug-episode", text: `${scene.num_episodes} episodes` });
-  const stepText = h("span", { class: "mug-step", text: "0" });
-  const hud = h("div", { class: "mug-hud" },
-    scene.show_score ? h("span", {}, "Score ", score) : null, episodeText, h("span", {}, "Step ", stepText));
-  const panel = h("div", { class: "mug-panel", "data-testid": "mug-panel" });
-  show(root, h("article", { class: "mug-scene mug-game" },
-    scene.title ? h("h1", { text: scene.title }) : null,
-    h("div", { class: "mug-body", html: scene.instructions_html }),
-    hud, h("div", { class: "mug-stage" }, canvas), panel));
-  return { canvas, renderer: new Renderer(canvas), score, episodeText, stepText, panel };
-}
-
-/**
- * Waits for the runtime, with a progress bar in `panel` only if it is not ready yet.
- * @param {HTMLElement} panel
- * @param {import("../runtime.js").Runtime} runtime
- * @param {import("../status.js").Status} status
- */
-export async function waitForRuntime(panel, runtime, status) {
-  if (status.runtime.ready) return;
-  const bar = h("progress", { max: 100, value: runtime.percent });
-  const label = h("span", { text: `Loading the game... ${runtime.percent}%` });
-  panel.replaceChildren(h("div", { class: "mug-progress", "data-testid": "mug-progress" }, label, bar));
-  const off = runtime.onProgress((p) => {
-    /** @type {HTMLProgressElement} */ (bar).value = p;
-    label.textContent = `Loading the game... ${p}%`;
-  });
-  try {
-    await runtime.ready;
-  } finally {
-    off();
-    panel.replaceChildren();
-  }
-}
-
-/**
  * Plays episodes `first`..num_episodes-1.
  * @param {GameSpec} scene
  * @param {Context} ctx
@@ -97,7 +53,7 @@ async function play(scene, ctx, renderer, first, ui) {
   const keyboard = new Keyboard(worker, [...Object.keys(scene.key_bindings), " "]);
   /** @type {(frame: FrameInfo) => void} */
   let episodeOver = () => {};
-  /** @type {(err: any) => void} */
+  /** @type {(err: import("../worker_protocol.js").WorkerError) => void} */
   let crashed = () => {};
   const offFrame = worker.on("frame", (/** @type {{frame: FrameInfo, pixels: Uint8ClampedArray|null}} */ msg) => {
     const f = msg.frame;
@@ -166,9 +122,4 @@ function pressContinue(panel, label, text, space) {
     panel.replaceChildren(h("p", { class: "mug-between", text }), button);
     button.focus();
   });
-}
-
-/** @param {number} value */
-export function formatScore(value) {
-  return Number.isInteger(value) ? String(value) : value.toFixed(2);
 }

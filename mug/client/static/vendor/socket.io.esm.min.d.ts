@@ -12,23 +12,25 @@ export interface ManagerOptions {
   transports?: string[];
 }
 
-// Socket.IO payloads cross a trust boundary: the listener's parameters are the server's JSON.
+// Socket.IO payloads cross a trust boundary: an untyped socket's listeners get the server's JSON as `any`.
 export type Listener = (...args: any[]) => void;
+// Listeners by event name, like socket.io-client's own `Socket<ListenEvents>` (wire.js declares the page's).
+export type EventsMap = { [event: string]: Listener };
 
-export interface Socket {
+export interface Socket<Listen extends EventsMap = EventsMap> {
   readonly id: string | undefined;
   readonly connected: boolean;
   connect(): this;
   disconnect(): this;
-  on(event: string, listener: Listener): this;
-  off(event: string, listener?: Listener): this;
+  on<E extends keyof Listen & string>(event: E, listener: Listen[E]): this;
+  off<E extends keyof Listen & string>(event: E, listener?: Listen[E]): this;
   emit(event: string, ...args: unknown[]): this;
-  /** A socket whose next emitWithAck rejects with an Error after `ms` milliseconds without an ack. */
-  timeout(ms: number): Socket;
+  /** The same socket, whose next emitWithAck rejects with an Error after `ms` milliseconds without an ack. */
+  timeout(ms: number): this;
   emitWithAck(event: string, ...args: unknown[]): Promise<unknown>;
 }
 
-export function io(opts?: ManagerOptions): Socket;
-export function io(uri: string, opts?: ManagerOptions): Socket;
+export function io<Listen extends EventsMap = EventsMap>(opts?: Partial<ManagerOptions>): Socket<Listen>;
+export function io<Listen extends EventsMap = EventsMap>(uri: string, opts?: Partial<ManagerOptions>): Socket<Listen>;
 export { io as connect };
 export default io;

@@ -1,0 +1,58 @@
+// @ts-check
+// The page of a game scene, shared by the single-player scene (game.js) and the multiplayer one (match.js):
+// layout, the runtime's progress bar, the score's format.
+
+import { h, show } from "../dom.js";
+import { Renderer } from "../renderer.js";
+
+/** @typedef {import("../wire.js").GameSpec} GameSpec */
+
+/**
+ * The game page: title, instructions, HUD, canvas and a panel for messages and buttons.
+ * @param {GameSpec} scene
+ * @param {HTMLElement} root
+ */
+export function gameLayout(scene, root) {
+  const canvas = /** @type {HTMLCanvasElement} */ (h("canvas", {
+    class: "mug-canvas", width: scene.canvas_width, height: scene.canvas_height, "data-testid": "mug-canvas",
+  }));
+  const score = h("span", { class: "mug-score", "data-testid": "mug-score", text: "0" });
+  const episodeText = h("span", { class: "mug-episode", text: `${scene.num_episodes} episodes` });
+  const stepText = h("span", { class: "mug-step", text: "0" });
+  const hud = h("div", { class: "mug-hud" },
+    scene.show_score ? h("span", {}, "Score ", score) : null, episodeText, h("span", {}, "Step ", stepText));
+  const panel = h("div", { class: "mug-panel", "data-testid": "mug-panel" });
+  show(root, h("article", { class: "mug-scene mug-game" },
+    scene.title ? h("h1", { text: scene.title }) : null,
+    h("div", { class: "mug-body", html: scene.instructions_html }),
+    hud, h("div", { class: "mug-stage" }, canvas), panel));
+  return { canvas, renderer: new Renderer(canvas), score, episodeText, stepText, panel };
+}
+
+/**
+ * Waits for the runtime, with a progress bar in `panel` only if it is not ready yet.
+ * @param {HTMLElement} panel
+ * @param {import("../runtime.js").Runtime} runtime
+ * @param {import("../status.js").Status} status
+ */
+export async function waitForRuntime(panel, runtime, status) {
+  if (status.runtime.ready) return;
+  const bar = h("progress", { max: 100, value: runtime.percent });
+  const label = h("span", { text: `Loading the game... ${runtime.percent}%` });
+  panel.replaceChildren(h("div", { class: "mug-progress", "data-testid": "mug-progress" }, label, bar));
+  const off = runtime.onProgress((p) => {
+    /** @type {HTMLProgressElement} */ (bar).value = p;
+    label.textContent = `Loading the game... ${p}%`;
+  });
+  try {
+    await runtime.ready;
+  } finally {
+    off();
+    panel.replaceChildren();
+  }
+}
+
+/** @param {number} value */
+export function formatScore(value) {
+  return Number.isInteger(value) ? String(value) : value.toFixed(2);
+}
