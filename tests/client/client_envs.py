@@ -86,7 +86,7 @@ class Pair(ParallelEnv[str, np.ndarray, int]):
         rewards = {a: float(actions[a]) for a in self.agents}
         terms = dict.fromkeys(self.agents, done)
         truncs = dict.fromkeys(self.agents, False)
-        infos = {a: {} for a in self.agents}
+        infos: dict[str, dict[str, Any]] = {a: {} for a in self.agents}
         if done:
             self.agents = []
         return obs, rewards, terms, truncs, infos

@@ -60,6 +60,7 @@ pixels = Experiment(
 
 # ---- multiplayer (test_e2e_multiplayer.py) -------------------------------------------------------------
 import os  # noqa: E402
+from typing import Any  # noqa: E402
 
 from mug.configurations import Lobby, Outcome, RemoteConfig  # noqa: E402
 from mug.demo import demo_experiment, duo_scene  # noqa: E402
@@ -68,30 +69,26 @@ MP_KEYS = {"ArrowLeft": 0, "ArrowRight": 2}
 NO_STUN = RemoteConfig().webrtc(stun_urls=[], load_env_file=False)  # no internet here: host candidates only
 
 
-def _mp(name: str, players: int, remote: RemoteConfig, **kw: object) -> Experiment:
+def _mp(name: str, players: int, remote: RemoteConfig, **kw: Any) -> Experiment:
     if players == 2:
         env, agents, kwargs = "mug.demos.catch_duo:make_env", {"left": "human", "right": "human"}, {}
     else:
         env, agents = "mug.demos.catch_party:make_env", {f"p{i}": "human" for i in range(players)}
         kwargs = {"players": players}
-    scene = GameScene(
-        **(
-            {
-                "id": "duo",
-                "env": env,
-                "env_kwargs": kwargs,
-                "agents": agents,
-                "key_bindings": MP_KEYS,
-                "default_action": 1,
-                "fps": 30,
-                "num_episodes": 2,
-                "max_steps": 90,
-                "lobby": Lobby(timeout_s=60, on_timeout="end"),
-                "partner_left": Outcome(body="Your partner left.", completion_code="PARTNERLEFT"),
-            }
-            | kw
-        )
-    )
+    fields: dict[str, Any] = {
+        "id": "duo",
+        "env": env,
+        "env_kwargs": kwargs,
+        "agents": agents,
+        "key_bindings": MP_KEYS,
+        "default_action": 1,
+        "fps": 30,
+        "num_episodes": 2,
+        "max_steps": 90,
+        "lobby": Lobby(timeout_s=60, on_timeout="end"),
+        "partner_left": Outcome(body="Your partner left.", completion_code="PARTNERLEFT"),
+    }
+    scene = GameScene(**(fields | kw))
     return Experiment(id=name, title=name, scenes=[scene, EndScene(id="end", completion_code="DONE")], remote=remote)
 
 
