@@ -222,3 +222,41 @@ def test_rgb_array_frames_are_drawn_scaled_and_hidden_tabs_play_the_default(mug_
     assert page.evaluate(RED_COLUMNS)["red"] == before
     page.keyboard.up("ArrowRight")
     wait_phase(page, "end", timeout=30_000)
+
+
+WORKER_IMPORT = 'import { WORKER_PROTOCOL_VERSION, WorkerCallError, staleFilesMessage } from "./worker_protocol.js";'
+STALE_WORKERS = {
+    # a cached worker.js of another protocol version: the worker refuses the page's init
+    "other_version": [
+        (
+            WORKER_IMPORT,
+            'import { WorkerCallError, staleFilesMessage } from "./worker_protocol.js";\n'
+            "const WORKER_PROTOCOL_VERSION = 1;",
+        ),
+    ],
+    # a worker from before the version check: it loads, answers init without a protocol, and the page refuses it
+    "before_the_check": [
+        ("if (args.protocol !== WORKER_PROTOCOL_VERSION) {", "if (false) {"),
+        ("return { load_ms, protocol: WORKER_PROTOCOL_VERSION };", "return { load_ms };"),
+    ],
+}
+
+
+@pytest.mark.parametrize("stale", sorted(STALE_WORKERS))
+def test_a_stale_worker_is_refused_with_a_reload_message(mug_server: Any, page: Any, stale: str) -> None:
+    def serve_stale(route: Any) -> None:
+        body = route.fetch().text()
+        for old, new in STALE_WORKERS[stale]:
+            assert old in body
+            body = body.replace(old, new)
+        route.fulfill(body=body, content_type="text/javascript")
+
+    page.route("**/worker.js", serve_stale)
+    server = mug_server()
+    page.goto(server.url + "/")
+    page.wait_for_function("window.mug?.status().runtime.error", timeout=60_000)
+    assert not page.evaluate("window.mug.status().runtime.ready")
+    page.click("[data-testid=mug-continue]")  # consent; the game scene then shows the error
+    wait_phase(page, "error")
+    text = page.text_content("#mug-root")
+    assert "out of date" in text and "reload" in text

@@ -33,12 +33,14 @@ export class Runtime {
       loaded = this.client.call("init", { protocol: WORKER_PROTOCOL_VERSION, ...bundle });
     }
     /** @type {Promise<{load_ms: number}>} */
-    this.ready = loaded.then(
+    this.ready = loaded.then((value) => {
+      // A worker older than the version check ignores `protocol`; its answer does not carry one.
+      if (value.protocol !== WORKER_PROTOCOL_VERSION) {
+        throw new Error(staleFilesMessage(value.protocol ?? 1, WORKER_PROTOCOL_VERSION));
+      }
+      return value;
+    }).then(
       (value) => {
-        // A worker older than the version check ignores `protocol`; its answer does not carry one.
-        if (value.protocol !== WORKER_PROTOCOL_VERSION) {
-          throw new Error(staleFilesMessage(value.protocol ?? 1, WORKER_PROTOCOL_VERSION));
-        }
         status.runtime.ready = true;
         status.runtime.load_ms = value.load_ms;
         return value;
