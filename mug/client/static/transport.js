@@ -179,14 +179,7 @@ export class Mesh {
       const entry = { slot: link.slot, pid: link.pid, type: "unknown", rtt_ms: null };
       try {
         const report = await link.pc.getStats();
-        /** @type {any} */
-        let pair = null;
-        report.forEach((s) => {
-          if (s.type === "transport" && s.selectedCandidatePairId) pair = report.get(s.selectedCandidatePairId);
-        });
-        if (!pair) report.forEach((s) => {
-          if (s.type === "candidate-pair" && s.state === "succeeded" && (s.nominated || s.selected)) pair = s;
-        });
+        const pair = selectedPair(report);
         if (pair) {
           const local = report.get(pair.localCandidateId);
           const remote = report.get(pair.remoteCandidateId);
@@ -215,4 +208,22 @@ export class Mesh {
       }
     }
   }
+}
+
+/**
+ * The ICE candidate pair a connection uses: the transport's selected pair, else a nominated succeeded one.
+ * @param {RTCStatsReport} report
+ * @returns {RTCIceCandidatePairStats|null}
+ */
+function selectedPair(report) {
+  /** @type {RTCIceCandidatePairStats|null} */
+  let nominated = null;
+  for (const s of report.values()) {
+    const selected = s.type === "transport" && s.selectedCandidatePairId && report.get(s.selectedCandidatePairId);
+    if (selected) return selected;
+    if (!nominated && s.type === "candidate-pair" && s.state === "succeeded" && (s.nominated || s.selected)) {
+      nominated = s;
+    }
+  }
+  return nominated;
 }

@@ -8,8 +8,8 @@
  * @typedef {{id: string, prompt: string, kind: "text"|"choice"|"scale"|"number", options: string[],
  *   scale_min: number, scale_max: number, required: boolean}} Question
  * @typedef {{id: string, kind: "game", title: string, instructions_html: string, env: string,
- *   env_kwargs: Object<string, any>, agents: Object<string, "human"|{ref: string, kwargs: Object<string, any>}>,
- *   key_bindings: Object<string, any>, default_action: any, input_mode: "held"|"press", fps: number,
+ *   env_kwargs: Object<string, unknown>, agents: Object<string, "human"|{ref: string, kwargs: Object<string, unknown>}>,
+ *   key_bindings: Object<string, unknown>, default_action: unknown, input_mode: "held"|"press", fps: number,
  *   num_episodes: number, max_steps: number|null, canvas_width: number, canvas_height: number,
  *   show_score: boolean, seed: number}} GameSpec
  * @typedef {{id: string, kind: "end", title: string, body_html: string, completion_code: string,

@@ -128,7 +128,7 @@ function postFrame(result) {
     if (px) px.destroy();
     return frame;
   }
-  /** @type {Uint8ClampedArray|null} */
+  /** @type {import("./worker_protocol.js").Pixels|null} */
   let pixels = null;
   if (px) {
     const buf = px.getBuffer("u8");
@@ -225,7 +225,7 @@ function matchPoll() {
       }
     }
     if (out.frame) {
-      /** @type {Uint8ClampedArray|null} */
+      /** @type {import("./worker_protocol.js").Pixels|null} */
       let pixels = null;
       if (px) {
         const buf = px.getBuffer("u8");

@@ -64,10 +64,23 @@ export const WORKER_PROTOCOL_VERSION = 2;
  *   `where`: "protocol", "load", "import", "start", "step", "reset" or "worker" (an uncaught JS error).
  * @typedef {{kind: "draw", width: number|null, height: number|null, commands: DrawCommand[]}
  *   | {kind: "rgb", width: number, height: number} | {kind: "none"}} RenderPayload
- * @typedef {{op: string, [field: string]: any}} DrawCommand  see mug/rendering/surface.py
+ * @typedef {{color: string, fill: boolean, width: number}} Paint
+ * @typedef {{op: "fill", color: string}
+ *   | Paint & {op: "rect", x: number, y: number, w: number, h: number, radius: number}
+ *   | Paint & {op: "circle", x: number, y: number, r: number}
+ *   | Paint & {op: "ellipse", x: number, y: number, rx: number, ry: number, rotation: number}
+ *   | Paint & {op: "arc", x: number, y: number, r: number, start: number, end: number}
+ *   | {op: "line", points: [number, number][], color: string, width: number}
+ *   | Paint & {op: "polygon", points: [number, number][]}
+ *   | {op: "text", x: number, y: number, text: string, color: string, size: number, font: string,
+ *     align: CanvasTextAlign, baseline: CanvasTextBaseline, bold: boolean}
+ *   | {op: "image", src: string, x: number, y: number, w: number, h: number,
+ *     frame: [number, number, number, number]|null}} DrawCommand
+ *   the draw list of mug/rendering/surface.py (its docstring is the format); the renderer skips other ops
  * @typedef {{episode: number, step: number, agent: string, action: unknown, reward: unknown, terminated: boolean,
  *   truncated: boolean, info: unknown, obs_checksum: string|null, episode_seed: number|null, t_ms: number,
  *   frame: number|null, match_id?: string|null}} StepRow  mug.server.wire.StepRow
+ * @typedef {Uint8ClampedArray<ArrayBuffer>} Pixels  RGBA, row by row, of a RenderPayload of kind "rgb"
  * @typedef {"synchronizing"|"running"|"pause"|"finished"|"done"|"peer_gone"} MatchState  mug.client.match
  * @typedef {{render: RenderPayload, rows: StepRow[], episode: number, step: number, frame: number,
  *   score: number, episode_done: boolean, scene_done: boolean, state?: MatchState, pause_left?: number}} FrameInfo
@@ -100,7 +113,7 @@ export const WORKER_PROTOCOL_VERSION = 2;
  *   `value` is the call's WorkerMethods[method]["value"]
  * @typedef {{type: "progress", stage: "runtime"|"packages"|"imports"|"ready", percent: number}
  *   | {type: "ready", load_ms: number}
- *   | {type: "frame", frame: FrameInfo, pixels: Uint8ClampedArray|null}
+ *   | {type: "frame", frame: FrameInfo, pixels: Pixels|null}
  *   | {type: "error", error: WorkerError}
  *   | NetMsg
  *   | {type: "match", events: MatchEvent[], status: MatchStatus|null}} Unsolicited

@@ -55,7 +55,7 @@ async function play(scene, ctx, renderer, first, ui) {
   let episodeOver = () => {};
   /** @type {(err: import("../worker_protocol.js").WorkerError) => void} */
   let crashed = () => {};
-  const offFrame = worker.on("frame", (/** @type {{frame: FrameInfo, pixels: Uint8ClampedArray|null}} */ msg) => {
+  const offFrame = worker.on("frame", (msg) => {
     const f = msg.frame;
     renderer.draw(f.render, msg.pixels);
     outbox.add(scene.id, f.rows);
