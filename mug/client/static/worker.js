@@ -76,6 +76,7 @@ async function init(args) {
   const indexURL = new URL(args.indexURL, scope.location.href).href;
   const lockFileURL = new URL(args.lockFileURL, scope.location.href).href;
   post({ type: "progress", stage: "runtime", percent: 5 });
+  /** @type {{loadPyodide(opts: {indexURL: string, lockFileURL: string, packages: string[]}): Promise<Pyodide>}} */
   let mod;
   try {
     mod = await import(indexURL + "pyodide.mjs");
@@ -88,7 +89,6 @@ async function init(args) {
     const frac = 1 - Math.exp(-(performance.now() - started) / 2000);
     post({ type: "progress", stage: "packages", percent: Math.round(10 + 70 * frac) });
   }, 200);
-  /** @type {Pyodide} */
   let py;
   try {
     py = await mod.loadPyodide({ indexURL, lockFileURL, packages: args.packages });
