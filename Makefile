@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: demo test check bundle lint venv clean
+.PHONY: demo test check bundle lint venv node clean
 
 $(BIN)/python:
 	"$$(scripts/find-python)" -m venv $(VENV)
@@ -16,6 +16,13 @@ $(VENV)/.installed: $(BIN)/python pyproject.toml
 	touch $@
 
 venv: $(VENV)/.installed
+
+# The page's JavaScript is checked by TypeScript (pinned in package.json / package-lock.json; nothing is emitted).
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
+
+node: node_modules/.installed
 
 bundle: venv
 	$(BIN)/mug bundle
@@ -29,10 +36,12 @@ test: bundle lint
 check: lint
 	$(BIN)/python -m pytest -q -m "not browser and not node and not bundle"
 
-lint: venv
+lint: venv node
 	$(BIN)/ruff check mug tests benchmarks examples
 	$(BIN)/ruff format --check mug tests benchmarks examples
 	$(BIN)/mypy
+	node_modules/.bin/tsc -p tsconfig.json
+	node_modules/.bin/tsc -p tsconfig.worker.json
 
 clean:
-	rm -rf $(VENV) pyodide_bundle/*.whl pyodide_bundle/pyodide* pyodide_bundle/python_stdlib.zip pyodide_bundle/mug-bundle.json
+	rm -rf $(VENV) node_modules pyodide_bundle/*.whl pyodide_bundle/pyodide* pyodide_bundle/python_stdlib.zip pyodide_bundle/mug-bundle.json

@@ -55,7 +55,7 @@ class Experiment(BaseModel):
                         f"scene {scene.id!r}: lobby.timeout_scene {scene.lobby.timeout_scene!r} is not "
                         f"a scene of this experiment ({ids})"
                     )
-                if ids.index(scene.lobby.timeout_scene) <= ids.index(scene.id):  # type: ignore[arg-type]
+                if ids.index(scene.lobby.timeout_scene) <= ids.index(scene.id):
                     raise ValueError(f"scene {scene.id!r}: lobby.timeout_scene must come after the game scene")
         return self
 

@@ -39,7 +39,8 @@ class _MarkdownBody:
     @property
     def body_html(self) -> str:
         """The body rendered from Markdown to HTML."""
-        return _MARKDOWN.render(self.body)
+        html: str = _MARKDOWN.render(self.body)
+        return html
 
 
 class _Scene(BaseModel):
@@ -386,7 +387,8 @@ class GameScene(_Scene):
     @property
     def instructions_html(self) -> str:
         """The instructions rendered from Markdown to HTML."""
-        return _MARKDOWN.render(self.instructions)
+        html: str = _MARKDOWN.render(self.instructions)
+        return html
 
 
 class EndScene(_MarkdownBody, _Scene):

@@ -92,7 +92,7 @@ class BoundedEngineServer(engineio.AsyncServer):  # type: ignore[misc]
 def _tracked(websocket_class: type) -> type:
     """python-engineio's ASGI WebSocket class, remembered by the socket whose handler it runs."""
 
-    class TrackedWebSocket(websocket_class):  # type: ignore[misc, valid-type]
+    class TrackedWebSocket(websocket_class):  # type: ignore[misc]
         def __init__(self, handler: Any, server: Any) -> None:
             super().__init__(handler, server)
             owner = getattr(handler, "__self__", None)  # the bound AsyncSocket._websocket_handler

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
+from typing import Any, overload
 
 
 def wait_until[T](predicate: Callable[[], T], timeout: float, *, interval: float = 0.02, what: str = "") -> T:
@@ -32,9 +33,21 @@ def wait_until[T](predicate: Callable[[], T], timeout: float, *, interval: float
         time.sleep(interval)
 
 
+@overload
 async def wait_until_async[T](
-    predicate: Callable[[], T | Awaitable[T]], timeout: float, *, interval: float = 0.01, what: str = ""
-) -> T:
+    predicate: Callable[[], Awaitable[T]], timeout: float, *, interval: float = 0.01, what: str = ""
+) -> T: ...
+
+
+@overload
+async def wait_until_async[T](
+    predicate: Callable[[], T], timeout: float, *, interval: float = 0.01, what: str = ""
+) -> T: ...
+
+
+async def wait_until_async(
+    predicate: Callable[[], Any], timeout: float, *, interval: float = 0.01, what: str = ""
+) -> Any:
     """The same as :func:`wait_until` inside an event loop: the predicate may be a coroutine function.
 
     Raises:
@@ -46,7 +59,7 @@ async def wait_until_async[T](
         if isinstance(value, Awaitable):
             value = await value
         if value:
-            return value  # type: ignore[return-value]
+            return value
         if time.monotonic() >= deadline:
             raise TimeoutError(f"not within {timeout:g} s: {what or getattr(predicate, '__name__', 'condition')}")
         await asyncio.sleep(interval)

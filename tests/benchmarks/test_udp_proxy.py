@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import sys
 import time
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -117,7 +118,7 @@ async def test_jitter_keeps_order_unless_told_otherwise() -> None:
             for i in range(200):
                 client_t.sendto(b"%d" % i)
                 await asyncio.sleep(0.001)
-            await wait_until_async(lambda got=client.got: got.qsize() == 200, 5, what="all 200 echoes back")
+            await wait_until_async(partial(_has, client.got, 200), 5, what="all 200 echoes back")
             order = [int(client.got.get_nowait()[0]) for _ in range(client.got.qsize())]
             assert sorted(order) == list(range(200))
             assert (order == sorted(order)) is keep
@@ -140,3 +141,7 @@ async def test_the_proxy_stops_by_itself_and_relays_nothing_after() -> None:
         assert client.got.empty() and proxy.up.counters.forwarded == forwarded
     finally:
         await teardown(echo_t, proxy, client_t)
+
+
+def _has(queue: asyncio.Queue[Any], n: int) -> bool:
+    return queue.qsize() == n

@@ -103,7 +103,7 @@ class Pair(ParallelEnv[str, np.ndarray, int]):
         rewards = {a: float(actions[a]) for a in self.agents}
         terms = dict.fromkeys(self.agents, done)
         truncs = dict.fromkeys(self.agents, False)
-        infos = {a: {} for a in self.agents}
+        infos: dict[str, dict[str, Any]] = {a: {} for a in self.agents}
         if done:
             self.agents = []
         return obs, rewards, terms, truncs, infos
@@ -250,7 +250,7 @@ class Masked(gym.Env[np.ndarray, np.int64]):
         self.x += int(action) - 1
         return np.array([self.x], dtype=np.int64), 0.0, False, False, self._info()
 
-    def render(self) -> list[dict[str, Any]]:
+    def render(self) -> list[dict[str, Any]]:  # type: ignore[override]  # a MUG draw list
         return [{"op": "fill", "color": "#000000"}]
 
 

@@ -1,6 +1,6 @@
 """Experiments for the browser tests, loaded by the server with MUG_EXPERIMENT=<this file>:<name>."""
 
-from mug.configurations import EndScene, Experiment, GameScene, StaticScene
+from mug.configurations import EndScene, Experiment, GameScene, Policy, StaticScene
 
 # Action 7 is not a Catch action: pressing ArrowLeft makes env.step raise inside the browser.
 broken_step = Experiment(
@@ -84,7 +84,7 @@ tictactoe_vs_policy = Experiment(
         GameScene(
             id="ttt",
             env="mug_e2e_envs.tictactoe:make_env",
-            agents={"player_1": "human", "player_2": "mug_e2e_envs.tictactoe:make_first_legal"},
+            agents={"player_1": "human", "player_2": Policy(ref="mug_e2e_envs.tictactoe:make_first_legal")},
             key_bindings={str(i + 1): i for i in range(9)},
             input_mode="press",
             num_episodes=1,
@@ -103,7 +103,7 @@ classic_tictactoe = Experiment(
         GameScene(
             id="ttt",
             env="mug_e2e_envs.classic:make_env",
-            agents={"player_1": "human", "player_2": "mug_e2e_envs.tictactoe:make_first_legal"},
+            agents={"player_1": "human", "player_2": Policy(ref="mug_e2e_envs.tictactoe:make_first_legal")},
             key_bindings={str(3 * row + col + 1): 3 * col + row for row in range(3) for col in range(3)},
             input_mode="press",
             num_episodes=1,
@@ -118,6 +118,7 @@ classic_tictactoe = Experiment(
 
 # ---- multiplayer (test_e2e_multiplayer.py) -------------------------------------------------------------
 import os  # noqa: E402
+from typing import Any  # noqa: E402
 
 from mug.configurations import Lobby, Outcome, RemoteConfig  # noqa: E402
 from mug.demo import demo_experiment, duo_scene  # noqa: E402
@@ -126,30 +127,26 @@ MP_KEYS = {"ArrowLeft": 0, "ArrowRight": 2}
 NO_STUN = RemoteConfig().webrtc(stun_urls=[], load_env_file=False)  # no internet here: host candidates only
 
 
-def _mp(name: str, players: int, remote: RemoteConfig, **kw: object) -> Experiment:
+def _mp(name: str, players: int, remote: RemoteConfig, **kw: Any) -> Experiment:
     if players == 2:
         env, agents, kwargs = "mug.demos.catch_duo:make_env", {"left": "human", "right": "human"}, {}
     else:
         env, agents = "mug.demos.catch_party:make_env", {f"p{i}": "human" for i in range(players)}
         kwargs = {"players": players}
-    scene = GameScene(
-        **(
-            {
-                "id": "duo",
-                "env": env,
-                "env_kwargs": kwargs,
-                "agents": agents,
-                "key_bindings": MP_KEYS,
-                "default_action": 1,
-                "fps": 30,
-                "num_episodes": 2,
-                "max_steps": 90,
-                "lobby": Lobby(timeout_s=60, on_timeout="end"),
-                "partner_left": Outcome(body="Your partner left.", completion_code="PARTNERLEFT"),
-            }
-            | kw
-        )
-    )
+    fields: dict[str, Any] = {
+        "id": "duo",
+        "env": env,
+        "env_kwargs": kwargs,
+        "agents": agents,
+        "key_bindings": MP_KEYS,
+        "default_action": 1,
+        "fps": 30,
+        "num_episodes": 2,
+        "max_steps": 90,
+        "lobby": Lobby(timeout_s=60, on_timeout="end"),
+        "partner_left": Outcome(body="Your partner left.", completion_code="PARTNERLEFT"),
+    }
+    scene = GameScene(**(fields | kw))
     return Experiment(id=name, title=name, scenes=[scene, EndScene(id="end", completion_code="DONE")], remote=remote)
 
 

@@ -30,9 +30,14 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mug.testing import RunningServer, start_server
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from playwright.sync_api import ConsoleMessage, Error
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = [
@@ -52,6 +57,16 @@ BUSY_JS = "ms => { const t0 = Date.now(); while (Date.now() - t0 < ms) {} return
 
 def status(page: Any) -> dict[str, Any]:
     return page.evaluate("window.mug ? window.mug.status() : null")  # type: ignore[no-any-return]
+
+
+def console_logger(log: list[str], i: int) -> Callable[[ConsoleMessage], None]:
+    """A page's console messages into `log`, tagged with the page's index."""
+    return lambda m: log.append(f"[{i}] {m.type}: {m.text}")
+
+
+def error_logger(log: list[str], i: int) -> Callable[[Error], None]:
+    """A page's uncaught errors into `log`, tagged with the page's index."""
+    return lambda e: log.append(f"[{i}] pageerror: {e}")
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -79,9 +94,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
             contexts = [browser.new_context() for _ in range(args.players)]
             pages = [c.new_page() for c in contexts]
+            log: list[str] = result["log"]
             for i, page in enumerate(pages):
-                page.on("console", lambda m, i=i: result["log"].append(f"[{i}] {m.type}: {m.text}"))
-                page.on("pageerror", lambda e, i=i: result["log"].append(f"[{i}] pageerror: {e}"))
+                page.on("console", console_logger(log, i))
+                page.on("pageerror", error_logger(log, i))
                 page.goto(url + f"/?PROLIFIC_PID=mp-{i}")
             t0 = time.monotonic()
             for page in pages:
@@ -150,8 +166,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                     entry.update(
                         status=st,
                         phase=st["phase"] if st else None,
-                        code=code.text_content().strip() if code else None,
-                        text=page.text_content("#mug-root")[:500],
+                        code=(code.text_content() or "").strip() if code else None,
+                        text=(page.text_content("#mug-root") or "")[:500],
                     )
                     if i in ended and closed is not None:
                         entry["close_to_end_s"] = round(ended[i] - t_close, 2)

@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from mp_scenario import ARGS, CHROMIUM, status
+from mp_scenario import ARGS, CHROMIUM, console_logger, error_logger, status
 
 from mug.testing import start_server
 
@@ -61,8 +61,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
             pages = [browser.new_context().new_page() for _ in range(2)]
             for i, page in enumerate(pages):
-                page.on("console", lambda m, i=i: result["log"].append(f"[{i}] {m.type}: {m.text}"))
-                page.on("pageerror", lambda e, i=i: result["log"].append(f"[{i}] pageerror: {e}"))
+                page.on("console", console_logger(result["log"], i))
+                page.on("pageerror", error_logger(result["log"], i))
                 page.goto(url + f"/?PROLIFIC_PID=mp-{i}")
             for page in pages:
                 page.wait_for_function("document.body.dataset.mugPhase === 'playing'", timeout=90_000)
@@ -84,7 +84,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             for i, page in enumerate(pages):
                 code = page.query_selector("[data-testid=mug-completion-code]")
                 result["players"].append(
-                    {"index": i, "status": status(page), "code": code.text_content().strip() if code else None}
+                    {"index": i, "status": status(page), "code": (code.text_content() or "").strip() if code else None}
                 )
             browser.close()
     finally:

@@ -313,3 +313,41 @@ def test_pettingzoos_own_tictactoe_plays_with_the_pygame_stand_in(mug_server: An
     page.wait_for_function("document.querySelector('.mug-step').textContent === '4'")
     page.keyboard.press("3")  # 2-4-6 wins
     wait_phase(page, "end", timeout=30_000)
+
+
+WORKER_IMPORT = 'import { WORKER_PROTOCOL_VERSION, WorkerCallError, staleFilesMessage } from "./worker_protocol.js";'
+STALE_WORKERS = {
+    # a cached worker.js of another protocol version: the worker refuses the page's init
+    "other_version": [
+        (
+            WORKER_IMPORT,
+            'import { WorkerCallError, staleFilesMessage } from "./worker_protocol.js";\n'
+            "const WORKER_PROTOCOL_VERSION = 1;",
+        ),
+    ],
+    # a worker from before the version check: it loads, answers init without a protocol, and the page refuses it
+    "before_the_check": [
+        ("if (args.protocol !== WORKER_PROTOCOL_VERSION) {", "if (false) {"),
+        ("return { load_ms, protocol: WORKER_PROTOCOL_VERSION };", "return { load_ms };"),
+    ],
+}
+
+
+@pytest.mark.parametrize("stale", sorted(STALE_WORKERS))
+def test_a_stale_worker_is_refused_with_a_reload_message(mug_server: Any, page: Any, stale: str) -> None:
+    def serve_stale(route: Any) -> None:
+        body = route.fetch().text()
+        for old, new in STALE_WORKERS[stale]:
+            assert old in body
+            body = body.replace(old, new)
+        route.fulfill(body=body, content_type="text/javascript")
+
+    page.route("**/worker.js", serve_stale)
+    server = mug_server()
+    page.goto(server.url + "/")
+    page.wait_for_function("window.mug?.status().runtime.error", timeout=60_000)
+    assert not page.evaluate("window.mug.status().runtime.ready")
+    page.click("[data-testid=mug-continue]")  # consent; the game scene then shows the error
+    wait_phase(page, "error")
+    text = page.text_content("#mug-root")
+    assert "out of date" in text and "reload" in text

@@ -58,7 +58,13 @@ class Peer:
             await self.sio.disconnect()
         self.sio = self._client()
         await self.sio.connect(self.url, transports=["websocket"])
-        hello = {"v": 1, "token": self.token, "tab": f"tab-{self.name}", "params": {}, "match_id": match_id}
+        hello: dict[str, Any] = {
+            "v": 1,
+            "token": self.token,
+            "tab": f"tab-{self.name}",
+            "params": {},
+            "match_id": match_id,
+        }
         ack = await self.call("hello", hello)
         assert ack["ok"], ack
         self.pid, self.token, self.hello = ack["participant"], ack["token"], ack

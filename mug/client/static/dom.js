@@ -3,7 +3,7 @@
 
 /**
  * @param {string} tag
- * @param {Object<string, any>} [attrs] attributes; `text` sets textContent, `html` innerHTML (trusted:
+ * @param {Object<string, string|number|boolean|null|undefined|((ev: Event) => void)>} [attrs] attributes; `text` sets textContent, `html` innerHTML (trusted:
  *   researcher-written), `on<event>` adds a listener, `data-*`/others are set as attributes
  * @param {...(Node|string|null|undefined|false)} children
  * @returns {HTMLElement}

@@ -21,7 +21,18 @@ import { endScene } from "./scenes/end.js";
  *   fail: (err: unknown, where: string) => void}} Context
  */
 
-const SCENES = { static: staticScene, game: gameScene, end: endScene };
+/**
+ * Shows one scene until the participant leaves it.
+ * @param {SceneSpec} scene
+ * @param {Context} ctx
+ * @param {{episode?: number}} resume
+ * @returns {Promise<SceneSpec>} the next scene
+ */
+function showScene(scene, ctx, resume) {
+  if (scene.kind === "static") return staticScene(scene, ctx);
+  if (scene.kind === "game") return gameScene(scene, ctx, resume);
+  return endScene(scene, ctx);
+}
 const MAX_PARAM_CHARS = 1000;
 const MAX_PARAMS = 50;
 
@@ -37,11 +48,13 @@ export async function run(config, runtime, status) {
   // ?player=2 to try a multiplayer scene from two tabs) is another participant.
   const keyBase = `${location.pathname}|${config.title}|${sortedQuery()}`;
   const tokenKey = `mug:token:${keyBase}`;
-  /** @type {(ack: any) => void} */
+  /** @type {(ack: import("./wire.js").HelloAck) => void} */
   let gotHello = () => {};
+  /** @type {Promise<import("./wire.js").HelloAck>} */
   const firstHello = new Promise((resolve) => (gotHello = resolve));
   let helloCount = 0;
 
+  /** @type {import("./wire.js").PageSocket} */
   const socket = io({ path: config.socketPath, autoConnect: false, reconnectionDelayMax: 5000 });
   const conn = new Connection(socket, async (c) => {
     // A page playing a match names it, so the server knows this is the same page back (a dropped connection,
@@ -73,7 +86,9 @@ export async function run(config, runtime, status) {
   });
   const outbox = new Outbox(`mug:outbox:${keyBase}`, conn, (kind, data) => report(kind, data));
   status.outbox = outbox;
-  /** @type {any} */ (window).mug = { status: () => status.snapshot() };
+  /** @type {Window & {mug?: {status: () => import("./status.js").StatusSnapshot}}} */ (window).mug = {
+    status: () => status.snapshot(),
+  };
 
   /** @param {string} kind @param {Object<string, any>} data */
   function report(kind, data) {
@@ -102,7 +117,7 @@ export async function run(config, runtime, status) {
   }
 
   socket.on("mug_kicked", () => blocked("second_tab"));
-  socket.on("mug_error", (/** @type {any} */ e) => console.warn("mug: server error", e));
+  socket.on("mug_error", (e) => console.warn("mug: server error", e));
   document.addEventListener("visibilitychange", () => {
     if (runtime.client) runtime.client.post({ type: "visibility", hidden: document.hidden });
     report("visibility", { hidden: document.hidden });
@@ -139,7 +154,7 @@ export async function run(config, runtime, status) {
     status.sceneId = scene.id;
     status.episode = null;
     try {
-      scene = await SCENES[scene.kind](/** @type {any} */ (scene), ctx, resume);
+      scene = await showScene(scene, ctx, resume);
     } catch (err) {
       return fail(err, scene.kind);
     }

@@ -4,6 +4,7 @@
 
 /** @typedef {import("./worker_protocol.js").RenderPayload} RenderPayload */
 /** @typedef {import("./worker_protocol.js").DrawCommand} DrawCommand */
+/** @typedef {import("./worker_protocol.js").Pixels} Pixels */
 
 export class Renderer {
   /** @param {HTMLCanvasElement} canvas */
@@ -20,14 +21,14 @@ export class Renderer {
 
   /**
    * @param {RenderPayload} payload
-   * @param {Uint8ClampedArray|null} pixels
+   * @param {Pixels|null} pixels
    */
   draw(payload, pixels) {
     if (payload.kind === "rgb" && pixels) this.drawPixels(payload.width, payload.height, pixels);
     else if (payload.kind === "draw") this.drawCommands(payload);
   }
 
-  /** @param {number} w @param {number} h @param {Uint8ClampedArray} pixels */
+  /** @param {number} w @param {number} h @param {Pixels} pixels */
   drawPixels(w, h, pixels) {
     if (!this.scratch) this.scratch = document.createElement("canvas");
     const s = this.scratch;
@@ -36,7 +37,7 @@ export class Renderer {
       s.height = h;
     }
     const sctx = /** @type {CanvasRenderingContext2D} */ (s.getContext("2d"));
-    sctx.putImageData(new ImageData(/** @type {any} */ (pixels), w, h), 0, 0);
+    sctx.putImageData(new ImageData(pixels, w, h), 0, 0);
     this.ctx.setTransform(1, 0, 0, 1, 0, 0);
     this.ctx.imageSmoothingEnabled = false;
     this.ctx.drawImage(s, 0, 0, this.canvas.width, this.canvas.height);
@@ -56,8 +57,8 @@ export class Renderer {
   /** @param {DrawCommand} c @param {{width: number|null, height: number|null}} size */
   command(c, size) {
     const ctx = this.ctx;
-    ctx.fillStyle = ctx.strokeStyle = c.color || "#000000";
-    ctx.lineWidth = c.width ?? 1;
+    ctx.fillStyle = ctx.strokeStyle = ("color" in c && c.color) || "#000000";
+    ctx.lineWidth = ("width" in c ? c.width : undefined) ?? 1;
     switch (c.op) {
       case "fill":
         ctx.fillRect(0, 0, size.width || this.canvas.width, size.height || this.canvas.height);
@@ -84,9 +85,7 @@ export class Renderer {
       case "line":
       case "polygon":
         ctx.beginPath();
-        c.points.forEach((/** @type {number[]} */ p, /** @type {number} */ i) =>
-          i ? ctx.lineTo(p[0], p[1]) : ctx.moveTo(p[0], p[1]),
-        );
+        c.points.forEach((p, i) => (i ? ctx.lineTo(p[0], p[1]) : ctx.moveTo(p[0], p[1])));
         if (c.op === "polygon") ctx.closePath();
         return this.paint(c.op === "polygon" && c.fill);
       case "text":
@@ -108,7 +107,7 @@ export class Renderer {
     else this.ctx.stroke();
   }
 
-  /** @param {DrawCommand} c */
+  /** @param {Extract<DrawCommand, {op: "image"}>} c */
   image(c) {
     let img = this.images.get(c.src);
     if (!img) {

@@ -1,7 +1,7 @@
 // @ts-check
 // The Pyodide worker, started as soon as the page loads so Python loads while the participant reads.
 
-import { WorkerClient } from "./worker_protocol.js";
+import { WORKER_PROTOCOL_VERSION, WorkerClient, staleFilesMessage } from "./worker_protocol.js";
 
 /** @typedef {{indexURL: string, lockFileURL: string, packages: string[]}} BundleConfig */
 /** @typedef {import("./status.js").Status} Status */
@@ -19,18 +19,27 @@ export class Runtime {
     this.progressListeners = new Set();
     /** @type {WorkerClient|null} */
     this.client = null;
+    /** @type {Promise<{load_ms: number, protocol?: number}>} */
+    let loaded;
     if (!bundle) {
-      this.ready = Promise.reject(new Error("the game files (Pyodide bundle) are missing on the server"));
+      loaded = Promise.reject(new Error("the game files (Pyodide bundle) are missing on the server"));
     } else {
       this.client = new WorkerClient(new Worker(staticPrefix + "worker.js", { type: "module" }));
       this.client.on("progress", (msg) => {
         this.percent = Math.max(this.percent, msg.percent);
         for (const fn of this.progressListeners) fn(this.percent);
       });
-      this.ready = this.client.call("init", bundle);
+      // The first message names the page's protocol version: a stale worker refuses it (worker_protocol.js).
+      loaded = this.client.call("init", { protocol: WORKER_PROTOCOL_VERSION, ...bundle });
     }
     /** @type {Promise<{load_ms: number}>} */
-    this.ready = this.ready.then(
+    this.ready = loaded.then((value) => {
+      // A worker older than the version check ignores `protocol`; its answer does not carry one.
+      if (value.protocol !== WORKER_PROTOCOL_VERSION) {
+        throw new Error(staleFilesMessage(value.protocol ?? 1, WORKER_PROTOCOL_VERSION));
+      }
+      return value;
+    }).then(
       (value) => {
         status.runtime.ready = true;
         status.runtime.load_ms = value.load_ms;
@@ -60,3 +69,4 @@ export class Runtime {
     if (this.client) this.client.worker.terminate();
   }
 }
+

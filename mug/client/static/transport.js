@@ -12,13 +12,14 @@
 //   `onPeerClosed`; before it opens, `ready` rejects after `timeoutMs` instead.
 
 /**
- * @typedef {{iceServers: RTCIceServer[], iceTransportPolicy: RTCIceTransportPolicy, expiresAt?: number|null}} IceConfig
- * @typedef {{kind: string, data: any, from: {pid: string, slot: number}, match_id: string}} SignalMsg
+ * @typedef {import("./wire.js").IceConfig} IceConfig
+ * @typedef {import("./wire.js").SignalRelay} SignalRelay
+ * @typedef {SignalRelay["kind"]} SignalKind
  * @typedef {{slot: number, pid: string, type: "direct"|"relay"|"unknown", relay_protocol: string|null,
  *   rtt_ms: number|null}} LinkStats
  *   `relay_protocol`: how this browser reaches its TURN relay ("udp", "tcp" or "tls"), null when direct
  * @typedef {{matchId: string, slot: number, members: string[], ice: IceConfig,
- *   signal: (to: number, kind: string, data: any) => Promise<any>,
+ *   signal: (to: number, kind: SignalKind, data: unknown) => Promise<unknown>,
  *   onMessage: (pid: string, data: ArrayBuffer) => void,
  *   onPeerClosed: (pid: string, reason: string) => void, timeoutMs?: number}} MeshOptions
  */
@@ -49,7 +50,7 @@ export class Mesh {
     /** @type {Map<string, Link>} by participant id */
     this.links = new Map();
     this.closing = false;
-    /** @type {(v?: any) => void} */
+    /** @type {() => void} */
     let resolve = () => {};
     /** @type {(e: Error) => void} */
     let reject = () => {};
@@ -73,7 +74,7 @@ export class Mesh {
 
   /** @param {number} slot @param {string} pid */
   makeLink(slot, pid) {
-    const pc = new RTCPeerConnection(/** @type {RTCConfiguration} */ (this.rtcConfig));
+    const pc = new RTCPeerConnection(this.rtcConfig);
     const link = new Link(slot, pid, pc);
     pc.onicecandidate = (ev) => {
       if (ev.candidate) this.send_signal(link, "candidate", ev.candidate.toJSON());
@@ -106,7 +107,7 @@ export class Mesh {
     else this.rejectReady(new Error(`connection to slot ${link.slot} ${reason}`));
   }
 
-  /** @param {Link} link @param {string} kind @param {any} data */
+  /** @param {Link} link @param {SignalKind} kind @param {unknown} data */
   send_signal(link, kind, data) {
     this.opts.signal(link.slot, kind, data).catch((err) => console.warn("mug: signal not delivered", kind, err));
   }
@@ -124,25 +125,27 @@ export class Mesh {
 
   /**
    * A signaling message from the server (already filtered to this match by the caller).
-   * @param {SignalMsg} msg
+   * @param {SignalRelay} msg
    */
   async handleSignal(msg) {
     const link = this.links.get(msg.from.pid);
     if (!link || link.closed) return;
     const pc = link.pc;
     try {
+      // `data` is what the peer's browser produced, relayed unread: the browser's own checks validate it.
       if (msg.kind === "offer") {
-        await pc.setRemoteDescription(msg.data);
+        await pc.setRemoteDescription(/** @type {RTCSessionDescriptionInit} */ (msg.data));
         await this.drain(link);
         await pc.setLocalDescription(await pc.createAnswer());
         const desc = /** @type {RTCSessionDescription} */ (pc.localDescription);
         this.send_signal(link, "answer", { type: desc.type, sdp: desc.sdp });
       } else if (msg.kind === "answer") {
-        await pc.setRemoteDescription(msg.data);
+        await pc.setRemoteDescription(/** @type {RTCSessionDescriptionInit} */ (msg.data));
         await this.drain(link);
       } else if (msg.kind === "candidate") {
-        if (pc.remoteDescription) await pc.addIceCandidate(msg.data);
-        else link.early.push(msg.data);
+        const candidate = /** @type {RTCIceCandidateInit} */ (msg.data);
+        if (pc.remoteDescription) await pc.addIceCandidate(candidate);
+        else link.early.push(candidate);
       } else if (msg.kind === "bye") {
         this.lost(link, "said bye");
       }
@@ -178,14 +181,7 @@ export class Mesh {
       const entry = { slot: link.slot, pid: link.pid, type: "unknown", relay_protocol: null, rtt_ms: null };
       try {
         const report = await link.pc.getStats();
-        /** @type {any} */
-        let pair = null;
-        report.forEach((s) => {
-          if (s.type === "transport" && s.selectedCandidatePairId) pair = report.get(s.selectedCandidatePairId);
-        });
-        if (!pair) report.forEach((s) => {
-          if (s.type === "candidate-pair" && s.state === "succeeded" && (s.nominated || s.selected)) pair = s;
-        });
+        const pair = selectedPair(report);
         if (pair) {
           const local = report.get(pair.localCandidateId);
           const remote = report.get(pair.remoteCandidateId);
@@ -215,4 +211,22 @@ export class Mesh {
       }
     }
   }
+}
+
+/**
+ * The ICE candidate pair a connection uses: the transport's selected pair, else a nominated succeeded one.
+ * @param {RTCStatsReport} report
+ * @returns {RTCIceCandidatePairStats|null}
+ */
+function selectedPair(report) {
+  /** @type {RTCIceCandidatePairStats|null} */
+  let nominated = null;
+  for (const s of report.values()) {
+    const selected = s.type === "transport" && s.selectedCandidatePairId && report.get(s.selectedCandidatePairId);
+    if (selected) return selected;
+    if (!nominated && s.type === "candidate-pair" && s.state === "succeeded" && (s.nominated || s.selected)) {
+      nominated = s;
+    }
+  }
+  return nominated;
 }

@@ -8,8 +8,8 @@
  * @typedef {{id: string, prompt: string, kind: "text"|"choice"|"scale"|"number", options: string[],
  *   scale_min: number, scale_max: number, required: boolean}} Question
  * @typedef {{id: string, kind: "game", title: string, instructions_html: string, env: string,
- *   env_kwargs: Object<string, any>, agents: Object<string, "human"|{ref: string, kwargs: Object<string, any>}>,
- *   key_bindings: Object<string, any>, default_action: any, input_mode: "held"|"press", fps: number,
+ *   env_kwargs: Object<string, unknown>, agents: Object<string, "human"|{ref: string, kwargs: Object<string, unknown>}>,
+ *   key_bindings: Object<string, unknown>, default_action: unknown, input_mode: "held"|"press", fps: number,
  *   num_episodes: number, max_steps: number|null, canvas_width: number, canvas_height: number,
  *   show_score: boolean, seed: number, turn?: {time_limit_s: number, fallback: any}|null,
  *   pygame_stub?: boolean}} GameSpec
@@ -29,15 +29,40 @@
  *
  * Server -> page events, one typedef per model of `ServerMessage` in mug/server/wire.py (a test checks that
  * the fields agree): `lobby_waiting`, `lobby_timeout`, `match_start`, `match_end`, `signal`, `mug_kicked`.
- * @typedef {{scene_id: string, waiting: number, position: number, needed: number}} LobbyWaiting
- * @typedef {{scene_id: string, waited_s: number, outcome: "end"|"scene"|"ai", scene: SceneSpec}} LobbyTimeout
+ * @typedef {{scene_id: string, waiting: number, position: number, needed: number}} LobbyWaiting  `lobby_waiting`
+ * @typedef {{urls: string|string[], username?: string, credential?: string}} IceServer
+ * @typedef {{iceServers: IceServer[], iceTransportPolicy: "all"|"relay", expiresAt?: number|null}} IceConfig
+ *   mug/server/ice.py; `expiresAt` is not an RTCConfiguration field
+ * @typedef {{kind: "human", slot: number}|{kind: "policy", ref: string, kwargs: Object<string, unknown>}} MatchAgent
  * @typedef {{match_id: string, scene_id: string, seed: number, slot: number, members: string[],
- *   agents: Object<string, {kind: "human", slot: number}|{kind: "policy", ref: string, kwargs: Object<string, any>}>,
- *   input_delay: "auto"|number, ice: import("./transport.js").IceConfig}} MatchStart
- * @typedef {{match_id: string, reason: string, scene: SceneSpec|null}} MatchEnd
- * @typedef {{kind: "offer"|"answer"|"candidate"|"bye", data: any, from: {pid: string, slot: number},
- *   match_id: string}} SignalRelay
- * @typedef {{reason: string}} Kicked
+ *   agents: Object<string, MatchAgent>, ice: IceConfig, input_delay: "auto"|number}} MatchStart  `match_start`
+ * @typedef {{scene_id: string, waited_s: number, outcome: "end"|"scene"|"ai", scene: SceneSpec}} LobbyTimeout
+ *   `lobby_timeout`
+ * @typedef {{kind: "offer"|"answer"|"candidate"|"bye", data: unknown, from: {pid: string, slot: number},
+ *   match_id: string}} SignalRelay  `signal` relayed from another member (the server never reads `data`)
+ * @typedef {{match_id: string, reason: string, scene: SceneSpec|null}} MatchEnd  `match_end`
+ * @typedef {{reason: string}} Kicked  `mug_kicked`
+ * @typedef {{connect: () => void, disconnect: (reason: string) => void,
+ *   mug_error: (e: {code: string, message: string}) => void, mug_kicked: (e: Kicked) => void,
+ *   lobby_waiting: (m: LobbyWaiting) => void, match_start: (m: MatchStart) => void,
+ *   lobby_timeout: (m: LobbyTimeout) => void, signal: (m: SignalRelay) => void, match_end: (m: MatchEnd) => void}}
+ *   ServerEvents  every event the page listens to, with its payload
+ * @typedef {import("./vendor/socket.io.esm.min.js").Socket<ServerEvents>} PageSocket
+ * @typedef {{ok: true}} OkAck
+ * @typedef {{
+ *   hello: {data: {token: string|null, tab: string, params: Object<string, string>, match_id: string|null},
+ *     ack: HelloAck},
+ *   advance: {data: {scene_id: string, answers: Object<string, unknown>}, ack: AdvanceAck},
+ *   records: {data: {scene_id: string, batch: number, rows: StepRow[]}, ack: RecordsAck},
+ *   event: {data: {scene_id: string|null, kind: string, data: Object<string, unknown>}, ack: OkAck},
+ *   lobby_join: {data: {scene_id: string}, ack: OkAck},
+ *   lobby_leave: {data: {scene_id: string}, ack: OkAck},
+ *   signal: {data: {to: number, kind: SignalRelay["kind"], data: unknown}, ack: OkAck},
+ *   match_report: {data: {match_id: string, kind: MatchReportKind, data: Object<string, unknown>}, ack: OkAck},
+ * }} Requests  every event the page emits: its payload (without `v`) and its ok-true acknowledgement
+ * @typedef {keyof Requests} RequestName
+ * @typedef {"links"|"summary"|"finished"|"peer_gone"} MatchReportKind
+ * @typedef {import("./worker_protocol.js").StepRow} StepRow
  */
 
 export const PROTOCOL_VERSION = 1;
@@ -61,7 +86,7 @@ const RETRY_MAX_MS = 15000;
  */
 export class Connection {
   /**
-   * @param {any} socket a socket.io-client Socket (autoConnect false)
+   * @param {PageSocket} socket a socket.io-client Socket (autoConnect false)
    * @param {(conn: Connection) => Promise<void>} onConnect says hello; requests wait until it resolves
    */
   constructor(socket, onConnect) {
@@ -97,27 +122,27 @@ export class Connection {
 
   /**
    * Send one message and wait for its acknowledgement once (no retry); hello uses this.
-   * @param {string} event
-   * @param {Object<string, any>} data
+   * @template {RequestName} E
+   * @param {E} event
+   * @param {Requests[E]["data"]} data
    * @param {number} timeoutMs
-   * @returns {Promise<any>} the ack (ok true); throws WireError for an ok-false ack, Error on timeout
+   * @returns {Promise<Requests[E]["ack"]>} the ack (ok true); throws WireError for an ok-false ack, Error on timeout
    */
   async send(event, data, timeoutMs) {
     const ack = await this.socket.timeout(timeoutMs).emitWithAck(event, { v: PROTOCOL_VERSION, ...data });
-    if (!ack || ack.ok !== true) {
-      const error = (ack && ack.error) || { code: "bad_ack", message: "the server sent no answer" };
-      throw new WireError(error.code, error.message);
-    }
-    return ack;
+    if (isOk(ack)) return /** @type {Requests[E]["ack"]} the rest of an ok ack is the server's (wire.py) */ (ack);
+    const error = isAckError(ack) ? ack.error : { code: "bad_ack", message: "the server sent no answer" };
+    throw new WireError(error.code, error.message);
   }
 
   /**
    * Send after hello, retrying (with backoff) until acknowledged; a refusal (WireError) is not retried,
    * except `rate_limited`.
-   * @param {string} event
-   * @param {Object<string, any>} data
+   * @template {RequestName} E
+   * @param {E} event
+   * @param {Requests[E]["data"]} data
    * @param {{timeoutMs?: number, retries?: number}} [opts]
-   * @returns {Promise<any>}
+   * @returns {Promise<Requests[E]["ack"]>}
    */
   async request(event, data, opts = {}) {
     const timeoutMs = opts.timeoutMs ?? 10000;
@@ -136,4 +161,17 @@ export class Connection {
       }
     }
   }
+}
+
+/** @param {unknown} ack @returns {ack is {ok: true}} */
+function isOk(ack) {
+  return typeof ack === "object" && ack !== null && "ok" in ack && ack.ok === true;
+}
+
+/** @param {unknown} ack @returns {ack is AckError} */
+function isAckError(ack) {
+  if (typeof ack !== "object" || ack === null || !("error" in ack)) return false;
+  const error = ack.error;
+  return typeof error === "object" && error !== null && "code" in error && typeof error.code === "string"
+    && "message" in error && typeof error.message === "string";
 }

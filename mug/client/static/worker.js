@@ -1,17 +1,42 @@
 // @ts-check
-/// <reference lib="webworker" />
 // The Pyodide worker: loads the runtime once, then runs the game clock and the runner (see worker_protocol.js).
+// Type-checked with the worker's globals (tsconfig.worker.json).
 
-/** @typedef {import("./worker_protocol.js").ToWorker} ToWorker */
-/** @typedef {import("./worker_protocol.js").WorkerError} WorkerError */
+import { WORKER_PROTOCOL_VERSION, WorkerCallError, staleFilesMessage } from "./worker_protocol.js";
 
-const scope = /** @type {DedicatedWorkerGlobalScope} */ (/** @type {unknown} */ (self));
+/**
+ * @typedef {import("./worker_protocol.js").ToWorker} ToWorker
+ * @typedef {import("./worker_protocol.js").FromWorker} FromWorker
+ * @typedef {import("./worker_protocol.js").WorkerError} WorkerError
+ * @typedef {import("./worker_protocol.js").WorkerMethods} WorkerMethods
+ * @typedef {import("./worker_protocol.js").MethodName} MethodName
+ * @typedef {import("./worker_protocol.js").InitArgs} InitArgs
+ * @typedef {import("./worker_protocol.js").FrameInfo} FrameInfo
+ * @typedef {import("./worker_protocol.js").MatchEvent} MatchEvent
+ * @typedef {import("./worker_protocol.js").MatchStatus} MatchStatus
+ *
+ * What the worker uses of Pyodide and of the Python WorkerBridge (mug/client/bridge.py), as Pyodide shows them:
+ * @typedef {{getBuffer(type: "u8"): {data: Uint8Array, release(): void}, destroy(): void}} PyArray  an ndarray
+ * @typedef {{get(i: 0): string, get(i: 1): PyArray|null|undefined, destroy(): void}} PyFrame
+ *   a (frame JSON, pixels or None) tuple
+ * @typedef {{get(i: 0): string, get(i: 1): PyArray|null|undefined, get(i: 2): {toJs(): Uint8Array,
+ *   destroy?: () => void}, destroy(): void}} PyPoll  a (JSON, pixels or None, bytes to send) tuple
+ * @typedef {{start(scene: string, seed: number, first_episode: number): PyFrame,
+ *   tick(keys: string, t_ms: number): PyFrame, next_episode(): PyFrame,
+ *   start_match(scene: string, match: string): PyFrame,
+ *   match_poll(now_ms: number, keys: string, t_ms: number, with_status: boolean): PyPoll,
+ *   match_receive(peer: string, data: Uint8Array): void, match_peer_left(peer: string): void,
+ *   close(): void}} Bridge
+ * @typedef {{runPython(code: string): unknown, pyimport(name: "mug.client.bridge"): {WorkerBridge(): Bridge}}} Pyodide
+ * @typedef {{sends: [string, number][], frame: FrameInfo|null, events: MatchEvent[], status: MatchStatus|null}}
+ *   PollOut  match_poll's JSON (or {error})
+ */
 
-/** @type {any} */
-let pyodide = null;
-/** @type {any} the Python WorkerBridge */
+const scope = /** @type {DedicatedWorkerGlobalScope} a module worker started with new Worker() */ (self);
+
+/** @type {Bridge|null} the Python WorkerBridge */
 let bridge = null;
-/** @type {Promise<{load_ms: number}>|null} */
+/** @type {Promise<{load_ms: number, protocol: number}>|null} */
 let loading = null;
 
 // Keyboard state, updated as the page reports key changes; read and cleared once per tick.
@@ -31,25 +56,32 @@ let timer = null;
 // of playing the missed frames in a burst.
 const MAX_CATCH_UP_FRAMES = 5;
 
-/** @param {any} msg @param {Transferable[]} [transfer] */
+/** @param {FromWorker} msg @param {Transferable[]} [transfer] */
 function post(msg, transfer = []) {
   scope.postMessage(msg, transfer);
 }
 
+/** @returns {Bridge} */
+function theBridge() {
+  if (!bridge) throw new WorkerCallError({ message: "the game runtime is not loaded yet", where: "worker" });
+  return bridge;
+}
+
 /**
- * @param {{indexURL: string, lockFileURL: string, packages: string[]}} args
- * @returns {Promise<{load_ms: number}>}
+ * @param {InitArgs} args
+ * @returns {Promise<{load_ms: number, protocol: number}>}
  */
 async function init(args) {
   const t0 = performance.now();
   const indexURL = new URL(args.indexURL, scope.location.href).href;
   const lockFileURL = new URL(args.lockFileURL, scope.location.href).href;
   post({ type: "progress", stage: "runtime", percent: 5 });
+  /** @type {{loadPyodide(opts: {indexURL: string, lockFileURL: string, packages: string[]}): Promise<Pyodide>}} */
   let mod;
   try {
     mod = await import(indexURL + "pyodide.mjs");
   } catch (err) {
-    throw { message: `cannot load the Python runtime from ${indexURL}: ${err}`, where: "load" };
+    throw new WorkerCallError({ message: `cannot load the Python runtime from ${indexURL}: ${err}`, where: "load" });
   }
   // loadPyodide reports nothing while it works; estimate progress by the time a load usually takes.
   const started = performance.now();
@@ -57,44 +89,46 @@ async function init(args) {
     const frac = 1 - Math.exp(-(performance.now() - started) / 2000);
     post({ type: "progress", stage: "packages", percent: Math.round(10 + 70 * frac) });
   }, 200);
+  let py;
   try {
-    pyodide = await mod.loadPyodide({ indexURL, lockFileURL, packages: args.packages });
+    py = await mod.loadPyodide({ indexURL, lockFileURL, packages: args.packages });
   } catch (err) {
-    throw { message: `cannot load the Python runtime and packages: ${err}`, where: "load" };
+    throw new WorkerCallError({ message: `cannot load the Python runtime and packages: ${err}`, where: "load" });
   } finally {
     clearInterval(ticker);
   }
   post({ type: "progress", stage: "imports", percent: 85 });
   try {
-    pyodide.runPython(
+    py.runPython(
       "import mug.client.pyodide_compat as _c\n_c.install()\n" +
         "import numpy, gymnasium, pettingzoo\nimport mug.client.bridge\n",
     );
-    bridge = pyodide.pyimport("mug.client.bridge").WorkerBridge();
+    bridge = py.pyimport("mug.client.bridge").WorkerBridge();
   } catch (err) {
-    throw { message: `cannot import the game runtime: ${err}`, where: "import" };
+    throw new WorkerCallError({ message: `cannot import the game runtime: ${err}`, where: "import" });
   }
   const load_ms = Math.round(performance.now() - t0);
   post({ type: "progress", stage: "ready", percent: 100 });
   post({ type: "ready", load_ms });
-  return { load_ms };
+  return { load_ms, protocol: WORKER_PROTOCOL_VERSION };
 }
 
 /**
  * Posts one frame (a `[json, pixels]` tuple from the bridge) to the page.
- * @param {any} result a PyProxy of (str, ndarray|None)
- * @returns {any} the parsed FrameInfo (or {error})
+ * @param {PyFrame} result
+ * @returns {FrameInfo|{error: WorkerError}} the parsed frame, or the error the bridge returned instead
  */
 function postFrame(result) {
   const text = result.get(0);
   const px = result.get(1);
   result.destroy();
+  /** @type {FrameInfo|{error: WorkerError}} the bridge's JSON (mug/client/bridge.py) */
   const frame = JSON.parse(text);
-  if (frame.error) {
+  if ("error" in frame) {
     if (px) px.destroy();
     return frame;
   }
-  /** @type {Uint8ClampedArray|null} */
+  /** @type {import("./worker_protocol.js").Pixels|null} */
   let pixels = null;
   if (px) {
     const buf = px.getBuffer("u8");
@@ -112,8 +146,8 @@ function postFrame(result) {
 function tick() {
   const keys = hidden ? { held: [], pressed: [] } : { held, pressed };
   pressed = [];
-  const frame = postFrame(bridge.tick(JSON.stringify(keys), Date.now()));
-  if (frame.error) {
+  const frame = postFrame(theBridge().tick(JSON.stringify(keys), Date.now()));
+  if ("error" in frame) {
     stopLoop();
     post({ type: "error", error: frame.error });
   } else if (frame.episode_done) {
@@ -146,10 +180,10 @@ function stopLoop() {
   timer = null;
 }
 
-/** @param {any} result @param {string} where */
+/** @param {PyFrame} result @param {string} where @returns {FrameInfo} */
 function checked(result, where) {
   const frame = postFrame(result);
-  if (frame.error) throw { ...frame.error, where };
+  if ("error" in frame) throw new WorkerCallError({ ...frame.error, where });
   return frame;
 }
 
@@ -168,20 +202,21 @@ function matchPoll() {
   const now = performance.now();
   const withStatus = now - lastStatusAt >= STATUS_EVERY_MS;
   if (withStatus) lastStatusAt = now;
-  const result = bridge.match_poll(now, JSON.stringify(keys), Date.now(), withStatus);
+  const result = theBridge().match_poll(now, JSON.stringify(keys), Date.now(), withStatus);
   const text = result.get(0);
   const px = result.get(1);
   const blob = result.get(2);
   result.destroy();
+  /** @type {PollOut|{error: WorkerError}} the bridge's JSON (mug/client/bridge.py) */
   const out = JSON.parse(text);
   try {
-    if (out.error) {
+    if ("error" in out) {
       stopMatch();
       post({ type: "error", error: out.error });
       return;
     }
     if (out.sends.length) {
-      const bytes = /** @type {Uint8Array} */ (blob.toJs());
+      const bytes = blob.toJs();
       let pos = 0;
       for (const [peer, n] of out.sends) {
         const data = bytes.slice(pos, pos + n).buffer;
@@ -190,7 +225,7 @@ function matchPoll() {
       }
     }
     if (out.frame) {
-      /** @type {Uint8ClampedArray|null} */
+      /** @type {import("./worker_protocol.js").Pixels|null} */
       let pixels = null;
       if (px) {
         const buf = px.getBuffer("u8");
@@ -203,7 +238,7 @@ function matchPoll() {
       post({ type: "frame", frame: out.frame, pixels }, pixels ? [pixels.buffer] : []);
     }
     if (out.events.length || out.status) post({ type: "match", events: out.events, status: out.status });
-    if (out.events.some((/** @type {{kind: string}} */ e) => e.kind === "done" || e.kind === "peer_gone")) stopMatch();
+    if (out.events.some((e) => e.kind === "done" || e.kind === "peer_gone")) stopMatch();
   } finally {
     if (px) px.destroy();
     if (blob && blob.destroy) blob.destroy();
@@ -223,33 +258,40 @@ function stopMatch() {
   matchTimer = null;
 }
 
-/** @type {Record<string, (args: any) => Promise<any>|any>} */
+/**
+ * Every call of the protocol (WorkerMethods), so tsc checks each handler's arguments and value.
+ * @type {{[M in MethodName]: (args: WorkerMethods[M]["args"]) => Promise<WorkerMethods[M]["value"]>|WorkerMethods[M]["value"]}}
+ */
 const methods = {
   init: (args) => {
+    // The page's first message: a page of another version (or a stale cached worker) stops here.
+    if (args.protocol !== WORKER_PROTOCOL_VERSION) {
+      throw new WorkerCallError({ message: staleFilesMessage(WORKER_PROTOCOL_VERSION, args.protocol), where: "protocol" });
+    }
     loading = loading || init(args);
     return loading;
   },
   start: async (args) => {
-    if (!loading) throw { message: "init must be called before start", where: "start" };
+    if (!loading) throw new WorkerCallError({ message: "init must be called before start", where: "start" });
     await loading;
     stopLoop();
     fps = Number(args.scene.fps) || 30;
-    const frame = checked(bridge.start(JSON.stringify(args.scene), args.seed, args.first_episode), "start");
+    const frame = checked(theBridge().start(JSON.stringify(args.scene), args.seed, args.first_episode), "start");
     startLoop();
     return { episode: frame.episode };
   },
   next_episode: () => {
     stopLoop();
-    const frame = checked(bridge.next_episode(), "reset");
+    const frame = checked(theBridge().next_episode(), "reset");
     startLoop();
     return { episode: frame.episode };
   },
   start_match: async (args) => {
-    if (!loading) throw { message: "init must be called before start_match", where: "start" };
+    if (!loading) throw new WorkerCallError({ message: "init must be called before start_match", where: "start" });
     await loading;
     stopLoop();
     stopMatch();
-    checked(bridge.start_match(JSON.stringify(args.scene), JSON.stringify(args.match)), "start");
+    checked(theBridge().start_match(JSON.stringify(args.scene), JSON.stringify(args.match)), "start");
     return {};
   },
   run_match: () => {
@@ -274,14 +316,28 @@ const methods = {
   },
 };
 
+/**
+ * Runs one call; generic in the method so its arguments match its handler.
+ * @template {MethodName} M
+ * @param {{method: M, args: WorkerMethods[M]["args"]}} call
+ */
+function invoke(call) {
+  if (!Object.hasOwn(methods, call.method)) {
+    throw new WorkerCallError({ message: `unknown worker method ${call.method}`, where: "worker" });
+  }
+  /** @type {(args: WorkerMethods[M]["args"]) => unknown} */
+  const method = methods[call.method];
+  return method(call.args);
+}
+
 /** @param {unknown} err @returns {WorkerError} */
 function asError(err) {
-  if (err && typeof err === "object" && "message" in err && "where" in err) return /** @type {any} */ (err);
+  if (err instanceof WorkerCallError) return err.toData();
   return { message: String(err instanceof Error ? err.message : err), where: "worker" };
 }
 
 scope.addEventListener("message", async (ev) => {
-  const msg = /** @type {ToWorker} */ (ev.data);
+  const msg = /** @type {ToWorker} postMessage data from the page (worker_protocol.js) */ (ev.data);
   if (msg.type === "key") {
     if (msg.down) {
       if (!held.includes(msg.key)) held.push(msg.key);
@@ -297,10 +353,8 @@ scope.addEventListener("message", async (ev) => {
     hidden = msg.hidden;
     if (hidden) held = [];
   } else if (msg.type === "call") {
-    const method = methods[msg.method];
     try {
-      if (!method) throw { message: `unknown worker method ${msg.method}`, where: "worker" };
-      const value = await method(msg.args);
+      const value = await invoke(msg);
       post({ type: "reply", id: msg.id, ok: true, value });
     } catch (err) {
       post({ type: "reply", id: msg.id, ok: false, error: asError(err) });

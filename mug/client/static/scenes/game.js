@@ -1,9 +1,9 @@
 // @ts-check
 // A game scene: instructions, the canvas, a start button; episodes played by the worker; rows to the outbox.
 
-import { h, show } from "../dom.js";
+import { h } from "../dom.js";
 import { Keyboard } from "../input.js";
-import { Renderer } from "../renderer.js";
+import { formatScore, gameLayout, showTurn, waitForRuntime } from "./game_view.js";
 import { matchScene } from "./match.js";
 
 /** @typedef {import("../wire.js").GameSpec} GameSpec */
@@ -11,6 +11,7 @@ import { matchScene } from "./match.js";
 /** @typedef {import("../flow.js").Context} Context */
 /** @typedef {import("../worker_protocol.js").FrameInfo} FrameInfo */
 /** @typedef {import("../worker_protocol.js").TurnInfo} TurnInfo */
+/** @typedef {import("../renderer.js").Renderer} Renderer */
 
 /**
  * @param {GameSpec} scene
@@ -41,69 +42,6 @@ export function isMultiplayer(scene) {
 }
 
 /**
- * The game page: title, instructions, HUD, canvas and a panel for messages and buttons.
- * @param {GameSpec} scene
- * @param {HTMLElement} root
- */
-export function gameLayout(scene, root) {
-  const canvas = /** @type {HTMLCanvasElement} */ (h("canvas", {
-    class: "mug-canvas", width: scene.canvas_width, height: scene.canvas_height, "data-testid": "mug-canvas",
-  }));
-  const score = h("span", { class: "mug-score", "data-testid": "mug-score", text: "0" });
-  const episodeText = h("span", { class: "mug-episode", text: `${scene.num_episodes} episodes` });
-  const stepText = h("span", { class: "mug-step", text: "0" });
-  const hud = h("div", { class: "mug-hud" },
-    scene.show_score ? h("span", {}, "Score ", score) : null, episodeText, h("span", {}, "Step ", stepText));
-  const panel = h("div", { class: "mug-panel", "data-testid": "mug-panel" });
-  // Turn-based games: whose turn it is (empty otherwise).
-  const turn = h("p", { class: "mug-turn", "data-testid": "mug-turn", "aria-live": "polite" });
-  show(root, h("article", { class: "mug-scene mug-game" },
-    scene.title ? h("h1", { text: scene.title }) : null,
-    h("div", { class: "mug-body", html: scene.instructions_html }),
-    hud, turn, h("div", { class: "mug-stage" }, canvas), panel));
-  return { canvas, renderer: new Renderer(canvas), score, episodeText, stepText, turn, panel };
-}
-
-/**
- * Shows whose turn it is: "Your turn" or "Waiting for <agent>", with the seconds left under a time limit.
- * @param {HTMLElement} el
- * @param {TurnInfo|null|undefined} turn
- */
-export function showTurn(el, turn) {
-  let text = "";
-  if (turn) {
-    const who = /^-?[0-9]+$/.test(turn.agent) ? `player ${turn.agent}` : turn.agent;
-    text = turn.yours ? "Your turn" : `Waiting for ${who}${turn.human ? "" : " (computer)"}`;
-    if (turn.yours && turn.seconds_left !== null) text += ` (${Math.ceil(turn.seconds_left)} s left)`;
-  }
-  if (el.textContent !== text) el.textContent = text;
-  el.dataset.yours = turn && turn.yours ? "true" : "false";
-}
-
-/**
- * Waits for the runtime, with a progress bar in `panel` only if it is not ready yet.
- * @param {HTMLElement} panel
- * @param {import("../runtime.js").Runtime} runtime
- * @param {import("../status.js").Status} status
- */
-export async function waitForRuntime(panel, runtime, status) {
-  if (status.runtime.ready) return;
-  const bar = h("progress", { max: 100, value: runtime.percent });
-  const label = h("span", { text: `Loading the game... ${runtime.percent}%` });
-  panel.replaceChildren(h("div", { class: "mug-progress", "data-testid": "mug-progress" }, label, bar));
-  const off = runtime.onProgress((p) => {
-    /** @type {HTMLProgressElement} */ (bar).value = p;
-    label.textContent = `Loading the game... ${p}%`;
-  });
-  try {
-    await runtime.ready;
-  } finally {
-    off();
-    panel.replaceChildren();
-  }
-}
-
-/**
  * Plays episodes `first`..num_episodes-1.
  * @param {GameSpec} scene
  * @param {Context} ctx
@@ -118,9 +56,9 @@ async function play(scene, ctx, renderer, first, ui) {
   const keyboard = new Keyboard(worker, [...Object.keys(scene.key_bindings), " "]);
   /** @type {(frame: FrameInfo) => void} */
   let episodeOver = () => {};
-  /** @type {(err: any) => void} */
+  /** @type {(err: import("../worker_protocol.js").WorkerError) => void} */
   let crashed = () => {};
-  const offFrame = worker.on("frame", (/** @type {{frame: FrameInfo, pixels: Uint8ClampedArray|null}} */ msg) => {
+  const offFrame = worker.on("frame", (msg) => {
     const f = msg.frame;
     renderer.draw(f.render, msg.pixels);
     outbox.add(scene.id, f.rows);
@@ -188,9 +126,4 @@ function pressContinue(panel, label, text, space) {
     panel.replaceChildren(h("p", { class: "mug-between", text }), button);
     button.focus();
   });
-}
-
-/** @param {number} value */
-export function formatScore(value) {
-  return Number.isInteger(value) ? String(value) : value.toFixed(2);
 }

@@ -9,7 +9,8 @@ import { h } from "../dom.js";
 
 /**
  * @typedef {import("../wire.js").MatchStart} MatchStart
- * @typedef {{start: MatchStart, signals: any[]}|{scene: import("../wire.js").SceneSpec}} LobbyResult
+ * @typedef {import("../wire.js").SignalRelay} SignalRelay
+ * @typedef {{start: MatchStart, signals: SignalRelay[]}|{scene: import("../wire.js").SceneSpec}} LobbyResult
  *   `signals`: signaling messages of this match that arrived with the match_start (handled by the caller)
  */
 
@@ -29,29 +30,36 @@ export function waitForMatch(scene, ctx, panel) {
   const say = (k) => (text.textContent = `Waiting for other participants (${k} of ${needed})...`);
   say(1);
   ctx.status.setPhase("lobby");
-  /** @type {any[]} */
+  /** @type {SignalRelay[]} */
   const signals = [];
   return new Promise((resolve, reject) => {
-    const handlers = {
-      lobby_waiting: (/** @type {any} */ m) => m.scene_id === scene.id && say(m.waiting),
-      match_start: (/** @type {MatchStart} */ m) => m.scene_id === scene.id && done({ start: m, signals }),
-      lobby_timeout: (/** @type {any} */ m) => m.scene_id === scene.id && done({ scene: m.scene }),
-      signal: (/** @type {any} */ m) => signals.push(m),
-    };
+    /** @param {import("../wire.js").LobbyWaiting} m */
+    const onWaiting = (m) => m.scene_id === scene.id && say(m.waiting);
+    /** @param {MatchStart} m */
+    const onStart = (m) => m.scene_id === scene.id && done({ start: m, signals });
+    /** @param {import("../wire.js").LobbyTimeout} m */
+    const onTimeout = (m) => m.scene_id === scene.id && done({ scene: m.scene });
+    /** @param {SignalRelay} m */
+    const onSignal = (m) => signals.push(m);
     // A new connection (the old one dropped) took us out of the lobby on the server: join again.
     const rejoin = () => join().catch(() => {});
+    const listen = () => {
+      socket.on("lobby_waiting", onWaiting).on("match_start", onStart).on("lobby_timeout", onTimeout)
+        .on("signal", onSignal).on("connect", rejoin);
+    };
+    const unlisten = () => {
+      socket.off("lobby_waiting", onWaiting).off("match_start", onStart).off("lobby_timeout", onTimeout)
+        .off("signal", onSignal).off("connect", rejoin);
+    };
     /** @param {LobbyResult} result */
     const done = (result) => {
-      for (const [name, fn] of Object.entries(handlers)) socket.off(name, fn);
-      socket.off("connect", rejoin);
+      unlisten();
       resolve(result);
     };
-    for (const [name, fn] of Object.entries(handlers)) socket.on(name, fn);
     const join = () => ctx.conn.request("lobby_join", { scene_id: scene.id });
-    socket.on("connect", rejoin);
+    listen();
     join().catch((err) => {
-      for (const [name, fn] of Object.entries(handlers)) socket.off(name, fn);
-      socket.off("connect", rejoin);
+      unlisten();
       reject(err);
     });
   });

@@ -12,7 +12,7 @@ import { h } from "../dom.js";
 import { Keyboard } from "../input.js";
 import { Mesh } from "../transport.js";
 import { waitForMatch } from "./lobby.js";
-import { formatScore, gameLayout, showTurn, waitForRuntime } from "./game.js";
+import { formatScore, gameLayout, showTurn, waitForRuntime } from "./game_view.js";
 
 /** @typedef {import("../wire.js").GameSpec} GameSpec */
 /** @typedef {import("../wire.js").SceneSpec} SceneSpec */
@@ -46,7 +46,7 @@ export async function matchScene(scene, ctx, resume) {
  * @param {Context} ctx
  * @param {ReturnType<typeof gameLayout>} ui
  * @param {MatchStart} start
- * @param {any[]} early signaling messages that arrived with match_start
+ * @param {import("../wire.js").SignalRelay[]} early signaling messages that arrived with match_start
  * @returns {Promise<SceneSpec>}
  */
 async function playMatch(scene, ctx, ui, start, early) {
@@ -54,9 +54,9 @@ async function playMatch(scene, ctx, ui, start, early) {
   const socket = conn.socket;
   const worker = runtime.worker;
   const slotOf = new Map(start.members.map((pid, slot) => [pid, slot]));
-  const match = { id: start.match_id, slot: start.slot, peers: /** @type {any[]} */ ([]), input_delay: null,
-    stalls: 0, stall_ms: 0, desyncs: /** @type {number[]} */ ([]), state: "connecting",
-    connect_ms: /** @type {number|null} */ (null) };
+  /** @type {import("../status.js").MatchStatus} */
+  const match = { id: start.match_id, slot: start.slot, peers: [], input_delay: null,
+    stalls: 0, stall_ms: 0, desyncs: [], state: "connecting", connect_ms: null };
   status.match = match;
   status.setPhase("connecting");
   const others = start.members.length - 1;
@@ -66,7 +66,7 @@ async function playMatch(scene, ctx, ui, start, early) {
   let settle = () => {};
   /** @type {Promise<Outcome>} */
   const outcome = new Promise((resolve) => (settle = resolve));
-  /** @type {Object<string, number>} lockstep rtt by participant id */
+  /** @type {Object<string, number|null>} lockstep rtt by participant id */
   let lockstepRtt = {};
   let lastFrame = -1;
   let lastGone = /** @type {{peer: string, last_confirmed_frame: number}|null} */ (null);
@@ -83,7 +83,7 @@ async function playMatch(scene, ctx, ui, start, early) {
       worker.call("peer_left", { peer: pid }).catch(() => {});
     },
   });
-  const onSignal = (/** @type {any} */ m) => m.match_id === start.match_id && mesh.handleSignal(m);
+  const onSignal = (/** @type {import("../wire.js").SignalRelay} */ m) => m.match_id === start.match_id && mesh.handleSignal(m);
   /** @type {(m: import("../wire.js").MatchEnd) => void} */
   let gotMatchEnd = () => {};
   /** @type {Promise<import("../wire.js").MatchEnd>} the server's match_end, whenever it comes */
@@ -98,8 +98,8 @@ async function playMatch(scene, ctx, ui, start, early) {
   for (const m of early) onSignal(m);
 
   const offs = [
-    worker.on("net", (/** @type {{peer: string, data: ArrayBuffer}} */ m) => mesh.send(m.peer, m.data)),
-    worker.on("frame", (/** @type {{frame: any, pixels: Uint8ClampedArray|null}} */ msg) => {
+    worker.on("net", (m) => mesh.send(m.peer, m.data)),
+    worker.on("frame", (msg) => {
       const f = msg.frame;
       ui.renderer.draw(f.render, msg.pixels);
       if (f.rows.length) outbox.add(scene.id, f.rows);
@@ -115,7 +115,7 @@ async function playMatch(scene, ctx, ui, start, early) {
           status.setPhase("between_episodes");
           outbox.cut();
         }
-        const s = Math.ceil(f.pause_left / scene.fps);
+        const s = Math.ceil((f.pause_left ?? 0) / scene.fps);
         ui.panel.replaceChildren(h("p", { class: "mug-between", "data-testid": "mug-between",
           text: `Episode ${f.episode + 1} of ${scene.num_episodes} done. The next one starts in ${s} s.` }));
       } else if (f.state === "running" && status.phase === "between_episodes") {
@@ -123,7 +123,7 @@ async function playMatch(scene, ctx, ui, start, early) {
         ui.panel.replaceChildren();
       }
     }),
-    worker.on("match", (/** @type {{events: any[], status: any}} */ msg) => {
+    worker.on("match", (msg) => {
       if (msg.status) {
         Object.assign(match, { input_delay: msg.status.input_delay, stalls: msg.status.stalls,
           stall_ms: msg.status.stall_ms, desyncs: msg.status.desyncs, state: msg.status.state });
@@ -158,7 +158,7 @@ async function playMatch(scene, ctx, ui, start, early) {
   };
   const statsTimer = setInterval(() => refreshStats().catch(() => {}), STATS_EVERY_MS);
   const keyboard = new Keyboard(worker, [...Object.keys(scene.key_bindings), " "]);
-  /** @param {string} kind @param {Object<string, any>} data */
+  /** @param {import("../wire.js").MatchReportKind} kind @param {Object<string, unknown>} data */
   const report = (kind, data) => conn.request("match_report", { match_id: start.match_id, kind, data }, { retries: 3 })
     .catch((err) => console.warn("mug: match report not stored", kind, err));
 

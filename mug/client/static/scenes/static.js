@@ -8,6 +8,7 @@ import { WireError } from "../wire.js";
 /** @typedef {import("../wire.js").Question} Question */
 /** @typedef {import("../wire.js").SceneSpec} SceneSpec */
 /** @typedef {import("../flow.js").Context} Context */
+/** @typedef {string|number|null} Answer  null when not answered */
 
 /**
  * @param {StaticSpec} scene
@@ -30,9 +31,12 @@ export async function staticScene(scene, ctx) {
     form));
 
   for (;;) {
-    await new Promise((resolve) => form.addEventListener("submit", resolve, { once: true })).then(
-      (/** @type {any} */ ev) => ev.preventDefault(),
-    );
+    // preventDefault in the listener itself: later (after an await) would be too late for a submit that a
+    // script started, and the browser would navigate away.
+    await new Promise((resolve) => form.addEventListener("submit", (ev) => {
+      ev.preventDefault();
+      resolve(undefined);
+    }, { once: true }));
     const missing = fields.filter((f) => !f.check());
     if (missing.length) {
       error.textContent = "Please answer the questions marked in red.";
@@ -42,7 +46,7 @@ export async function staticScene(scene, ctx) {
     }
     error.hidden = true;
     button.disabled = true;
-    /** @type {Object<string, any>} */
+    /** @type {Object<string, Answer>} */
     const answers = {};
     for (const f of fields) answers[f.id] = f.value();
     try {
@@ -58,13 +62,13 @@ export async function staticScene(scene, ctx) {
 
 /**
  * @param {Question} q
- * @returns {{id: string, el: HTMLElement, value: () => any, check: () => boolean}}
+ * @returns {{id: string, el: HTMLElement, value: () => Answer, check: () => boolean}}
  */
 function questionField(q) {
   const name = `q-${q.id}`;
   /** @type {HTMLElement} */
   let input;
-  /** @type {() => any} */
+  /** @type {() => Answer} */
   let value;
   if (q.kind === "choice" || q.kind === "scale") {
     const options = q.kind === "choice"
