@@ -18,7 +18,7 @@ import sys
 import time
 import tracemalloc
 
-from mug.server.lobby import Lobby, Matched, Matches, Notice
+from mug.server.lobby import LobbyQueue, Matched, Matches, Notice
 
 
 def render(notices: list[Notice]) -> int:
@@ -32,7 +32,7 @@ def render(notices: list[Notice]) -> int:
 
 def throughput(n: int, group: int, churn: bool) -> tuple[float, float, float]:
     pids = [secrets.token_urlsafe(16) for _ in range(n)]
-    lobby = Lobby("game", group, timeout_s=120, matches=Matches())
+    lobby = LobbyQueue("game", group, timeout_s=120, matches=Matches())
     matches = messages = 0
     t0 = time.perf_counter()
     for i, pid in enumerate(pids):
@@ -50,7 +50,7 @@ def throughput(n: int, group: int, churn: bool) -> tuple[float, float, float]:
 
 def waiting_bytes(n: int) -> float:
     pids = [secrets.token_urlsafe(16) for _ in range(n)]
-    lobby = Lobby("big", n + 1, timeout_s=None)
+    lobby = LobbyQueue("big", n + 1, timeout_s=None)
     tracemalloc.start()
     before = tracemalloc.take_snapshot()
     for i, pid in enumerate(pids):
@@ -65,7 +65,7 @@ def waiting_bytes(n: int) -> float:
 def match_bytes(n: int) -> float:
     pids = [secrets.token_urlsafe(16) for _ in range(n)]
     reg = Matches()
-    lobby = Lobby("game", 2, timeout_s=None, matches=reg)
+    lobby = LobbyQueue("game", 2, timeout_s=None, matches=reg)
     tracemalloc.start()
     before = tracemalloc.take_snapshot()
     for i, pid in enumerate(pids):

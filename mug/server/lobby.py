@@ -199,7 +199,7 @@ class Matches:
 
 
 @dataclass(slots=True)
-class Lobby:
+class LobbyQueue:
     """The waiting queue of one game scene.
 
     Args:
@@ -217,9 +217,9 @@ class Lobby:
 
     def __post_init__(self) -> None:
         if self.group_size < 1:
-            raise ValueError(f"Lobby {self.scene_id!r}: group_size must be >= 1, got {self.group_size}")
+            raise ValueError(f"LobbyQueue {self.scene_id!r}: group_size must be >= 1, got {self.group_size}")
         if self.timeout_s is not None and self.timeout_s <= 0:
-            raise ValueError(f"Lobby {self.scene_id!r}: timeout_s must be positive or None, got {self.timeout_s}")
+            raise ValueError(f"LobbyQueue {self.scene_id!r}: timeout_s must be positive or None, got {self.timeout_s}")
 
     @property
     def waiting(self) -> tuple[str, ...]:

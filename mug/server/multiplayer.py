@@ -32,7 +32,7 @@ from typing import Any
 
 from mug.configurations import Experiment, GameScene, agent_label
 from mug.server.ice import ice_config
-from mug.server.lobby import Lobby, Match, Matched, Matches, Notice, TimedOut, Waiting
+from mug.server.lobby import LobbyQueue, Match, Matched, Matches, Notice, TimedOut, Waiting
 from mug.server.participants import Participants
 from mug.server.signaling import route
 from mug.server.store import Store
@@ -80,7 +80,7 @@ class Multiplayer:
         self.emit = emit
         self.matches = Matches()
         self.lobbies = {
-            s.id: Lobby(s.id, len(s.human_agents), s.lobby.timeout_s, self.matches)
+            s.id: LobbyQueue(s.id, len(s.human_agents), s.lobby.timeout_s, self.matches)
             for s in experiment.game_scenes
             if s.multiplayer
         }

@@ -69,7 +69,7 @@ def error_logger(log: list[str], i: int) -> Callable[[Error], None]:
     return lambda e: log.append(f"[{i}] pageerror: {e}")
 
 
-def run(args: argparse.Namespace) -> dict[str, Any]:
+def run(args: argparse.Namespace, result: dict[str, Any]) -> dict[str, Any]:
     from playwright.sync_api import sync_playwright
 
     work = Path(args.work)
@@ -88,7 +88,6 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
     server = serve()
     url, db = server.url, server.database_url
-    result: dict[str, Any] = {"players": [], "close_to_end_s": None, "log": []}
     try:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
@@ -207,8 +206,11 @@ def main() -> None:
     parser.add_argument("--kill-at-frame", type=int, default=None)
     parser.add_argument("--down-s", type=float, default=4.0)
     args = parser.parse_args()
-    result = run(args)
-    (Path(args.work) / "result.json").write_text(json.dumps(result, indent=1))
+    result: dict[str, Any] = {"players": [], "close_to_end_s": None, "log": []}
+    try:
+        run(args, result)
+    finally:  # the pages' console goes with a failure too, to show what they saw
+        (Path(args.work) / "result.json").write_text(json.dumps(result, indent=1, default=str))
 
 
 if __name__ == "__main__":

@@ -71,7 +71,8 @@ def scenario(
     ]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=os.environ | (env or {}))
     if proc.returncode != 0:
-        raise AssertionError(f"scenario failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-4000:]}")
+        pages = (work / "result.json").read_text()[-3000:] if (work / "result.json").exists() else ""
+        raise AssertionError(f"scenario failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-3000:]}\npages: {pages}")
     result: dict[str, Any] = json.loads((work / "result.json").read_text())
     print("\n".join(result["log"][-40:]))
     return result

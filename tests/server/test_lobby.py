@@ -1,10 +1,10 @@
-"""Lobby: first-come-first-served grouping, leaving, timeouts; Matches registry."""
+"""LobbyQueue: first-come-first-served grouping, leaving, timeouts; Matches registry."""
 
 from __future__ import annotations
 
 import pytest
 
-from mug.server.lobby import Lobby, LobbyError, Matched, Matches, TimedOut, Waiting
+from mug.server.lobby import LobbyError, LobbyQueue, Matched, Matches, TimedOut, Waiting
 
 
 def pids(n: int, prefix: str = "p") -> list[str]:
@@ -13,7 +13,7 @@ def pids(n: int, prefix: str = "p") -> list[str]:
 
 @pytest.mark.parametrize("size", [2, 3, 8])
 def test_groups_form_when_full_in_join_order(size: int) -> None:
-    lobby = Lobby("game", size, timeout_s=60)
+    lobby = LobbyQueue("game", size, timeout_s=60)
     people = pids(size * 3)
     formed: list[tuple[str, ...]] = []
     for t, pid in enumerate(people):
@@ -34,7 +34,7 @@ def test_groups_form_when_full_in_join_order(size: int) -> None:
 
 
 def test_slot_order_is_join_order() -> None:
-    lobby = Lobby("game", 3, timeout_s=None)
+    lobby = LobbyQueue("game", 3, timeout_s=None)
     lobby.join("carol", 0)
     w = lobby.join("alice", 1)[0]
     assert isinstance(w, Waiting)
@@ -47,7 +47,7 @@ def test_slot_order_is_join_order() -> None:
 
 
 def test_joining_again_keeps_the_first_join_time_and_deadline_order() -> None:
-    lobby = Lobby("game", 3, timeout_s=10)
+    lobby = LobbyQueue("game", 3, timeout_s=10)
     lobby.join("a", 0)
     lobby.join("b", 5)
     lobby.leave("a", 6)  # a's connection dropped
@@ -58,12 +58,12 @@ def test_joining_again_keeps_the_first_join_time_and_deadline_order() -> None:
 
 
 def test_group_of_one_matches_at_once() -> None:
-    (m,) = Lobby("solo", 1, timeout_s=10).join("a", 0)
+    (m,) = LobbyQueue("solo", 1, timeout_s=10).join("a", 0)
     assert isinstance(m, Matched) and m.match.members == ("a",)
 
 
 def test_leave_before_match_does_not_block_the_next_group() -> None:
-    lobby = Lobby("game", 2, timeout_s=60)
+    lobby = LobbyQueue("game", 2, timeout_s=60)
     lobby.join("a", 0)
     assert lobby.leave("a", 1) == []  # nobody left to tell
     assert isinstance(lobby.join("b", 2)[0], Waiting)
@@ -72,7 +72,7 @@ def test_leave_before_match_does_not_block_the_next_group() -> None:
 
 
 def test_leave_in_the_middle_notifies_the_rest_in_order() -> None:
-    lobby = Lobby("game", 4, timeout_s=60)
+    lobby = LobbyQueue("game", 4, timeout_s=60)
     for t, p in enumerate("abc"):
         lobby.join(p, t)
     (w,) = lobby.leave("b", 5)
@@ -84,7 +84,7 @@ def test_leave_in_the_middle_notifies_the_rest_in_order() -> None:
 
 
 def test_leave_when_not_waiting_is_a_noop() -> None:
-    lobby = Lobby("game", 2, timeout_s=60)
+    lobby = LobbyQueue("game", 2, timeout_s=60)
     assert lobby.leave("ghost", 0) == []
     lobby.join("a", 0)
     lobby.join("b", 1)  # matched, so no longer waiting
@@ -92,7 +92,7 @@ def test_leave_when_not_waiting_is_a_noop() -> None:
 
 
 def test_joining_twice_raises() -> None:
-    lobby = Lobby("game", 3, timeout_s=60)
+    lobby = LobbyQueue("game", 3, timeout_s=60)
     lobby.join("a", 0)
     with pytest.raises(LobbyError) as err:
         lobby.join("a", 1)
@@ -101,7 +101,7 @@ def test_joining_twice_raises() -> None:
 
 
 def test_rejoin_after_leaving_goes_to_the_back() -> None:
-    lobby = Lobby("game", 3, timeout_s=60)
+    lobby = LobbyQueue("game", 3, timeout_s=60)
     lobby.join("a", 0)
     lobby.join("b", 1)
     lobby.leave("a", 2)
@@ -110,7 +110,7 @@ def test_rejoin_after_leaving_goes_to_the_back() -> None:
 
 
 def test_tick_times_out_in_join_order_and_updates_the_rest() -> None:
-    lobby = Lobby("game", 4, timeout_s=10)
+    lobby = LobbyQueue("game", 4, timeout_s=10)
     lobby.join("a", 0)
     lobby.join("b", 4)
     lobby.join("c", 8)
@@ -127,13 +127,13 @@ def test_tick_times_out_in_join_order_and_updates_the_rest() -> None:
 
 
 def test_no_timeout_never_times_out() -> None:
-    lobby = Lobby("game", 2, timeout_s=None)
+    lobby = LobbyQueue("game", 2, timeout_s=None)
     lobby.join("a", 0)
     assert lobby.tick(1e12) == [] and lobby.next_deadline() is None
 
 
 def test_left_participant_does_not_time_out() -> None:
-    lobby = Lobby("game", 3, timeout_s=10)
+    lobby = LobbyQueue("game", 3, timeout_s=10)
     lobby.join("a", 0)
     lobby.join("b", 1)
     lobby.leave("a", 2)
@@ -143,12 +143,12 @@ def test_left_participant_does_not_time_out() -> None:
 
 @pytest.mark.parametrize(("size", "timeout"), [(0, 10.0), (2, 0.0), (2, -1.0)])
 def test_bad_settings_raise(size: int, timeout: float) -> None:
-    with pytest.raises(ValueError, match="Lobby 'g'"):
-        Lobby("g", size, timeout_s=timeout)
+    with pytest.raises(ValueError, match="LobbyQueue 'g'"):
+        LobbyQueue("g", size, timeout_s=timeout)
 
 
 def test_seeds_and_ids_differ_per_match_and_ids_are_long() -> None:
-    lobby = Lobby("game", 2, timeout_s=None)
+    lobby = LobbyQueue("game", 2, timeout_s=None)
     notices = [n for i in range(400) for n in lobby.join(f"p{i}", i)]
     matches = [n.match for n in notices if isinstance(n, Matched)]
     assert len(matches) == 200
@@ -160,7 +160,7 @@ def test_seeds_and_ids_differ_per_match_and_ids_are_long() -> None:
 
 def test_lobby_registers_matches_and_refuses_members_of_live_matches() -> None:
     reg = Matches()
-    lobby = Lobby("game", 2, timeout_s=60, matches=reg)
+    lobby = LobbyQueue("game", 2, timeout_s=60, matches=reg)
     lobby.join("a", 0)
     (m,) = lobby.join("b", 1)
     assert isinstance(m, Matched)
@@ -185,7 +185,7 @@ def test_lobby_registers_matches_and_refuses_members_of_live_matches() -> None:
 
 def test_registry_refuses_duplicates_and_unknown_ids() -> None:
     reg = Matches()
-    lobby = Lobby("game", 2, timeout_s=60)
+    lobby = LobbyQueue("game", 2, timeout_s=60)
     lobby.join("a", 0)
     (m,) = lobby.join("b", 1)
     assert isinstance(m, Matched)
@@ -200,7 +200,7 @@ def test_registry_refuses_duplicates_and_unknown_ids() -> None:
 
 def test_forget_a_member_of_a_live_match_keeps_the_match() -> None:
     reg = Matches()
-    lobby = Lobby("game", 2, timeout_s=60, matches=reg)
+    lobby = LobbyQueue("game", 2, timeout_s=60, matches=reg)
     lobby.join("a", 0)
     (m,) = lobby.join("b", 1)
     assert isinstance(m, Matched)
@@ -210,7 +210,7 @@ def test_forget_a_member_of_a_live_match_keeps_the_match() -> None:
 
 def test_form_partial_starts_everyone_waiting_in_join_order() -> None:
     matches = Matches()
-    lobby = Lobby("duo", group_size=3, timeout_s=10.0, matches=matches)
+    lobby = LobbyQueue("duo", group_size=3, timeout_s=10.0, matches=matches)
     assert lobby.form_partial(0.0) == []
     lobby.join("a", 0.0)
     lobby.join("b", 1.0)

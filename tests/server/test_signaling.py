@@ -6,11 +6,11 @@ from typing import Any
 
 import pytest
 
-from mug.server.lobby import Lobby, Match, Matched, Matches
+from mug.server.lobby import LobbyQueue, Match, Matched, Matches
 from mug.server.signaling import MAX_PAYLOAD_BYTES, SignalingError, route
 
 
-def make_match(reg: Matches, lobby: Lobby, members: list[str]) -> Match:
+def make_match(reg: Matches, lobby: LobbyQueue, members: list[str]) -> Match:
     notices = [n for i, p in enumerate(members) for n in lobby.join(p, float(i))]
     m = notices[-1]
     assert isinstance(m, Matched)
@@ -20,7 +20,7 @@ def make_match(reg: Matches, lobby: Lobby, members: list[str]) -> Match:
 @pytest.fixture
 def world() -> tuple[Matches, Match, Match]:
     reg = Matches()
-    lobby = Lobby("game", 3, timeout_s=60, matches=reg)
+    lobby = LobbyQueue("game", 3, timeout_s=60, matches=reg)
     return reg, make_match(reg, lobby, ["a0", "a1", "a2"]), make_match(reg, lobby, ["b0", "b1", "b2"])
 
 
@@ -36,7 +36,7 @@ def code_of(reg: Matches, sender: str, target: Any, payload: Any) -> str:
 
 def test_route_by_slot() -> None:
     reg = Matches()
-    a = make_match(reg, Lobby("game", 3, timeout_s=60, matches=reg), ["a0", "a1", "a2"])
+    a = make_match(reg, LobbyQueue("game", 3, timeout_s=60, matches=reg), ["a0", "a1", "a2"])
     to, msg = route(reg, "a0", 2, OFFER)
     assert to == "a2" and msg.event == "signal"
     assert msg.payload() == {"kind": "offer", "data": OFFER["data"], "from": {"pid": "a0", "slot": 0}, "match_id": a.id}

@@ -8,7 +8,7 @@ See `session.py` for the protocol, `wire.py` for the byte format, `timing.py` fo
 from .lifecycle import IllegalTransition, SessionState
 from .requests import Desync, PeerGone, Ready, Request, Send, Stalled, Step
 from .session import LockstepSession
-from .wire import WireError
+from .wire import PeerMessageError
 
 __all__ = [
     "Desync",
@@ -21,5 +21,5 @@ __all__ = [
     "SessionState",
     "Stalled",
     "Step",
-    "WireError",
+    "PeerMessageError",
 ]

@@ -6,7 +6,7 @@ import math
 from typing import Any
 
 from .timing import MAX_INPUT_DELAY, MIN_INPUT_DELAY
-from .wire import MAX_SLOTS, WireError, normalize_action
+from .wire import MAX_SLOTS, PeerMessageError, normalize_action
 
 
 def validate_settings(input_delay: int | None, frame_ms: float, max_frames: int | None, default_action: Any) -> Any:
@@ -28,7 +28,7 @@ def validate_settings(input_delay: int | None, frame_ms: float, max_frames: int 
         raise ValueError(f"max_frames={max_frames!r}: use a positive int, or None for no limit")
     try:
         return normalize_action(default_action)
-    except WireError as exc:
+    except PeerMessageError as exc:
         raise ValueError(f"default_action={default_action!r} cannot be sent to peers: {exc}") from None
 
 

@@ -65,10 +65,10 @@ from .wire import (
     MAX_FRAMES_PER_MESSAGE,
     Inputs,
     Message,
+    PeerMessageError,
     Ping,
     Pong,
     Proposal,
-    WireError,
     decode,
     encode,
     normalize_action,
@@ -181,7 +181,7 @@ class LockstepSession:
         try:
             message = decode(data)
             self._check(link, message)
-        except WireError as exc:
+        except PeerMessageError as exc:
             self._malformed += 1
             self._last_malformed = f"from {peer_id}: {exc}"
             return
@@ -212,7 +212,7 @@ class LockstepSession:
             raise ValueError(f"frame={frame!r}: use a non-negative int or None")
         try:
             value = normalize_action(action)
-        except WireError as exc:
+        except PeerMessageError as exc:
             raise ValueError(f"action {action!r} for slot {slot} cannot be sent to peers: {exc}") from None
         if self._life.state is not _S.ENDED:
             self._local.add(slot, value, frame)
@@ -246,7 +246,7 @@ class LockstepSession:
             raise ValueError(f"frame {frame} has not been stepped yet (next frame is {self._frame})")
         try:
             value = wire_checksum(checksum)
-        except WireError as exc:
+        except PeerMessageError as exc:
             raise ValueError(str(exc)) from None
         self._checks.report(frame, value)
         for p, link in self._links.items():
@@ -348,15 +348,15 @@ class LockstepSession:
     # ------------------------------------------------------------------ receiving
 
     def _check(self, link: PeerLink, m: Message) -> None:
-        """Semantic checks a well-formed message must also pass; raise WireError if not."""
+        """Semantic checks a well-formed message must also pass; raise PeerMessageError if not."""
         if isinstance(m, Proposal) and not MIN_INPUT_DELAY <= m.delay <= MAX_INPUT_DELAY:
-            raise WireError(f"proposed input delay {m.delay} is outside {MIN_INPUT_DELAY}..{MAX_INPUT_DELAY}")
+            raise PeerMessageError(f"proposed input delay {m.delay} is outside {MIN_INPUT_DELAY}..{MAX_INPUT_DELAY}")
         if isinstance(m, Inputs):
             if m.slots != link.slots:
-                raise WireError(f"inputs for slots {list(m.slots)}, but this peer owns {list(link.slots)}")
+                raise PeerMessageError(f"inputs for slots {list(m.slots)}, but this peer owns {list(link.slots)}")
             # Before the delay is agreed our sealing has not started, yet a faster peer acks frame D.
             if m.input_ack > max(self._local.next_seal, MAX_INPUT_DELAY) or m.checksum_ack > self._checks.next_local:
-                raise WireError("acknowledges frames that were never sent")
+                raise PeerMessageError("acknowledges frames that were never sent")
 
     def _handle(self, link: PeerLink, m: Message) -> None:
         if isinstance(m, Ping):
@@ -568,7 +568,7 @@ class LockstepSession:
             try:
                 self._send(link, message)
                 break
-            except WireError:
+            except PeerMessageError:
                 if limit <= 1:
                     raise
                 limit //= 2  # big actions: fewer frames per message; the rest follow

@@ -46,7 +46,7 @@ An action (JSON-able: None, bool, int, float, str, or a list of them) is a tag b
     0x06 str    LEB128 varint byte length, then UTF-8 bytes
 
 Tuples encode as lists. Decoding rejects truncated input, trailing bytes, unknown tags or types, a wrong
-version and messages over MAX_MESSAGE_BYTES by raising `WireError`, never anything else.
+version and messages over MAX_MESSAGE_BYTES by raising `PeerMessageError`, never anything else.
 """
 
 from __future__ import annotations
@@ -72,7 +72,7 @@ _INT64_MIN, _INT64_MAX = -(1 << 63), (1 << 63) - 1
 Action = Any  # None | bool | int | float | str | list[Action]
 
 
-class WireError(ValueError):
+class PeerMessageError(ValueError):
     """A message (or an action) that cannot be encoded or decoded; the message says what was wrong."""
 
 
@@ -127,7 +127,7 @@ def _encode_action(out: bytearray, value: Any, depth: int) -> None:
         out.append(0x02 if value else 0x01)
     elif isinstance(value, int):
         if not _INT64_MIN <= value <= _INT64_MAX:
-            raise WireError(f"action int {value} is outside the signed 64-bit range")
+            raise PeerMessageError(f"action int {value} is outside the signed 64-bit range")
         out.append(0x03)
         _varint(out, (value << 1) ^ (value >> 63))  # zigzag: small magnitudes stay short
     elif isinstance(value, float):
@@ -140,9 +140,9 @@ def _encode_action(out: bytearray, value: Any, depth: int) -> None:
         out += data
     elif isinstance(value, list | tuple):
         if depth >= MAX_DEPTH:
-            raise WireError(f"action lists nest deeper than {MAX_DEPTH} levels")
+            raise PeerMessageError(f"action lists nest deeper than {MAX_DEPTH} levels")
         if len(value) > MAX_LIST_ITEMS:
-            raise WireError(f"action list has {len(value)} items; at most {MAX_LIST_ITEMS} are allowed")
+            raise PeerMessageError(f"action list has {len(value)} items; at most {MAX_LIST_ITEMS} are allowed")
         out.append(0x05)
         _varint(out, len(value))
         for item in value:
@@ -152,17 +152,17 @@ def _encode_action(out: bytearray, value: Any, depth: int) -> None:
     elif hasattr(value, "__index__"):
         _encode_action(out, value.__index__(), depth)
     else:
-        raise WireError(
+        raise PeerMessageError(
             f"cannot encode an action of type {type(value).__name__}: use None, bool, int, float, str or a list"
         )
 
 
 def encode_action(value: Any) -> bytes:
-    """Encode one action (see the module docstring); raises WireError if it is not encodable or too big."""
+    """Encode one action (see the module docstring); raises PeerMessageError if it is not encodable or too big."""
     out = bytearray()
     _encode_action(out, value, 0)
     if len(out) > MAX_ACTION_BYTES:
-        raise WireError(f"action encodes to {len(out)} bytes; at most {MAX_ACTION_BYTES} are allowed")
+        raise PeerMessageError(f"action encodes to {len(out)} bytes; at most {MAX_ACTION_BYTES} are allowed")
     return bytes(out)
 
 
@@ -174,9 +174,9 @@ def normalize_action(value: Any) -> Action:
 
 def wire_checksum(text: str) -> int:
     """The 32-bit checksum that stands for the caller's checksum `text` (1..MAX_CHECKSUM_CHARS ASCII
-    characters) on the wire: its CRC-32. Raises WireError if `text` is not such a string."""
+    characters) on the wire: its CRC-32. Raises PeerMessageError if `text` is not such a string."""
     if not (isinstance(text, str) and text.isascii() and 1 <= len(text) <= MAX_CHECKSUM_CHARS):
-        raise WireError(f"checksum {text!r}: use 1..{MAX_CHECKSUM_CHARS} ASCII characters (hex)")
+        raise PeerMessageError(f"checksum {text!r}: use 1..{MAX_CHECKSUM_CHARS} ASCII characters (hex)")
     return zlib.crc32(text.encode("ascii"))
 
 
@@ -206,7 +206,7 @@ class _Reader:
     def take(self, n: int) -> bytes:
         end = self.pos + n
         if end > len(self.data):
-            raise WireError(f"truncated message: needed {n} bytes at offset {self.pos}, have {len(self.data)}")
+            raise PeerMessageError(f"truncated message: needed {n} bytes at offset {self.pos}, have {len(self.data)}")
         chunk = self.data[self.pos : end]
         self.pos = end
         return chunk
@@ -228,7 +228,7 @@ class _Reader:
             if not b & 0x80:
                 return n
             shift += 7
-        raise WireError(f"varint longer than 10 bytes at offset {self.pos}")
+        raise PeerMessageError(f"varint longer than 10 bytes at offset {self.pos}")
 
     def action(self, depth: int) -> Action:
         tag = self.u8()
@@ -242,38 +242,38 @@ class _Reader:
             z = self.varint()
             value = (z >> 1) ^ -(z & 1)
             if not _INT64_MIN <= value <= _INT64_MAX:
-                raise WireError("action int outside the signed 64-bit range")
+                raise PeerMessageError("action int outside the signed 64-bit range")
             return value
         if tag == 0x04:
             value_f: float = struct.unpack(">d", self.take(8))[0]
             return value_f
         if tag == 0x05:
             if depth >= MAX_DEPTH:
-                raise WireError(f"action lists nest deeper than {MAX_DEPTH} levels")
+                raise PeerMessageError(f"action lists nest deeper than {MAX_DEPTH} levels")
             count = self.varint()
             if count > MAX_LIST_ITEMS:
-                raise WireError(f"action list of {count} items; at most {MAX_LIST_ITEMS} are allowed")
+                raise PeerMessageError(f"action list of {count} items; at most {MAX_LIST_ITEMS} are allowed")
             return [self.action(depth + 1) for _ in range(count)]
         if tag == 0x06:
             length = self.varint()
             if length > MAX_ACTION_BYTES:
-                raise WireError(f"action string of {length} bytes is too long")
+                raise PeerMessageError(f"action string of {length} bytes is too long")
             try:
                 return self.take(length).decode()
             except UnicodeDecodeError as exc:
-                raise WireError(f"action string is not UTF-8: {exc}") from None
-        raise WireError(f"unknown action tag 0x{tag:02x} at offset {self.pos - 1}")
+                raise PeerMessageError(f"action string is not UTF-8: {exc}") from None
+        raise PeerMessageError(f"unknown action tag 0x{tag:02x} at offset {self.pos - 1}")
 
     def finish(self) -> None:
         if self.pos != len(self.data):
-            raise WireError(f"{len(self.data) - self.pos} trailing bytes after the message")
+            raise PeerMessageError(f"{len(self.data) - self.pos} trailing bytes after the message")
 
 
 # ---------------------------------------------------------------- messages
 
 
 def encode(message: Message) -> bytes:
-    """Encode a message; raises WireError if a field is out of range."""
+    """Encode a message; raises PeerMessageError if a field is out of range."""
     out = bytearray((WIRE_VERSION,))
     try:
         if isinstance(message, Ping | Pong):
@@ -285,27 +285,27 @@ def encode(message: Message) -> bytes:
         else:
             _encode_inputs(out, message)
     except struct.error as exc:
-        raise WireError(f"field out of range in {type(message).__name__}: {exc}") from None
+        raise PeerMessageError(f"field out of range in {type(message).__name__}: {exc}") from None
     if len(out) > MAX_MESSAGE_BYTES:
-        raise WireError(f"message of {len(out)} bytes exceeds {MAX_MESSAGE_BYTES}")
+        raise PeerMessageError(f"message of {len(out)} bytes exceeds {MAX_MESSAGE_BYTES}")
     return bytes(out)
 
 
 def _encode_inputs(out: bytearray, m: Inputs) -> None:
     if len(m.inputs) > MAX_FRAMES_PER_MESSAGE or len(m.checksums) > MAX_FRAMES_PER_MESSAGE:
-        raise WireError(f"at most {MAX_FRAMES_PER_MESSAGE} frames of inputs/checksums per message")
+        raise PeerMessageError(f"at most {MAX_FRAMES_PER_MESSAGE} frames of inputs/checksums per message")
     out.append(T_INPUTS)
     out += struct.pack(">IIIBB", m.input_ack, m.checksum_ack, m.input_start, len(m.inputs), len(m.slots))
     out += bytes(m.slots)
     for frame_actions in m.inputs:
         if len(frame_actions) != len(m.slots):
-            raise WireError("every frame must carry exactly one action per slot")
+            raise PeerMessageError("every frame must carry exactly one action per slot")
         for action in frame_actions:
             _encode_action(out, action, 0)
     out += struct.pack(">IB", m.checksum_start, len(m.checksums))
     for value in m.checksums:
         if not (isinstance(value, int) and 0 <= value <= MAX_CHECKSUM):
-            raise WireError(f"checksum {value!r} is not a u32 (use wire_checksum)")
+            raise PeerMessageError(f"checksum {value!r} is not a u32 (use wire_checksum)")
         out += value.to_bytes(4, "big")
 
 
@@ -319,17 +319,17 @@ def decode(data: bytes) -> Message:
         The message.
 
     Raises:
-        WireError: the bytes are oversized, truncated, of another version or otherwise malformed.
+        PeerMessageError: the bytes are oversized, truncated, of another version or otherwise malformed.
     """
     if not isinstance(data, bytes | bytearray | memoryview):
-        raise WireError(f"expected bytes, got {type(data).__name__}")
+        raise PeerMessageError(f"expected bytes, got {type(data).__name__}")
     data = bytes(data)
     if len(data) > MAX_MESSAGE_BYTES:
-        raise WireError(f"message of {len(data)} bytes exceeds {MAX_MESSAGE_BYTES}")
+        raise PeerMessageError(f"message of {len(data)} bytes exceeds {MAX_MESSAGE_BYTES}")
     r = _Reader(data)
     version = r.u8()
     if version != WIRE_VERSION:
-        raise WireError(f"wire version {version}, expected {WIRE_VERSION}: are both peers on the same MUG?")
+        raise PeerMessageError(f"wire version {version}, expected {WIRE_VERSION}: are both peers on the same MUG?")
     kind = r.u8()
     message: Message
     if kind == T_PING:
@@ -339,12 +339,12 @@ def decode(data: bytes) -> Message:
     elif kind == T_PROPOSAL:
         delay, flags = r.u8(), r.u8()
         if flags & ~1:
-            raise WireError(f"unknown proposal flags 0x{flags:02x}")
+            raise PeerMessageError(f"unknown proposal flags 0x{flags:02x}")
         message = Proposal(delay, bool(flags & 1))
     elif kind == T_INPUTS:
         message = _decode_inputs(r)
     else:
-        raise WireError(f"unknown message type {kind}")
+        raise PeerMessageError(f"unknown message type {kind}")
     r.finish()
     return message
 
@@ -353,13 +353,13 @@ def _decode_inputs(r: _Reader) -> Inputs:
     input_ack, checksum_ack, input_start = r.u32(), r.u32(), r.u32()
     n, k = r.u8(), r.u8()
     if n > MAX_FRAMES_PER_MESSAGE:
-        raise WireError(f"{n} input frames in one message; at most {MAX_FRAMES_PER_MESSAGE}")
+        raise PeerMessageError(f"{n} input frames in one message; at most {MAX_FRAMES_PER_MESSAGE}")
     slots = tuple(r.take(k))
     if list(slots) != sorted(set(slots)):
-        raise WireError(f"slots {slots} are not strictly ascending")
+        raise PeerMessageError(f"slots {slots} are not strictly ascending")
     inputs = tuple(tuple(r.action(0) for _ in range(k)) for _ in range(n))
     checksum_start, m = r.u32(), r.u8()
     if m > MAX_FRAMES_PER_MESSAGE:
-        raise WireError(f"{m} checksums in one message; at most {MAX_FRAMES_PER_MESSAGE}")
+        raise PeerMessageError(f"{m} checksums in one message; at most {MAX_FRAMES_PER_MESSAGE}")
     checksums = tuple(r.u32() for _ in range(m))
     return Inputs(input_ack, checksum_ack, input_start, slots, inputs, checksum_start, checksums)

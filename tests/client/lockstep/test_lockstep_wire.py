@@ -1,4 +1,4 @@
-"""The peer <-> peer byte format: round trips, and rejection of malformed bytes with WireError only."""
+"""The peer <-> peer byte format: round trips, and rejection of malformed bytes with PeerMessageError only."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import zlib
 import pytest
 
 from mug.client.lockstep import wire
-from mug.client.lockstep.wire import Inputs, Ping, Pong, Proposal, WireError, decode, encode, wire_checksum
+from mug.client.lockstep.wire import Inputs, PeerMessageError, Ping, Pong, Proposal, decode, encode, wire_checksum
 
 V = wire.WIRE_VERSION
 
@@ -49,7 +49,7 @@ def test_nan_and_tuples_normalize() -> None:
 
 @pytest.mark.parametrize("action", [2**63, -(2**63) - 1, object(), {"a": 1}, [[[[[1]]]]], list(range(300)), "x" * 600])
 def test_unencodable_actions_raise_wire_error(action: object) -> None:
-    with pytest.raises(WireError):
+    with pytest.raises(PeerMessageError):
         wire.encode_action(action)
 
 
@@ -76,7 +76,7 @@ def test_every_truncation_is_rejected() -> None:
     for message in sample_messages():
         data = encode(message)
         for cut in range(len(data)):
-            with pytest.raises(WireError):
+            with pytest.raises(PeerMessageError):
                 decode(data[:cut])
 
 
@@ -102,7 +102,7 @@ INPUTS_HEAD = bytes([V, 4]) + bytes(12)  # version, type, input_ack, checksum_ac
     ],
 )
 def test_malformed_messages_name_the_problem(data: bytes, reason: str) -> None:
-    with pytest.raises(WireError, match=reason):
+    with pytest.raises(PeerMessageError, match=reason):
         decode(data)
 
 
@@ -119,12 +119,12 @@ def test_random_garbage_only_ever_raises_wire_error() -> None:
             data = bytes(base)
         try:
             decode(data)
-        except WireError:
+        except PeerMessageError:
             pass
 
 
 def test_not_bytes_is_rejected() -> None:
-    with pytest.raises(WireError):
+    with pytest.raises(PeerMessageError):
         decode("hello")  # type: ignore[arg-type]
 
 
@@ -143,7 +143,7 @@ def test_inputs_layout_byte_by_byte() -> None:
 
 @pytest.mark.parametrize("value", [-1, 2**32, "00ff", 1.0, None])
 def test_checksums_must_be_u32(value: object) -> None:
-    with pytest.raises(WireError, match="u32"):
+    with pytest.raises(PeerMessageError, match="u32"):
         encode(Inputs(0, 0, 0, (0,), (), 0, (value,)))  # type: ignore[arg-type]
 
 
@@ -164,5 +164,5 @@ def test_wire_checksum_is_the_crc32_of_the_reported_text() -> None:
 
 @pytest.mark.parametrize("text", ["", "x" * (wire.MAX_CHECKSUM_CHARS + 1), "é", 5])
 def test_wire_checksum_refuses_what_report_checksum_refuses(text: object) -> None:
-    with pytest.raises(WireError, match="ASCII"):
+    with pytest.raises(PeerMessageError, match="ASCII"):
         wire_checksum(text)  # type: ignore[arg-type]

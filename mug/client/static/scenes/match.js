@@ -18,7 +18,7 @@ import { formatScore, gameLayout, showTurn, waitForRuntime } from "./game_view.j
 /** @typedef {import("../wire.js").SceneSpec} SceneSpec */
 /** @typedef {import("../flow.js").Context} Context */
 /** @typedef {import("./lobby.js").MatchStart} MatchStart */
-/** @typedef {{kind: "finished"}|{kind: "ended", scene: SceneSpec|null}|{kind: "lost", reason: string}} Outcome */
+/** @typedef {{kind: "finished"}|{kind: "ended", scene: SceneSpec|null}|{kind: "lost", reason: string}} MatchResult */
 
 const MATCH_END_WAIT_MS = 5000; // after we report a lost peer, the server's match_end should follow at once
 const LINGER_WAIT_MS = 4000; // after the last frame, waiting for the peers to get there too (worker "done")
@@ -62,9 +62,9 @@ async function playMatch(scene, ctx, ui, start, early) {
   const others = start.members.length - 1;
   ui.panel.replaceChildren(h("p", { class: "mug-connecting", text: others === 0 ? "Starting the game..."
     : others === 1 ? "Connecting to your partner..." : "Connecting to the other participants..." }));
-  /** @type {(o: Outcome) => void} */
+  /** @type {(o: MatchResult) => void} */
   let settle = () => {};
-  /** @type {Promise<Outcome>} */
+  /** @type {Promise<MatchResult>} */
   const outcome = new Promise((resolve) => (settle = resolve));
   /** @type {Object<string, number|null>} lockstep rtt by participant id */
   let lockstepRtt = {};
