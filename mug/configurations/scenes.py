@@ -290,6 +290,22 @@ class GameScene(_Scene):
         description="Multiplayer: the page of a member who left the match (closed or reloaded the page, or "
         "stayed away longer than reconnect_grace_s); by default it gives no completion code.",
     )
+    no_connection: Outcome = Field(
+        default_factory=lambda: Outcome(
+            title="Could not connect",
+            body="We could not connect you with the other participants (a firewall or network may block it), "
+            "so the game could not start. Thank you for trying!",
+        ),
+        description="Multiplayer: the page of members whose browsers could not connect to each other within "
+        "connect_timeout_s (no direct path, the TURN relay unreachable or refusing them).",
+    )
+    connect_timeout_s: float = Field(
+        default=20.0,
+        ge=2,
+        le=300,
+        description="Multiplayer: how long the members' browsers may take to connect to each other before the "
+        "match ends with the `no_connection` outcome.",
+    )
     reconnect_grace_s: float = Field(
         default=20.0,
         ge=0,

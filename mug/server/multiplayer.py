@@ -19,7 +19,9 @@ their page says hello again naming the match. A match ends early when
 - a member stays absent longer than the scene's `reconnect_grace_s`: they `left`;
 - a member moves on to another scene without finishing (a page that skips ahead): they go on, no outcome.
 
-Everyone else who had not finished gets `partner_left`. Each outcome page has its own completion code.
+Everyone else who had not finished gets `partner_left`. Members whose browsers never connected to each other
+(a peer reports `peer_gone` with reason `connect_failed`, after the scene's `connect_timeout_s`) all get
+`no_connection` instead. Each outcome page has its own completion code.
 """
 
 from __future__ import annotations
@@ -199,6 +201,9 @@ class Multiplayer:
                 self.matches.end(match.id, "finished", time.time())
                 self._prune(match)
                 await self.store.end_match(match.id, "finished")
+        elif msg.kind == "peer_gone" and msg.data.get("reason") == "connect_failed":
+            # the browsers never reached each other: nobody left, nobody could play
+            await self._end_early(match, "no_connection", leavers=set(), stayed="no_connection")
         elif msg.kind == "peer_gone":
             await self._end_early(match, "peer_lost", leavers=set())
         return {"ok": True}
@@ -224,7 +229,7 @@ class Multiplayer:
         elif match is None:
             self.matches.forget(pid)
 
-    async def _end_early(self, match: Match, reason: str, leavers: set[str]) -> None:
+    async def _end_early(self, match: Match, reason: str, leavers: set[str], stayed: str = "partner_left") -> None:
         if not self.matches.end(match.id, reason, time.time()):
             return
         done = self.finished.get(match.id, set())
@@ -237,7 +242,7 @@ class Multiplayer:
         for pid in match.members:
             if pid in done:
                 continue  # they played every episode (or moved on): nothing ends for them
-            outcome = "left" if pid in gone else "partner_left"
+            outcome = "left" if pid in gone else stayed
             spec = None
             try:
                 spec = await self.participants.finish_with_outcome(pid, match.scene_id, outcome)

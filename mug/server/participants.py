@@ -57,7 +57,12 @@ class NoMatches:
 
 
 # outcome -> the GameScene field that configures its page
-OUTCOME_FIELDS = {"lobby_timeout": "lobby.timeout_end", "partner_left": "partner_left", "left": "left"}
+OUTCOME_FIELDS = {
+    "lobby_timeout": "lobby.timeout_end",
+    "partner_left": "partner_left",
+    "left": "left",
+    "no_connection": "no_connection",
+}
 
 
 def outcome_config(scene: GameScene, outcome: str) -> Outcome:
@@ -68,6 +73,8 @@ def outcome_config(scene: GameScene, outcome: str) -> Outcome:
         return scene.partner_left
     if outcome == "left":
         return scene.left
+    if outcome == "no_connection":
+        return scene.no_connection
     raise ValueError(f"unknown outcome {outcome!r}; known: {sorted(OUTCOME_FIELDS)}")
 
 

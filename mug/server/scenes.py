@@ -43,6 +43,7 @@ def scene_spec(scene: Scene, *, seed: int | None, completion_code: str, params: 
             "turn": scene.turn_spec,
             "pygame_stub": scene.pygame_stub,
             "seed": seed,
+            "connect_timeout_s": scene.connect_timeout_s,
         }
     assert isinstance(scene, EndScene)
     redirect = None

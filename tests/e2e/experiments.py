@@ -207,5 +207,21 @@ def _turn(query: str = "") -> RemoteConfig:
 mp_duo_turn = _mp("e2e-mp-duo-turn", 2, _turn())
 mp_duo_turn_tcp = _mp("e2e-mp-duo-turn-tcp", 2, _turn("?transport=tcp"))
 
+# A TURN relay that is not there (nothing listens on the port), relay forced: the browsers cannot connect.
+mp_no_connection = _mp(
+    "e2e-mp-no-connection",
+    2,
+    RemoteConfig().webrtc(
+        turn_username="nobody",
+        turn_credential="nothing",
+        turn_urls=[f"turn:127.0.0.1:{os.environ.get('E2E_DEAD_TURN_PORT', '9')}"],
+        stun_urls=[],
+        force_relay=True,
+        load_env_file=False,
+    ),
+    connect_timeout_s=4,
+    no_connection=Outcome(body="We could not connect you.", completion_code="NOCONN"),
+)
+
 # The demo, with a short lobby wait and a short two-player game (a lone visitor plays with the AI).
 demo_short = demo_experiment(duo_scene(lobby_timeout_s=1.0, num_episodes=1, max_steps=60))

@@ -313,3 +313,16 @@ def test_integer_agent_ids_play_peer_to_peer_and_export_as_labels(bundle: BuiltB
         assert all(set(json.loads(r["action"])) == set(json.loads(r["reward"])) == {"0", "1"} for r in rows)
     (match,) = table(tmp_path, "matches.csv")
     assert json.loads(match["agents"]) == {"0": {"kind": "human", "slot": 0}, "1": {"kind": "human", "slot": 1}}
+
+
+def test_members_who_cannot_connect_end_on_the_no_connection_page(bundle: BuiltBundle, tmp_path: Path) -> None:
+    from mug.testing import free_port
+
+    env = {"E2E_DEAD_TURN_PORT": str(free_port())}  # relay forced through a TURN server that is not there
+    result = scenario([], "mp_no_connection", 2, bundle.path, tmp_path, "--timeout", "60", env=env)
+    for p in result["players"]:
+        assert p["code"] == "NOCONN" and "We could not connect you." in p["text"], p
+    (match,) = table(tmp_path, "matches.csv")
+    assert match["end_reason"] == "no_connection"
+    outcomes = {(r["outcome"], r["completion_code"]) for r in table(tmp_path, "participants.csv")}
+    assert outcomes == {("no_connection", "NOCONN")}

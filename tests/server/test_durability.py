@@ -210,3 +210,24 @@ def _matches_held(url: str) -> int:
 
     with urllib.request.urlopen(f"{url}/healthz", timeout=5) as response:
         return int(json.load(response)["matches"])
+
+
+async def test_members_who_cannot_connect_to_each_other_end_on_their_own_outcome(serve: Any) -> None:
+    live = serve(experiment(duo(no_connection=Outcome(body="No connection.", completion_code="NOCONN"))))
+    a, b = await peers(live.url, 2)
+    try:
+        match_id = (await matched(a, b))[0]["match_id"]
+        failed = {"reason": "connect_failed", "peer_slot": 1, "last_confirmed_frame": None}
+        report = {"v": 1, "match_id": match_id, "kind": "peer_gone", "data": failed}
+        assert (await a.call("match_report", report))["ok"]
+        for p in (a, b):
+            ended = await p.wait_for("match_end")
+            assert ended["reason"] == "no_connection" and ended["scene"]["completion_code"] == "NOCONN"
+            assert ended["scene"]["outcome"] == "no_connection" and "No connection." in ended["scene"]["body_html"]
+    finally:
+        for p in (a, b):
+            await p.stop()
+    assert db_rows(live, "select end_reason from matches") == [("no_connection",)]
+    assert db_rows(live, "select outcome, completion_code from participants") == [("no_connection", "NOCONN")] * 2
+    (data,) = db_rows(live, "select data from match_reports where kind = 'peer_gone'")
+    assert '"reason":"connect_failed"' in data[0]  # why, recorded

@@ -11,7 +11,7 @@
  *   env_kwargs: Object<string, unknown>, agents: Object<string, "human"|{ref: string, kwargs: Object<string, unknown>}>,
  *   key_bindings: Object<string, unknown>, default_action: unknown, input_mode: "held"|"press", fps: number,
  *   num_episodes: number, max_steps: number|null, canvas_width: number, canvas_height: number,
- *   show_score: boolean, seed: number, turn?: {time_limit_s: number, fallback: any}|null,
+ *   show_score: boolean, seed: number, connect_timeout_s: number, turn?: {time_limit_s: number, fallback: any}|null,
  *   pygame_stub?: boolean}} GameSpec
  *   `agents` keys are agent labels (mug/client/agents.py: an int id 0 is "0", a str id "0" is '"0"')
  * @typedef {{id: string, kind: "end", title: string, body_html: string, completion_code: string,

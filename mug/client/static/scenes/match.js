@@ -76,6 +76,7 @@ async function playMatch(scene, ctx, ui, start, early) {
 
   const mesh = new Mesh({
     matchId: start.match_id, slot: start.slot, members: start.members, ice: start.ice,
+    timeoutMs: scene.connect_timeout_s * 1000,
     signal: (to, kind, data) => conn.request("signal", { to, kind, data }, { retries: 2 }),
     onMessage: (pid, data) => worker.post({ type: "net", peer: pid, data }, [data]),
     onPeerClosed: (pid, reason) => {
