@@ -17,7 +17,8 @@ everyone plays its page's main thread is kept busy for `--block-ms` (its data ch
 nothing meanwhile, its worker runs on); the others press nothing for the first `--quiet-s` seconds. A
 turn-based game whose turn is someone else's keeps going meanwhile; a simultaneous game stalls.
 
-`--kill-at-frame F`: once a page reaches frame F the server is killed (SIGKILL, no shutdown at all) and
+`--kill-at-frame F`: once a page reaches frame F the server is killed (SIGKILL, no shutdown at all; or
+stopped with SIGTERM given `--stop-with sigterm`) and
 started again `--down-s` seconds later on the same database and port; the pages play on meanwhile.
 `result["kill"]`: the frame and the times of the kill and the restart.
 """
@@ -144,7 +145,10 @@ def run(args: argparse.Namespace, result: dict[str, Any]) -> dict[str, Any]:
                 if args.kill_at_frame is not None and "kill" not in result:
                     frame = max((status(pg) or {}).get("frame") or 0 for pg in pages)
                     if frame >= args.kill_at_frame:
-                        server.kill()
+                        if args.stop_with == "sigterm":
+                            server.stop()  # a graceful shutdown (a deploy): SIGTERM, uvicorn's own exit
+                        else:
+                            server.kill()
                         t_kill = time.monotonic()
                         result["kill"] = {"frame": frame}
                 if (
@@ -205,6 +209,7 @@ def main() -> None:
     parser.add_argument("--quiet-s", type=float, default=3.0)
     parser.add_argument("--kill-at-frame", type=int, default=None)
     parser.add_argument("--down-s", type=float, default=4.0)
+    parser.add_argument("--stop-with", choices=["sigkill", "sigterm"], default="sigkill")
     args = parser.parse_args()
     result: dict[str, Any] = {"players": [], "close_to_end_s": None, "log": []}
     try:

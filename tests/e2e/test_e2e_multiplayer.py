@@ -262,8 +262,12 @@ def test_turn_based_aec_players_alternate_and_only_the_acting_one_is_awaited(
 
 
 @pytest.mark.netns
-def test_a_server_killed_mid_match_and_restarted_loses_no_step(bundle: BuiltBundle, tmp_path: Path) -> None:
-    result = scenario(netns_prefix(), "mp_duo", 2, bundle.path, tmp_path, "--kill-at-frame", "60", "--down-s", "4")
+@pytest.mark.parametrize("stop_with", ["sigkill", "sigterm"])
+def test_a_server_killed_mid_match_and_restarted_loses_no_step(
+    bundle: BuiltBundle, tmp_path: Path, stop_with: str
+) -> None:
+    args = ["--kill-at-frame", "60", "--down-s", "4", "--stop-with", stop_with]
+    result = scenario(netns_prefix(), "mp_duo", 2, bundle.path, tmp_path, *args)
     assert result["kill"]["frame"] >= 60 and result["kill"]["restarted_s"] >= 4
     # both finish, every step of both is stored exactly once, the restarted server saw the match to its end
     check_complete_match(result, tmp_path, 2, "direct")
