@@ -171,12 +171,10 @@ class Multiplayer:
     async def _leave_lobbies(self, pid: str, only: str | None = None, keep_wait: bool = False) -> None:
         now = time.time()
         for scene_id, lobby in self.lobbies.items():
-            if only is not None and scene_id != only:
-                continue
-            if pid in lobby:
+            if (only is None or scene_id == only) and pid in lobby:
                 await self.dispatch(lobby.leave(pid, now))
-            if not keep_wait:
-                await self.store.end_lobby_wait(pid, scene_id)
+        if not keep_wait and self.lobbies:
+            await self.store.end_lobby_wait(pid, only)
 
     async def signal(self, sid: str, msg: Signal) -> dict[str, Any]:
         """Relay one WebRTC signaling message to a member of the sender's match, unread."""

@@ -463,34 +463,25 @@ class Store:
             for r in sorted(rows, key=lambda r: (r["created_at"], r["id"]))
         ]
 
+    async def _exists(self, query: Any) -> bool:
+        async with self.engine.connect() as conn:
+            return (await conn.execute(query.limit(1))).first() is not None
+
     async def is_match_member(self, match_id: str, pid: str) -> bool:
         """Whether the participant was a member of that match (live or ended)."""
-        async with self.engine.connect() as conn:
-            row = (
-                await conn.execute(
-                    select(match_members.c.slot).where(
-                        match_members.c.match_id == match_id, match_members.c.participant_id == pid
-                    )
-                )
-            ).first()
-        return row is not None
+        members = match_members.c
+        return await self._exists(
+            select(members.slot).where(members.match_id == match_id, members.participant_id == pid)
+        )
 
     async def finished_a_match(self, pid: str, scene_id: str) -> bool:
         """Whether the participant reported playing every episode of a match of this scene."""
-        async with self.engine.connect() as conn:
-            row = (
-                await conn.execute(
-                    select(match_reports.c.id)
-                    .join(matches, matches.c.id == match_reports.c.match_id)
-                    .where(
-                        match_reports.c.participant_id == pid,
-                        match_reports.c.kind == "finished",
-                        matches.c.scene_id == scene_id,
-                    )
-                    .limit(1)
-                )
-            ).first()
-        return row is not None
+        reports = match_reports.c
+        return await self._exists(
+            select(reports.id)
+            .join(matches, matches.c.id == reports.match_id)
+            .where(reports.participant_id == pid, reports.kind == "finished", matches.c.scene_id == scene_id)
+        )
 
     async def lobby_wait(self, pid: str, scene_id: str, now: float) -> float:
         """Record that a participant waits in a scene's lobby and return when they started waiting: a
@@ -510,24 +501,20 @@ class Store:
             ).first()
         return now if row is None else float(row.joined_at)
 
-    async def end_lobby_wait(self, pid: str, scene_id: str) -> None:
-        """The participant no longer waits in that lobby (left it, timed out, or moved on)."""
+    async def end_lobby_wait(self, pid: str, scene_id: str | None = None) -> None:
+        """The participant no longer waits in that lobby, or in any (left it, timed out, or moved on)."""
+        query = lobby_waits.delete().where(lobby_waits.c.participant_id == pid)
+        if scene_id is not None:
+            query = query.where(lobby_waits.c.scene_id == scene_id)
         async with self.engine.begin() as conn:
-            await conn.execute(
-                lobby_waits.delete().where(lobby_waits.c.participant_id == pid, lobby_waits.c.scene_id == scene_id)
-            )
+            await conn.execute(query)
 
     async def visited(self, pid: str, scene_id: str) -> bool:
         """Whether the participant has entered that scene."""
-        async with self.engine.connect() as conn:
-            row = (
-                await conn.execute(
-                    select(scene_visits.c.scene_index).where(
-                        scene_visits.c.participant_id == pid, scene_visits.c.scene_id == scene_id
-                    )
-                )
-            ).first()
-        return row is not None
+        visits = scene_visits.c
+        return await self._exists(
+            select(visits.scene_index).where(visits.participant_id == pid, visits.scene_id == scene_id)
+        )
 
     async def end_match(self, match_id: str, reason: str) -> None:
         """Record why and when a match ended (the first end wins)."""
