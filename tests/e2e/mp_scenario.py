@@ -178,20 +178,14 @@ def run(args: argparse.Namespace, result: dict[str, Any]) -> dict[str, Any]:
             browser.close()
     finally:
         server.stop()
-    subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "import sys; from mug.cli import main; sys.exit(main())",
-            "export",
-            "--database",
-            db,
-            "--out",
-            str(work / "export"),
-        ],
-        check=True,
-    )
+    export(db, work / "export")
     return result
+
+
+def export(database_url: str, out: Path) -> None:
+    """`mug export` of the scenario's database, as a researcher runs it."""
+    cli = "import sys; from mug.cli import main; sys.exit(main())"
+    subprocess.run([sys.executable, "-c", cli, "export", "--database", database_url, "--out", str(out)], check=True)
 
 
 def main() -> None:

@@ -13,13 +13,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
-from mp_scenario import ARGS, CHROMIUM, console_logger, error_logger, status
+from mp_scenario import ARGS, CHROMIUM, console_logger, error_logger, export, status
 
 from mug.testing import start_server
 
@@ -89,19 +87,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             browser.close()
     finally:
         server.stop()
-    subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "import sys; from mug.cli import main; sys.exit(main())",
-            "export",
-            "--database",
-            db,
-            "--out",
-            str(work / "export"),
-        ],
-        check=True,
-    )
+    export(db, work / "export")
     return result
 
 
