@@ -61,7 +61,7 @@ class MatchRunner:
         start: MatchPlan | Mapping[str, Any],
         pause_s: float = PAUSE_S,
     ) -> None:
-        self.plan = start if isinstance(start, MatchPlan) else MatchPlan.from_start(dict(start))
+        self.plan = start if isinstance(start, MatchPlan) else MatchPlan.from_start(start)
         self.spec = spec = scene if isinstance(scene, GameSpec) else GameSpec.parse(scene)
         self.fps = spec.fps
         self.num_episodes = spec.num_episodes
