@@ -131,10 +131,10 @@ class MatchRunner:
         if not self.turn_based or self.state not in PLAYING:
             return
         slots: list[int] = []
-        if self.state is not MatchState.PAUSE and self.host.env.agents:
-            slot = self.plan.humans.get(self.host.env.agent_selection)
-            env = self.host.env
+        env = self.host.env
+        if self.state is not MatchState.PAUSE and env.agents:
             agent = env.agent_selection
+            slot = self.plan.humans.get(agent)
             if slot is not None and not (env.terminations[agent] or env.truncations[agent]):
                 slots = [slot]
         self.session.set_acting_slots(self.session.frame, slots)
@@ -223,13 +223,14 @@ class MatchRunner:
         core = self.core
         if self.state is MatchState.PAUSE:
             self._pause_left -= 1
-            if self._pause_left <= 0:
+            resumed = self._pause_left <= 0
+            if resumed:
                 self._life.to(MatchState.RUNNING)
                 self._reset(core.episode + 1)
             else:
                 self._declare_acting()
             self.session.report_checksum(req.frame, self._last_check)
-            return self.frame_info([], render=self.state is MatchState.RUNNING)
+            return self.frame_info([], render=resumed)
         actions = {self.plan.agent_of_slot[s]: a for s, a in req.actions.items()}
         out: Outcome
         if core.turns is not None:
