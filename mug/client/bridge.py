@@ -3,6 +3,9 @@
 Crossing the JS <-> Python boundary with one string per call is cheaper and leaks nothing, unlike
 converting nested objects proxy by proxy. Errors are returned as data (`{"error": {"message", "where",
 "type", "traceback"}}`) so the worker can show them and report them without parsing Python exceptions.
+
+The page's SceneSpec and `match_start` are parsed here, once, into `GameSpec` and `MatchPlan`
+(`mug.client.spec`, `mug.client.match_plan`); a missing or ill-typed field is an error naming it.
 """
 
 from __future__ import annotations
@@ -12,7 +15,9 @@ import traceback
 from typing import Any
 
 from mug.client.match import MatchRunner
+from mug.client.match_plan import MatchPlan
 from mug.client.runner import Runner
+from mug.client.spec import GameSpec
 
 
 def _error(exc: BaseException, where: str) -> str:
@@ -43,7 +48,8 @@ class WorkerBridge:
     def start(self, scene_json: str, seed: int, first_episode: int) -> tuple[str, Any]:
         """`Runner.start`; returns (frame JSON, pixels or None)."""
         try:
-            return self._frame(self.runner.start(json.loads(scene_json), int(seed), int(first_episode)))
+            spec = GameSpec.parse(json.loads(scene_json))
+            return self._frame(self.runner.start(spec, int(seed), int(first_episode)))
         except Exception as exc:
             return _error(exc, "start"), None
 
@@ -71,7 +77,8 @@ class WorkerBridge:
         """Build a `MatchRunner` from a SceneSpec and a `match_start`; returns (first frame JSON, pixels)."""
         try:
             self.match_stop()
-            self.match = MatchRunner(json.loads(scene_json), json.loads(start_json))
+            spec, plan = GameSpec.parse(json.loads(scene_json)), MatchPlan.from_start(json.loads(start_json))
+            self.match = MatchRunner(spec, plan)
             return self._frame(self.match.frame_info([]))
         except Exception as exc:
             return _error(exc, "start"), None

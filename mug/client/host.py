@@ -34,7 +34,7 @@ class EnvError(Exception):
 
 
 @dataclass
-class Outcome:
+class StepResult:
     """What one step produced, by agent."""
 
     obs: dict[AgentId, Any]
@@ -207,19 +207,19 @@ class EnvHost:
         """Whether the agent's current mask allows `action` (True without a mask)."""
         return is_legal(self.action_space(agent), self.mask(agent), action)
 
-    def step(self, actions: dict[AgentId, Any]) -> Outcome:
+    def step(self, actions: dict[AgentId, Any]) -> StepResult:
         """Step with one action per (live) agent."""
         out = self._step(actions)
         self._obs, self._infos = out.obs, out.infos
         return out
 
-    def _step(self, actions: dict[AgentId, Any]) -> Outcome:
+    def _step(self, actions: dict[AgentId, Any]) -> StepResult:
         if self.joint:
             return self._step_joint(actions)
         if self.single:
             agent = self.agents[0]
             obs, reward, term, trunc, info = self.env.step(as_action(self.env.action_space, actions[agent]))
-            return Outcome(
+            return StepResult(
                 {agent: obs},
                 {agent: float(reward)},
                 {agent: bool(term)},
@@ -233,7 +233,7 @@ class EnvHost:
                 {a: as_action(self.env.action_space(a), actions[a]) for a in live}
             )
             done = not self.env.agents or all(terms.get(a, False) or truncs.get(a, False) for a in live)
-            return Outcome(
+            return StepResult(
                 dict(obs),
                 {a: float(r) for a, r in rewards.items()},
                 {a: bool(v) for a, v in terms.items()},
@@ -243,7 +243,7 @@ class EnvHost:
             )
         return self._step_aec(actions)
 
-    def _step_joint(self, actions: dict[AgentId, Any]) -> Outcome:
+    def _step_joint(self, actions: dict[AgentId, Any]) -> StepResult:
         space = self.env.action_space
         if type(space).__name__ == "Dict":
             action: Any = {a: as_action(space[a], actions[a]) for a in self.agents}
@@ -251,7 +251,7 @@ class EnvHost:
             action = tuple(as_action(space[i], actions[a]) for i, a in enumerate(self.agents))
         obs, reward, term, trunc, info = self.env.step(action)
         every = self.agents
-        return Outcome(
+        return StepResult(
             dict.fromkeys(every, obs),
             dict.fromkeys(every, float(reward)),
             dict.fromkeys(every, bool(term)),
@@ -260,7 +260,7 @@ class EnvHost:
             bool(term) or bool(trunc),
         )
 
-    def step_turn(self, action: Any) -> tuple[AgentId, Outcome]:
+    def step_turn(self, action: Any) -> tuple[AgentId, StepResult]:
         """AEC only: the selected agent acts once (None for a done agent). Returns (who acted, outcome)."""
         env = self.env
         agent = env.agent_selection
@@ -271,7 +271,7 @@ class EnvHost:
         self._obs, self._infos = out.obs, out.infos
         return agent, out
 
-    def _step_aec(self, actions: dict[AgentId, Any]) -> Outcome:
+    def _step_aec(self, actions: dict[AgentId, Any]) -> StepResult:
         # One full turn per tick: every live agent acts once, in the env's own order.
         env = self.env
         rewards = dict.fromkeys(env.agents, 0.0)
@@ -293,7 +293,7 @@ class EnvHost:
         term, trunc = bool(self.env.terminations[agent]), bool(self.env.truncations[agent])
         return (term, trunc) if term or trunc else None
 
-    def _aec_outcome(self, rewards: dict[AgentId, float], removed: dict[AgentId, tuple[bool, bool]]) -> Outcome:
+    def _aec_outcome(self, rewards: dict[AgentId, float], removed: dict[AgentId, tuple[bool, bool]]) -> StepResult:
         """The AEC env's state by live agent; agents that a dead step just removed keep their (terminated,
         truncated) flags, so the step that empties the env still says how the episode ended."""
         env = self.env
@@ -303,7 +303,7 @@ class EnvHost:
         for a, (term, trunc) in removed.items():
             if a not in terminated:
                 terminated[a], truncated[a] = term, trunc
-        return Outcome(
+        return StepResult(
             {a: env.observe(a) for a in agents},
             rewards,
             terminated,

@@ -3,8 +3,9 @@
 The worker owns the clock, the keyboard and the bytes; the runner owns the env and a `LockstepSession`.
 Per `poll(now_ms, held, pressed, t_ms)`: the local key state becomes this participant's input (its slot),
 the session is polled, and its requests are fulfilled: `Send` bytes go back to the caller, each `Step`
-steps the env with every agent's action (humans by slot, AI policies computed identically on every peer
-from generators seeded by the match seed), records a row, reports the outcome checksum and renders.
+has the episode core (`mug.client.episode`) step the env with every agent's action (humans by slot, AI
+policies computed identically on every peer from generators seeded by the match seed) and record a row;
+the runner reports the outcome checksum and renders.
 
 Deterministic episode boundaries: an episode ends on the same frame everywhere (terminated, truncated or
 `max_steps` follow from the same inputs), then `pause_frames` lockstep frames pass with no env step
@@ -20,27 +21,26 @@ The same checks run again on the frame's inputs, identically on every peer, so a
 after the turn moved on (the input delay) does nothing either. In a simultaneous game a key the mask
 forbids counts as no key (the default action), at the source and again when applied.
 
-States: synchronizing -> running <-> pause -> finished -> done; any of the first three -> peer_gone.
+States: `mug.client.match_state` (synchronizing -> running <-> pause, running -> finished -> done; any of
+the first three -> peer_gone), guarded: an illegal transition raises.
 """
 
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping
 from typing import Any
 
-import numpy as np
-
-from mug.client.agents import AgentId, by_label, label, ordered
+from mug.client.agents import ordered
 from mug.client.checksum import checksum
-from mug.client.host import EnvHost, Outcome
+from mug.client.episode import EpisodeCore
+from mug.client.host import EnvHost, StepResult
 from mug.client.keys import KeyMapper
 from mug.client.lockstep import Desync, LockstepSession, PeerGone, Ready, Send, Stalled, Step
 from mug.client.match_plan import MatchPlan
-from mug.client.policies import Controller, load_policy
+from mug.client.match_state import PLAYING, MatchLifecycle, MatchState
 from mug.client.pyodide_compat import install_pygame_stub
-from mug.client.records import step_row
-from mug.client.seeding import derive_seed, episode_seed
-from mug.client.turns import Turns
+from mug.client.spec import GameSpec
 
 PAUSE_S = 2.0  # between episodes, in frames of the scene's fps
 LINGER_MS = 3000.0  # at most this long after the last frame, waiting for peers to catch up
@@ -50,29 +50,33 @@ class MatchRunner:
     """Plays the episodes of one multiplayer game scene in lockstep.
 
     Args:
-        scene: the game scene's SceneSpec dict (env, agents, key_bindings, fps, num_episodes, max_steps...).
-        start: the server's `match_start` payload.
+        scene: the game scene (a `GameSpec`, or its SceneSpec dict).
+        start: the server's `match_start` (a `MatchPlan`, or the payload dict).
         pause_s: the pause between episodes, in seconds (turned into a whole number of frames).
     """
 
-    def __init__(self, scene: dict[str, Any], start: dict[str, Any], pause_s: float = PAUSE_S) -> None:
-        self.plan = MatchPlan.from_start(start)
-        self.scene = scene
-        self.fps = int(scene.get("fps", 30))
-        self.num_episodes = int(scene.get("num_episodes", 1))
-        self.max_steps: int | None = scene.get("max_steps")
+    def __init__(
+        self,
+        scene: GameSpec | Mapping[str, Any],
+        start: MatchPlan | Mapping[str, Any],
+        pause_s: float = PAUSE_S,
+    ) -> None:
+        self.plan = start if isinstance(start, MatchPlan) else MatchPlan.from_start(start)
+        self.spec = spec = scene if isinstance(scene, GameSpec) else GameSpec.parse(scene)
+        self.fps = spec.fps
+        self.num_episodes = spec.num_episodes
         self.pause_frames = max(1, round(pause_s * self.fps))
         agents = ordered([*self.plan.humans, *self.plan.policies])
-        if scene.get("pygame_stub"):
+        if spec.pygame_stub:
             install_pygame_stub()  # before the env's module is imported
-        self.host = EnvHost(scene["env"], dict(scene.get("env_kwargs") or {}), agents, joint=True)
+        self.host = EnvHost(spec.env, dict(spec.env_kwargs), agents, joint=True)
         self.turn_based = self.host.kind == "aec"
-        self.default_action = scene.get("default_action", 0)
-        self.keys = KeyMapper(scene.get("key_bindings") or {}, self.default_action, scene.get("input_mode", "held"))
-        self.turns: Turns | None = None
-        if self.turn_based:
-            humans = ordered(self.plan.humans)
-            self.turns = Turns(self.host, scene.get("turn"), self.fps, humans, self.default_action, self.plan.seed)
+        self.default_action = spec.default_action
+        self.keys = KeyMapper(spec.key_bindings, self.default_action, spec.input_mode)
+        mine = self.plan.local_agent
+        self.core = EpisodeCore(
+            self.host, spec, self.plan.seed, ordered(self.plan.humans), self.plan.policies, scored=[mine]
+        )
         self.session = LockstepSession(
             [self.plan.slot],
             self.plan.slots,
@@ -84,11 +88,7 @@ class MatchRunner:
             default_action=None if self.turn_based else self.default_action,
             turn_based=self.turn_based,
         )
-        self.state = "synchronizing"
-        self.episode = 0
-        self.step = 0
-        self.score = 0.0
-        self.episode_seed = 0
+        self._life = MatchLifecycle()
         self.last_frame = -1  # the last frame stepped (env or pause)
         self.final_frame: int | None = None
         self.stalls = 0
@@ -98,41 +98,43 @@ class MatchRunner:
         self._finished_at: float | None = None
         self._pressed: list[str] = []
         self._last_check = ""
-        self._obs: dict[AgentId, Any] = {}
-        self._acts: dict[AgentId, Controller] = {}
-        self._rngs: dict[AgentId, np.random.Generator] = {}
         self._reset(0)
+
+    @property
+    def state(self) -> MatchState:
+        return self._life.state
+
+    @property
+    def episode(self) -> int:
+        return self.core.episode
+
+    @property
+    def step(self) -> int:
+        return self.core.step
+
+    @property
+    def score(self) -> float:
+        return self.core.score
+
+    @property
+    def episode_seed(self) -> int:
+        return self.core.episode_seed
 
     # -- episodes
     def _reset(self, episode: int) -> None:
-        host = self.host
-        self.episode, self.step, self.score = episode, 0, 0.0
-        self.episode_seed = episode_seed(self.plan.seed, episode)
-        self._obs = host.reset(self.episode_seed)
-        for agent in host.agents:
-            host.action_space(agent).seed(derive_seed(self.plan.seed, "action_space", label(agent), episode))
-        self._rngs = {
-            a: np.random.default_rng(derive_seed(self.plan.seed, "policy", label(a), episode))
-            for a in self.plan.policies
-        }
-        if not self._acts:
-            self._acts = {
-                a: load_policy(ref, a, host.action_space(a), kw) for a, (ref, kw) in self.plan.policies.items()
-            }
-        if self.turns is not None:
-            self.turns.reset(episode)
-        self._last_check = checksum(self._obs)
+        self.core.reset(episode)
+        self._last_check = checksum(self.core.obs)
         self._declare_acting()
 
     def _declare_acting(self) -> None:
         """Turn-based: tell the session whose input the next frame waits for (nobody's for an AI or a pause)."""
-        if not self.turn_based or self.state in ("finished", "done", "peer_gone"):
+        if not self.turn_based or self.state not in PLAYING:
             return
         slots: list[int] = []
-        if self.state != "pause" and self.host.env.agents:
-            slot = self.plan.humans.get(self.host.env.agent_selection)
-            env = self.host.env
+        env = self.host.env
+        if self.state is not MatchState.PAUSE and env.agents:
             agent = env.agent_selection
+            slot = self.plan.humans.get(agent)
             if slot is not None and not (env.terminations[agent] or env.truncations[agent]):
                 slots = [slot]
         self.session.set_acting_slots(self.session.frame, slots)
@@ -165,19 +167,19 @@ class MatchRunner:
         events: list[dict[str, Any]] = []
         sends: list[tuple[str, bytes]] = []
         frame: dict[str, Any] | None = None
-        if self.state in ("synchronizing", "running", "pause"):
+        if self.state in PLAYING:
             self.session.add_local_input(self.plan.slot, self._local_input(held))
-        if self.state == "done":
+        if self.state is MatchState.DONE:
             return {"sends": sends, "frame": None, "events": events}
         for req in self.session.poll(now_ms):
             if isinstance(req, Send):
                 sends.append((req.peer, req.data))
             elif isinstance(req, Step):
                 self._pressed.clear()
-                if self.state in ("running", "pause", "synchronizing"):
+                if self.state in PLAYING:
                     frame = self._step(req, t_ms, events, now_ms)
             elif isinstance(req, Ready):
-                self.state = "running"
+                self._life.to(MatchState.RUNNING)
                 events.append({"kind": "ready", "input_delay": req.input_delay})
             elif isinstance(req, Stalled):
                 self.stalls += 1
@@ -185,12 +187,12 @@ class MatchRunner:
             elif isinstance(req, Desync):
                 self.desyncs.append(req.frame)
                 events.append({"kind": "desync", "frame": req.frame, "peer": req.peer})
-            elif isinstance(req, PeerGone) and self.state not in ("finished", "done", "peer_gone"):
-                self.state = "peer_gone"
+            elif isinstance(req, PeerGone) and self.state in PLAYING:
+                self._life.to(MatchState.PEER_GONE)
                 self.gone = {"peer": req.peer, "last_confirmed_frame": req.last_confirmed_frame}
                 events.append({"kind": "peer_gone", **self.gone})
-        if self.state == "finished" and self._caught_up(now_ms):
-            self.state = "done"
+        if self.state is MatchState.FINISHED and self._caught_up(now_ms):
+            self._life.to(MatchState.DONE)
             self.session.close()
             events.append({"kind": "done"})
         return {"sends": sends, "frame": frame, "events": events}
@@ -200,10 +202,10 @@ class MatchRunner:
         simultaneous, the key's action (a key the mask forbids counts as none: the default action)."""
         mine = self.plan.local_agent
         if not self.turn_based:
-            if mine not in self._obs:
+            if not self.core.live(mine):
                 return self.default_action
             return self.keys.action(held, self._pressed, functools.partial(self.host.legal, mine))
-        if self.state != "running" or self.host.acting() != mine or self.host.ended(mine):
+        if self.state is not MatchState.RUNNING or self.host.acting() != mine or self.host.ended(mine):
             return None
         found, move = self.keys.move(held, self._pressed, functools.partial(self.host.legal, mine))
         return move if found else None
@@ -218,82 +220,51 @@ class MatchRunner:
     # -- one lockstep frame
     def _step(self, req: Step, t_ms: float, events: list[dict[str, Any]], now_ms: float) -> dict[str, Any]:
         self.last_frame = req.frame
-        rows: list[dict[str, Any]] = []
-        if self.state == "pause":
+        core = self.core
+        if self.state is MatchState.PAUSE:
             self._pause_left -= 1
-            if self._pause_left <= 0:
-                self.state = "running"
-                self._reset(self.episode + 1)
+            resumed = self._pause_left <= 0
+            if resumed:
+                self._life.to(MatchState.RUNNING)
+                self._reset(core.episode + 1)
             else:
                 self._declare_acting()
             self.session.report_checksum(req.frame, self._last_check)
-            return self.frame_info(rows, render=self.state == "running")
+            return self.frame_info([], render=resumed)
         actions = {self.plan.agent_of_slot[s]: a for s, a in req.actions.items()}
-        if self.turns is not None:
-            env = self.host.env
-            actor = env.agent_selection
-            act: Any = None
-            if self.host.ended(actor):
-                act = None  # the dead step
-            elif actor in self._acts:
-                act = self._acts[actor](self._obs.get(actor), self._rngs[actor], self.host.mask(actor))
-            else:
-                go, act = self.turns.resolve(actor, actions.get(actor))
-                if not go:  # the acting human has no move yet: nothing happens this frame
-                    self.session.report_checksum(req.frame, self._last_check)
-                    self._declare_acting()
-                    return self.frame_info(rows, render=False)
-            _, out = self.host.step_turn(act)
-            self.turns.moved()
-            actions = {actor: act}
+        out: StepResult
+        if core.turns is not None:
+            actor = self.host.env.agent_selection
+            played = core.step_turn(actor, lambda: actions.get(actor))
+            if played is None:  # the acting human has no move yet: nothing happens this frame
+                self.session.report_checksum(req.frame, self._last_check)
+                self._declare_acting()
+                return self.frame_info([], render=False)
+            actions, out = played
         else:
             for agent in self.plan.humans:
-                if agent in self._obs and not self.host.legal(agent, actions[agent]):
+                if core.live(agent) and not self.host.legal(agent, actions[agent]):
                     actions[agent] = self.default_action  # a masked input is no input, on every peer
-            for agent, policy in self._acts.items():
-                if agent in self._obs:
-                    actions[agent] = policy(self._obs[agent], self._rngs[agent], self.host.mask(agent))
-            out = self.host.step({a: v for a, v in actions.items() if a in self._obs})
-        self.step += 1
-        rows.append(self._row(req.frame, actions, out, t_ms))
-        self._last_check = rows[0]["obs_checksum"]
+            for agent in core.controllers:
+                if core.live(agent):
+                    actions[agent] = core.policy_action(agent)
+            out = core.step_joint(actions)
+        row = core.record(actions, out, req.frame, t_ms)
+        row["match_id"] = self.plan.match_id
+        self._last_check = row["obs_checksum"]
         self.session.report_checksum(req.frame, self._last_check)
-        limit = self.max_steps is not None and self.step >= int(self.max_steps)
-        if out.done or limit:
-            events.append({"kind": "episode_done", "episode": self.episode, "score": self.score, "steps": self.step})
-            if self.episode + 1 >= self.num_episodes:
-                self.state = "finished"
+        if core.done:
+            events.append({"kind": "episode_done", "episode": core.episode, "score": core.score, "steps": core.step})
+            if core.episode + 1 >= self.num_episodes:
+                self._life.to(MatchState.FINISHED)
                 self.final_frame = req.frame
                 self._finished_at = now_ms
                 events.append({"kind": "finished", "frame": req.frame})
             else:
-                self.state = "pause"
+                self._life.to(MatchState.PAUSE)
                 self._pause_left = self.pause_frames
         self._declare_acting()
-        return self.frame_info(rows, render=True)
-
-    def _row(self, frame: int, actions: dict[AgentId, Any], out: Outcome, t_ms: float) -> dict[str, Any]:
-        self._obs = out.obs
-        mine = self.plan.local_agent
-        self.score += out.rewards.get(mine, 0.0)
-        terminated = out.done and any(out.terminated.values())
-        limit = self.max_steps is not None and self.step >= int(self.max_steps)
-        row = step_row(
-            episode=self.episode,
-            step=self.step,
-            agent="",
-            action=by_label(actions),
-            reward=by_label(out.rewards),
-            terminated=terminated,
-            truncated=(out.done or limit) and not terminated,
-            info=by_label(out.infos),
-            obs=out.obs,
-            episode_seed=self.episode_seed,
-            t_ms=t_ms,
-            frame=frame,
-        )
-        row["match_id"] = self.plan.match_id
-        return row
+        return self.frame_info([row], render=True)
 
     # -- what the page sees
     def frame_info(self, rows: list[dict[str, Any]], render: bool = True) -> dict[str, Any]:
@@ -309,33 +280,24 @@ class MatchRunner:
             "step": self.step,
             "frame": self.last_frame,
             "score": self.score,
-            "state": self.state,
-            "pause_left": self._pause_left if self.state == "pause" else 0,
-            "episode_done": self.state in ("pause", "finished"),
-            "scene_done": self.state == "finished",
+            "state": self.state.value,
+            "pause_left": self._pause_left if self.state is MatchState.PAUSE else 0,
+            "episode_done": self.state in (MatchState.PAUSE, MatchState.FINISHED),
+            "scene_done": self.state is MatchState.FINISHED,
         }
 
     def turn_info(self) -> dict[str, Any] | None:
         """Turn-based, while running: `{"agent": label, "yours": bool, "human": bool, "seconds_left":
         float|None}` for the acting agent (`yours`: this participant's agent), else None."""
-        if self.turns is None or self.state != "running":
+        if self.state is not MatchState.RUNNING:
             return None
-        actor = self.host.acting()
-        if actor is None:
-            return None
-        human = actor in self.plan.humans
-        return {
-            "agent": label(actor),
-            "yours": actor == self.plan.local_agent,
-            "human": human,
-            "seconds_left": self.turns.seconds_left() if human else None,
-        }
+        return self.core.turn_info(self.plan.local_agent)
 
     def status(self) -> dict[str, Any]:
         """The match part of the page's status: state, input delay, stalls, desyncs, rtt by peer."""
         s = self.session.status()
         return {
-            "state": self.state,
+            "state": self.state.value,
             "frame": self.last_frame,
             "input_delay": s["input_delay"],
             "stalls": self.stalls,

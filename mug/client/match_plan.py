@@ -3,17 +3,32 @@
 `match_start` fields used (see `mug.server.wire`): `match_id`, `seed`, `slot` (ours), `members` (participant
 ids by slot), `agents` (`{agent: {"kind": "human", "slot": int} | {"kind": "policy", "ref", "kwargs"}}`) and
 `input_delay` (`"auto"` or frames). Agents are keyed by label (`mug.client.agents`: an int id 0 is "0").
+It is parsed once, at the bridge (`MatchPlan.from_start`); a missing or ill-typed field is a `SpecError`
+naming it. An absent `input_delay` is "auto", `GameScene`'s default (the server always sends it).
 Peer ids in the lockstep session are the members' participant ids, so the page's transport and the worker
 name peers the same way.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from mug.client.agents import AgentId, from_label, ordered
 from mug.client.lockstep.timing import MAX_INPUT_DELAY, MIN_INPUT_DELAY
+from mug.client.spec import SpecError
+
+AUTO = "auto"
+
+
+def _field(start: Mapping[str, Any], name: str, kind: type, what: str) -> Any:
+    if name not in start:
+        raise SpecError(f"match_start has no {name!r} ({what})")
+    value = start[name]
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise SpecError(f"match_start field {name!r} must be {what}, not {value!r}")
+    return value
 
 
 @dataclass(frozen=True)
@@ -39,42 +54,47 @@ class MatchPlan:
     input_delay: int | None
 
     @classmethod
-    def from_start(cls, start: dict[str, Any]) -> MatchPlan:
+    def from_start(cls, start: Mapping[str, Any]) -> MatchPlan:
         """Read a `match_start` payload.
 
         Raises:
-            ValueError: a field is missing or inconsistent (the message names it).
+            SpecError: a field is missing, ill-typed or inconsistent (the message names it); a ValueError.
         """
-        try:
-            members = tuple(str(m) for m in start["members"])
-            slot = int(start["slot"])
-            agents: dict[str, Any] = dict(start["agents"])
-            seed = int(start["seed"])
-            match_id = str(start["match_id"])
-        except (KeyError, TypeError, ValueError) as exc:
-            raise ValueError(f"match_start is missing or has a bad field: {exc}") from None
+        if not isinstance(start, Mapping):
+            raise SpecError(f"match_start is a JSON object, not {type(start).__name__}")
+        match_id = str(_field(start, "match_id", str, "the match id"))
+        seed = int(_field(start, "seed", int, "the match seed, a whole number"))
+        slot = int(_field(start, "slot", int, "this participant's slot, a whole number"))
+        members = tuple(str(m) for m in _field(start, "members", list, "the participant ids by slot, a list"))
+        agents: Mapping[str, Any] = _field(start, "agents", Mapping, "an object of agent -> controller")
         humans: dict[AgentId, int] = {}
         policies: dict[AgentId, tuple[str, dict[str, Any]]] = {}
         by_id = {from_label(str(a)): c for a, c in agents.items()}
         for agent in ordered(by_id):
             ctrl = by_id[agent]
-            if ctrl.get("kind") == "human":
-                humans[agent] = int(ctrl["slot"])
+            where = f"match_start agent {agent!r}"
+            if not isinstance(ctrl, Mapping) or ctrl.get("kind") not in ("human", "policy"):
+                raise SpecError(f"{where}: expected {{kind: 'human', slot}} or {{kind: 'policy', ref, kwargs}}")
+            if ctrl["kind"] == "human":
+                humans[agent] = int(_field(ctrl, "slot", int, f"{where}'s slot, a whole number"))
             else:
-                policies[agent] = (str(ctrl["ref"]), dict(ctrl.get("kwargs") or {}))
+                ref = _field(ctrl, "ref", str, f"{where}'s policy 'package.module:callable'")
+                policies[agent] = (ref, dict(ctrl.get("kwargs") or {}))
         if not 0 <= slot < len(members):
-            raise ValueError(f"match_start: slot {slot} is not one of the {len(members)} members' slots")
+            raise SpecError(f"match_start: slot {slot} is not one of the {len(members)} members' slots")
         if sorted(humans.values()) != list(range(len(members))):
-            raise ValueError(
+            raise SpecError(
                 f"match_start: human agents hold slots {sorted(humans.values())}, expected one per member "
                 f"(0..{len(members) - 1})"
             )
-        delay = start.get("input_delay", "auto")
+        delay = start.get("input_delay", AUTO)
         input_delay = None
-        if delay not in (None, "auto"):
-            input_delay = int(delay)
+        if delay != AUTO:
+            if not isinstance(delay, int) or isinstance(delay, bool):
+                raise SpecError(f"match_start field 'input_delay' must be 'auto' or whole frames, not {delay!r}")
+            input_delay = delay
             if not MIN_INPUT_DELAY <= input_delay <= MAX_INPUT_DELAY:  # GameScene refuses these at start-up
-                raise ValueError(
+                raise SpecError(
                     f"match_start: input_delay {delay!r} is outside {MIN_INPUT_DELAY}..{MAX_INPUT_DELAY} frames"
                 )
         return cls(match_id, seed, slot, members, humans, policies, input_delay)

@@ -1,0 +1,181 @@
+"""One game's episodes, shared by the single-player runner and the match runner.
+
+The core owns what both runners do the same way: reset an episode with its seed, seed the action spaces
+and the policies' generators, call the policies, step the `EnvHost` with the joint action (or one
+agent's turn), keep the step count and score, decide when the episode ends and build its step row. It
+never reads keys, a clock or the network: the single-player runner brings the keys and the frame clock,
+the match runner the lockstep session's inputs and frames.
+
+Seeding (identical in both runners): episode `e` is reset with `episode_seed(seed, e)`; each agent's
+action space is seeded with `derive_seed(seed, "action_space", label, e)` and each policy gets
+`np.random.default_rng(derive_seed(seed, "policy", label, e))` (`label`: the agent's label,
+`mug.client.agents`). `seed` is the scene's seed (single player) or the match seed.
+
+An episode ends on a step whose outcome is done (every agent terminated or truncated) or at the scene's
+`max_steps`; the row says `terminated` if some agent terminated, else `truncated`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import numpy as np
+
+from mug.client.agents import AgentId, by_label, label
+from mug.client.host import EnvHost, StepResult
+from mug.client.policies import Controller, load_policy
+from mug.client.records import step_row
+from mug.client.seeding import derive_seed, episode_seed
+from mug.client.spec import GameSpec
+from mug.client.turns import Turns
+
+PolicySpec = tuple[str, dict[str, Any]]  # (policy ref, kwargs)
+
+
+class EpisodeCore:
+    """Plays the episodes of one env: seeds, policies, steps, score, rows, turns.
+
+    Args:
+        host: the env's host.
+        spec: the game scene (fps, default action, max_steps, turn).
+        seed: the root seed (scene or match).
+        humans: the agents played by people, ordered.
+        policies: agent -> (policy ref, kwargs), for agents played by a policy.
+        scored: the agents whose rewards make the score; None: the humans, or with no humans the agents
+            that acted on the step.
+    """
+
+    def __init__(
+        self,
+        host: EnvHost,
+        spec: GameSpec,
+        seed: int,
+        humans: list[AgentId],
+        policies: Mapping[AgentId, PolicySpec],
+        scored: list[AgentId] | None = None,
+    ) -> None:
+        self.host = host
+        self.seed = int(seed)
+        self.humans = humans
+        self.policies = dict(policies)
+        self.max_steps = spec.max_steps
+        self.scored = scored
+        self.turns: Turns | None = None
+        if host.kind == "aec":
+            self.turns = Turns(host, spec.turn, spec.fps, humans, spec.default_action, self.seed)
+        self.episode = 0
+        self.step = 0
+        self.score = 0.0
+        self.done = False
+        self.episode_seed = 0
+        self.obs: dict[AgentId, Any] = {}
+        self.controllers: dict[AgentId, Controller] = {}
+        self._rngs: dict[AgentId, np.random.Generator] = {}
+
+    def reset(self, episode: int) -> None:
+        """Start episode `episode` (0-based): reset the env with its seed, reseed spaces and policies."""
+        host = self.host
+        self.episode, self.step, self.score, self.done = episode, 0, 0.0, False
+        self.episode_seed = episode_seed(self.seed, episode)
+        self.obs = host.reset(self.episode_seed)
+        for agent in host.agents:
+            host.action_space(agent).seed(derive_seed(self.seed, "action_space", label(agent), episode))
+        self._rngs = {
+            a: np.random.default_rng(derive_seed(self.seed, "policy", label(a), episode)) for a in self.policies
+        }
+        if not self.controllers:  # once, after the first reset (a space may only be complete then)
+            self.controllers = {
+                a: load_policy(ref, a, host.action_space(a), kw) for a, (ref, kw) in self.policies.items()
+            }
+        if self.turns is not None:
+            self.turns.reset(episode)
+
+    def live(self, agent: AgentId) -> bool:
+        """Whether `agent` has an observation now (it takes part in the next joint step)."""
+        return agent in self.obs
+
+    def policy_action(self, agent: AgentId) -> Any:
+        """The policy's action for `agent` now (its observation, its generator, its mask)."""
+        return self.controllers[agent](self.obs.get(agent), self._rngs[agent], self.host.mask(agent))
+
+    # -- stepping
+    def step_joint(self, actions: dict[AgentId, Any]) -> StepResult:
+        """Step a simultaneous env with the actions of the live agents among `actions`."""
+        return self.host.step({a: v for a, v in actions.items() if a in self.obs})
+
+    def step_turn(self, actor: AgentId, move: Callable[[], Any]) -> tuple[dict[AgentId, Any], StepResult] | None:
+        """Turn-based: play `actor`'s turn. A dead step or a policy's move plays at once; a human's `move()`
+        (their move this frame, or None) plays if legal, or their fallback once their time is up.
+
+        Returns:
+            ({actor: action}, outcome), or None when the human has no move yet (nothing was stepped).
+        """
+        assert self.turns is not None, "step_turn is for turn-based (AEC) envs"
+        act: Any = None
+        if self.host.ended(actor):
+            act = None  # the dead step
+        elif actor in self.controllers:
+            act = self.policy_action(actor)
+        else:
+            go, act = self.turns.resolve(actor, move())
+            if not go:
+                return None
+        _, out = self.host.step_turn(act)
+        self.turns.moved()
+        return {actor: act}, out
+
+    def record(self, actions: dict[AgentId, Any], out: StepResult, frame: int, t_ms: float) -> dict[str, Any]:
+        """Count the step that `actions` led to: score, episode end; return its step row.
+
+        One agent of a Gymnasium env: plain values; several agents: dicts by agent label, in one row.
+        """
+        host = self.host
+        self.step += 1
+        self.obs = out.obs
+        scored = self.scored if self.scored is not None else (self.humans or list(actions))
+        self.score += sum(out.rewards[a] for a in scored if a in out.rewards)
+        limit = self.max_steps is not None and self.step >= self.max_steps
+        self.done = out.done or limit
+        terminated = out.done and any(out.terminated.values())
+        action: Any
+        reward: Any
+        info: Any
+        obs: Any
+        if host.single:
+            (agent,) = host.agents
+            action, reward, info, obs = actions[agent], out.rewards[agent], out.infos[agent], out.obs[agent]
+        else:
+            action, reward, info, obs = by_label(actions), by_label(out.rewards), by_label(out.infos), out.obs
+        return step_row(
+            episode=self.episode,
+            step=self.step,
+            agent="",
+            action=action,
+            reward=reward,
+            terminated=terminated,
+            truncated=self.done and not terminated,
+            info=info,
+            obs=obs,
+            episode_seed=self.episode_seed,
+            t_ms=t_ms,
+            frame=frame,
+        )
+
+    # -- what the page sees
+    def turn_info(self, local: AgentId | None = None) -> dict[str, Any] | None:
+        """Turn-based: `{"agent": label, "yours": bool, "human": bool, "seconds_left": float|None}` for the
+        acting agent, or None (not turn-based, or no live agent). `yours`: the acting agent is `local`, or
+        with `local` None any human (every human is played on this page)."""
+        if self.turns is None:
+            return None
+        actor = self.host.acting()
+        if actor is None:
+            return None
+        human = actor in self.humans
+        return {
+            "agent": label(actor),
+            "yours": human if local is None else actor == local,
+            "human": human,
+            "seconds_left": self.turns.seconds_left() if human else None,
+        }
