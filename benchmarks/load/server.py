@@ -11,7 +11,7 @@ from typing import Any
 def serve(port: int, db: str, group: int, log_level: str, what_if: list[str]) -> None:
     """The server process: the real app factory under uvicorn.
 
-    `what_if` applies changes the lead may make to the server, from the outside, to measure them first:
+    `what_if` applies changes under consideration for the server, from the outside, to measure them first:
     `one-db-conn` (SQLite engine with one pooled connection: no writer contention), `ping25` (Engine.IO ping
     every 25 s, python-socketio's default, instead of 5 s), `no-deflate` (no permessage-deflate), `gc-freeze`
     (move the start-up heap out of the cyclic GC's reach, and collect the oldest generation less often),

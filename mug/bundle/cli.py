@@ -1,4 +1,4 @@
-"""``mug bundle``: build the self-hosted Pyodide bundle (the lead's CLI adds the experiment lookup)."""
+"""``mug bundle``: build the self-hosted Pyodide bundle (`mug.cli` adds the experiment lookup)."""
 
 from __future__ import annotations
 
