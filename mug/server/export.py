@@ -31,8 +31,8 @@ from typing import Any
 
 from sqlalchemy import Table, select
 
-from mug.server.store import (
-    Store,
+from mug.server.store import Store
+from mug.server.tables import (
     answers,
     events,
     match_reports,

@@ -24,7 +24,8 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from mug.server.store import Store, dumps, events, match_reports, steps
+from mug.server.store import Store, dumps
+from mug.server.tables import events, match_reports, steps
 from mug.server.wire import WireError
 
 # A page sends a batch of records at most once a second, a few bookkeeping events per episode, and during

@@ -7,8 +7,8 @@ game played alone, so a second match of the same scene (a participant who plays 
 
 The database is the source of truth for the live state of a study too: matches and their members, who
 finished them, and lobby waits are written when they change, so a restarted server rebuilds them (see
-`mug.server.multiplayer`). `SCHEMA_VERSION` names the layout; a database of another layout is refused at
-start-up with a message instead of being used half-way.
+`mug.server.multiplayer`). The tables are in `mug.server.tables`; a database of another `SCHEMA_VERSION` is
+refused at start-up with a message instead of being used half-way.
 """
 
 from __future__ import annotations
@@ -18,154 +18,24 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import (
-    JSON,
-    BigInteger,
-    Boolean,
-    Column,
-    Float,
-    ForeignKey,
-    Integer,
-    MetaData,
-    String,
-    Table,
-    Text,
-    UniqueConstraint,
-    event,
-    func,
-    select,
-)
+from sqlalchemy import Table, event, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-SCHEMA_VERSION = 2  # 2: steps keyed by match too; match members and lobby waits stored
-
-metadata = MetaData()
-
-schema = Table(
-    "mug_schema",
+from mug.server.tables import (
+    SCHEMA_VERSION,
+    answers,
+    events,
+    lobby_waits,
+    match_members,
+    match_reports,
+    matches,
     metadata,
-    Column("version", Integer, primary_key=True),
-)
-
-participants = Table(
-    "participants",
-    metadata,
-    Column("id", String(32), primary_key=True),
-    Column("token_hash", String(64), nullable=False, unique=True),
-    Column("experiment_id", String(64), nullable=False, index=True),
-    Column("created_at", Float, nullable=False),
-    Column("scene_index", Integer, nullable=False, default=0),
-    Column("completion_code", String(64), nullable=False),
-    Column("finished_at", Float),
-    Column("user_agent", Text),
-    # set when the participant finished on an outcome page (lobby timeout, partner left) instead of the end scene
-    Column("outcome", String(40)),
-    Column("outcome_scene", String(64)),
-)
-
-url_params = Table(
-    "url_params",
-    metadata,
-    Column("participant_id", String(32), ForeignKey("participants.id"), primary_key=True),
-    Column("name", String(200), primary_key=True),
-    Column("value", Text, nullable=False),
-)
-
-scene_visits = Table(
-    "scene_visits",
-    metadata,
-    Column("participant_id", String(32), ForeignKey("participants.id"), primary_key=True),
-    Column("scene_id", String(64), primary_key=True),
-    Column("scene_index", Integer, nullable=False),
-    Column("seed", BigInteger),
-    Column("entered_at", Float, nullable=False),
-    Column("left_at", Float),
-)
-
-answers = Table(
-    "answers",
-    metadata,
-    Column("participant_id", String(32), ForeignKey("participants.id"), primary_key=True),
-    Column("scene_id", String(64), primary_key=True),
-    Column("question_id", String(64), primary_key=True),
-    Column("value", JSON),
-    Column("answered_at", Float, nullable=False),
-)
-
-steps = Table(
-    "steps",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("participant_id", String(32), ForeignKey("participants.id"), nullable=False),
-    Column("scene_id", String(64), nullable=False),
-    Column("episode", Integer, nullable=False),
-    Column("agent", String(200), nullable=False, default=""),
-    Column("step", Integer, nullable=False),
-    Column("action", Text),
-    Column("reward", Text),
-    Column("terminated", Boolean, nullable=False),
-    Column("truncated", Boolean, nullable=False),
-    Column("info", Text),
-    Column("obs_checksum", String(64)),
-    Column("episode_seed", BigInteger),
-    Column("frame", Integer),
-    Column("match_id", String(64), nullable=False, default=""),  # "" when played alone (NULLs never collide)
-    Column("t_client_ms", Float, nullable=False),
-    Column("t_server", Float, nullable=False),
-    UniqueConstraint("participant_id", "scene_id", "match_id", "episode", "agent", "step", name="uq_step"),
-)
-
-events = Table(
-    "events",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("participant_id", String(32), ForeignKey("participants.id")),
-    Column("scene_id", String(64)),
-    Column("kind", String(40), nullable=False),
-    Column("data", Text),
-    Column("t_server", Float, nullable=False),
-)
-
-
-matches = Table(
-    "matches",
-    metadata,
-    Column("id", String(64), primary_key=True),
-    Column("scene_id", String(64), nullable=False),
-    Column("seed", BigInteger, nullable=False),
-    Column("members", Text, nullable=False),
-    Column("agents", Text, nullable=False),
-    Column("created_at", Float, nullable=False),
-    Column("ended_at", Float),
-    Column("end_reason", String(40)),
-)
-
-match_members = Table(
-    "match_members",
-    metadata,
-    Column("match_id", String(64), ForeignKey("matches.id"), primary_key=True),
-    Column("participant_id", String(32), ForeignKey("participants.id"), primary_key=True, index=True),
-    Column("slot", Integer, nullable=False),
-)
-
-lobby_waits = Table(
-    "lobby_waits",
-    metadata,
-    Column("participant_id", String(32), ForeignKey("participants.id"), primary_key=True),
-    Column("scene_id", String(64), primary_key=True),
-    Column("joined_at", Float, nullable=False),
-)
-
-match_reports = Table(
-    "match_reports",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("match_id", String(64), ForeignKey("matches.id"), nullable=False),
-    Column("participant_id", String(32), ForeignKey("participants.id"), nullable=False),
-    Column("kind", String(40), nullable=False),
-    Column("data", Text, nullable=False),
-    Column("t_server", Float, nullable=False),
+    participants,
+    scene_visits,
+    schema,
+    steps,
+    url_params,
 )
 
 
