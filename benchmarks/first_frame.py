@@ -26,17 +26,7 @@ from starlette.routing import Mount, Route
 from mug.bundle import build_bundle, bundle_is_current, load_manifest
 from mug.server.pages import ImmutableFiles
 from mug.testing import free_port, start_server, wait_until
-
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+from mug.testing.chromium import CHROMIUM, CHROMIUM_ARGS
 
 FLOOR_PAGE = """<!doctype html><meta charset="utf-8"><title>floor</title><script type="module">
 const t0 = performance.now();
@@ -87,7 +77,7 @@ def measure(playwright: Any, url: str, fn: Any, runs: int) -> tuple[list[float],
     for _ in range(runs):
         with tempfile.TemporaryDirectory(prefix="mug-bench-profile-") as profile:
             context = playwright.chromium.launch_persistent_context(
-                profile, executable_path=CHROMIUM, args=ARGS, headless=True
+                profile, executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
             )
             try:
                 first = context.new_page()

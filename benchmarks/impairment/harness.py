@@ -17,20 +17,13 @@ from typing import Any
 from udp_proxy import Impairment, ProxyConfig, UdpImpairmentProxy
 
 from mug.server.ice import mint_turn_credentials
+from mug.testing import chromium
 from mug.testing.coturn import stun_binding_ok
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+CHROMIUM = str(chromium.CHROMIUM)
+CHROMIUM_ARGS = chromium.CHROMIUM_ARGS
 FPS = 30
 
 

@@ -13,17 +13,7 @@ import pytest
 
 from mug.testing import RunningServer, start_server
 from mug.testing.bundle import BuiltBundle
-
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+from mug.testing.chromium import CHROMIUM, CHROMIUM_ARGS
 
 
 @pytest.fixture

@@ -34,23 +34,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mug.testing import RunningServer, start_server
+from mug.testing.chromium import CHROMIUM as CHROMIUM_PATH
+from mug.testing.chromium import WEBRTC_ARGS
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
     from playwright.sync_api import ConsoleMessage, Error
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-features=WebRtcHideLocalIpsWithMdns",
-]
+ARGS = WEBRTC_ARGS
+CHROMIUM = str(CHROMIUM_PATH)
 KEYS = ["ArrowLeft", "ArrowRight", None]
 # Keeps the page's main thread busy for `ms`; returns the browser's wall clock before and after.
 BUSY_JS = "ms => { const t0 = Date.now(); while (Date.now() - t0 < ms) {} return [t0, Date.now()]; }"
