@@ -185,15 +185,7 @@ class Store:
         """Record leaving a scene with its survey answers (all in one transaction)."""
         now = time.time()
         async with self.engine.begin() as conn:
-            await conn.execute(
-                scene_visits.update()
-                .where(
-                    scene_visits.c.participant_id == pid,
-                    scene_visits.c.scene_id == scene_id,
-                    scene_visits.c.left_at.is_(None),
-                )
-                .values(left_at=now)
-            )
+            await conn.execute(_close_visit(pid, scene_id, now))
             if answers_by_question:
                 stmt = (
                     self._insert(answers)
@@ -272,15 +264,7 @@ class Store:
                 .where(participants.c.id == pid)
                 .values(outcome=outcome, outcome_scene=scene_id, completion_code=completion_code, finished_at=now)
             )
-            await conn.execute(
-                scene_visits.update()
-                .where(
-                    scene_visits.c.participant_id == pid,
-                    scene_visits.c.scene_id == scene_id,
-                    scene_visits.c.left_at.is_(None),
-                )
-                .values(left_at=now)
-            )
+            await conn.execute(_close_visit(pid, scene_id, now))
 
     async def add_match(
         self, match_id: str, scene_id: str, seed: int, members: list[str], agents: dict[str, Any], created_at: float
@@ -412,6 +396,13 @@ class Store:
                     participant_id=pid, scene_id=scene_id, kind=kind, data=dumps(data), t_server=time.time()
                 )
             )
+
+
+def _close_visit(pid: str, scene_id: str, now: float) -> Any:
+    """The statement that records leaving a scene (the first time only)."""
+    visit = scene_visits.c
+    where = (visit.participant_id == pid, visit.scene_id == scene_id, visit.left_at.is_(None))
+    return scene_visits.update().where(*where).values(left_at=now)
 
 
 class StoreError(Exception):
