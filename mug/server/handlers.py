@@ -108,7 +108,10 @@ def register(sio: GuardedServer, participants: Participants, multiplayer: Multip
                 addresses.spend(client_address(environ))
             ack, stale = await participants.hello(sid, msg, environ.get("HTTP_USER_AGENT"))
             pid = ack["participant"]
-            storage.used[pid] = 0 if msg.token is None else await stored_bytes(participants.store, pid)
+            if pid not in storage.used:
+                # counted once per process (a reconnection keeps its count; after a restart, the first hello
+                # of each participant counts what the database holds), not again on every reconnection
+                storage.used[pid] = 0 if msg.token is None else await stored_bytes(participants.store, pid)
         finally:
             greeting.discard(sid)
         if stale is not None:
@@ -167,7 +170,6 @@ def register(sio: GuardedServer, participants: Participants, multiplayer: Multip
         greeting.discard(sid)
         pid = participants.disconnect(sid)
         if pid is not None:
-            storage.used.pop(pid, None)
             log.info("disconnected %s", pid)
             await multiplayer.disconnected(pid)
 
