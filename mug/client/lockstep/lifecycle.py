@@ -7,6 +7,7 @@ from enum import Enum
 
 class SessionState(Enum):
     SYNCHRONIZING = "synchronizing"  # measuring round trips, agreeing on the input delay
+    REJOINING = "rejoining"  # a reloaded page's session: waiting for the match so far from every peer
     RUNNING = "running"  # stepping frames
     ENDED = "ended"  # no more Steps (max_frames reached or a peer gone); still answers peers
     CLOSED = "closed"  # closed by the caller: inert
@@ -14,6 +15,7 @@ class SessionState(Enum):
 
 ALLOWED: dict[SessionState, frozenset[SessionState]] = {
     SessionState.SYNCHRONIZING: frozenset({SessionState.RUNNING, SessionState.ENDED, SessionState.CLOSED}),
+    SessionState.REJOINING: frozenset({SessionState.RUNNING, SessionState.ENDED, SessionState.CLOSED}),
     SessionState.RUNNING: frozenset({SessionState.ENDED, SessionState.CLOSED}),
     SessionState.ENDED: frozenset({SessionState.CLOSED}),
     SessionState.CLOSED: frozenset(),
@@ -27,8 +29,8 @@ class IllegalTransition(RuntimeError):
 class Lifecycle:
     """Holds the current state and refuses transitions that `ALLOWED` does not list."""
 
-    def __init__(self) -> None:
-        self.state = SessionState.SYNCHRONIZING
+    def __init__(self, state: SessionState = SessionState.SYNCHRONIZING) -> None:
+        self.state = state
 
     def to(self, new: SessionState) -> None:
         """Move to `new`; raises IllegalTransition if that step is not allowed from the current state."""

@@ -26,6 +26,8 @@ class PeerLink:
     their_input_ack: int = 0  # next input frame they need from us
     owe_ack_since: float | None = None  # they sent data we have not acknowledged in a message yet
     gone: bool = False
+    away_since: float | None = None  # silent or lost, within the reconnect grace period (the match pauses)
+    rejoin_nonce: int | None = None  # the last REJOIN of theirs we answered with our history
 
     def next_ping(self, now_ms: float) -> int:
         seq = self.ping_seq

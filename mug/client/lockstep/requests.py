@@ -8,10 +8,12 @@ from typing import Any
 
 @dataclass(frozen=True, slots=True)
 class Send:
-    """Send `data` to `peer` over the (unreliable, unordered is fine) data channel."""
+    """Send `data` to `peer`: over the unreliable, unordered data channel, or, when `reliable`, over the
+    reliable, ordered one (the rejoin handshake: REJOIN and HISTORY messages)."""
 
     peer: str
     data: bytes
+    reliable: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +33,9 @@ class Step:
 
     frame: int
     actions: dict[int, Any]
+    replay: bool = False
+    """True for the frames a rejoining peer replays from a history (already played by the others): step
+    them as fast as possible, without rendering; live frames follow."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,4 +78,25 @@ class PeerGone:
     last_confirmed_frame: int
 
 
-Request = Send | Ready | Step | Stalled | Desync | PeerGone
+@dataclass(frozen=True, slots=True)
+class PeerAway:
+    """`peer` has been silent for PEER_TIMEOUT_MS, or the transport lost it, while the session has a
+    reconnect grace period: the match pauses (it stalls at the frame that needs its inputs) for up to
+    `grace_ms`; `PeerBack` follows if it returns, `PeerGone` if not."""
+
+    peer: str
+    frame: int
+    grace_ms: float
+
+
+@dataclass(frozen=True, slots=True)
+class PeerBack:
+    """`peer` is heard again after `away_ms` away (its connection came back, or its reloaded page rejoined
+    and was handed the match so far: `rejoined`)."""
+
+    peer: str
+    away_ms: float
+    rejoined: bool
+
+
+Request = Send | Ready | Step | Stalled | Desync | PeerGone | PeerAway | PeerBack

@@ -25,6 +25,15 @@ Protocol in brief:
 4. A peer silent for PEER_TIMEOUT_MS, or reported by `peer_left`, yields `PeerGone` and ENDS the session;
    so does stepping the last of `max_frames` frames. An ENDED session still answers pings and re-sends
    unacknowledged data so the other peers can finish; `close()` makes it inert.
+   With `reconnect_grace_ms` > 0 such a peer is first `PeerAway`: the match pauses (it stalls at the frame
+   that needs the peer's inputs) and goes on where it stood when the peer is heard again (`PeerBack`: its
+   connection came back, and resends repair what was lost meanwhile); only after the grace period is it
+   `PeerGone`.
+5. Rejoin (rejoin.py): a session built with `rejoin=True` (its page was reloaded mid-match) sends REJOIN to
+   every peer over the reliable channel; each answers with its HISTORY (every stepped frame's actions and
+   checksums, the inputs it holds beyond) and treats the pair as fresh from its current frame. The rejoining
+   session then emits `Ready`, `Step(replay=True)` for every frame the others played (the caller steps and
+   reports checksums as usual; they are compared with each peer's), and runs live from there.
 
 Turn-based (PettingZoo AEC) mode: construct with `turn_based=True` and call `set_acting_slots(frame, slots)`
 before frame `frame` is stepped (e.g. after each Step, from the env's next agent). Only those slots' inputs
@@ -41,12 +50,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from .checks import ChecksumExchange
+from .checks import ChecksumExchange, RemoteChecksums
 from .config import validate_settings, validate_slots
 from .inputs import RECEIVE_AHEAD_FRAMES, LocalInputs, RemoteInputs
 from .lifecycle import Lifecycle, SessionState
 from .peers import PeerLink
-from .requests import PeerGone, Ready, Request, Send, Stalled, Step
+from .rejoin import MatchLog, Reassembly, plan_resume
+from .requests import PeerAway, PeerBack, PeerGone, Ready, Request, Send, Stalled, Step
 from .timing import (
     ACK_DELAY_MS,
     MAX_CATCH_UP_MS,
@@ -63,14 +73,19 @@ from .timing import (
 )
 from .wire import (
     MAX_FRAMES_PER_MESSAGE,
+    RELIABLE,
+    History,
+    HistoryChunk,
     Inputs,
     Message,
     PeerMessageError,
     Ping,
     Pong,
     Proposal,
+    Rejoin,
     decode,
     encode,
+    encode_history,
     normalize_action,
     wire_checksum,
 )
@@ -93,6 +108,10 @@ class LockstepSession:
         default_action: the action of frames below D, of a slot without input, of non-acting slots in
             turn-based mode; must be the same on every peer.
         turn_based: True for AEC games: only slots declared by `set_acting_slots` are awaited per frame.
+        reconnect_grace_ms: how long a silent or lost peer may stay away (the match paused) before it is
+            gone; 0: gone at once.
+        rejoin: this peer's page was reloaded during the match: get the match so far from the peers first
+            (REJOINING), then replay it and run on. `rejoin_nonce` tells this attempt's answers from stale ones.
 
     Raises:
         ValueError: inconsistent slots/peers or out-of-range settings (the message names the fix).
@@ -109,6 +128,9 @@ class LockstepSession:
         max_frames: int | None = None,
         default_action: Any = 0,
         turn_based: bool = False,
+        reconnect_grace_ms: float = 0.0,
+        rejoin: bool = False,
+        rejoin_nonce: int = 0,
     ) -> None:
         self._slots = validate_slots(local_slots, slots, peers)
         self._default = validate_settings(input_delay, frame_ms, max_frames, default_action)
@@ -122,7 +144,16 @@ class LockstepSession:
         self._local = LocalInputs(self._local_slots, self._default)
         self._remote = {p: RemoteInputs(owned[p]) for p in remote_ids}
         self._checks = ChecksumExchange(remote_ids)
-        self._life = Lifecycle()
+        self._life = Lifecycle(_S.REJOINING if rejoin else _S.SYNCHRONIZING)
+        if reconnect_grace_ms < 0:
+            raise ValueError(f"reconnect_grace_ms={reconnect_grace_ms!r}: use 0 or more")
+        self._grace_ms = float(reconnect_grace_ms)
+        self._log = MatchLog()
+        self._rejoin_nonce = rejoin_nonce & 0xFFFFFFFF
+        self._histories: dict[str, History] = {}
+        self._assembling: dict[str, Reassembly] = {}
+        self._rejoin_sent: dict[str, float] = {}
+        self._pauses: list[dict[str, Any]] = []
         self._proposal: int | None = input_delay
         self.input_delay: int | None = None  # the agreed delay, once Ready
         self._frame_ms = float(frame_ms)
@@ -178,16 +209,28 @@ class LockstepSession:
         if link is None or link.gone:
             self._unknown += 1
             return
+        # a rejoining session ignores play messages: they belong to the old page's protocol state
+        stale = False
         try:
             message = decode(data)
-            self._check(link, message)
+            stale = self._life.state is _S.REJOINING and isinstance(message, Inputs | Proposal)
+            if not stale:
+                self._check(link, message)
         except PeerMessageError as exc:
             self._malformed += 1
             self._last_malformed = f"from {peer_id}: {exc}"
             return
         if self._now is not None:
             link.last_heard_ms = self._now
-        self._handle(link, message)
+        if stale:
+            return
+        if link.away_since is not None and isinstance(message, Inputs):
+            self._back(link, rejoined=False)  # play data again: its connection came back
+        try:
+            self._handle(link, message)
+        except PeerMessageError as exc:
+            self._malformed += 1
+            self._last_malformed = f"from {peer_id}: {exc}"
 
     def add_local_input(self, slot: int, action: Any, frame: int | None = None) -> None:
         """Give the input of local `slot` taken at local frame `frame` (None: now, i.e. `self.frame`).
@@ -205,7 +248,7 @@ class LockstepSession:
             ValueError: not a local slot, or an action that cannot be sent.
             IllegalTransition: the session is CLOSED.
         """
-        self._life.require(_S.SYNCHRONIZING, _S.RUNNING, _S.ENDED, action="add a local input")
+        self._life.require(_S.SYNCHRONIZING, _S.REJOINING, _S.RUNNING, _S.ENDED, action="add a local input")
         if slot not in self._local_slots:
             raise ValueError(f"slot {slot} is not local: this peer provides {list(self._local_slots)}")
         if frame is not None and (not isinstance(frame, int) or frame < 0):
@@ -249,16 +292,23 @@ class LockstepSession:
         except PeerMessageError as exc:
             raise ValueError(str(exc)) from None
         self._checks.report(frame, value)
+        self._log.checksums.append(value)
         for p, link in self._links.items():
             if not link.gone:
                 self._out.extend(self._checks.compare(p))
 
     def peer_left(self, peer_id: str) -> None:
-        """The transport says `peer_id` is gone: PeerGone at the next poll, and the session ends."""
+        """The transport says `peer_id` is gone: PeerGone at the next poll, and the session ends (with a
+        reconnect grace period: PeerAway, and PeerGone only if it stays away)."""
         if peer_id not in self._links:
             raise ValueError(f"unknown peer {peer_id!r}; remote peers are {sorted(self._links)}")
-        if self._life.state is not _S.CLOSED and not self._links[peer_id].gone:
-            self._peer_gone(self._links[peer_id], self._now or 0.0, "left")
+        link = self._links[peer_id]
+        if self._life.state is _S.CLOSED or link.gone:
+            return
+        if self._grace_ms > 0 and self._life.state is not _S.ENDED:
+            self._away(link, self._now or 0.0)
+        else:
+            self._peer_gone(link, self._now or 0.0, "left")
 
     def close(self) -> None:
         """Make the session inert (no more requests); from any state but CLOSED."""
@@ -286,11 +336,19 @@ class LockstepSession:
         for link, seq in self._pongs:
             link.pong(seq, now_ms)  # measured at this poll: over- rather than under-estimates the rtt
         self._pongs.clear()
-        if state in (_S.SYNCHRONIZING, _S.RUNNING):
+        if state in (_S.SYNCHRONIZING, _S.RUNNING, _S.REJOINING):
             for link in self._live():
                 assert link.last_heard_ms is not None
-                if now_ms - link.last_heard_ms > PEER_TIMEOUT_MS:
-                    self._peer_gone(link, now_ms, "timeout")
+                if link.away_since is not None:
+                    if now_ms - link.away_since > self._grace_ms:
+                        self._peer_gone(link, now_ms, "timeout")
+                elif now_ms - link.last_heard_ms > PEER_TIMEOUT_MS:
+                    if self._grace_ms > 0:
+                        self._away(link, now_ms)
+                    else:
+                        self._peer_gone(link, now_ms, "timeout")
+        if self._life.state is _S.REJOINING:
+            self._poll_rejoin(now_ms)
         if self._life.state is _S.SYNCHRONIZING:
             self._poll_sync(now_ms)
         if self._life.state is _S.RUNNING:
@@ -322,6 +380,8 @@ class LockstepSession:
             "end_reason": self._end_reason,
             "match_seed": self.match_seed,
             "unacknowledged": self.unacknowledged(),
+            "away": {p: now - link.away_since for p, link in self._links.items() if link.away_since is not None},
+            "pauses": list(self._pauses),
         }
 
     def checksum_progress(self) -> dict[str, tuple[int, int]]:
@@ -335,6 +395,14 @@ class LockstepSession:
             link.peer: (self._checks.remote[link.peer].frontier, self._checks.remote[link.peer].their_ack)
             for link in self._live()
         }
+
+    def confirmed_frame(self) -> int:
+        """Frames below this have this peer's inputs acknowledged by every remote peer not gone (all our
+        frames, when every peer is gone)."""
+        live = self._live()
+        if not live:
+            return self._local.next_seal
+        return min(link.their_input_ack for link in live)
 
     def unacknowledged(self) -> int:
         """Frames of inputs and checksums some live peer has not acknowledged yet (0: safe to close)."""
@@ -363,6 +431,10 @@ class LockstepSession:
             self._send(link, Pong(m.seq))
         elif isinstance(m, Pong):
             self._pongs.append((link, m.seq))
+        elif isinstance(m, Rejoin):
+            self._answer_rejoin(link, m.nonce)
+        elif isinstance(m, HistoryChunk):
+            self._take_history(link, m)
         elif isinstance(m, Proposal):
             if link.proposal is None:
                 link.proposal = m.delay
@@ -432,7 +504,9 @@ class LockstepSession:
                 self._stall_count += 1
                 self._out.append(Stalled(f, waiting))
             return
-        self._out.append(Step(f, self._actions(f)))
+        actions = self._actions(f)
+        self._out.append(Step(f, actions))
+        self._log.steps.append(tuple(actions[s] for s in self._slots))
         if self._stall_start is not None:
             self._stall_ms += now - self._stall_start
             self._stall_start = None
@@ -500,7 +574,7 @@ class LockstepSession:
         frontier = self._remote[link.peer].frontier
         last_confirmed = frontier - 1 if frontier is not None else -1
         self._out.append(PeerGone(link.peer, last_confirmed))
-        if self._life.state in (_S.SYNCHRONIZING, _S.RUNNING):
+        if self._life.state in (_S.SYNCHRONIZING, _S.REJOINING, _S.RUNNING):
             self._end(now, f"peer {link.peer} {reason}")
 
     def _end(self, now: float, reason: str) -> None:
@@ -511,18 +585,128 @@ class LockstepSession:
         self._end_reason = reason
         self._life.to(_S.ENDED)
 
+    # ------------------------------------------------------------------ away, back, rejoin
+
+    def _away(self, link: PeerLink, now: float) -> None:
+        if link.away_since is None:
+            link.away_since = now
+            self._out.append(PeerAway(link.peer, self._frame, self._grace_ms))
+
+    def _back(self, link: PeerLink, rejoined: bool) -> None:
+        now = self._now or 0.0
+        link.last_heard_ms = now
+        if link.away_since is None and not rejoined:
+            return
+        away_ms = now - link.away_since if link.away_since is not None else 0.0
+        link.away_since = None
+        self._pauses.append({"peer": link.peer, "frame": self._frame, "away_ms": away_ms, "rejoined": rejoined})
+        self._out.append(PeerBack(link.peer, away_ms, rejoined))
+
+    def _answer_rejoin(self, link: PeerLink, nonce: int) -> None:
+        """A peer's page was reloaded: hand it the match so far and treat the pair as fresh from our frame."""
+        f = self._frame
+        if self._life.state is not _S.RUNNING or nonce == link.rejoin_nonce or len(self._log.checksums) < f:
+            return  # not started (it synchronizes with us anew), answered already, or asked again later
+        assert self.input_delay is not None
+        link.rejoin_nonce = nonce
+        remote = self._remote[link.peer]
+        pending: dict[int, tuple[Any, ...]] = {}
+        for i, slot in enumerate(self._local_slots):
+            pending[slot] = tuple(self._local.sealed[g][i] for g in range(f, self._local.next_seal))
+        held = range(f, remote.frontier if remote.frontier is not None else f)
+        for i, slot in enumerate(remote.slots):
+            pending[slot] = tuple(remote.frames[g][i] for g in held)
+        # inputs of frames we stepped without them (turn-based: not its turn) are never needed now
+        if remote.frontier is not None and remote.frontier < f:
+            remote.frontier = f
+            remote.forget_before(f)
+        for chunk in encode_history(self._log.history(f, self.input_delay, pending), nonce):
+            self._send(link, chunk)
+        # the pair starts over at our frame: it has every input and checksum below it from the history
+        link.their_input_ack = f
+        self._sent_inputs[link.peer] = f
+        link.owe_ack_since = None
+        link.last_sent_ms = float("-inf")
+        checks = RemoteChecksums()
+        checks.frontier = checks.their_ack = checks.compared = checks.next_send = f
+        self._checks.remote[link.peer] = checks
+        self._back(link, rejoined=True)
+
+    def _poll_rejoin(self, now: float) -> None:
+        live = self._live()
+        for link in live:
+            if link.peer not in self._histories and link.peer not in self._assembling:
+                if now - self._rejoin_sent.get(link.peer, float("-inf")) >= PROPOSAL_RESEND_MS * 10:
+                    self._rejoin_sent[link.peer] = now
+                    self._send(link, Rejoin(self._rejoin_nonce))
+        if not live or any(link.peer not in self._histories for link in live):
+            return
+        self._resume(now)
+
+    def _take_history(self, link: PeerLink, chunk: HistoryChunk) -> None:
+        if self._life.state is not _S.REJOINING or link.peer in self._histories:
+            return
+        if chunk.nonce != self._rejoin_nonce:
+            return  # the answer to an earlier attempt of this page
+        assembly = self._assembling.setdefault(link.peer, Reassembly(self._rejoin_nonce))
+        try:
+            complete = assembly.add(chunk)
+            if complete:
+                self._histories[link.peer] = assembly.history(self._slots)
+        except PeerMessageError:
+            del self._assembling[link.peer]  # ask again
+            raise
+        if complete:
+            del self._assembling[link.peer]
+
+    def _resume(self, now: float) -> None:
+        """Every peer's history is in: set up inputs and checksums where each peer stands, then replay."""
+        live = {link.peer: link for link in self._live()}
+        owned = {p: link.slots for p, link in live.items()}
+        plan = plan_resume({p: self._histories[p] for p in live}, self._slots, self._local_slots, owned)
+        self._start(plan.input_delay, now)
+        start = min([*plan.local, plan.frame]) if plan.local else plan.frame
+        start = max(start, plan.input_delay)
+        self._local.next_seal = start
+        while self._local.next_seal in plan.local:
+            self._local.sealed[self._local.next_seal] = plan.local[self._local.next_seal]
+            self._local.next_seal += 1
+        for p, link in live.items():
+            self._remote[p].frontier = max(plan.frame, plan.input_delay)
+            self._remote[p].frames = dict(plan.remote[p])
+            self._remote[p]._advance()
+            link.their_input_ack = max(plan.peer_frame[p], plan.input_delay)
+            self._sent_inputs[p] = link.their_input_ack
+            h = self._histories[p]
+            checks = RemoteChecksums()
+            checks.frames = dict(enumerate(h.checksums))
+            checks.frontier = len(h.checksums)
+            checks.their_ack = checks.next_send = h.frame
+            self._checks.remote[p] = checks
+        self._histories.clear()
+        for f, row in enumerate(plan.steps):
+            actions = dict(zip(self._slots, row, strict=True))
+            self._out.append(Step(f, actions, replay=True))
+            self._log.steps.append(row)
+        self._frame = plan.frame
+
     # ------------------------------------------------------------------ sending
 
     def _live(self) -> list[PeerLink]:
         return [link for link in self._links.values() if not link.gone]
 
     def _send(self, link: PeerLink, message: Message) -> None:
-        self._out.append(Send(link.peer, encode(message)))
+        self._out.append(Send(link.peer, encode(message), reliable=isinstance(message, RELIABLE)))
         if isinstance(message, Inputs) and (message.inputs or message.checksums):
             link.last_sent_ms = self._now if self._now is not None else 0.0
 
     def _flush(self, now: float) -> None:
         """Per live peer: repeat our proposal, ping, and send inputs/checksums/acks when due."""
+        if self._life.state is _S.REJOINING:
+            for link in self._live():
+                if now - link.last_ping_ms >= PING_INTERVAL_MS:
+                    self._send(link, Ping(link.next_ping(now)))
+            return
         for link in self._live():
             if (
                 self._proposal is not None

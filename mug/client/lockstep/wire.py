@@ -4,7 +4,7 @@ Every message starts with the same two bytes:
 
     offset  size  field
     0       1     version      WIRE_VERSION (2); anything else is rejected
-    1       1     type         1 PING, 2 PONG, 3 PROPOSAL, 4 INPUTS
+    1       1     type         1 PING, 2 PONG, 3 PROPOSAL, 4 INPUTS, 5 REJOIN, 6 HISTORY
 
 PING / PONG (4 bytes): `seq` u16 big-endian. A PONG echoes the PING's seq; the pinger keeps the send time
     itself, so no clock value crosses the wire.
@@ -27,6 +27,10 @@ INPUTS (variable; all integers big-endian):
 
     (a = 16 + k + the bytes of the actions.) A message with n = 0 and m = 0 is a pure acknowledgement
     (21 + k bytes).
+REJOIN (6 bytes): `nonce` u32. Sent by a session that rejoins a running match (its page was reloaded): "send
+    me the match so far". Goes over the reliable channel.
+HISTORY (10 + p bytes): `nonce` u32 (the REJOIN's), `index` u16, `total` u16, then p bytes: chunk `index` of
+    `total` of the history (see `encode_history`), over the reliable, ordered channel.
 
 A checksum on the wire is 32 bits: `wire_checksum(text)`, the CRC-32 of the ASCII checksum the caller
 reports (a 16-hex-character SHA-256 prefix from `mug.client.checksum`). Version 1 carried the text itself
@@ -51,6 +55,7 @@ version and messages over MAX_MESSAGE_BYTES by raising `PeerMessageError`, never
 
 from __future__ import annotations
 
+import json
 import struct
 import zlib
 from dataclasses import dataclass
@@ -66,7 +71,10 @@ MAX_CHECKSUM_CHARS = 64  # of the text the caller reports (report_checksum)
 MAX_CHECKSUM = 0xFFFFFFFF  # wire checksums are u32
 MAX_SLOTS = 255
 
-T_PING, T_PONG, T_PROPOSAL, T_INPUTS = 1, 2, 3, 4
+T_PING, T_PONG, T_PROPOSAL, T_INPUTS, T_REJOIN, T_HISTORY = 1, 2, 3, 4, 5, 6
+HISTORY_CHUNK_BYTES = MAX_MESSAGE_BYTES - 16
+MAX_HISTORY_CHUNKS = 4096  # 64 MB of compressed history: hours of play at 60 fps
+MAX_HISTORY_JSON_BYTES = 256 * 1024 * 1024
 _INT64_MIN, _INT64_MAX = -(1 << 63), (1 << 63) - 1
 
 Action = Any  # None | bool | int | float | str | list[Action]
@@ -103,7 +111,42 @@ class Inputs:
     checksums: tuple[int, ...]  # wire checksums (u32), see `wire_checksum`
 
 
-Message = Ping | Pong | Proposal | Inputs
+@dataclass(frozen=True, slots=True)
+class Rejoin:
+    nonce: int
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryChunk:
+    nonce: int
+    index: int
+    total: int
+    data: bytes
+
+
+Message = Ping | Pong | Proposal | Inputs | Rejoin | HistoryChunk
+RELIABLE = (Rejoin, HistoryChunk)
+"""Messages that travel over the reliable, ordered channel (the others over the unreliable one)."""
+
+
+@dataclass(frozen=True, slots=True)
+class History:
+    """What a peer that kept playing hands a rejoining peer: the match so far, as it stepped it.
+
+    Attributes:
+        frame: the next frame the sender will step (every frame below it was stepped).
+        input_delay: the agreed input delay.
+        steps: the actions of every stepped frame 0..frame-1, one per slot in ascending slot order.
+        checksums: the sender's wire checksums of frames 0..len-1 (len <= frame).
+        pending: slot -> the inputs the sender holds for frames frame, frame+1, ... (its own sealed inputs
+            and those received from the rejoining peer), contiguous.
+    """
+
+    frame: int
+    input_delay: int
+    steps: tuple[tuple[Action, ...], ...]
+    checksums: tuple[int, ...]
+    pending: dict[int, tuple[Action, ...]]
 
 
 # ---------------------------------------------------------------- actions
@@ -282,6 +325,15 @@ def encode(message: Message) -> bytes:
         elif isinstance(message, Proposal):
             out.append(T_PROPOSAL)
             out += struct.pack(">BB", message.delay, 1 if message.have_yours else 0)
+        elif isinstance(message, Rejoin):
+            out.append(T_REJOIN)
+            out += struct.pack(">I", message.nonce)
+        elif isinstance(message, HistoryChunk):
+            if not message.index < message.total <= MAX_HISTORY_CHUNKS:
+                raise PeerMessageError(f"history chunk {message.index} of {message.total}")
+            out.append(T_HISTORY)
+            out += struct.pack(">IHH", message.nonce, message.index, message.total)
+            out += message.data
         else:
             _encode_inputs(out, message)
     except struct.error as exc:
@@ -343,6 +395,13 @@ def decode(data: bytes) -> Message:
         message = Proposal(delay, bool(flags & 1))
     elif kind == T_INPUTS:
         message = _decode_inputs(r)
+    elif kind == T_REJOIN:
+        message = Rejoin(r.u32())
+    elif kind == T_HISTORY:
+        nonce, index, total = r.u32(), r.u16(), r.u16()
+        if not index < total <= MAX_HISTORY_CHUNKS:
+            raise PeerMessageError(f"history chunk {index} of {total}: at most {MAX_HISTORY_CHUNKS} chunks")
+        message = HistoryChunk(nonce, index, total, r.take(len(data) - r.pos))
     else:
         raise PeerMessageError(f"unknown message type {kind}")
     r.finish()
@@ -363,3 +422,64 @@ def _decode_inputs(r: _Reader) -> Inputs:
         raise PeerMessageError(f"{m} checksums in one message; at most {MAX_FRAMES_PER_MESSAGE}")
     checksums = tuple(r.u32() for _ in range(m))
     return Inputs(input_ack, checksum_ack, input_start, slots, inputs, checksum_start, checksums)
+
+
+# ---------------------------------------------------------------- history (rejoin)
+
+
+def encode_history(history: History, nonce: int) -> list[HistoryChunk]:
+    """Split a history into HISTORY chunks: zlib-compressed JSON (actions are JSON values already:
+    `normalize_action`), cut into pieces that each fit one message."""
+    doc = {
+        "frame": history.frame,
+        "input_delay": history.input_delay,
+        "steps": [list(row) for row in history.steps],
+        "checksums": list(history.checksums),
+        "pending": {str(slot): list(values) for slot, values in history.pending.items()},
+    }
+    blob = zlib.compress(json.dumps(doc, separators=(",", ":")).encode(), 6)
+    parts = [blob[i : i + HISTORY_CHUNK_BYTES] for i in range(0, len(blob), HISTORY_CHUNK_BYTES)] or [b""]
+    if len(parts) > MAX_HISTORY_CHUNKS:
+        raise PeerMessageError(f"history of {len(blob)} bytes needs more than {MAX_HISTORY_CHUNKS} chunks")
+    return [HistoryChunk(nonce, i, len(parts), part) for i, part in enumerate(parts)]
+
+
+def decode_history(blob: bytes, slots: tuple[int, ...]) -> History:
+    """Decode the joined chunks of a history for a match of `slots`; raises PeerMessageError if malformed."""
+    try:
+        inflater = zlib.decompressobj()
+        raw = inflater.decompress(blob, MAX_HISTORY_JSON_BYTES)
+        if inflater.unconsumed_tail:
+            raise PeerMessageError(f"history expands beyond {MAX_HISTORY_JSON_BYTES} bytes")
+        doc = json.loads(raw)
+    except (zlib.error, ValueError) as exc:
+        raise PeerMessageError(f"history is not compressed JSON: {exc}") from None
+    if not isinstance(doc, dict):
+        raise PeerMessageError("history is not an object")
+    frame, delay, steps, checks, pending = (
+        doc.get("frame"),
+        doc.get("input_delay"),
+        doc.get("steps"),
+        doc.get("checksums"),
+        doc.get("pending"),
+    )
+    if not (isinstance(frame, int) and isinstance(delay, int) and isinstance(steps, list)):
+        raise PeerMessageError("history needs int frame, int input_delay and a list of steps")
+    if len(steps) != frame or not 1 <= delay <= 255:
+        raise PeerMessageError(f"history of frame {frame} carries {len(steps)} steps (delay {delay})")
+    if not (isinstance(checks, list) and len(checks) <= frame and isinstance(pending, dict)):
+        raise PeerMessageError("history checksums must be a list (at most one per step), pending an object")
+    rows: list[tuple[Action, ...]] = []
+    for row in steps:
+        if not (isinstance(row, list) and len(row) == len(slots)):
+            raise PeerMessageError(f"a history step must carry {len(slots)} actions")
+        rows.append(tuple(normalize_action(a) for a in row))
+    for value in checks:
+        if not (isinstance(value, int) and 0 <= value <= MAX_CHECKSUM):
+            raise PeerMessageError("history checksums must be u32")
+    held: dict[int, tuple[Action, ...]] = {}
+    for key, values in pending.items():
+        if not (key.isdigit() and int(key) in slots and isinstance(values, list)):
+            raise PeerMessageError(f"history pending inputs for an unknown slot {key!r}")
+        held[int(key)] = tuple(normalize_action(a) for a in values)
+    return History(frame, delay, tuple(rows), tuple(checks), held)

@@ -61,18 +61,37 @@ class SimNetwork:
         self._queue: list[tuple[float, int, str, str, bytes]] = []
         self._seq = 0
         self._cut: dict[str, float] = {}  # peer -> time from which everything it sends is lost
+        self._outages: list[tuple[str, float, float]] = []  # (peer, from, until): its links carry nothing
+        self._reliable_at: dict[tuple[str, str], float] = {}  # last delivery time per ordered, reliable link
+
+    def outage(self, peer: str, from_ms: float, until_ms: float) -> None:
+        """Lose everything `peer` sends or is sent between `from_ms` and `until_ms` (a dropped connection)."""
+        self._outages.append((peer, from_ms, until_ms))
+
+    def _down(self, src: str, dst: str, now_ms: float) -> bool:
+        return any(p in (src, dst) and a <= now_ms < b for p, a, b in self._outages)
 
     def cut(self, peer: str, from_ms: float) -> None:
         """Drop everything `peer` sends from time `from_ms` on (a vanished peer)."""
         self._cut[peer] = from_ms
 
-    def send(self, src: str, dst: str, data: bytes, now_ms: float) -> None:
-        """Hand a message to the network at `now_ms`."""
+    def send(self, src: str, dst: str, data: bytes, now_ms: float, reliable: bool = False) -> None:
+        """Hand a message to the network at `now_ms`; `reliable`: an ordered, reliable channel (latency and
+        jitter apply, loss, duplication and reordering do not), like a reliable WebRTC data channel."""
         self.stats.sent += 1
         self.stats.bytes_sent += len(data)
         profile = self.links.get((src, dst), self.default)
-        if src in self._cut and now_ms >= self._cut[src]:
+        if (src in self._cut and now_ms >= self._cut[src]) or self._down(src, dst, now_ms):
             self.stats.dropped += 1
+            return
+        if reliable:
+            at = max(
+                now_ms + profile.latency_ms + self._rng.uniform(0.0, profile.jitter_ms),
+                self._reliable_at.get((src, dst), 0.0),
+            )
+            self._reliable_at[(src, dst)] = at
+            self._seq += 1
+            heapq.heappush(self._queue, (at, self._seq, src, dst, data))
             return
         if self._rng.random() < profile.loss:
             self.stats.dropped += 1

@@ -105,7 +105,11 @@ class Simulation:
         self.input_change = input_change
         slots = sorted(owners)
         self.turn_based = bool(session_kwargs.get("turn_based", False))
+        self.owners = dict(owners)
+        self.session_kwargs = session_kwargs
         self.peers: dict[str, SimPeer] = {}
+        self.reloads: dict[str, tuple[float, float]] = {}  # peer -> (page closed at, reopened at)
+        self.before_reload: dict[str, SimPeer] = {}
         for i, peer in enumerate(sorted(set(owners.values()))):
             local = [s for s in slots if owners[s] == peer]
             session = LockstepSession(local_slots=local, slots=slots, peers=owners, **session_kwargs)
@@ -115,18 +119,45 @@ class Simulation:
             if self.turn_based:
                 session.set_acting_slots(0, [game.acting_slot()])
 
+    def reload(self, peer: str, at_ms: float, back_ms: float) -> None:
+        """`peer`'s page is closed at `at_ms` (its session and game are lost) and opened again at `back_ms`,
+        with a fresh session that rejoins the match (`rejoin=True`) and a fresh game."""
+        self.reloads[peer] = (at_ms, back_ms)
+
+    def _apply_reloads(self) -> None:
+        for peer, (at, back) in list(self.reloads.items()):
+            p = self.peers[peer]
+            if self.now >= at and peer not in self.before_reload:
+                self.before_reload[peer] = p
+            if self.now >= back:
+                del self.reloads[peer]
+                local = [s for s, o in self.owners.items() if o == peer]
+                session = LockstepSession(
+                    local_slots=local,
+                    slots=sorted(self.owners),
+                    peers=self.owners,
+                    rejoin=True,
+                    rejoin_nonce=int(back),
+                    **self.session_kwargs,
+                )
+                self.peers[peer] = SimPeer(peer, session, TinyGame(sorted(self.owners)), p.rng, self.now)
+
+    def _closed(self, peer: str) -> bool:
+        return peer in self.reloads and self.now >= self.reloads[peer][0]
+
     def tick(self) -> None:
         """Advance the clock by one tick: deliver, input, poll, fulfil."""
         self.now += self.tick_ms
+        self._apply_reloads()
         for src, dst, data in self.network.deliver(self.now):
             p = self.peers[dst]
-            if self.now >= p.start_ms:
+            if self.now >= p.start_ms and not self._closed(dst):
                 p.session.receive(src, data)
         for p in self.peers.values():
-            if self.now < p.start_ms:
+            if self.now < p.start_ms or self._closed(p.peer):
                 continue
             s = p.session
-            if s.state in (SessionState.SYNCHRONIZING, SessionState.RUNNING):
+            if s.state in (SessionState.SYNCHRONIZING, SessionState.REJOINING, SessionState.RUNNING):
                 for slot in s.local_slots:
                     if p.rng.random() < self.input_change:
                         s.add_local_input(slot, p.rng.choice(self.actions))
@@ -135,7 +166,7 @@ class Simulation:
 
     def _fulfil(self, p: SimPeer, request: Request) -> None:
         if isinstance(request, Send):
-            self.network.send(p.peer, request.peer, request.data, self.now)
+            self.network.send(p.peer, request.peer, request.data, self.now, reliable=request.reliable)
             return
         p.requests.append((self.now, request))
         if isinstance(request, Step):
@@ -143,8 +174,10 @@ class Simulation:
             p.steps.append((request.frame, request.actions))
             p.states.append(p.game.checksum())
             p.session.report_checksum(request.frame, p.game.checksum())
-            if self.turn_based:
+            if self.turn_based and p.session.frame == request.frame + 1:
                 p.session.set_acting_slots(request.frame + 1, [p.game.acting_slot()])
+            elif self.turn_based and not request.replay:
+                raise AssertionError("a live Step must be the session's last stepped frame")
 
     def run(self, until_ms: float = 600_000.0, settle_ms: float = 500.0) -> None:
         """Tick until every session has ENDED (then `settle_ms` more, to exchange the last checksums)."""

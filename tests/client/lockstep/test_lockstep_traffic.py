@@ -89,12 +89,12 @@ def test_checksums_are_sent_once_with_a_short_redundancy_and_all_arrive(loss: fl
     network = SimNetwork(seed=2, default=LinkProfile(latency_ms=150, loss=loss))
     send = network.send
 
-    def spy(src: str, dst: str, data: bytes, now_ms: float) -> None:
+    def spy(src: str, dst: str, data: bytes, now_ms: float, reliable: bool = False) -> None:
         m = decode(data)
         if isinstance(m, Inputs) and (m.inputs or m.checksums):
             sizes.append(len(data))
             checksums_per_message.append(len(m.checksums))
-        send(src, dst, data, now_ms)
+        send(src, dst, data, now_ms, reliable)
 
     network.send = spy  # type: ignore[method-assign]
     sim = Simulation({0: "p0", 1: "p1"}, network, seed=2, max_frames=600, frame_ms=1000 / 30)
@@ -118,14 +118,14 @@ def test_acknowledgements_alone_carry_no_data() -> None:
     network = SimNetwork(seed=1, default=LinkProfile(latency_ms=75))
     send = network.send
 
-    def spy(src: str, dst: str, data: bytes, now_ms: float) -> None:
+    def spy(src: str, dst: str, data: bytes, now_ms: float, reliable: bool = False) -> None:
         m = decode(data)
         if isinstance(m, Inputs):
             pure = not m.inputs and not m.checksums
             kinds["pure" if pure else "data"] += 1
             if pure:
                 pure_sizes.add(len(data))
-        send(src, dst, data, now_ms)
+        send(src, dst, data, now_ms, reliable)
 
     network.send = spy  # type: ignore[method-assign]
     sim = Simulation({0: "p0", 1: "p1"}, network, seed=1, max_frames=300, frame_ms=1000 / 30)
