@@ -99,8 +99,9 @@ class WorkerBridge:
     ) -> tuple[str, Any, bytes]:
         """`MatchRunner.poll`; returns (JSON, pixels or None, sends blob).
 
-        JSON: `{"frame": FrameInfo|null, "events": [...], "sends": [[peer, nbytes], ...], "status": {...}}`;
-        the blob is the sends' bytes back to back, in that order (one crossing instead of one per message).
+        JSON: `{"frame": FrameInfo|null, "events": [...], "sends": [[peer, nbytes, reliable], ...], "status":
+        {...}}`; the blob is the sends' bytes back to back, in that order (one crossing instead of one per
+        message); `reliable` (0/1): over the peer's reliable channel.
         """
         try:
             if self.match is None:
@@ -114,10 +115,10 @@ class WorkerBridge:
             result = {
                 "frame": frame,
                 "events": out["events"],
-                "sends": [[peer, len(data)] for peer, data in out["sends"]],
+                "sends": [[peer, len(data), int(reliable)] for peer, data, reliable in out["sends"]],
                 "status": self.match.status() if with_status or out["events"] else None,
             }
-            return json.dumps(result), pixels, b"".join(data for _, data in out["sends"])
+            return json.dumps(result), pixels, b"".join(data for _, data, _ in out["sends"])
         except Exception as exc:
             return _error(exc, "step"), None, b""
 

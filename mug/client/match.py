@@ -28,6 +28,7 @@ the first three -> peer_gone), guarded: an illegal transition raises.
 from __future__ import annotations
 
 import functools
+import secrets
 from collections.abc import Mapping
 from typing import Any
 
@@ -37,6 +38,7 @@ from mug.client.episode import EpisodeCore
 from mug.client.host import EnvHost, StepResult
 from mug.client.keys import KeyMapper
 from mug.client.lockstep import Desync, LockstepSession, PeerGone, Ready, Send, Stalled, Step
+from mug.client.lockstep.requests import PeerAway, PeerBack
 from mug.client.match_plan import MatchPlan
 from mug.client.match_state import PLAYING, MatchLifecycle, MatchState
 from mug.client.pyodide_compat import install_pygame_stub
@@ -87,8 +89,13 @@ class MatchRunner:
             # turn-based: a frame without an input is no move; simultaneous: the scene's default action
             default_action=None if self.turn_based else self.default_action,
             turn_based=self.turn_based,
+            reconnect_grace_ms=spec.reconnect_grace_s * 1000.0,
+            rejoin=self.plan.rejoin,
+            rejoin_nonce=secrets.randbits(32),
         )
         self._life = MatchLifecycle()
+        self._held: list[dict[str, Any]] = []  # rows not yet safe to record (see `_release`)
+        self.replayed = 0
         self.last_frame = -1  # the last frame stepped (env or pause)
         self.final_frame: int | None = None
         self.stalls = 0
@@ -121,10 +128,31 @@ class MatchRunner:
         return self.core.episode_seed
 
     # -- episodes
-    def _reset(self, episode: int) -> None:
+    def _reset(self, episode: int, declare: bool = True) -> None:
         self.core.reset(episode)
         self._last_check = checksum(self.core.obs)
-        self._declare_acting()
+        if declare:
+            self._declare_acting()
+
+    def _release(self) -> list[dict[str, Any]]:
+        """The held rows that are now safe to record.
+
+        A row is recorded once every peer holds this participant's inputs of its frame (acknowledged), or
+        once no peer can need them any more (the match finished or ended). Should this page be reloaded,
+        its rejoin then replays exactly those frames with exactly those inputs, so a row, once recorded,
+        is never contradicted by a later one of the same step.
+        """
+        if not self._held:
+            return []
+        if self.state in PLAYING:
+            confirmed = self.session.confirmed_frame()
+            n = 0
+            while n < len(self._held) and self._held[n]["frame"] < confirmed:
+                n += 1
+        else:
+            n = len(self._held)
+        out, self._held = self._held[:n], self._held[n:]
+        return out
 
     def _declare_acting(self) -> None:
         """Turn-based: tell the session whose input the next frame waits for (nobody's for an AI or a pause)."""
@@ -165,32 +193,57 @@ class MatchRunner:
         """
         self._pressed.extend(pressed)
         events: list[dict[str, Any]] = []
-        sends: list[tuple[str, bytes]] = []
+        sends: list[tuple[str, bytes, bool]] = []
         frame: dict[str, Any] | None = None
         if self.state in PLAYING:
             self.session.add_local_input(self.plan.slot, self._local_input(held))
         if self.state is MatchState.DONE:
             return {"sends": sends, "frame": None, "events": events}
+        replayed = 0
         for req in self.session.poll(now_ms):
             if isinstance(req, Send):
-                sends.append((req.peer, req.data))
+                sends.append((req.peer, req.data, req.reliable))
+            elif isinstance(req, Step) and req.replay:
+                self._pressed.clear()
+                if self.state in PLAYING:
+                    self._step(req, t_ms, [], now_ms)
+                    replayed += 1
             elif isinstance(req, Step):
+                if replayed:
+                    self._declare_acting()
                 self._pressed.clear()
                 if self.state in PLAYING:
                     frame = self._step(req, t_ms, events, now_ms)
             elif isinstance(req, Ready):
                 self._life.to(MatchState.RUNNING)
-                events.append({"kind": "ready", "input_delay": req.input_delay})
+                events.append({"kind": "ready", "input_delay": req.input_delay, "rejoin": self.plan.rejoin})
             elif isinstance(req, Stalled):
                 self.stalls += 1
                 events.append({"kind": "stalled", "frame": req.frame, "waiting_for": list(req.waiting_for)})
             elif isinstance(req, Desync):
                 self.desyncs.append(req.frame)
                 events.append({"kind": "desync", "frame": req.frame, "peer": req.peer})
+            elif isinstance(req, PeerAway) and self.state in PLAYING:  # (after the last frame: peers close)
+                events.append({"kind": "peer_away", "peer": req.peer, "frame": req.frame, "grace_ms": req.grace_ms})
+            elif isinstance(req, PeerBack) and self.state in PLAYING:
+                events.append({"kind": "peer_back", "peer": req.peer, "away_ms": req.away_ms, "rejoined": req.rejoined})
             elif isinstance(req, PeerGone) and self.state in PLAYING:
                 self._life.to(MatchState.PEER_GONE)
                 self.gone = {"peer": req.peer, "last_confirmed_frame": req.last_confirmed_frame}
                 events.append({"kind": "peer_gone", **self.gone})
+        if replayed:
+            # the frames the others played, stepped here at once: show where the match stands now
+            self._declare_acting()
+            self.replayed += replayed
+            events.append({"kind": "replayed", "frames": replayed, "frame": self.last_frame})
+            if frame is None:
+                frame = self.frame_info([], render=True)
+            if self.state is MatchState.FINISHED:
+                events.append({"kind": "finished", "frame": self.last_frame})
+        released = self._release()
+        if released:
+            frame = frame if frame is not None else self.frame_info([], render=False)
+            frame["rows"] = released
         if self.state is MatchState.FINISHED and self._caught_up(now_ms):
             self._life.to(MatchState.DONE)
             self.session.close()
@@ -226,8 +279,8 @@ class MatchRunner:
             resumed = self._pause_left <= 0
             if resumed:
                 self._life.to(MatchState.RUNNING)
-                self._reset(core.episode + 1)
-            else:
+                self._reset(core.episode + 1, declare=not req.replay)
+            elif not req.replay:
                 self._declare_acting()
             self.session.report_checksum(req.frame, self._last_check)
             return self.frame_info([], render=resumed)
@@ -238,7 +291,8 @@ class MatchRunner:
             played = core.step_turn(actor, lambda: actions.get(actor))
             if played is None:  # the acting human has no move yet: nothing happens this frame
                 self.session.report_checksum(req.frame, self._last_check)
-                self._declare_acting()
+                if not req.replay:
+                    self._declare_acting()
                 return self.frame_info([], render=False)
             actions, out = played
         else:
@@ -251,6 +305,7 @@ class MatchRunner:
             out = core.step_joint(actions)
         row = core.record(actions, out, req.frame, t_ms)
         row["match_id"] = self.plan.match_id
+        self._held.append(row)
         self._last_check = row["obs_checksum"]
         self.session.report_checksum(req.frame, self._last_check)
         if core.done:
@@ -263,8 +318,9 @@ class MatchRunner:
             else:
                 self._life.to(MatchState.PAUSE)
                 self._pause_left = self.pause_frames
-        self._declare_acting()
-        return self.frame_info([row], render=True)
+        if not req.replay:
+            self._declare_acting()
+        return self.frame_info([], render=not req.replay)
 
     # -- what the page sees
     def frame_info(self, rows: list[dict[str, Any]], render: bool = True) -> dict[str, Any]:
@@ -297,6 +353,8 @@ class MatchRunner:
         """The match part of the page's status: state, input delay, stalls, desyncs, rtt by peer."""
         s = self.session.status()
         return {
+            "away_ms": s["away"],
+            "replayed": self.replayed,
             "state": self.state.value,
             "frame": self.last_frame,
             "input_delay": s["input_delay"],

@@ -43,6 +43,7 @@ class MatchPlan:
         humans: agent -> slot, for agents played by participants.
         policies: agent -> (policy ref, kwargs), for agents every peer runs identically.
         input_delay: frames, or None for "auto" (agreed from measured round trips).
+        rejoin: this page was reloaded mid-match and rejoins it (the match so far comes from the peers).
     """
 
     match_id: str
@@ -52,6 +53,7 @@ class MatchPlan:
     humans: dict[AgentId, int]
     policies: dict[AgentId, tuple[str, dict[str, Any]]]
     input_delay: int | None
+    rejoin: bool = False
 
     @classmethod
     def from_start(cls, start: Mapping[str, Any]) -> MatchPlan:
@@ -97,7 +99,10 @@ class MatchPlan:
                 raise SpecError(
                     f"match_start: input_delay {delay!r} is outside {MIN_INPUT_DELAY}..{MAX_INPUT_DELAY} frames"
                 )
-        return cls(match_id, seed, slot, members, humans, policies, input_delay)
+        rejoin = start.get("rejoin", False)
+        if not isinstance(rejoin, bool):
+            raise SpecError(f"match_start field 'rejoin' must be true or false, not {rejoin!r}")
+        return cls(match_id, seed, slot, members, humans, policies, input_delay, rejoin)
 
     @property
     def slots(self) -> list[int]:

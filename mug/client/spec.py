@@ -48,6 +48,7 @@ class GameSpec:
     max_steps: int | None = None
     turn: dict[str, Any] | None = None
     pygame_stub: bool = False
+    reconnect_grace_s: float = 20.0
 
     @classmethod
     def parse(cls, spec: Mapping[str, Any]) -> GameSpec:
@@ -87,4 +88,9 @@ _FIELDS: tuple[tuple[str, Any, str], ...] = (
     ("max_steps", lambda v: v is None or (_is_int(v) and v >= 1), "null or a whole number (1 or more)"),
     ("turn", lambda v: v is None or (isinstance(v, Mapping) and "time_limit_s" in v), "null or {time_limit_s, ...}"),
     ("pygame_stub", lambda v: isinstance(v, bool), "true or false"),
+    (
+        "reconnect_grace_s",
+        lambda v: isinstance(v, int | float) and not isinstance(v, bool) and 0 <= v <= 600,
+        "seconds, 0 to 600",
+    ),
 )

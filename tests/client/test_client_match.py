@@ -54,8 +54,12 @@ def run(
     profile: LinkProfile | None = None,
     keys: list[str] | None = None,
     leave: tuple[int, float] | None = None,
+    reload: tuple[int, float, float] | None = None,
 ) -> list[dict[str, Any]]:
-    """Play every runner until all are done (or `until_ms`); return per peer {rows, events, runner}."""
+    """Play every runner until all are done (or `until_ms`); return per peer {rows, events, runner}.
+
+    `leave`: (member, at) the member's page closes for good; `reload`: (member, at, back) it closes and
+    a fresh page rejoins at `back` (its rows: those recorded before plus those after, as the server sees)."""
     n = len(start_msg["members"])
     runners = [MatchRunner(scene_spec, start_msg | {"slot": i}) for i in range(n)]
     ids = start_msg["members"]
@@ -67,6 +71,14 @@ def run(
     now = 0.0
     left: set[int] = set()
     while now < until_ms:
+        if reload is not None and now >= reload[1] and reload[0] not in left and now < reload[2]:
+            left.add(reload[0])  # the page is gone, and with it everything it had not recorded
+        if reload is not None and now >= reload[2] and reload[0] in left:
+            i = reload[0]
+            left.discard(i)
+            runners[i] = MatchRunner(scene_spec, start_msg | {"slot": i, "rejoin": True})
+            out[i]["runner"] = runners[i]
+            reload = None
         if leave is not None and now >= leave[1] and leave[0] not in left:
             left.add(leave[0])
             for i in range(n):
@@ -82,8 +94,8 @@ def run(
                 k = rng.choice(keys)
                 held[i] = [k] if k else []
             res = r.poll(now, held[i], [], 1e12 + now)
-            for peer, data in res["sends"]:
-                net.send(ids[i], peer, data, now)
+            for peer, data, reliable in res["sends"]:
+                net.send(ids[i], peer, data, now, reliable=reliable)
             if res["frame"]:
                 out[i]["rows"] += res["frame"]["rows"]
             out[i]["events"] += res["events"]
@@ -211,9 +223,53 @@ def test_bridge_round_trip_with_bytes() -> None:
             info = json.loads(text)
             assert "error" not in info, info
             pos = 0
-            for peer, size in info["sends"]:
+            for peer, size, _reliable in info["sends"]:
                 bridges[int(peer[1])].match_receive(f"p{i}", blob[pos : pos + size])
                 pos += size
             stepped += bool(info["frame"] and info["frame"]["rows"])
         now += 5
     assert stepped >= 10
+
+
+def by_step(rows: list[dict[str, Any]]) -> dict[tuple[int, int], dict[str, Any]]:
+    """Rows as the server stores them: one per (episode, step), the first copy kept."""
+    kept: dict[tuple[int, int], dict[str, Any]] = {}
+    for r in timeless(rows):
+        key = (r["episode"], r["step"])
+        assert kept.setdefault(key, r) == r, f"step {key} recorded twice with different contents"
+    return kept
+
+
+@pytest.mark.parametrize(
+    ("reload", "seed"),
+    [((1, 1500.0, 3500.0), 1), ((0, 2500.0, 3000.0), 2), ((1, 4300.0, 9000.0), 3)],
+    ids=["mid-episode", "the lower slot, quickly", "between episodes"],
+)
+def test_a_reloaded_member_rejoins_and_both_record_every_step_once_and_identically(
+    reload: tuple[int, float, float], seed: int
+) -> None:
+    peers = run(scene(reconnect_grace_s=20), start(DUO, 2), seed=seed, reload=reload)
+    a, b = (by_step(p["rows"]) for p in peers)
+    assert len(a) == len(b) == 120 and a == b
+    assert all(p["runner"].state == "done" and p["runner"].desyncs == [] for p in peers)
+    fresh = peers[reload[0]]["runner"]
+    assert fresh.replayed > 0
+    kinds = [e["kind"] for e in peers[1 - reload[0]]["events"]]
+    assert "peer_back" in kinds and "peer_gone" not in kinds
+
+
+def test_a_turn_based_game_resumes_after_a_reload() -> None:
+    agents = {"player_1": {"kind": "human", "slot": 0}, "player_2": {"kind": "human", "slot": 1}}
+    spec = scene(
+        "mug_e2e_envs.tictactoe:make_env",
+        key_bindings={str(i): i for i in range(1, 10)},
+        default_action=None,
+        max_steps=None,
+        num_episodes=1,
+        reconnect_grace_s=20,
+    )
+    pytest.importorskip("mug_e2e_envs.tictactoe")
+    peers = run(spec, start(agents, 2), seed=4, reload=(1, 1200.0, 2500.0), keys=[str(i) for i in range(1, 10)])
+    a, b = (by_step(p["rows"]) for p in peers)
+    assert a == b and len(a) >= 5
+    assert all(p["runner"].state == "done" and p["runner"].desyncs == [] for p in peers)

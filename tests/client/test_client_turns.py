@@ -185,8 +185,8 @@ def drive(scene: dict[str, Any], agents: dict[str, Any], script: Script, until_m
             runners[int(dst[1])].receive(src, data)
         for i, r in enumerate(runners):
             res = r.poll(now, [], script(i, r, now), 1e12 + now)
-            for peer, data in res["sends"]:
-                net.send(f"p{i}", peer, data, now)
+            for peer, data, reliable in res["sends"]:
+                net.send(f"p{i}", peer, data, now, reliable=reliable)
             if res["frame"]:
                 rows[i] += res["frame"]["rows"]
         now += 2.0
