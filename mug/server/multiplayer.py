@@ -13,11 +13,15 @@ Presence. Peers play over their own data channels, so a member whose connection 
 network hiccup, a restarted server) is not gone: the match goes on, and the member is counted absent until
 their page says hello again naming the match. A match ends early when
 
-- a member's page says hello without naming the running match (it was reloaded, or opened anew): that
-  member `left`;
-- a peer reports that it lost another (`peer_gone`): the members then absent `left`;
-- a member stays absent longer than the scene's `reconnect_grace_s`: they `left`;
+- a peer reports that it lost another (`peer_gone`, after the lockstep's own grace period): the members then
+  absent `left`, and so does the lost one if its reloaded page was still rejoining;
+- a member stays absent longer than the scene's `reconnect_grace_s`: they `left`; so does one whose reloaded
+  page has not rejoined within `reconnect_grace_s + connect_timeout_s`;
 - a member moves on to another scene without finishing (a page that skips ahead): they go on, no outcome.
+
+A member whose page says hello without naming the running match (it was reloaded, or opened anew) gets the
+match's `match_start` again with `rejoin` set (in the hello's `resume`): the page reconnects to the peers and
+rebuilds the game from their history (`mug.client.lockstep.rejoin`), and reports `resumed`.
 
 Everyone else who had not finished gets `partner_left`. Members whose browsers never connected to each other
 (a peer reports `peer_gone` with reason `connect_failed`, after the scene's `connect_timeout_s`) all get
@@ -90,6 +94,8 @@ class Multiplayer:
         self.finished: dict[str, set[str]] = {}
         # members of live matches whose connection to the server is gone, and since when
         self.absent: dict[str, float] = {}
+        # members of live matches whose reloaded page is rejoining (not yet `resumed`), and since when
+        self.rejoining: dict[str, float] = {}
         participants.matchbook = self
 
     def _scene(self, scene_id: str) -> GameScene:
@@ -130,17 +136,19 @@ class Multiplayer:
             return True
         return await self.store.is_match_member(match_id, pid)
 
-    async def returned(self, pid: str, match_id: str | None) -> None:
-        """A participant said hello again, their page playing `match_id` (or nothing)."""
+    async def returned(self, pid: str, match_id: str | None) -> dict[str, Any] | None:
+        """A participant said hello again, their page playing `match_id` (or nothing). A page that does not
+        play their running match any more (reloaded, or opened anew) gets its `match_start` to rejoin."""
         match = self.matches.live_match_of(pid)
         self.absent.pop(pid, None)
         if match is None or pid in self.finished.get(match.id, set()):
-            return
+            return None
         if match_id == match.id:
             log.info("%s is back in match %s", pid, match.id)
-            return
-        # a page that does not play the match any more (reloaded, or opened anew): the member left it
-        await self._end_early(match, "peer_left", leavers={pid})
+            return None
+        log.info("%s rejoins match %s (page reloaded)", pid, match.id)
+        self.rejoining.setdefault(pid, time.time())
+        return self._match_start(match, match.members.index(pid), rejoin=True).model_dump()
 
     # page events
 
@@ -202,8 +210,15 @@ class Multiplayer:
         elif msg.kind == "peer_gone" and msg.data.get("reason") == "connect_failed":
             # the browsers never reached each other: nobody left, nobody could play
             await self._end_early(match, "no_connection", leavers=set(), stayed="no_connection")
+        elif msg.kind == "peer_gone" and msg.data.get("reason") == "rejoin_failed":
+            await self._end_early(match, "peer_left", leavers={live.pid})  # its reloaded page could not get back
         elif msg.kind == "peer_gone":
-            await self._end_early(match, "peer_lost", leavers=set())
+            # the peer it waited for through the grace period: gone if absent, or if its page never rejoined
+            slot = msg.data.get("peer_slot")
+            lost = match.members[slot] if isinstance(slot, int) and 0 <= slot < len(match.members) else None
+            await self._end_early(match, "peer_lost", leavers={lost} if lost in self.rejoining else set())
+        elif msg.kind == "resumed":
+            self.rejoining.pop(live.pid, None)
         return {"ok": True}
 
     async def leaving_scene(self, pid: str) -> None:
@@ -256,6 +271,7 @@ class Multiplayer:
         self.finished.pop(match.id, None)
         for pid in match.members:
             self.absent.pop(pid, None)
+            self.rejoining.pop(pid, None)
             if pid not in self.participants.by_pid:
                 self.matches.forget(pid)
 
@@ -276,6 +292,14 @@ class Multiplayer:
             if match is None:
                 self.absent.pop(pid, None)
             elif now - since > self._scene(match.scene_id).reconnect_grace_s:
+                await self._end_early(match, "peer_left", leavers={pid})
+        for pid, since in list(self.rejoining.items()):
+            match = self.matches.live_match_of(pid)
+            if match is None:
+                self.rejoining.pop(pid, None)
+                continue
+            scene = self._scene(match.scene_id)
+            if now - since > scene.reconnect_grace_s + scene.connect_timeout_s:
                 await self._end_early(match, "peer_left", leavers={pid})
 
     async def run_ticker(self) -> None:
@@ -306,19 +330,23 @@ class Multiplayer:
         agents = match_agents(scene, len(match.members))
         await self.store.add_match(match.id, scene.id, match.seed, list(match.members), agents, match.created_at)
         log.info("match %s formed in %s: %s", match.id, scene.id, list(match.members))
-        now = time.time()
         for slot, pid in enumerate(match.members):
-            start = MatchStart(
-                match_id=match.id,
-                scene_id=scene.id,
-                seed=match.seed,
-                slot=slot,
-                members=list(match.members),
-                agents=agents,
-                input_delay=scene.input_delay,
-                ice=ice_config(self.experiment.remote.webrtc_config, pid, now),
-            )
-            await self.emit(pid, start)
+            await self.emit(pid, self._match_start(match, slot))
+
+    def _match_start(self, match: Match, slot: int, rejoin: bool = False) -> MatchStart:
+        scene = self._scene(match.scene_id)
+        pid = match.members[slot]
+        return MatchStart(
+            match_id=match.id,
+            scene_id=scene.id,
+            seed=match.seed,
+            slot=slot,
+            members=list(match.members),
+            agents=match_agents(scene, len(match.members)),
+            input_delay=scene.input_delay,
+            ice=ice_config(self.experiment.remote.webrtc_config, pid, time.time()),
+            rejoin=rejoin,
+        )
 
     async def _timed_out(self, notice: TimedOut) -> None:
         scene = self._scene(notice.scene_id)

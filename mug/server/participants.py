@@ -38,8 +38,9 @@ def _fresh_seed(scene: Scene) -> int | None:
 class MatchBook(Protocol):
     """What participants need to know of matches (the multiplayer service; `NoMatches` without one)."""
 
-    async def returned(self, pid: str, match_id: str | None) -> None:
-        """A participant said hello again; `match_id` is the match their page is playing, if any."""
+    async def returned(self, pid: str, match_id: str | None) -> dict[str, Any] | None:
+        """A participant said hello again; `match_id` is the match their page is playing, if any. Returns the
+        `match_start` of a running match their reloaded page should rejoin, if any."""
 
     async def is_member(self, pid: str, match_id: str) -> bool:
         """Whether the participant is (or was) a member of that match."""
@@ -49,7 +50,7 @@ class MatchBook(Protocol):
 class NoMatches:
     """The MatchBook of an experiment served without multiplayer bookkeeping."""
 
-    async def returned(self, pid: str, match_id: str | None) -> None:
+    async def returned(self, pid: str, match_id: str | None) -> dict[str, Any] | None:
         return None
 
     async def is_member(self, pid: str, match_id: str) -> bool:
@@ -138,9 +139,11 @@ class Participants:
         )
         self.by_sid[sid] = live
         self.by_pid[pid] = live
-        await self.matchbook.returned(pid, msg.match_id)
+        rejoin = await self.matchbook.returned(pid, msg.match_id)
         spec = await self._enter(live)
         resume: dict[str, Any] = {}
+        if rejoin is not None and spec["kind"] == "game" and spec["id"] == rejoin["scene_id"]:
+            resume["match"] = rejoin
         if spec["kind"] == "game":
             scene = self.experiment.scene(spec["id"])
             resume["episode"] = await self.store.next_episode(pid, scene.id)

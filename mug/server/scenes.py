@@ -44,6 +44,7 @@ def scene_spec(scene: Scene, *, seed: int | None, completion_code: str, params: 
             "pygame_stub": scene.pygame_stub,
             "seed": seed,
             "connect_timeout_s": scene.connect_timeout_s,
+            "reconnect_grace_s": scene.reconnect_grace_s,
         }
     assert isinstance(scene, EndScene)
     redirect = None

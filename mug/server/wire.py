@@ -217,7 +217,7 @@ class Signal(_Msg):
 
 class MatchReport(_Msg):
     match_id: Annotated[str, StringConstraints(max_length=64)]
-    kind: Literal["links", "summary", "finished", "peer_gone"]
+    kind: Literal["links", "summary", "finished", "peer_gone", "pause", "resumed"]
     # not limited to MAX_JSON_FIELD_CHARS: a summary lists every desynced frame (see mug.client.match)
     data: dict[Text, Any] = Field(default_factory=dict, max_length=100)
 
@@ -279,6 +279,7 @@ class MatchStart(_Out):
     agents: dict[str, dict[str, Any]]
     input_delay: int | Literal["auto"]
     ice: dict[str, Any]
+    rejoin: bool = False  # the member's page was reloaded mid-match: it rejoins the running match
 
 
 class MatchEnd(_Out):

@@ -77,15 +77,43 @@ async def test_a_member_who_stays_away_past_the_grace_period_left_and_sees_their
     )
 
 
-async def test_a_reloaded_page_has_left_its_match(serve: Any) -> None:
+async def test_a_reloaded_page_gets_its_running_match_back_to_rejoin(serve: Any) -> None:
     live = serve(experiment(duo(left=Outcome(completion_code="LEFTCODE"))))
     a, b = await peers(live.url, 2)
     try:
+        start = (await matched(a, b))[1]
+        await b.start()  # the page reloads: a fresh page plays no match yet
+        rejoin = b.hello["resume"]["match"]
+        assert rejoin["rejoin"] is True and "outcome" not in b.hello["scene"]
+        assert {k: rejoin[k] for k in ("match_id", "slot", "members", "seed", "agents")} == {
+            k: start[k] for k in ("match_id", "slot", "members", "seed", "agents")
+        }
+        assert rejoin["ice"]["iceServers"] is not None
+        report = {"v": 1, "match_id": start["match_id"], "kind": "resumed", "data": {"frame": 40}}
+        assert (await b.call("match_report", report))["ok"]
+        assert (await a.call("match_report", report | {"kind": "pause", "data": {"peer_slot": 1}}))["ok"]
+        await finish(a, b, match_id=start["match_id"])
+        assert not a.got("match_end") and not b.got("match_end")
+    finally:
+        for p in (a, b):
+            await p.stop()
+    assert db_rows(live, "select end_reason from matches") == [("finished",)]
+    kinds = sorted(k for (k,) in db_rows(live, "select kind from match_reports"))
+    assert kinds == ["finished", "finished", "pause", "resumed"]
+
+
+async def test_a_reloaded_page_that_never_resumes_has_left(serve: Any) -> None:
+    scene = duo(left=Outcome(completion_code="LEFTCODE"), reconnect_grace_s=0.5, connect_timeout_s=2)
+    live = serve(experiment(scene))
+    a, b = await peers(live.url, 2)
+    try:
         await matched(a, b)
-        await b.start()  # the page reloads: a fresh page plays no match
-        assert b.hello["scene"]["outcome"] == "left" and b.hello["scene"]["completion_code"] == "LEFTCODE"
-        ended = await a.wait_for("match_end")
+        await b.start()  # reloaded; its page never gets back into the match
+        assert b.hello["resume"]["match"]["rejoin"] is True
+        ended = await a.wait_for("match_end", timeout=10)
         assert ended["reason"] == "peer_left" and ended["scene"]["outcome"] == "partner_left"
+        mine = await b.wait_for("match_end", timeout=5)
+        assert mine["scene"]["outcome"] == "left" and mine["scene"]["completion_code"] == "LEFTCODE"
     finally:
         for p in (a, b):
             await p.stop()
@@ -139,18 +167,16 @@ async def test_a_restarted_server_ends_a_match_whose_members_never_come_back(ser
     first.stop()
     second = serve(experiment(duo(reconnect_grace_s=0.3, left=Outcome(completion_code="GONE"))))
     try:
-        await a.start(url=second.url)  # a fresh page: it plays no match any more
-        assert a.hello["scene"]["outcome"] == "left"
+        await a.start(url=second.url)  # a fresh page: it is offered the match to rejoin
+        assert a.hello["resume"]["match"]["rejoin"] is True
+        ended = await a.wait_for("match_end", timeout=5)  # b never comes back
+        assert ended["scene"]["outcome"] == "partner_left"
+        await wait_until_async(lambda: _has_outcome(second, b.pid), 5, what="b's outcome stored")
     finally:
         await a.stop()
-    deadline = asyncio.get_running_loop().time() + 5
-    while db_rows(second, "select count(*) from participants where outcome is null") != [(0,)]:
-        assert asyncio.get_running_loop().time() < deadline, "b was never given an outcome"
-        await asyncio.sleep(0.05)
-    assert sorted(db_rows(second, "select outcome, completion_code from participants")) == [
-        ("left", "GONE"),
-        ("left", "GONE"),
-    ]
+    assert sorted(db_rows(second, "select id, outcome, completion_code from participants")) == sorted(
+        [(a.pid, "partner_left", ended["scene"]["completion_code"]), (b.pid, "left", "GONE")]
+    )
 
 
 async def test_a_participant_who_played_the_match_moves_on_instead_of_playing_again(serve: Any) -> None:
