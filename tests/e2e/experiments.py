@@ -152,7 +152,8 @@ def _mp(name: str, players: int, remote: RemoteConfig, **kw: Any) -> Experiment:
 
 mp_duo = _mp("e2e-mp-duo", 2, NO_STUN)
 mp_party = _mp("e2e-mp-party", 3, NO_STUN)
-mp_duo_long = _mp("e2e-mp-duo-long", 2, NO_STUN, num_episodes=1, max_steps=900)
+# a closed tab is awaited for reconnect_grace_s before the match ends: 3 s keeps the test short
+mp_duo_long = _mp("e2e-mp-duo-long", 2, NO_STUN, num_episodes=1, max_steps=900, reconnect_grace_s=3)
 
 # Turn-based (PettingZoo AEC, tests/e2e/envpkg/mug_e2e_envs/race.py): "left" then "right" move by 1 or 2
 # (ArrowLeft, ArrowRight) to race to 10; action 0 waits (the turn stays). A human's turn waits for a move, so

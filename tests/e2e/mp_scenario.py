@@ -5,7 +5,8 @@ peer-to-peer links, or in the normal namespace with a TURN relay. Usage:
 
     python mp_scenario.py --experiment FILE:NAME --players N --bundle DIR --work DIR
         [--close-slot K --close-at-frame F] [--block-slot K --block-at-s S --block-ms MS --quiet-s Q]
-        [--kill-at-frame F --down-s S]
+        [--kill-at-frame F --down-s S] [--reload-slot K --reload-at-frame F]
+        [--drop-slot K --drop-at-frame F --drop-s S]
 
 Writes `DIR/result.json`: per participant its final status, phase, completion code and when it got there;
 `close_to_end_s`: for `--close-slot`, seconds from closing that tab to each other page's end scene;
@@ -21,6 +22,12 @@ turn-based game whose turn is someone else's keeps going meanwhile; a simultaneo
 stopped with SIGTERM given `--stop-with sigterm`) and
 started again `--down-s` seconds later on the same database and port; the pages play on meanwhile.
 `result["kill"]`: the frame and the times of the kill and the restart.
+
+`--reload-slot K`: once that participant's page reaches frame F it is reloaded; `result["reload"]`: the
+frame, and seconds from the reload to the page playing the match again (`resumed_s`).
+
+`--drop-slot K`: once that page reaches frame F its data channels are closed and no page can make a new
+WebRTC connection for `--drop-s` seconds (a network drop); `result["drop"]`: the frame and when play went on.
 """
 
 from __future__ import annotations
@@ -49,8 +56,38 @@ KEYS = ["ArrowLeft", "ArrowRight", None]
 BUSY_JS = "ms => { const t0 = Date.now(); while (Date.now() - t0 < ms) {} return [t0, Date.now()]; }"
 
 
-def status(page: Any) -> dict[str, Any]:
-    return page.evaluate("window.mug ? window.mug.status() : null")  # type: ignore[no-any-return]
+# Every page: keep each RTCPeerConnection and data channel made, and let the test refuse new connections for a
+# while (window.__mugBlockUntil, a Date.now() value): a dropped network, as far as WebRTC can tell.
+WEBRTC_SPY_JS = """(() => {
+  const Orig = window.RTCPeerConnection;
+  if (!Orig) return;
+  window.__mugChannels = [];
+  window.__mugBlockUntil = 0;
+  const Spy = function (...args) {
+    if (Date.now() < window.__mugBlockUntil) throw new Error("no network (blocked by the test)");
+    const pc = new Orig(...args);
+    const make = pc.createDataChannel.bind(pc);
+    pc.createDataChannel = (...a) => { const ch = make(...a); window.__mugChannels.push(ch); return ch; };
+    return pc;
+  };
+  Spy.prototype = Orig.prototype;
+  window.RTCPeerConnection = Spy;
+})();"""
+DROP_JS = """ms => {
+  window.__mugBlockUntil = Date.now() + ms;
+  for (const ch of window.__mugChannels) ch.close();
+  return Date.now();
+}"""
+
+
+def status(page: Any) -> dict[str, Any] | None:
+    """The page's `window.mug.status()`, or None while it has none (loading, or being reloaded)."""
+    from playwright.sync_api import Error as PlaywrightError
+
+    try:
+        return page.evaluate("window.mug ? window.mug.status() : null")  # type: ignore[no-any-return]
+    except PlaywrightError:  # the page is navigating (a reload): its old document is gone
+        return None
 
 
 def console_logger(log: list[str], i: int) -> Callable[[ConsoleMessage], None]:
@@ -89,6 +126,7 @@ def run(args: argparse.Namespace, result: dict[str, Any]) -> dict[str, Any]:
             pages = [c.new_page() for c in contexts]
             log: list[str] = result["log"]
             for i, page in enumerate(pages):
+                page.add_init_script(WEBRTC_SPY_JS)
                 page.on("console", console_logger(log, i))
                 page.on("pageerror", error_logger(log, i))
                 page.goto(url + f"/?PROLIFIC_PID=mp-{i}")
@@ -99,7 +137,8 @@ def run(args: argparse.Namespace, result: dict[str, Any]) -> dict[str, Any]:
                 )
             result["all_playing_s"] = round(time.monotonic() - t0, 2)
             t_play = time.monotonic()
-            slots = {status(pg)["match"]["slot"]: i for i, pg in enumerate(pages) if status(pg)["match"]}
+            statuses = [status(pg) or {} for pg in pages]
+            slots = {st["match"]["slot"]: i for i, st in enumerate(statuses) if st.get("match")}
             blocker = slots.get(args.block_slot) if args.block_slot is not None else None
             if blocker is not None:
                 pages[blocker].keyboard.down("ArrowRight")
@@ -114,7 +153,8 @@ def run(args: argparse.Namespace, result: dict[str, Any]) -> dict[str, Any]:
                 for i, page in enumerate(pages):
                     if i == closed or i in ended:
                         continue
-                    phase = page.evaluate("document.body.dataset.mugPhase")
+                    st_now = status(page)
+                    phase = st_now["phase"] if st_now else None
                     if phase in ("end", "error"):
                         ended[i] = time.monotonic()
                         continue
@@ -129,10 +169,29 @@ def run(args: argparse.Namespace, result: dict[str, Any]) -> dict[str, Any]:
                             page.keyboard.up(k)
                         if key:
                             page.keyboard.down(key)
+                if args.reload_slot is not None and slots.get(args.reload_slot) is not None:
+                    victim = slots[args.reload_slot]
+                    st = status(pages[victim]) if victim not in ended else None
+                    if "reload" not in result and st and (st["frame"] or 0) >= args.reload_at_frame:
+                        result["reload"] = {"frame": st["frame"], "t": time.monotonic()}
+                        pages[victim].reload()
+                    elif "reload" in result and "resumed_s" not in result["reload"] and st and st["match"]:
+                        if st["match"]["rejoin"] and st["phase"] == "playing":
+                            result["reload"]["resumed_s"] = round(time.monotonic() - result["reload"]["t"], 2)
+                if args.drop_slot is not None and slots.get(args.drop_slot) is not None and "drop" not in result:
+                    victim = slots[args.drop_slot]
+                    st = status(pages[victim])
+                    if st and (st["frame"] or 0) >= args.drop_at_frame:
+                        for other in pages:
+                            other.evaluate("ms => { window.__mugBlockUntil = Date.now() + ms; }", args.drop_s * 1000)
+                        pages[victim].evaluate(DROP_JS, args.drop_s * 1000)
+                        result["drop"] = {"frame": st["frame"], "t": time.monotonic()}
                 if args.close_slot is not None and closed is None:
-                    victim = slots.get(args.close_slot)
-                    if victim is not None and (status(pages[victim])["frame"] or 0) >= args.close_at_frame:
-                        result["closed_at_frame"] = status(pages[victim])["frame"]
+                    shut = slots.get(args.close_slot)
+                    frame_now = ((status(pages[shut]) or {}).get("frame") or 0) if shut is not None else 0
+                    if shut is not None and frame_now >= args.close_at_frame:
+                        victim = shut
+                        result["closed_at_frame"] = frame_now
                         pages[victim].close()
                         closed, t_close = victim, time.monotonic()
                 if args.kill_at_frame is not None and "kill" not in result:
@@ -197,6 +256,11 @@ def main() -> None:
     parser.add_argument("--kill-at-frame", type=int, default=None)
     parser.add_argument("--down-s", type=float, default=4.0)
     parser.add_argument("--stop-with", choices=["sigkill", "sigterm"], default="sigkill")
+    parser.add_argument("--reload-slot", type=int, default=None)
+    parser.add_argument("--reload-at-frame", type=int, default=60)
+    parser.add_argument("--drop-slot", type=int, default=None)
+    parser.add_argument("--drop-at-frame", type=int, default=60)
+    parser.add_argument("--drop-s", type=float, default=5.0)
     args = parser.parse_args()
     result: dict[str, Any] = {"players": [], "close_to_end_s": None, "log": []}
     try:

@@ -194,6 +194,40 @@ def test_a_closed_tab_ends_the_match_for_the_partner(bundle: BuiltBundle, tmp_pa
     assert outcomes[pid_of(tmp_path, closed["index"])] == ("left", ""), "the one who left has their own outcome"
 
 
+@pytest.mark.netns
+@pytest.mark.parametrize("slot", [1, 0], ids=["the answering slot", "the offering slot"])
+def test_a_member_who_reloads_mid_episode_rejoins_and_the_match_ends_normally(
+    bundle: BuiltBundle, tmp_path: Path, slot: int
+) -> None:
+    result = scenario(
+        netns_prefix(), "mp_duo", 2, bundle.path, tmp_path, "--reload-slot", str(slot), "--reload-at-frame", "50"
+    )
+    assert result["reload"]["frame"] >= 50 and result["reload"]["resumed_s"] > 0
+    check_complete_match(result, tmp_path, 2, "direct")  # identical records, every step stored once, finished
+    by_slot = {p["status"]["match"]["slot"]: p for p in result["players"]}
+    back, stayer = by_slot[slot]["status"]["match"], by_slot[1 - slot]["status"]["match"]
+    assert back["rejoin"] is True and back["replayed"] >= 40  # it rebuilt the game from the frames played
+    assert stayer["rejoin"] is False
+    (pause,) = stayer["pauses"]
+    assert pause["slot"] == slot and pause["rejoined"] is True and pause["away_ms"] is not None
+    for row in table(tmp_path, "participants.csv"):
+        assert (row["steps_stored"], row["steps_refused"], row["outcome"]) == ("180", "0", ""), row
+
+
+@pytest.mark.netns
+def test_a_5_s_loss_of_the_data_channels_pauses_then_resumes_without_desync(
+    bundle: BuiltBundle, tmp_path: Path
+) -> None:
+    args = ["--drop-slot", "0", "--drop-at-frame", "60", "--drop-s", "5"]
+    result = scenario(netns_prefix(), "mp_duo", 2, bundle.path, tmp_path, *args)
+    check_complete_match(result, tmp_path, 2, "direct")
+    for p in result["players"]:
+        m = p["status"]["match"]
+        (pause,) = m["pauses"]
+        assert pause["rejoined"] is False and pause["away_ms"] >= 2000, pause  # the channels were down ~5 s
+        assert m["rejoin"] is False and m["replayed"] == 0
+
+
 def pid_of(work: Path, index: int) -> str:
     """The participant id of the scenario's `index`-th page (its URL's PROLIFIC_PID is mp-<index>)."""
     (pid,) = [

@@ -25,7 +25,7 @@ import { endScene } from "./scenes/end.js";
  * Shows one scene until the participant leaves it.
  * @param {SceneSpec} scene
  * @param {Context} ctx
- * @param {{episode?: number}} resume
+ * @param {import("./wire.js").Resume} resume
  * @returns {Promise<SceneSpec>} the next scene
  */
 function showScene(scene, ctx, resume) {

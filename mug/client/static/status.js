@@ -2,13 +2,17 @@
 // What the page is doing, for tests and support: `window.mug.status()`, and `body[data-mug-phase]`.
 
 /**
- * @typedef {"loading"|"static"|"game"|"lobby"|"connecting"|"playing"|"between_episodes"|"saving"|"end"|"error"
- *   |"second_tab"} Phase
+ * @typedef {"loading"|"static"|"game"|"lobby"|"connecting"|"playing"|"between_episodes"|"paused"|"saving"|"end"
+ *   |"error"|"second_tab"} Phase
+ *   `paused`: a multiplayer match waits for a peer to reconnect (with a countdown)
  * @typedef {{id: string, slot: number,
  *   peers: {slot: number, type: string, relay_protocol?: string|null, rtt_ms: number|null,
  *     lockstep_rtt_ms?: number|null}[],
  *   input_delay: number|null, stalls: number, stall_ms: number, desyncs: number[], state: string,
- *   connect_ms: number|null}} MatchStatus
+ *   connect_ms: number|null, rejoin: boolean, replayed: number,
+ *   pauses: {slot: number, frame: number, away_ms: number|null, rejoined: boolean|null}[]}} MatchStatus
+ *   `rejoin`: this page rejoined a running match (after a reload), replaying `replayed` frames; `pauses`: the
+ *   peers that were away (`away_ms` null while they still are)
  *   `state`: "connecting", then the match runner's ("synchronizing", "running", "pause", "finished", "done",
  *   "peer_gone"), or "ended" (the server ended the match) / "failed" (the connection could not be made).
  * @typedef {{phase: Phase, scene_id: string|null, episode: number|null, frame: number,
@@ -56,7 +60,7 @@ export class Status {
         refused_batches: this.outbox ? this.outbox.refused.batches : 0,
       },
       match: this.match ? { ...this.match, peers: this.match.peers.map((p) => ({ ...p })),
-        desyncs: [...this.match.desyncs] } : null,
+        desyncs: [...this.match.desyncs], pauses: this.match.pauses.map((p) => ({ ...p })) } : null,
     };
   }
 }

@@ -3,13 +3,20 @@
 //
 // - The lower slot offers to each higher slot; candidates trickle through the server's `signal` relay
 //   (kinds "offer" and "answer" carry {type, sdp}; "candidate" carries RTCIceCandidateInit; "bye" null).
-// - The data channel is pre-negotiated (id 0, label "mug") on both sides, unordered with maxRetransmits 0:
-//   the lockstep core repairs losses by redundancy, so a retransmitted stale message would only add delay.
+// - Two pre-negotiated data channels per pair: "mug" (id 0) unordered with maxRetransmits 0, for play (the
+//   lockstep core repairs losses by redundancy, so a retransmitted stale message would only add delay), and
+//   "mug-sync" (id 1) reliable and ordered, for the rejoin handshake (the match so far, in chunks).
 //   Messages are binary (ArrayBuffer), the lockstep wire format (mug/client/lockstep/wire.py).
+// - Every RTCPeerConnection has an id (`conn`) carried by its signals, so signals of a replaced connection
+//   are told apart. A connection whose ICE fails (or stays disconnected) is restarted by its offerer (ICE
+//   restart, same connection); a connection whose channels close is replaced by a new one, offered again
+//   every few seconds until it opens or the mesh is closed. Meanwhile the peer counts as away
+//   (`onPeerAway`): the lockstep session pauses, and resumes where it stood when bytes flow again.
+// - A page that rejoins a running match (`rejoin`) offers to every peer, whatever the slots; a peer that
+//   gets an offer with a new `conn` replaces its connection and answers.
 // - RTCPeerConnection does not exist in workers: bytes cross to the worker by postMessage (the caller's
 //   `onMessage`), and come back from it to `send`.
-// - A peer whose channel closes or whose connection fails (after it was open) is reported once via
-//   `onPeerClosed`; before it opens, `ready` rejects after `timeoutMs` instead.
+// - Before every channel first opens, `ready` rejects after `timeoutMs` instead.
 
 /**
  * @typedef {import("./wire.js").IceConfig} IceConfig
@@ -18,13 +25,16 @@
  * @typedef {{slot: number, pid: string, type: "direct"|"relay"|"unknown", relay_protocol: string|null,
  *   rtt_ms: number|null}} LinkStats
  *   `relay_protocol`: how this browser reaches its TURN relay ("udp", "tcp" or "tls"), null when direct
- * @typedef {{matchId: string, slot: number, members: string[], ice: IceConfig,
+ * @typedef {{matchId: string, slot: number, members: string[], ice: IceConfig, rejoin?: boolean,
  *   signal: (to: number, kind: SignalKind, data: unknown) => Promise<unknown>,
  *   onMessage: (pid: string, data: ArrayBuffer) => void,
- *   onPeerClosed: (pid: string, reason: string) => void, timeoutMs?: number}} MeshOptions
+ *   onPeerAway: (pid: string, reason: string) => void, timeoutMs?: number}} MeshOptions
  */
 
 const CHANNEL = { negotiated: true, id: 0, ordered: false, maxRetransmits: 0 };
+const SYNC_CHANNEL = { negotiated: true, id: 1, ordered: true };
+const RECONNECT_EVERY_MS = 4000; // a replacement connection that has not opened by then is offered anew
+const ICE_DISCONNECTED_MS = 2500; // ICE "disconnected" this long: restart ICE (it may recover by itself)
 
 class Link {
   /** @param {number} slot @param {string} pid @param {RTCPeerConnection} pc */
@@ -32,18 +42,30 @@ class Link {
     this.slot = slot;
     this.pid = pid;
     this.pc = pc;
+    this.conn = Math.random().toString(36).slice(2, 12); // this connection's id in our signals
+    /** @type {string|null} the peer's id for its side of this connection */
+    this.remoteConn = null;
     this.channel = pc.createDataChannel("mug", CHANNEL);
     this.channel.binaryType = "arraybuffer";
+    this.sync = pc.createDataChannel("mug-sync", SYNC_CHANNEL);
+    this.sync.binaryType = "arraybuffer";
     /** @type {RTCIceCandidateInit[]} candidates that arrived before the remote description */
     this.early = [];
     this.open = false;
     this.closed = false;
+    /** @type {ReturnType<typeof setTimeout>|null} */
+    this.iceTimer = null;
+  }
+
+  get usable() {
+    return !this.closed && this.channel.readyState === "open" && this.sync.readyState === "open";
   }
 }
 
 export class Mesh {
   /** @param {MeshOptions} opts */
   constructor(opts) {
+    /** @type {MeshOptions} */
     this.opts = opts;
     const { iceServers, iceTransportPolicy } = opts.ice;
     this.rtcConfig = { iceServers, iceTransportPolicy };
@@ -61,6 +83,8 @@ export class Mesh {
     this.rejectReady = reject;
     this.connectMs = /** @type {number|null} */ (null);
     this.startedAt = performance.now();
+    /** @type {Set<string>} peers whose channels were open at least once (a later loss is a drop) */
+    this.wasOpen = new Set();
     opts.members.forEach((pid, slot) => {
       if (slot !== opts.slot) this.links.set(pid, this.makeLink(slot, pid));
     });
@@ -69,7 +93,7 @@ export class Mesh {
       const waiting = [...this.links.values()].filter((l) => !l.open).map((l) => l.slot);
       if (waiting.length) this.rejectReady(new Error(`could not connect to slot(s) ${waiting.join(", ")}`));
     }, opts.timeoutMs ?? 20000);
-    for (const link of this.links.values()) if (opts.slot < link.slot) this.offer(link);
+    for (const link of this.links.values()) if (this.offerer(link)) this.offer(link);
   }
 
   /** @param {number} slot @param {string} pid */
@@ -77,34 +101,109 @@ export class Mesh {
     const pc = new RTCPeerConnection(this.rtcConfig);
     const link = new Link(slot, pid, pc);
     pc.onicecandidate = (ev) => {
-      if (ev.candidate) this.send_signal(link, "candidate", ev.candidate.toJSON());
+      if (ev.candidate) this.send_signal(link, "candidate", { conn: link.conn, candidate: ev.candidate.toJSON() });
     };
     pc.onconnectionstatechange = () => {
       if (pc.connectionState === "failed" || pc.connectionState === "closed") this.lost(link, pc.connectionState);
     };
-    link.channel.onopen = () => {
+    pc.oniceconnectionstatechange = () => this.watchIce(link);
+    const opened = () => {
+      if (!link.usable || link.open) return;
       link.open = true;
+      if (this.links.get(pid) === link && this.wasOpen.has(pid)) console.info("mug: reconnected to", pid);
+      this.wasOpen.add(pid);
       if ([...this.links.values()].every((l) => l.open)) this.opened();
     };
-    link.channel.onclose = () => this.lost(link, "channel closed");
-    link.channel.onmessage = (ev) => {
-      if (ev.data instanceof ArrayBuffer) this.opts.onMessage(pid, ev.data);
-    };
+    for (const channel of [link.channel, link.sync]) {
+      channel.onopen = opened;
+      channel.onclose = () => this.lost(link, "channel closed");
+      channel.onmessage = (ev) => {
+        if (ev.data instanceof ArrayBuffer && this.links.get(pid) === link) this.opts.onMessage(pid, ev.data);
+      };
+    }
     return link;
   }
 
   opened() {
+    if (this.connectMs !== null) return;
     this.connectMs = Math.round(performance.now() - this.startedAt);
     clearTimeout(this.timer);
     this.resolveReady();
+  }
+
+  /** Whether this side offers to `link`'s peer: the lower slot does, and a rejoining page always does.
+   * @param {Link} link */
+  offerer(link) {
+    return this.opts.slot < link.slot || Boolean(this.opts.rejoin);
   }
 
   /** @param {Link} link @param {string} reason */
   lost(link, reason) {
     if (link.closed || this.closing) return;
     link.closed = true;
-    if (link.open) this.opts.onPeerClosed(link.pid, reason);
-    else this.rejectReady(new Error(`connection to slot ${link.slot} ${reason}`));
+    if (link.iceTimer !== null) clearTimeout(link.iceTimer);
+    try {
+      link.pc.close();
+    } catch (err) {
+      console.warn("mug: close failed", err);
+    }
+    if (this.links.get(link.pid) !== link) return; // an old connection, already replaced
+    if (!this.wasOpen.has(link.pid)) {
+      this.rejectReady(new Error(`connection to slot ${link.slot} ${reason}`));
+      return;
+    }
+    console.info("mug: connection to", link.pid, "lost:", reason);
+    this.opts.onPeerAway(link.pid, reason);
+    this.replace(link.pid, link.slot);
+  }
+
+  /** A new connection to the peer, in place of a lost one; the offerer offers it, again and again.
+   * @param {string} pid @param {number} slot */
+  replace(pid, slot) {
+    if (this.closing) return;
+    let link;
+    try {
+      link = this.makeLink(slot, pid);
+    } catch (err) {
+      console.warn("mug: cannot create a connection yet", err);
+      setTimeout(() => this.replace(pid, slot), 1000);
+      return;
+    }
+    this.links.set(pid, link);
+    if (!this.offerer(link)) return; // the other side offers; we answer (handleSignal)
+    this.offer(link);
+    setTimeout(() => {
+      if (this.links.get(pid) === link && !link.open && !this.closing) {
+        link.closed = true;
+        link.pc.close();
+        this.replace(pid, slot);
+      }
+    }, RECONNECT_EVERY_MS);
+  }
+
+  /** ICE trouble on a connection whose channels may still be open: restart ICE (the offerer does).
+   * @param {Link} link */
+  watchIce(link) {
+    const state = link.pc.iceConnectionState;
+    if (link.iceTimer !== null) clearTimeout(link.iceTimer);
+    link.iceTimer = null;
+    if (link.closed || !this.offerer(link)) return;
+    if (state === "failed") this.restartIce(link);
+    else if (state === "disconnected") link.iceTimer = setTimeout(() => this.restartIce(link), ICE_DISCONNECTED_MS);
+  }
+
+  /** @param {Link} link */
+  async restartIce(link) {
+    if (link.closed || this.closing) return;
+    console.info("mug: restarting ICE with", link.pid);
+    try {
+      link.pc.restartIce();
+      await link.pc.setLocalDescription(await link.pc.createOffer({ iceRestart: true }));
+      const desc = /** @type {RTCSessionDescription} */ (link.pc.localDescription);
+      this.send_signal(link, "offer", { conn: link.conn, type: desc.type, sdp: desc.sdp });
+    } catch (err) {
+      console.warn("mug: ICE restart failed", err);
+    }
   }
 
   /** @param {Link} link @param {SignalKind} kind @param {unknown} data */
@@ -117,9 +216,10 @@ export class Mesh {
     try {
       await link.pc.setLocalDescription(await link.pc.createOffer());
       const desc = /** @type {RTCSessionDescription} */ (link.pc.localDescription);
-      this.send_signal(link, "offer", { type: desc.type, sdp: desc.sdp });
+      this.send_signal(link, "offer", { conn: link.conn, type: desc.type, sdp: desc.sdp });
     } catch (err) {
-      this.rejectReady(new Error(`offer to slot ${link.slot} failed: ${err}`));
+      if (!this.wasOpen.has(link.pid)) this.rejectReady(new Error(`offer to slot ${link.slot} failed: ${err}`));
+      else console.warn("mug: offer failed", err);
     }
   }
 
@@ -128,24 +228,42 @@ export class Mesh {
    * @param {SignalRelay} msg
    */
   async handleSignal(msg) {
-    const link = this.links.get(msg.from.pid);
-    if (!link || link.closed) return;
-    const pc = link.pc;
+    let link = this.links.get(msg.from.pid);
+    if (!link || this.closing) return;
+    // `data` is what the peer's browser produced, relayed unread: the browser's own checks validate it.
+    const data = /** @type {{conn?: string, type?: RTCSdpType, sdp?: string, candidate?: RTCIceCandidateInit}} */ (
+      msg.data && typeof msg.data === "object" ? msg.data : {});
     try {
-      // `data` is what the peer's browser produced, relayed unread: the browser's own checks validate it.
       if (msg.kind === "offer") {
-        await pc.setRemoteDescription(/** @type {RTCSessionDescriptionInit} */ (msg.data));
+        // Glare (both sides offered): a rejoining page keeps its own offer; the other side gives way.
+        const glare = link.pc.signalingState === "have-local-offer";
+        if (glare && this.opts.rejoin) return;
+        if (link.closed || glare || (link.remoteConn !== null && data.conn !== link.remoteConn)) {
+          // the peer's new connection (it reloaded, or replaced a lost one): ours goes too
+          const old = link;
+          link = this.makeLink(old.slot, old.pid);
+          this.links.set(old.pid, link);
+          if (!old.closed) {
+            old.closed = true;
+            old.pc.close();
+            if (old.open) this.opts.onPeerAway(old.pid, "peer reconnected");
+          }
+        }
+        link.remoteConn = data.conn ?? null;
+        await link.pc.setRemoteDescription({ type: "offer", sdp: data.sdp });
         await this.drain(link);
-        await pc.setLocalDescription(await pc.createAnswer());
-        const desc = /** @type {RTCSessionDescription} */ (pc.localDescription);
-        this.send_signal(link, "answer", { type: desc.type, sdp: desc.sdp });
+        await link.pc.setLocalDescription(await link.pc.createAnswer());
+        const desc = /** @type {RTCSessionDescription} */ (link.pc.localDescription);
+        this.send_signal(link, "answer", { conn: link.conn, type: desc.type, sdp: desc.sdp });
       } else if (msg.kind === "answer") {
-        await pc.setRemoteDescription(/** @type {RTCSessionDescriptionInit} */ (msg.data));
+        if (link.closed || link.pc.signalingState !== "have-local-offer") return; // for a replaced connection
+        link.remoteConn = data.conn ?? null;
+        await link.pc.setRemoteDescription({ type: "answer", sdp: data.sdp });
         await this.drain(link);
       } else if (msg.kind === "candidate") {
-        const candidate = /** @type {RTCIceCandidateInit} */ (msg.data);
-        if (pc.remoteDescription) await pc.addIceCandidate(candidate);
-        else link.early.push(candidate);
+        if (link.closed || !data.candidate || (link.remoteConn !== null && data.conn !== link.remoteConn)) return;
+        if (link.pc.remoteDescription) await link.pc.addIceCandidate(data.candidate);
+        else link.early.push(data.candidate);
       } else if (msg.kind === "bye") {
         this.lost(link, "said bye");
       }
@@ -159,12 +277,12 @@ export class Mesh {
     for (const c of link.early.splice(0)) await link.pc.addIceCandidate(c);
   }
 
-  /** @param {string} pid @param {ArrayBuffer} data */
-  send(pid, data) {
+  /** @param {string} pid @param {ArrayBuffer} data @param {boolean} [reliable] over the reliable channel */
+  send(pid, data, reliable = false) {
     const link = this.links.get(pid);
-    if (!link || !link.open || link.closed || link.channel.readyState !== "open") return; // lost: the core resends
+    if (!link || !link.usable) return; // lost: the core resends (and asks again for what must be reliable)
     try {
-      link.channel.send(data);
+      (reliable ? link.sync : link.channel).send(data);
     } catch (err) {
       console.warn("mug: data channel send failed", err);
     }
@@ -204,7 +322,10 @@ export class Mesh {
     clearTimeout(this.timer);
     for (const link of this.links.values()) {
       try {
+        link.closed = true;
+        if (link.iceTimer !== null) clearTimeout(link.iceTimer);
         link.channel.close();
+        link.sync.close();
         link.pc.close();
       } catch (err) {
         console.warn("mug: close failed", err);

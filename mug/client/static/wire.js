@@ -11,14 +11,16 @@
  *   env_kwargs: Object<string, unknown>, agents: Object<string, "human"|{ref: string, kwargs: Object<string, unknown>}>,
  *   key_bindings: Object<string, unknown>, default_action: unknown, input_mode: "held"|"press", fps: number,
  *   num_episodes: number, max_steps: number|null, canvas_width: number, canvas_height: number,
- *   show_score: boolean, seed: number, connect_timeout_s: number, turn?: {time_limit_s: number, fallback: any}|null,
+ *   show_score: boolean, seed: number, connect_timeout_s: number, reconnect_grace_s: number, turn?: {time_limit_s: number, fallback: any}|null,
  *   pygame_stub?: boolean}} GameSpec
  *   `agents` keys are agent labels (mug/client/agents.py: an int id 0 is "0", a str id "0" is '"0"')
  * @typedef {{id: string, kind: "end", title: string, body_html: string, completion_code: string,
  *   redirect: string|null, redirect_delay_s: number}} EndSpec
  * @typedef {StaticSpec|GameSpec|EndSpec} SceneSpec
  * @typedef {{ok: true, token: string, participant: string, scene: SceneSpec, scene_index: number,
- *   scene_count: number, resume: {episode?: number, played?: boolean}}} HelloAck
+ *   scene_count: number, resume: Resume}} HelloAck
+ * @typedef {{episode?: number, played?: boolean, match?: MatchStart}} Resume  where the participant stands in
+ *   their scene: the next episode; `played` the match of this scene; `match` a running match to rejoin
  *   hello {v, token, tab, params, match_id}
  * @typedef {{ok: true, scene: SceneSpec, scene_index: number}} AdvanceAck
  *   advance {v, scene_id, answers}
@@ -35,7 +37,8 @@
  *   mug/server/ice.py; `expiresAt` is not an RTCConfiguration field
  * @typedef {{kind: "human", slot: number}|{kind: "policy", ref: string, kwargs: Object<string, unknown>}} MatchAgent
  * @typedef {{match_id: string, scene_id: string, seed: number, slot: number, members: string[],
- *   agents: Object<string, MatchAgent>, ice: IceConfig, input_delay: "auto"|number}} MatchStart  `match_start`
+ *   agents: Object<string, MatchAgent>, ice: IceConfig, input_delay: "auto"|number, rejoin: boolean}} MatchStart
+ *   `match_start`; `rejoin`: the member's page was reloaded mid-match and rejoins it (sent in the hello's resume)
  * @typedef {{scene_id: string, waited_s: number, outcome: "end"|"scene"|"ai", scene: SceneSpec}} LobbyTimeout
  *   `lobby_timeout`
  * @typedef {{kind: "offer"|"answer"|"candidate"|"bye", data: unknown, from: {pid: string, slot: number},
@@ -61,7 +64,7 @@
  *   match_report: {data: {match_id: string, kind: MatchReportKind, data: Object<string, unknown>}, ack: OkAck},
  * }} Requests  every event the page emits: its payload (without `v`) and its ok-true acknowledgement
  * @typedef {keyof Requests} RequestName
- * @typedef {"links"|"summary"|"finished"|"peer_gone"} MatchReportKind
+ * @typedef {"links"|"summary"|"finished"|"peer_gone"|"pause"|"resumed"} MatchReportKind
  * @typedef {import("./worker_protocol.js").StepRow} StepRow
  */
 

@@ -28,7 +28,7 @@ import { WORKER_PROTOCOL_VERSION, WorkerCallError, staleFilesMessage } from "./w
  *   match_receive(peer: string, data: Uint8Array): void, match_peer_left(peer: string): void,
  *   close(): void}} Bridge
  * @typedef {{runPython(code: string): unknown, pyimport(name: "mug.client.bridge"): {WorkerBridge(): Bridge}}} Pyodide
- * @typedef {{sends: [string, number][], frame: FrameInfo|null, events: MatchEvent[], status: MatchStatus|null}}
+ * @typedef {{sends: [string, number, number][], frame: FrameInfo|null, events: MatchEvent[], status: MatchStatus|null}}
  *   PollOut  match_poll's JSON (or {error})
  */
 
@@ -218,10 +218,10 @@ function matchPoll() {
     if (out.sends.length) {
       const bytes = blob.toJs();
       let pos = 0;
-      for (const [peer, n] of out.sends) {
+      for (const [peer, n, reliable] of out.sends) {
         const data = bytes.slice(pos, pos + n).buffer;
         pos += n;
-        post({ type: "net", peer, data }, [data]);
+        post({ type: "net", peer, data, reliable: reliable === 1 }, [data]);
       }
     }
     if (out.frame) {

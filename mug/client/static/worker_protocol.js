@@ -29,7 +29,8 @@
  *                       message; frames, sends and match events come back unsolicited (below). The loop
  *                       stops by itself after a "done" or "peer_gone" event.
  *       "peer_left"     args {peer}                             -> value {}
- *                       the transport lost `peer` (a participant id): the session ends with PeerGone.
+ *                       the transport lost `peer` (a participant id): the match pauses for it (PeerAway)
+ *                       for the scene's reconnect_grace_s, then ends with PeerGone if it is not back.
  *     answered by `{type: "reply", id, ok: true, value}` or `{type: "reply", id, ok: false, error}`.
  *   - `{type: "key", key, down}`: a key (KeyboardEvent.key) went down or up; sent at once, no reply.
  *   - `{type: "net", peer, data}`: bytes from peer `peer` (a participant id); `data` an ArrayBuffer
@@ -44,7 +45,8 @@
  *   - `{type: "error", error}`: the loop stopped because Python raised (or the runtime failed to load); the
  *     page also dispatches one itself (where "worker") when the worker script fails.
  *   Multiplayer:
- *   - `{type: "net", peer, data}`: send `data` (ArrayBuffer, transferred) to peer `peer` on its data channel.
+ *   - `{type: "net", peer, data, reliable}`: send `data` (ArrayBuffer, transferred) to peer `peer` on its data
+ *     channel (`reliable`: its reliable, ordered channel: the rejoin handshake).
  *   - `{type: "frame", frame, pixels}`: as above; in a match `frame` also has `state` ("running", "pause",
  *     "finished"...) and `pause_left` (frames of the between-episode pause left); `turn` (TurnInfo or null)
  *     in every frame says whose turn it is in a turn-based game; rows carry `frame` and
@@ -52,7 +54,9 @@
  *   - `{type: "match", events, status}`: `events` a list of `{kind: "ready", input_delay}`,
  *     `{kind: "stalled", frame, waiting_for: [slot]}`, `{kind: "desync", frame, peer}`, `{kind: "episode_done",
  *     episode, score, steps}`, `{kind: "finished", frame}` (all episodes played), `{kind: "done"}` (every peer
- *     is past the last frame: connections may close), `{kind: "peer_gone", peer, last_confirmed_frame}`;
+ *     is past the last frame: connections may close), `{kind: "peer_gone", peer, last_confirmed_frame}`,
+ *     `{kind: "peer_away", peer, frame, grace_ms}` (the match pauses), `{kind: "peer_back", peer, away_ms,
+ *     rejoined}`, `{kind: "replayed", frames, frame}` (a rejoining page stepped the frames played meanwhile);
  *     `status` null or MatchStatus.
  */
 
@@ -91,8 +95,12 @@ export const WORKER_PROTOCOL_VERSION = 2;
  *   turn?: TurnInfo|null}} FrameInfo
  *   `state` and `pause_left` in a match only; `turn` in turn-based games
  * @typedef {{state: MatchState, frame: number, input_delay: number|null, stalls: number, stall_ms: number,
- *   desyncs: number[], rtt_ms: Object<string, number|null>, episode: number}} MatchStatus
- * @typedef {{kind: "ready", input_delay: number} | {kind: "stalled", frame: number, waiting_for: number[]}
+ *   desyncs: number[], rtt_ms: Object<string, number|null>, episode: number, away_ms: Object<string, number>,
+ *   replayed: number}} MatchStatus  `away_ms`: peers away now, for how long
+ * @typedef {{kind: "ready", input_delay: number, rejoin: boolean} | {kind: "stalled", frame: number, waiting_for: number[]}
+ *   | {kind: "peer_away", peer: string, frame: number, grace_ms: number}
+ *   | {kind: "peer_back", peer: string, away_ms: number, rejoined: boolean}
+ *   | {kind: "replayed", frames: number, frame: number}
  *   | {kind: "desync", frame: number, peer: string} | {kind: "episode_done", episode: number, score: number,
  *   steps: number} | {kind: "finished", frame: number} | {kind: "done"}
  *   | {kind: "peer_gone", peer: string, last_confirmed_frame: number}} MatchEvent
@@ -110,7 +118,8 @@ export const WORKER_PROTOCOL_VERSION = 2;
  * @typedef {keyof WorkerMethods} MethodName
  * @typedef {{[M in MethodName]: {type: "call", id: number, method: M, args: WorkerMethods[M]["args"]}}[MethodName]}
  *   CallMsg
- * @typedef {{type: "net", peer: string, data: ArrayBuffer}} NetMsg  either way: bytes from or for peer `peer`
+ * @typedef {{type: "net", peer: string, data: ArrayBuffer, reliable?: boolean}} NetMsg  either way: bytes
+ *   from or for peer `peer` (`reliable`, worker -> page: over the peer's reliable channel)
  * @typedef {CallMsg | {type: "key", key: string, down: boolean} | {type: "visibility", hidden: boolean}
  *   | NetMsg} ToWorker
  * @typedef {{type: "reply", id: number, ok: true, value: unknown}

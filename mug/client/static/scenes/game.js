@@ -16,7 +16,7 @@ import { matchScene } from "./match.js";
 /**
  * @param {GameSpec} scene
  * @param {Context} ctx
- * @param {{episode?: number, played?: boolean}} resume the server's resume point (next episode to play;
+ * @param {import("../wire.js").Resume} resume the server's resume point (next episode to play;
  *   `played`: the match of this multiplayer scene was played to its end already)
  * @returns {Promise<SceneSpec>} the next scene
  */

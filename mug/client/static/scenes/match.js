@@ -6,7 +6,14 @@
 //   "links"     {peers: [{slot, type: "direct"|"relay", rtt_ms}]}  connection type and round trip per peer
 //   "summary"   {input_delay, frames, stalls, stall_ms, desyncs: [frame]}
 //   "finished"  {}  this member played every episode (sent before flushing the records and advancing)
-//   "peer_gone" {peer_slot, last_confirmed_frame, reason}  the browser lost a peer (the server ends the match)
+//   "peer_gone" {peer_slot, last_confirmed_frame, reason}  the browser lost a peer (the server ends the match);
+//               reason "rejoin_failed": this reloaded page could not get back into the match
+//   "pause"     {peer_slot, frame, away_ms, rejoined}  a peer was away and came back (the match paused)
+//   "resumed"   {frames_replayed, frame, rejoin_ms}  this reloaded page is back in the match
+//
+// Resume: a peer whose connection drops is awaited for the scene's reconnect_grace_s, the match paused with
+// a countdown; a page reloaded mid-match gets the match back from the server (`resume.match`, rejoin) and
+// rebuilds the game from its peers' history (mug/client/lockstep/rejoin.py).
 
 import { h } from "../dom.js";
 import { Keyboard } from "../input.js";
@@ -27,7 +34,8 @@ const STATS_EVERY_MS = 1000;
 /**
  * @param {GameSpec} scene
  * @param {Context} ctx
- * @param {{played?: boolean}} resume `played`: this participant played the match already (a reload after it)
+ * @param {import("../wire.js").Resume} resume `played`: this participant played the match already (a reload
+ *   after it); `match`: the running match this reloaded page rejoins
  * @returns {Promise<SceneSpec>} the next scene
  */
 export async function matchScene(scene, ctx, resume) {
@@ -36,6 +44,7 @@ export async function matchScene(scene, ctx, resume) {
   status.setPhase("game");
   const ui = gameLayout(scene, ctx.root);
   await waitForRuntime(ui.panel, runtime, status);
+  if (resume.match && resume.match.scene_id === scene.id) return playMatch(scene, ctx, ui, resume.match, []);
   const lobby = await waitForMatch(scene, ctx, ui.panel);
   if ("scene" in lobby) return lobby.scene;
   return playMatch(scene, ctx, ui, lobby.start, lobby.signals);
@@ -56,16 +65,23 @@ async function playMatch(scene, ctx, ui, start, early) {
   const slotOf = new Map(start.members.map((pid, slot) => [pid, slot]));
   /** @type {import("../status.js").MatchStatus} */
   const match = { id: start.match_id, slot: start.slot, peers: [], input_delay: null,
-    stalls: 0, stall_ms: 0, desyncs: [], state: "connecting", connect_ms: null };
+    stalls: 0, stall_ms: 0, desyncs: [], state: "connecting", connect_ms: null, rejoin: start.rejoin,
+    replayed: 0, pauses: [] };
   status.match = match;
   status.setPhase("connecting");
   const others = start.members.length - 1;
-  ui.panel.replaceChildren(h("p", { class: "mug-connecting", text: others === 0 ? "Starting the game..."
+  const rejoinStarted = performance.now();
+  ui.panel.replaceChildren(h("p", { class: "mug-connecting", text: start.rejoin ? "Getting back into your game..."
+    : others === 0 ? "Starting the game..."
     : others === 1 ? "Connecting to your partner..." : "Connecting to the other participants..." }));
   /** @type {(o: MatchResult) => void} */
   let settle = () => {};
+  let over = false; // the outcome is known: later losses of peers (closing their connections) pause nothing
   /** @type {Promise<MatchResult>} */
-  const outcome = new Promise((resolve) => (settle = resolve));
+  const outcome = new Promise((resolve) => (settle = (o) => {
+    over = true;
+    resolve(o);
+  }));
   /** @type {Object<string, number|null>} lockstep rtt by participant id */
   let lockstepRtt = {};
   let lastFrame = -1;
@@ -75,15 +91,40 @@ async function playMatch(scene, ctx, ui, start, early) {
   const lingered = new Promise((resolve) => (lingerDone = () => resolve(undefined)));
 
   const mesh = new Mesh({
-    matchId: start.match_id, slot: start.slot, members: start.members, ice: start.ice,
+    matchId: start.match_id, slot: start.slot, members: start.members, ice: start.ice, rejoin: start.rejoin,
     timeoutMs: scene.connect_timeout_s * 1000,
     signal: (to, kind, data) => conn.request("signal", { to, kind, data }, { retries: 2 }),
     onMessage: (pid, data) => worker.post({ type: "net", peer: pid, data }, [data]),
-    onPeerClosed: (pid, reason) => {
-      console.info("mug: peer connection lost", pid, reason);
+    onPeerAway: (pid, reason) => {
+      console.info("mug: peer connection lost; reconnecting", pid, reason);
       worker.call("peer_left", { peer: pid }).catch(() => {});
     },
   });
+  // A peer away: the match pauses, with a countdown to the end of the grace period.
+  /** @type {Map<string, number>} away peers -> when their grace period ends (performance.now() ms) */
+  const away = new Map();
+  /** @type {ReturnType<typeof setInterval>|null} */
+  let awayTimer = null;
+  /** @type {import("../status.js").Phase} */
+  let phaseBeforePause = "playing";
+  const showAway = () => {
+    if (away.size === 0) {
+      if (awayTimer !== null) clearInterval(awayTimer);
+      awayTimer = null;
+      if (status.phase === "paused") {
+        status.setPhase(phaseBeforePause);
+        ui.panel.replaceChildren();
+      }
+      return;
+    }
+    const left = Math.max(0, Math.ceil((Math.max(...away.values()) - performance.now()) / 1000));
+    const who = others === 1 ? "your partner" : "another participant";
+    if (status.phase !== "paused") phaseBeforePause = status.phase;
+    status.setPhase("paused");
+    ui.panel.replaceChildren(h("p", { class: "mug-paused", "data-testid": "mug-paused",
+      text: `Waiting for ${who} to reconnect: ${left} s` }));
+    if (awayTimer === null) awayTimer = setInterval(showAway, 250);
+  };
   const onSignal = (/** @type {import("../wire.js").SignalRelay} */ m) => m.match_id === start.match_id && mesh.handleSignal(m);
   /** @type {(m: import("../wire.js").MatchEnd) => void} */
   let gotMatchEnd = () => {};
@@ -99,7 +140,7 @@ async function playMatch(scene, ctx, ui, start, early) {
   for (const m of early) onSignal(m);
 
   const offs = [
-    worker.on("net", (m) => mesh.send(m.peer, m.data)),
+    worker.on("net", (m) => mesh.send(m.peer, m.data, m.reliable)),
     worker.on("frame", (msg) => {
       const f = msg.frame;
       ui.renderer.draw(f.render, msg.pixels);
@@ -134,6 +175,23 @@ async function playMatch(scene, ctx, ui, start, early) {
         if (e.kind === "ready") {
           status.setPhase("playing");
           ui.panel.replaceChildren();
+        } else if (e.kind === "replayed") {
+          match.replayed = e.frames;
+          report("resumed", { frames_replayed: e.frames, frame: e.frame,
+            rejoin_ms: Math.round(performance.now() - rejoinStarted) });
+        } else if (e.kind === "peer_away" && !over) {
+          away.set(e.peer, performance.now() + e.grace_ms);
+          match.pauses.push({ slot: slotOf.get(e.peer) ?? -1, frame: e.frame, away_ms: null, rejoined: null });
+          showAway();
+        } else if (e.kind === "peer_back") {
+          away.delete(e.peer);
+          const p = match.pauses.find((x) => x.slot === slotOf.get(e.peer) && x.away_ms === null);
+          if (p) Object.assign(p, { away_ms: Math.round(e.away_ms), rejoined: e.rejoined });
+          else match.pauses.push({ slot: slotOf.get(e.peer) ?? -1, frame: lastFrame, away_ms: Math.round(e.away_ms),
+            rejoined: e.rejoined });
+          report("pause", { peer_slot: slotOf.get(e.peer), frame: p ? p.frame : lastFrame,
+            away_ms: Math.round(e.away_ms), rejoined: e.rejoined });
+          showAway();
         } else if (e.kind === "desync") {
           ctx.report("desync", { match_id: start.match_id, frame: e.frame, peer_slot: slotOf.get(e.peer) });
         } else if (e.kind === "episode_done") {
@@ -143,6 +201,8 @@ async function playMatch(scene, ctx, ui, start, early) {
         } else if (e.kind === "done") {
           lingerDone();
         } else if (e.kind === "peer_gone") {
+          away.clear();
+          showAway();
           lastGone = e;
           settle({ kind: "lost", reason: "peer_gone" });
         }
@@ -177,9 +237,11 @@ async function playMatch(scene, ctx, ui, start, early) {
       ctx.report("match_connected", { match_id: start.match_id, connect_ms: mesh.connectMs, peers: match.peers });
     } else if (first === "failed") {
       match.state = "failed";
-      settle({ kind: "lost", reason: "connect_failed" });
+      settle({ kind: "lost", reason: start.rejoin ? "rejoin_failed" : "connect_failed" });
     }
     const result = await outcome;
+    away.clear();
+    showAway();
     clearInterval(statsTimer);
     keyboard.detach();
     if (result.kind === "finished") {
@@ -213,6 +275,7 @@ async function playMatch(scene, ctx, ui, start, early) {
     location.reload(); // no match_end reached us: the server knows where this participant is now
     return new Promise(() => {});
   } finally {
+    if (awayTimer !== null) clearInterval(awayTimer);
     clearInterval(statsTimer);
     keyboard.detach();
     for (const off of offs) off();
