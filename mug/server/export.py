@@ -8,7 +8,9 @@ Files written (rows in a fixed order, JSON cells with sorted keys, no export tim
   server's comparison of the members' own records (steps compared, steps whose checksums differ, the first);
 - `match_links.csv`: one row per match, reporting member and peer: connection type (direct or relay), the
   protocol to the relay (udp, tcp or tls), round trip, input delay, stalls and desyncs as that member
-  measured them;
+  measured them; `pauses` and `pause_ms`: how often and how long that member's game waited for that peer to
+  reconnect (the peer's connection dropped, or its page was reloaded); `rejoins`: how often that member's own
+  reloaded page rejoined the match;
 - `MANIFEST.csv`: every other file with its row count and SHA-256.
 
 Cells a spreadsheet would evaluate as a formula (text beginning with `=`, `+`, `-`, `@`, a tab or a carriage
@@ -217,6 +219,9 @@ LINK_COLUMNS = [
     "stalls",
     "stall_ms",
     "desyncs",
+    "pauses",
+    "pause_ms",
+    "rejoins",
 ]
 
 
@@ -251,12 +256,24 @@ async def _export_matches(
     comparison = compare_members(step_rows)
     summaries: dict[tuple[str, str], dict[str, Any]] = {}
     links: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    pauses: dict[tuple[str, str, Any], tuple[int, float]] = {}
+    rejoins: dict[tuple[str, str], int] = {}
     for report in reports:
         key = (report["match_id"], report["participant_id"])
         if report["kind"] == "summary":
             summaries[key] = json.loads(report["data"])
         elif report["kind"] == "links":
             links[key] = list(json.loads(report["data"]).get("peers", []))
+        elif report["kind"] == "pause":
+            data = json.loads(report["data"])
+            count, total = pauses.get((*key, data.get("peer_slot")), (0, 0.0))
+            away = data.get("away_ms")
+            pauses[(*key, data.get("peer_slot"))] = (
+                count + 1,
+                total + (away if isinstance(away, int | float) else 0.0),
+            )
+        elif report["kind"] == "resumed":
+            rejoins[key] = rejoins.get(key, 0) + 1
     match_rows, link_rows = [], []
     for m in all_matches:
         members = json.loads(m["members"])
@@ -301,6 +318,9 @@ async def _export_matches(
                         summary.get("stalls"),
                         summary.get("stall_ms"),
                         summary.get("desyncs"),
+                        pauses.get((m["id"], pid, peer.get("slot")), (0, 0.0))[0],
+                        round(pauses.get((m["id"], pid, peer.get("slot")), (0, 0.0))[1]),
+                        rejoins.get((m["id"], pid), 0),
                     ]
                 )
     out = []

@@ -212,6 +212,9 @@ def test_a_member_who_reloads_mid_episode_rejoins_and_the_match_ends_normally(
     assert pause["slot"] == slot and pause["rejoined"] is True and pause["away_ms"] is not None
     for row in table(tmp_path, "participants.csv"):
         assert (row["steps_stored"], row["steps_refused"], row["outcome"]) == ("180", "0", ""), row
+    links = {(r["slot"], r["peer_slot"]): r for r in table(tmp_path, "match_links.csv")}
+    assert links[(str(1 - slot), str(slot))]["pauses"] == "1"  # the stayer waited once for the reloaded page
+    assert links[(str(slot), str(1 - slot))]["rejoins"] == "1"
 
 
 @pytest.mark.netns
@@ -226,6 +229,8 @@ def test_a_5_s_loss_of_the_data_channels_pauses_then_resumes_without_desync(
         (pause,) = m["pauses"]
         assert pause["rejoined"] is False and pause["away_ms"] >= 2000, pause  # the channels were down ~5 s
         assert m["rejoin"] is False and m["replayed"] == 0
+    for link in table(tmp_path, "match_links.csv"):
+        assert link["pauses"] == "1" and int(link["pause_ms"]) >= 2000 and link["rejoins"] == "0"
 
 
 def pid_of(work: Path, index: int) -> str:

@@ -41,9 +41,10 @@ are awaited; every other slot gets `default_action` at that frame. A frame whose
 declared is simply not stepped (no Stalled: the caller owes the answer, not the network). The env decides
 the acting agent deterministically, so every peer declares the same slots.
 
-This module is a little over the house's ~500 lines on purpose: it is the one state machine, and its parts
-(wire, inputs, checks, peers, timing, lifecycle, config) already live in their own modules; what remains is
-orchestration and the public API's docstrings.
+This module is over the house's ~500 lines on purpose: it is the one state machine, and its parts (wire,
+inputs, checks, peers, timing, lifecycle, config, and the rejoin's history, reassembly and resume plan in
+rejoin.py) already live in their own modules; what remains is orchestration, which touches every part's
+state at once, and the public API's docstrings.
 """
 
 from __future__ import annotations
