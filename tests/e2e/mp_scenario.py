@@ -6,7 +6,7 @@ peer-to-peer links, or in the normal namespace with a TURN relay. Usage:
     python mp_scenario.py --experiment FILE:NAME --players N --bundle DIR --work DIR
         [--close-slot K --close-at-frame F] [--block-slot K --block-at-s S --block-ms MS --quiet-s Q]
         [--kill-at-frame F --down-s S] [--reload-slot K --reload-at-frame F]
-        [--drop-slot K --drop-at-frame F --drop-s S]
+        [--drop-slot K --drop-at-frame F --drop-s S] [--blackhole-at-frame F --blackhole-s S]
 
 Writes `DIR/result.json`: per participant its final status, phase, completion code and when it got there;
 `close_to_end_s`: for `--close-slot`, seconds from closing that tab to each other page's end scene;
@@ -28,6 +28,11 @@ frame, and seconds from the reload to the page playing the match again (`resumed
 
 `--drop-slot K`: once that page reaches frame F its data channels are closed and no page can make a new
 WebRTC connection for `--drop-s` seconds (a network drop); `result["drop"]`: the frame and when play went on.
+
+`--blackhole-at-frame F` (inside netns-run only): once a page reaches frame F, every packet to the pages'
+address (10.77.0.1, the peer-to-peer traffic; the server is on 127.0.0.1) is dropped for `--blackhole-s`
+seconds with a blackhole routing rule: to the browsers the network is gone, their data channels stay open and ICE
+goes "disconnected"; `result["blackhole"]`: the frame.
 """
 
 from __future__ import annotations
@@ -73,6 +78,13 @@ WEBRTC_SPY_JS = """(() => {
   Spy.prototype = Orig.prototype;
   window.RTCPeerConnection = Spy;
 })();"""
+# (this kernel has no tc classifiers: a routing rule ahead of the local table refuses sends to the address)
+BLACKHOLE_ON = (
+    "ip rule add pref 10 to 10.77.0.1 blackhole",
+    "ip rule add pref 20 lookup local",
+    "ip rule del pref 0",
+)
+BLACKHOLE_OFF = "ip rule del pref 10"
 DROP_JS = """ms => {
   window.__mugBlockUntil = Date.now() + ms;
   for (const ch of window.__mugChannels) ch.close();
@@ -186,6 +198,16 @@ def run(args: argparse.Namespace, result: dict[str, Any]) -> dict[str, Any]:
                             other.evaluate("ms => { window.__mugBlockUntil = Date.now() + ms; }", args.drop_s * 1000)
                         pages[victim].evaluate(DROP_JS, args.drop_s * 1000)
                         result["drop"] = {"frame": st["frame"], "t": time.monotonic()}
+                if args.blackhole_at_frame is not None and "blackhole" not in result:
+                    frame = max(((status(pg) or {}).get("frame") or 0) for pg in pages)
+                    if frame >= args.blackhole_at_frame:
+                        for cmd in BLACKHOLE_ON:
+                            subprocess.run(cmd.split(), check=True)
+                        result["blackhole"] = {"frame": frame, "t": time.monotonic()}
+                elif "blackhole" in result and "lifted" not in result["blackhole"]:
+                    if time.monotonic() - result["blackhole"]["t"] >= args.blackhole_s:
+                        subprocess.run(BLACKHOLE_OFF.split(), check=True)
+                        result["blackhole"]["lifted"] = True
                 if args.close_slot is not None and closed is None:
                     shut = slots.get(args.close_slot)
                     frame_now = ((status(pages[shut]) or {}).get("frame") or 0) if shut is not None else 0
@@ -261,6 +283,8 @@ def main() -> None:
     parser.add_argument("--drop-slot", type=int, default=None)
     parser.add_argument("--drop-at-frame", type=int, default=60)
     parser.add_argument("--drop-s", type=float, default=5.0)
+    parser.add_argument("--blackhole-at-frame", type=int, default=None)
+    parser.add_argument("--blackhole-s", type=float, default=8.0)
     args = parser.parse_args()
     result: dict[str, Any] = {"players": [], "close_to_end_s": None, "log": []}
     try:

@@ -233,6 +233,24 @@ def test_a_5_s_loss_of_the_data_channels_pauses_then_resumes_without_desync(
         assert link["pauses"] == "1" and int(link["pause_ms"]) >= 2000 and link["rejoins"] == "0"
 
 
+@pytest.mark.netns
+def test_a_network_gone_for_8_s_restarts_ice_then_reconnects_and_the_match_ends_normally(
+    bundle: BuiltBundle, tmp_path: Path
+) -> None:
+    args = ["--blackhole-at-frame", "60", "--blackhole-s", "8"]
+    result = scenario(netns_prefix(), "mp_duo", 2, bundle.path, tmp_path, *args)
+    assert result["blackhole"]["lifted"]
+    check_complete_match(result, tmp_path, 2, "direct")
+    by_slot = {p["status"]["match"]["slot"]: p["status"]["match"] for p in result["players"]}
+    # the offering side restarted ICE; once the network was back, the restarted connection (or, if the
+    # restart had given up meanwhile, a new one) carried the match on
+    assert by_slot[0]["ice_restarts"] >= 1
+    for m in by_slot.values():
+        assert m["rejoin"] is False
+        (pause,) = m["pauses"]
+        assert pause["away_ms"] >= 6000 and pause["rejoined"] is False
+
+
 def pid_of(work: Path, index: int) -> str:
     """The participant id of the scenario's `index`-th page (its URL's PROLIFIC_PID is mp-<index>)."""
     (pid,) = [

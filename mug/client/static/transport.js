@@ -83,6 +83,8 @@ export class Mesh {
     this.rejectReady = reject;
     this.connectMs = /** @type {number|null} */ (null);
     this.startedAt = performance.now();
+    this.iceRestarts = 0;
+    this.reconnects = 0;
     /** @type {Set<string>} peers whose channels were open at least once (a later loss is a drop) */
     this.wasOpen = new Set();
     opts.members.forEach((pid, slot) => {
@@ -110,7 +112,10 @@ export class Mesh {
     const opened = () => {
       if (!link.usable || link.open) return;
       link.open = true;
-      if (this.links.get(pid) === link && this.wasOpen.has(pid)) console.info("mug: reconnected to", pid);
+      if (this.links.get(pid) === link && this.wasOpen.has(pid)) {
+        console.info("mug: reconnected to", pid);
+        this.reconnects += 1;
+      }
       this.wasOpen.add(pid);
       if ([...this.links.values()].every((l) => l.open)) this.opened();
     };
@@ -185,6 +190,7 @@ export class Mesh {
    * @param {Link} link */
   watchIce(link) {
     const state = link.pc.iceConnectionState;
+    if (this.wasOpen.has(link.pid)) console.info("mug: ICE with", link.pid, state);
     if (link.iceTimer !== null) clearTimeout(link.iceTimer);
     link.iceTimer = null;
     if (link.closed || !this.offerer(link)) return;
@@ -196,6 +202,14 @@ export class Mesh {
   async restartIce(link) {
     if (link.closed || this.closing) return;
     console.info("mug: restarting ICE with", link.pid);
+    this.iceRestarts += 1;
+    // not connected again after a while (no path with the old connection's network view): a new connection
+    setTimeout(() => {
+      const ice = link.pc.iceConnectionState;
+      if (!link.closed && this.links.get(link.pid) === link && ice !== "connected" && ice !== "completed") {
+        this.lost(link, `ICE restart did not reconnect (${ice})`);
+      }
+    }, RECONNECT_EVERY_MS);
     try {
       link.pc.restartIce();
       await link.pc.setLocalDescription(await link.pc.createOffer({ iceRestart: true }));

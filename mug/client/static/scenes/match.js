@@ -66,7 +66,7 @@ async function playMatch(scene, ctx, ui, start, early) {
   /** @type {import("../status.js").MatchStatus} */
   const match = { id: start.match_id, slot: start.slot, peers: [], input_delay: null,
     stalls: 0, stall_ms: 0, desyncs: [], state: "connecting", connect_ms: null, rejoin: start.rejoin,
-    replayed: 0, pauses: [] };
+    replayed: 0, pauses: [], ice_restarts: 0, reconnects: 0 };
   status.match = match;
   status.setPhase("connecting");
   const others = start.members.length - 1;
@@ -216,6 +216,8 @@ async function playMatch(scene, ctx, ui, start, early) {
     match.peers = (await mesh.stats()).map((p) => ({ slot: p.slot, type: p.type, relay_protocol: p.relay_protocol,
       rtt_ms: p.rtt_ms ?? lockstepRtt[p.pid] ?? null, lockstep_rtt_ms: lockstepRtt[p.pid] ?? null }));
     match.connect_ms = mesh.connectMs;
+    match.ice_restarts = mesh.iceRestarts;
+    match.reconnects = mesh.reconnects;
   };
   const statsTimer = setInterval(() => refreshStats().catch(() => {}), STATS_EVERY_MS);
   const keyboard = new Keyboard(worker, [...Object.keys(scene.key_bindings), " "]);
