@@ -94,20 +94,28 @@ class WorkerBridge:
         if self.match is not None:
             self.match.peer_left(str(peer))
 
-    def match_poll(
-        self, now_ms: float, keys_json: str, t_ms: float, with_status: bool = True
-    ) -> tuple[str, Any, bytes]:
-        """`MatchRunner.poll`; returns (JSON, pixels or None, sends blob).
-
-        JSON: `{"frame": FrameInfo|null, "events": [...], "sends": [[peer, nbytes, reliable], ...], "status":
-        {...}}`; the blob is the sends' bytes back to back, in that order (one crossing instead of one per
-        message); `reliable` (0/1): over the peer's reliable channel.
-        """
+    def match_exchange(self, now_ms: float, keys_json: str) -> tuple[str, bytes]:
+        """`MatchRunner.exchange`: returns (JSON `[[peer, nbytes, reliable], ...]` or `{"error"}`, sends
+        blob); the blob is the sends' bytes back to back, in that order (one crossing, not one per message);
+        `reliable` (0/1): over the peer's reliable channel. The page sends them before `match_advance`."""
         try:
             if self.match is None:
                 raise RuntimeError("start_match first")
             keys = json.loads(keys_json)
-            out = self.match.poll(float(now_ms), keys["held"], keys["pressed"], float(t_ms))
+            sends = self.match.exchange(float(now_ms), keys["held"], keys["pressed"])
+            meta = [[peer, len(data), int(reliable)] for peer, data, reliable in sends]
+            return json.dumps(meta), b"".join(data for _, data, _ in sends)
+        except Exception as exc:
+            return _error(exc, "step"), b""
+
+    def match_advance(self, now_ms: float, t_ms: float, with_status: bool = True) -> tuple[str, Any]:
+        """`MatchRunner.advance`; returns (JSON, pixels or None).
+
+        JSON: `{"frame": FrameInfo|null, "events": [...], "status": {...}|null}` or `{"error"}`."""
+        try:
+            if self.match is None:
+                raise RuntimeError("start_match first")
+            out = self.match.advance(float(now_ms), float(t_ms))
             pixels = None
             frame = out["frame"]
             if frame is not None:
@@ -115,12 +123,11 @@ class WorkerBridge:
             result = {
                 "frame": frame,
                 "events": out["events"],
-                "sends": [[peer, len(data), int(reliable)] for peer, data, reliable in out["sends"]],
                 "status": self.match.status() if with_status or out["events"] else None,
             }
-            return json.dumps(result), pixels, b"".join(data for _, data, _ in out["sends"])
+            return json.dumps(result), pixels
         except Exception as exc:
-            return _error(exc, "step"), None, b""
+            return _error(exc, "step"), None
 
     def match_stop(self) -> None:
         if self.match is not None:

@@ -95,6 +95,7 @@ class MatchRunner:
         )
         self._life = MatchLifecycle()
         self._held: list[dict[str, Any]] = []  # rows not yet safe to record (see `_release`)
+        self._queue: list[Any] = []  # the session's requests from `exchange`, for `advance`
         self.replayed = 0
         self.last_frame = -1  # the last frame stepped (env or pause)
         self.final_frame: int | None = None
@@ -177,7 +178,7 @@ class MatchRunner:
         self.session.peer_left(peer)
 
     def poll(self, now_ms: float, held: list[str], pressed: list[str], t_ms: float) -> dict[str, Any]:
-        """Advance the session to `now_ms` and fulfil its requests.
+        """Advance the session to `now_ms` and fulfil its requests: `exchange` then `advance`.
 
         Args:
             now_ms: the worker's monotonic clock (ms).
@@ -186,24 +187,45 @@ class MatchRunner:
             t_ms: the browser's wall clock (ms since the epoch), stored on rows.
 
         Returns:
-            `{"sends": [(peer, bytes)], "frame": FrameInfo | None, "events": [event]}`. `frame` is the
-            latest stepped frame (see `frame_info`); events are dicts with `kind` "ready" {input_delay},
+            `{"sends": [(peer, bytes, reliable)], "frame": FrameInfo | None, "events": [event]}`. `frame` is
+            the latest stepped frame (see `frame_info`); events are dicts with `kind` "ready" {input_delay},
             "stalled" {frame, waiting_for}, "desync" {frame, peer}, "episode_done" {episode, score, steps},
             "finished" {frame}, "done" {}, "peer_gone" {peer, last_confirmed_frame}.
         """
+        sends = self.exchange(now_ms, held, pressed)
+        out = self.advance(now_ms, t_ms)
+        return {"sends": sends, "frame": out["frame"], "events": out["events"]}
+
+    def exchange(self, now_ms: float, held: list[str], pressed: list[str]) -> list[tuple[str, bytes, bool]]:
+        """The cheap half of a poll: take the local input, poll the session, return the bytes to send now.
+
+        The session's other requests (steps, events) wait for `advance`, so the caller can send our
+        inputs before stepping the environment: with an environment that takes 10 ms to step and render,
+        that is 10 ms less input latency for the peers, every frame."""
         self._pressed.extend(pressed)
-        events: list[dict[str, Any]] = []
-        sends: list[tuple[str, bytes, bool]] = []
-        frame: dict[str, Any] | None = None
         if self.state in PLAYING:
             self.session.add_local_input(self.plan.slot, self._local_input(held))
         if self.state is MatchState.DONE:
-            return {"sends": sends, "frame": None, "events": events}
-        replayed = 0
+            return []
+        sends: list[tuple[str, bytes, bool]] = []
         for req in self.session.poll(now_ms):
             if isinstance(req, Send):
                 sends.append((req.peer, req.data, req.reliable))
-            elif isinstance(req, Step) and req.replay:
+            else:
+                self._queue.append(req)
+        return sends
+
+    def advance(self, now_ms: float, t_ms: float) -> dict[str, Any]:
+        """The rest of a poll: step the environment for the requests `exchange` queued.
+
+        Returns:
+            `{"frame": FrameInfo | None, "events": [event]}` (see `poll`)."""
+        events: list[dict[str, Any]] = []
+        frame: dict[str, Any] | None = None
+        queue, self._queue = self._queue, []
+        replayed = 0
+        for req in queue:
+            if isinstance(req, Step) and req.replay:
                 self._pressed.clear()
                 if self.state in PLAYING:
                     self._step(req, t_ms, [], now_ms)
@@ -248,7 +270,7 @@ class MatchRunner:
             self._life.to(MatchState.DONE)
             self.session.close()
             events.append({"kind": "done"})
-        return {"sends": sends, "frame": frame, "events": events}
+        return {"frame": frame, "events": events}
 
     def _local_input(self, held: list[str]) -> Any:
         """This participant's input now: turn-based, their legal move on their own turn, else None;

@@ -219,13 +219,16 @@ def test_bridge_round_trip_with_bytes() -> None:
     stepped = 0
     while now < 3000 and stepped < 10:
         for i, br in enumerate(bridges):
-            text, _, blob = br.match_poll(now, '{"held": [], "pressed": []}', 1e12)
-            info = json.loads(text)
-            assert "error" not in info, info
+            text, blob = br.match_exchange(now, '{"held": [], "pressed": []}')
+            sends = json.loads(text)
+            assert "error" not in sends, sends
             pos = 0
-            for peer, size, _reliable in info["sends"]:
+            for peer, size, _reliable in sends:
                 bridges[int(peer[1])].match_receive(f"p{i}", blob[pos : pos + size])
                 pos += size
+            text, _ = br.match_advance(now, 1e12)
+            info = json.loads(text)
+            assert "error" not in info, info
             stepped += bool(info["frame"] and info["frame"]["rows"])
         now += 5
     assert stepped >= 10

@@ -19,17 +19,19 @@ import { WORKER_PROTOCOL_VERSION, WorkerCallError, staleFilesMessage } from "./w
  * @typedef {{getBuffer(type: "u8"): {data: Uint8Array, release(): void}, destroy(): void}} PyArray  an ndarray
  * @typedef {{get(i: 0): string, get(i: 1): PyArray|null|undefined, destroy(): void}} PyFrame
  *   a (frame JSON, pixels or None) tuple
- * @typedef {{get(i: 0): string, get(i: 1): PyArray|null|undefined, get(i: 2): {toJs(): Uint8Array,
- *   destroy?: () => void}, destroy(): void}} PyPoll  a (JSON, pixels or None, bytes to send) tuple
+ * @typedef {{get(i: 0): string, get(i: 1): {toJs(): Uint8Array, destroy?: () => void}, destroy(): void}} PyExchange
+ *   a (JSON, bytes to send) tuple
  * @typedef {{start(scene: string, seed: number, first_episode: number): PyFrame,
  *   tick(keys: string, t_ms: number): PyFrame, next_episode(): PyFrame,
  *   start_match(scene: string, match: string): PyFrame,
- *   match_poll(now_ms: number, keys: string, t_ms: number, with_status: boolean): PyPoll,
+ *   match_exchange(now_ms: number, keys: string): PyExchange,
+ *   match_advance(now_ms: number, t_ms: number, with_status: boolean): PyFrame,
  *   match_receive(peer: string, data: Uint8Array): void, match_peer_left(peer: string): void,
  *   close(): void}} Bridge
  * @typedef {{runPython(code: string): unknown, pyimport(name: "mug.client.bridge"): {WorkerBridge(): Bridge}}} Pyodide
- * @typedef {{sends: [string, number, number][], frame: FrameInfo|null, events: MatchEvent[], status: MatchStatus|null}}
- *   PollOut  match_poll's JSON (or {error})
+ * @typedef {[string, number, number][]} Sends  match_exchange's JSON (or {error}): [peer, bytes, reliable]
+ * @typedef {{frame: FrameInfo|null, events: MatchEvent[], status: MatchStatus|null}} PollOut
+ *   match_advance's JSON (or {error})
  */
 
 const scope = /** @type {DedicatedWorkerGlobalScope} a module worker started with new Worker() */ (self);
@@ -202,10 +204,34 @@ function matchPoll() {
   const now = performance.now();
   const withStatus = now - lastStatusAt >= STATUS_EVERY_MS;
   if (withStatus) lastStatusAt = now;
-  const result = theBridge().match_poll(now, JSON.stringify(keys), Date.now(), withStatus);
+  // First what the peers wait for (our inputs), then the environment step, which may take milliseconds.
+  const exchanged = theBridge().match_exchange(now, JSON.stringify(keys));
+  const sendsText = exchanged.get(0);
+  const blob = exchanged.get(1);
+  exchanged.destroy();
+  try {
+    /** @type {Sends|{error: WorkerError}} */
+    const sends = JSON.parse(sendsText);
+    if ("error" in sends) {
+      stopMatch();
+      post({ type: "error", error: sends.error });
+      return;
+    }
+    if (sends.length) {
+      const bytes = blob.toJs();
+      let pos = 0;
+      for (const [peer, n, reliable] of sends) {
+        const data = bytes.slice(pos, pos + n).buffer;
+        pos += n;
+        post({ type: "net", peer, data, reliable: reliable === 1 }, [data]);
+      }
+    }
+  } finally {
+    if (blob && blob.destroy) blob.destroy();
+  }
+  const result = theBridge().match_advance(now, Date.now(), withStatus);
   const text = result.get(0);
   const px = result.get(1);
-  const blob = result.get(2);
   result.destroy();
   /** @type {PollOut|{error: WorkerError}} the bridge's JSON (mug/client/bridge.py) */
   const out = JSON.parse(text);
@@ -214,15 +240,6 @@ function matchPoll() {
       stopMatch();
       post({ type: "error", error: out.error });
       return;
-    }
-    if (out.sends.length) {
-      const bytes = blob.toJs();
-      let pos = 0;
-      for (const [peer, n, reliable] of out.sends) {
-        const data = bytes.slice(pos, pos + n).buffer;
-        pos += n;
-        post({ type: "net", peer, data, reliable: reliable === 1 }, [data]);
-      }
     }
     if (out.frame) {
       /** @type {import("./worker_protocol.js").Pixels|null} */
@@ -241,7 +258,6 @@ function matchPoll() {
     if (out.events.some((e) => e.kind === "done" || e.kind === "peer_gone")) stopMatch();
   } finally {
     if (px) px.destroy();
-    if (blob && blob.destroy) blob.destroy();
   }
 }
 
