@@ -32,6 +32,7 @@ FOLDERS = [
 ENVS: list[tuple[str, dict[str, Any]]] = [
     ("mug.demos.catch:make_env", {}),
     ("mug.demos.catch_duo:make_env", {}),
+    ("mug.demos.grid_duo:make_env", {}),
     ("mug.demos.catch_party:make_env", {}),
     ("mug.demos.catch_party:make_env", {"players": 8}),
     ("dodge_env.game:make_env", {}),

@@ -24,6 +24,24 @@ from harness import FPS, PROFILES, Profile
 from mug.testing import start_server
 
 
+ENVS: dict[str, dict[str, Any]] = {
+    # light: Catch for two, well under a millisecond per step and Surface draw list
+    "catch": {
+        "env": "mug.demos.catch_duo:make_env",
+        "agents": {"left": "human", "right": "human"},
+        "key_bindings": {"ArrowLeft": 0, "ArrowRight": 2},
+        "default_action": 1,
+    },
+    # heavy: a 160x128 rgb_array gridworld drawn cell by cell, a few ms per step + render in Pyodide
+    "grid": {
+        "env": "mug.demos.grid_duo:make_env",
+        "agents": {0: "human", 1: "human"},
+        "key_bindings": {"ArrowUp": 1, "ArrowDown": 2, "ArrowLeft": 3, "ArrowRight": 4},
+        "default_action": 0,
+    },
+}
+
+
 def _experiment() -> Any:
     """The benchmark experiment, built from the environment the harness sets for the server process."""
     from mug.configurations import EndScene, Experiment, GameScene, Lobby, RemoteConfig
@@ -31,12 +49,10 @@ def _experiment() -> Any:
     secret = os.environ.get("IMPAIR_TURN_SECRET", "unset")
     port = os.environ.get("IMPAIR_PROXY_PORT", "3478")
     steps = int(os.environ.get("IMPAIR_MAX_STEPS", "600"))
+    game: dict[str, Any] = ENVS[os.environ.get("IMPAIR_ENV", "catch")]
     scene = GameScene(
         id="duo",
-        env="mug.demos.catch_duo:make_env",
-        agents={"left": "human", "right": "human"},
-        key_bindings={"ArrowLeft": 0, "ArrowRight": 2},
-        default_action=1,
+        **game,
         fps=FPS,
         num_episodes=1,
         max_steps=steps,
@@ -60,7 +76,9 @@ def __getattr__(name: str) -> Any:  # `experiment` is built when the server load
 class MugServer:
     """`uvicorn mug.app:app` serving this file's experiment (`mug.testing.start_server`), log in work/server.log."""
 
-    def __init__(self, work: Path, bundle: Path, proxy_port: int, secret: str, max_steps: int) -> None:
+    def __init__(
+        self, work: Path, bundle: Path, proxy_port: int, secret: str, max_steps: int, env: str = "catch"
+    ) -> None:
         self.log = work / "server.log"
         self._server = start_server(
             f"{Path(__file__).resolve()}:experiment",
@@ -71,6 +89,7 @@ class MugServer:
                 "IMPAIR_TURN_SECRET": secret,
                 "IMPAIR_PROXY_PORT": str(proxy_port),
                 "IMPAIR_MAX_STEPS": str(max_steps),
+                "IMPAIR_ENV": env,
             },
             log=self.log,
             log_level="info",

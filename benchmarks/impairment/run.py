@@ -6,6 +6,7 @@ Run (everything on 127.0.0.1, every part stops by itself; about 1-2 minutes per 
     .venv/bin/python benchmarks/impairment/run.py --mode mug        # the MUG experiment flow, 2-player catch_duo
     .venv/bin/python benchmarks/impairment/run.py --mode check      # coturn + proxy only: TURN Allocate via the proxy
     options: --profiles rtt0,rtt50,rtt150,rtt50-jitter,rtt0-loss5,rtt150-loss5  --seconds 20  --max-minutes 20
+             --env catch|grid (MUG mode: the light Catch, or the heavy 160x128 rgb gridworld mug.demos.grid_duo)
              --bundle DIR (MUG mode; default: built into a temporary folder with `mug.bundle.build_bundle`)
 
 Set-up:
@@ -85,6 +86,7 @@ def main() -> None:
     parser.add_argument("--bundle", type=Path, default=None, help="mug: the Pyodide bundle (default: build one)")
     parser.add_argument("--max-minutes", type=float, default=20.0, help="hard bound on the whole run")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--env", choices=["catch", "grid"], default="catch", help="mug: the light or the heavy game")
     parser.add_argument("--keep", action="store_true", help="keep the work folder (logs, export, raw json)")
     args = parser.parse_args()
     profiles = [PROFILES[name] for name in args.profiles.split(",")]
@@ -122,7 +124,7 @@ def main() -> None:
                 bundle = work / "bundle"
                 print("building the Pyodide bundle (offline caches) ...", flush=True)
                 build_bundle(bundle, offline=True)  # caches and wheelhouse only: no network
-            server = MugServer(work, bundle, proxy.port, secret, int(args.seconds * FPS))
+            server = MugServer(work, bundle, proxy.port, secret, int(args.seconds * FPS), args.env)
             parts.append(server)
             print(f"MUG server {server.url}")
         else:
