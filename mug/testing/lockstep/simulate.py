@@ -82,6 +82,9 @@ class Simulation:
         input_change: probability per tick that a local slot's input changes.
         start_ms: per-peer start time (sessions are polled from then on).
         diverge: peer -> frame at which that peer's game diverges.
+        step_ms: (low, high): each live Step keeps its peer busy for a time drawn from this range (the
+            environment's step and render); meanwhile it is not polled and what arrives waits for it. Its
+            sends of the poll go out first (as the browser worker sends before it steps).
         session_kwargs: passed to every LockstepSession (input_delay, frame_ms, max_frames, ...).
     """
 
@@ -96,8 +99,13 @@ class Simulation:
         input_change: float = 0.05,
         start_ms: dict[str, float] | None = None,
         diverge: dict[str, int] | None = None,
+        step_ms: tuple[float, float] | None = None,
         **session_kwargs: Any,
     ) -> None:
+        self.step_ms = step_ms
+        self._busy_until: dict[str, float] = {}
+        self._inbox: dict[str, list[tuple[str, bytes]]] = {}
+        self._cost_rng = random.Random(seed + 7919)
         self.network = network
         self.tick_ms = tick_ms
         self.now = 0.0
@@ -152,16 +160,19 @@ class Simulation:
         for src, dst, data in self.network.deliver(self.now):
             p = self.peers[dst]
             if self.now >= p.start_ms and not self._closed(dst):
-                p.session.receive(src, data)
+                self._inbox.setdefault(dst, []).append((src, data))
         for p in self.peers.values():
-            if self.now < p.start_ms or self._closed(p.peer):
+            if self.now < p.start_ms or self._closed(p.peer) or self.now < self._busy_until.get(p.peer, 0.0):
                 continue
+            for src, data in self._inbox.pop(p.peer, []):
+                p.session.receive(src, data)
             s = p.session
             if s.state in (SessionState.SYNCHRONIZING, SessionState.REJOINING, SessionState.RUNNING):
                 for slot in s.local_slots:
                     if p.rng.random() < self.input_change:
                         s.add_local_input(slot, p.rng.choice(self.actions))
-            for request in s.poll(self.now):
+            requests = s.poll(self.now)
+            for request in sorted(requests, key=lambda r: not isinstance(r, Send)):  # sends first
                 self._fulfil(p, request)
 
     def _fulfil(self, p: SimPeer, request: Request) -> None:
@@ -170,6 +181,8 @@ class Simulation:
             return
         p.requests.append((self.now, request))
         if isinstance(request, Step):
+            if self.step_ms is not None and not request.replay:
+                self._busy_until[p.peer] = self.now + self._cost_rng.uniform(*self.step_ms)
             p.game.step(request.frame, request.actions)
             p.steps.append((request.frame, request.actions))
             p.states.append(p.game.checksum())
@@ -210,6 +223,8 @@ def benchmark(
     fps: float = 60.0,
     input_delay: int | None = None,
     seed: int = 0,
+    step_ms: tuple[float, float] | None = None,
+    tick_ms: float = 1.0,
 ) -> BenchmarkResult:
     """Run `peers` peers (one slot each) for `frames` frames over `profile` and measure the session.
 
@@ -220,6 +235,8 @@ def benchmark(
         fps: frames per second.
         input_delay: a fixed delay, or None for automatic.
         seed: network and input seed.
+        step_ms: the environment's cost per step (a range), see `Simulation`.
+        tick_ms: how often each peer is polled (the browser worker polls every 4 ms).
 
     Returns:
         A BenchmarkResult (means over peers). Raises AssertionError if the peers' trajectories differ.
@@ -229,6 +246,8 @@ def benchmark(
         {i: name for i, name in enumerate(names)},
         SimNetwork(seed=seed, default=profile or LinkProfile()),
         seed=seed,
+        tick_ms=tick_ms,
+        step_ms=step_ms,
         input_delay=input_delay,
         frame_ms=1000.0 / fps,
         max_frames=frames,
