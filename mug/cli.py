@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 from collections.abc import Callable
@@ -94,6 +95,12 @@ def export(args: argparse.Namespace) -> int:
     paths = export_csv(url, Path(args.out), args.experiment_id, experiment, bundle_dir)
     for path in paths:
         print(path)
+    metadata = json.loads((Path(args.out) / "metadata.json").read_text())
+    if metadata["experiment"] is None:
+        print(
+            f"mug: metadata.json holds no experiment ({metadata['note']}): `mug replay` will need --experiment",
+            file=sys.stderr,
+        )
     return 0
 
 

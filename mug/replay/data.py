@@ -17,7 +17,7 @@ from typing import Any
 from mug.client.agents import from_label
 from mug.configurations import Experiment
 from mug.server.export import FORMULA_STARTS
-from mug.server.metadata import AGENT_KEYED, METADATA_FILE
+from mug.server.metadata import AGENT_KEYED, METADATA_FILE, METADATA_VERSION
 
 
 class ReplayError(Exception):
@@ -148,6 +148,11 @@ def load_export(folder: Path) -> ExportData:
                 )
     except (OSError, ValueError, KeyError) as exc:
         raise ReplayError(f"export folder {str(folder)!r} cannot be read ({type(exc).__name__}: {exc})") from exc
+    if metadata.get("metadata_version") != METADATA_VERSION:
+        raise ReplayError(
+            f"{METADATA_FILE} has metadata_version {metadata.get('metadata_version')!r}; this MUG reads "
+            f"{METADATA_VERSION}: replay with the MUG version that exported it"
+        )
     played = [groups[k] for k in sorted(groups)]
     for p in played:
         p.rows.sort(key=lambda r: (r.episode, r.step))

@@ -281,3 +281,76 @@ def test_metadata_is_listed_and_reproducible(tmp_path: Path) -> None:
     meta = json.loads((tmp_path / "c" / "metadata.json").read_text())
     assert meta["experiment"] is None and "'other'" in meta["note"] and meta["bundle"] is None
     assert (out / "metadata.json").is_file()
+
+
+async def test_play_recorded_through_the_real_server_replays(
+    serve: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The page's path: the server's SceneSpec and seed go to the worker's runner; its rows go back in
+    `records` batches; `mug export` and `mug replay` see what the server stored."""
+    import random
+
+    import socketio
+
+    from mug.client.runner import Runner
+    from mug.server.export import export_async
+
+    study = experiment(catch(num_episodes=3))
+    live = serve(study)
+    sio = socketio.AsyncClient(reconnection=False)
+    await sio.connect(live.url, transports=["websocket"])
+    try:
+        hello = await sio.call("hello", {"v": 1, "token": None, "tab": "tab-one", "params": {}}, timeout=10)
+        scene = hello["scene"]
+        assert scene["kind"] == "game" and isinstance(scene["seed"], int)
+        runner, rng, rows, held = Runner(), random.Random(5), [], []  # type: ignore[var-annotated]
+        runner.start(scene, scene["seed"], 0)
+        for tick in range(1000):
+            if rng.random() < 0.3:
+                held = [rng.choice(["ArrowLeft", "ArrowRight"])]
+            out = runner.tick(held, [], 1.7e12 + tick)
+            rows += out["rows"]
+            if out["scene_done"]:
+                break
+            if out["episode_done"]:
+                runner.next_episode()
+        for batch, start in enumerate(range(0, len(rows), 50)):
+            payload = {"v": 1, "scene_id": "catch", "batch": batch, "rows": rows[start : start + 50]}
+            ack = await sio.call("records", payload, timeout=10)
+            assert ack["ok"], ack
+        assert (await sio.call("advance", {"v": 1, "scene_id": "catch"}, timeout=10))["ok"]
+    finally:
+        await sio.disconnect()
+    out_dir = tmp_path / "export"
+    await export_async(live.database_url, out_dir, experiment=study)
+    code, lines, err = replay(capsys, "--export", str(out_dir))
+    assert code == 0, (lines, err)
+    assert lines[-1] == "replayed 3 episodes (120 steps) of 1 participants: every step agrees"
+
+
+def test_the_mug_command_exits_with_the_verdict(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    study = Study(experiment(catch()), [play_single(catch(), "p_1", 11, ARROWS)])
+    _, out = store_and_export(tmp_path, study)
+    env = {"PYTHONPATH": str(Path(__file__).parent)}
+
+    def mug(*args: str) -> subprocess.CompletedProcess[str]:
+        import os
+
+        return subprocess.run(
+            [sys.executable, "-m", "mug.cli", "replay", *args],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env=os.environ | env,
+        )
+
+    ok = mug("--export", str(out))
+    assert ok.returncode == 0 and ok.stdout.splitlines()[-1].endswith("every step agrees"), ok
+    _tamper(out, "catch", 0, "obs_checksum", "ffffffffffffffff")
+    bad = mug("--export", str(out))
+    assert bad.returncode == 1 and "MISMATCH at step 1 (frame 1): checksum expected ffffffffffffffff" in bad.stdout
+    missing = mug("--export", str(tmp_path / "nowhere"))
+    assert missing.returncode == 2 and "Traceback" not in missing.stderr
