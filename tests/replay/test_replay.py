@@ -354,3 +354,72 @@ def test_the_mug_command_exits_with_the_verdict(tmp_path: Path) -> None:
     assert bad.returncode == 1 and "MISMATCH at step 1 (frame 1): checksum expected ffffffffffffffff" in bad.stdout
     missing = mug("--export", str(tmp_path / "nowhere"))
     assert missing.returncode == 2 and "Traceback" not in missing.stderr
+
+
+def test_a_reloaded_page_replays(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Single player: a reload starts a new runner at the next episode (frames from 0); a match: the
+    reloaded member rejoined by replaying its peers' history, and both members' rows replay."""
+    from recording import Recording, spec_of
+    from test_client_match import DUO, run, start
+    from test_client_match import scene as duo_spec
+
+    from mug.client.runner import Runner
+
+    scene = catch(num_episodes=3)
+    first = play_single(catch(num_episodes=1), "p_1", 11, ARROWS)  # the page's episode 0 (of 3), then a reload
+    runner = Runner()
+    runner.start(spec_of(scene, 11), 11, 1)  # the reloaded page resumes at episode 1
+    rows = list(first.rows)
+    for tick in range(200):
+        out = runner.tick(["ArrowLeft"] if tick % 7 else [], [], float(tick))
+        rows += out["rows"]
+        if out["scene_done"]:
+            break
+        if out["episode_done"]:
+            runner.next_episode()
+    assert [r["frame"] for r in rows if r["step"] == 1] == [1, 1, 41]
+    duo = GameScene(
+        id="duo",
+        env="mug.demos.catch_duo:make_env",
+        agents={"left": "human", "right": "human"},
+        key_bindings={"ArrowLeft": 0, "ArrowRight": 2},
+        default_action=1,
+        num_episodes=2,
+        max_steps=60,
+        reconnect_grace_s=20,
+    )
+    plan = start(DUO, 2)
+    peers = run(duo_spec(reconnect_grace_s=20), plan, seed=1, reload=(1, 1500.0, 3500.0))
+    assert peers[1]["runner"].replayed > 0
+    match = {k: plan[k] for k in ("match_id", "seed", "members", "agents")}
+    study = Study(experiment(scene, duo), [Recording("p_1", "catch", rows, seed=11)])
+    for pid, peer in zip(plan["members"], peers, strict=True):
+        kept: dict[tuple[int, int], dict[str, Any]] = {}
+        for r in peer["rows"]:
+            kept.setdefault((r["episode"], r["step"]), r)  # the server stores the first copy of a step
+        study.recordings.append(Recording(pid, "duo", list(kept.values()), match=match))
+    _, out_dir = store_and_export(tmp_path, study)
+    code, lines, err = replay(capsys, "--export", str(out_dir))
+    assert code == 0, (lines, err)
+    assert len(lines) == 3 + 2 * 2 + 1
+
+
+def test_a_turn_recorded_after_its_time_ran_out_is_a_mismatch(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ttt = tictactoe(num_episodes=1)
+    rec = play_single(ttt, "p_1", 14, CELL_KEYS)
+    _, out = store_and_export(tmp_path, Study(experiment(ttt), [rec]))
+    # the human's second move (a row of player_1) recorded 10 frames later than it was made; later frames too
+    with (out / "steps_ttt.csv").open(newline="") as f:
+        rows = list(csv.DictReader(f))
+    human = [i for i, r in enumerate(rows) if '"player_1"' in r["action"]][1]
+    for i in range(human, len(rows)):
+        _tamper(out, "ttt", i, "frame", str(int(rows[i]["frame"]) + 10))
+    code, lines, _ = replay(capsys, "--export", str(out))
+    assert code == 1
+    step = rows[human]["step"]
+    assert (
+        f"MISMATCH at step {step} (frame {int(rows[human]['frame']) + 10}): the replay played this step at frame"
+        in (lines[0])
+    )
