@@ -1,8 +1,9 @@
-"""The `mug` command: serve, bundle, export, check-env."""
+"""The `mug` command: serve, bundle, export, replay, check-env."""
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 from collections.abc import Callable
@@ -87,10 +88,19 @@ def export(args: argparse.Namespace) -> int:
     from mug.server.export import export_csv
     from mug.settings import Settings
 
-    url = args.database or Settings.from_env().database_url
-    paths = export_csv(url, Path(args.out), args.experiment_id)
+    settings = Settings.from_env()
+    url = args.database or settings.database_url
+    experiment = _experiment(args.experiment)
+    bundle_dir = Path(args.bundle_dir) if args.bundle_dir else settings.bundle_dir
+    paths = export_csv(url, Path(args.out), args.experiment_id, experiment, bundle_dir)
     for path in paths:
         print(path)
+    metadata = json.loads((Path(args.out) / "metadata.json").read_text())
+    if metadata["experiment"] is None:
+        print(
+            f"mug: metadata.json holds no experiment ({metadata['note']}): `mug replay` will need --experiment",
+            file=sys.stderr,
+        )
     return 0
 
 
@@ -99,6 +109,10 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["bundle"]:
         return _guard(lambda: bundle(argv[1:]))
+    if argv[:1] == ["replay"]:
+        from mug.replay.cli import cli as replay_cli
+
+        return replay_cli(argv[1:])
     if argv[:1] == ["check-env"]:
         from mug.envcheck.cli import cli as check_cli
 
@@ -106,6 +120,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="mug", description="Multi-User Gymnasium")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("bundle", help="build the Pyodide bundle (see `mug bundle --help`)")
+    sub.add_parser("replay", help="re-simulate the recorded episodes and confirm every step (see `mug replay --help`)")
     sub.add_parser("check-env", help="check an environment runs identically in CPython and Pyodide")
     p_serve = sub.add_parser("serve", help="build the bundle if needed and serve an experiment")
     p_serve.add_argument(
@@ -121,6 +136,14 @@ def main(argv: list[str] | None = None) -> int:
     p_export.add_argument("--database", help="default: MUG_DATABASE_URL or sqlite:///mug_data.sqlite3")
     p_export.add_argument("--out", default="exports", help="folder to write (default: exports)")
     p_export.add_argument("--experiment-id", help="only this experiment's participants")
+    p_export.add_argument(
+        "--experiment",
+        help="the experiment the data was recorded with, for metadata.json: file.py[:attr] or module:attr "
+        "(default: MUG_EXPERIMENT, else the demo)",
+    )
+    p_export.add_argument(
+        "--bundle-dir", help="the bundle served, for metadata.json (default: MUG_BUNDLE_DIR or ./pyodide_bundle)"
+    )
     args = parser.parse_args(argv)
     if args.command == "serve":
         return _guard(lambda: serve(args))

@@ -106,6 +106,7 @@ class MatchRunner:
         self._finished_at: float | None = None
         self._pressed: list[str] = []
         self._last_check = ""
+        self._offline = False
         self._reset(0)
 
     @property
@@ -293,6 +294,10 @@ class MatchRunner:
         return all(got > self.final_frame and acked > self.final_frame for got, acked in progress)
 
     # -- one lockstep frame
+    def _report(self, frame: int) -> None:
+        if not self._offline:  # a replay (`replay_frame`) has no session to report to
+            self.session.report_checksum(frame, self._last_check)
+
     def _step(self, req: Step, t_ms: float, events: list[dict[str, Any]], now_ms: float) -> dict[str, Any]:
         self.last_frame = req.frame
         core = self.core
@@ -304,7 +309,7 @@ class MatchRunner:
                 self._reset(core.episode + 1, declare=not req.replay)
             elif not req.replay:
                 self._declare_acting()
-            self.session.report_checksum(req.frame, self._last_check)
+            self._report(req.frame)
             return self.frame_info([], render=resumed)
         actions = {self.plan.agent_of_slot[s]: a for s, a in req.actions.items()}
         out: StepResult
@@ -312,7 +317,7 @@ class MatchRunner:
             actor = self.host.env.agent_selection
             played = core.step_turn(actor, lambda: actions.get(actor))
             if played is None:  # the acting human has no move yet: nothing happens this frame
-                self.session.report_checksum(req.frame, self._last_check)
+                self._report(req.frame)
                 if not req.replay:
                     self._declare_acting()
                 return self.frame_info([], render=False)
@@ -329,7 +334,7 @@ class MatchRunner:
         row["match_id"] = self.plan.match_id
         self._held.append(row)
         self._last_check = row["obs_checksum"]
-        self.session.report_checksum(req.frame, self._last_check)
+        self._report(req.frame)
         if core.done:
             events.append({"kind": "episode_done", "episode": core.episode, "score": core.score, "steps": core.step})
             if core.episode + 1 >= self.num_episodes:
@@ -343,6 +348,21 @@ class MatchRunner:
         if not req.replay:
             self._declare_acting()
         return self.frame_info([], render=not req.replay)
+
+    def replay_frame(self, frame: int, inputs: Mapping[int, Any]) -> list[dict[str, Any]]:
+        """Step lockstep frame `frame` with these inputs by slot, as a rejoining page replays a frame from
+        its peers' history (no session, no rendering), and return the rows it recorded (`mug replay`).
+
+        Frames must come in order from 0, as the session emits them; after the last episode nothing is
+        stepped any more.
+        """
+        if self.state is MatchState.SYNCHRONIZING:
+            self._offline = True
+            self._life.to(MatchState.RUNNING)
+        if self.state in PLAYING:
+            self._step(Step(frame, dict(inputs), replay=True), 0.0, [], 0.0)
+        rows, self._held = self._held, []
+        return rows
 
     # -- what the page sees
     def frame_info(self, rows: list[dict[str, Any]], render: bool = True) -> dict[str, Any]:

@@ -17,7 +17,7 @@ give the same rows (except `t_ms`).
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from mug.client.agents import AgentId, from_label, ordered
@@ -26,6 +26,8 @@ from mug.client.host import EnvHost, StepResult
 from mug.client.keys import KeyMapper
 from mug.client.pyodide_compat import install_pygame_stub
 from mug.client.spec import HUMAN, GameSpec
+
+HumanInput = Callable[[AgentId, Any], Any]  # (agent, legal) -> the human's action (or move) this frame
 
 
 class Runner:
@@ -46,6 +48,7 @@ class Runner:
             The first frame, as `tick` returns it (with no rows).
         """
         self.close()
+        self.frame = 0  # frames count from each start, so a scene's rows never depend on an earlier scene
         spec = scene if isinstance(scene, GameSpec) else GameSpec.parse(scene)
         self.spec = spec
         agents = {from_label(a): c for a, c in spec.agents.items()}
@@ -126,38 +129,61 @@ class Runner:
             changed), `pixels` an HxWx4 uint8 array or None, `turn` see `turn_info`, `rows` the StepRow dicts
             of this tick (empty once the episode is over, or while a turn-based game waits for a move).
         """
+        self._require()
+        keys = self._keys
+        assert keys is not None
+
+        def action(agent: AgentId, legal: Any) -> Any:
+            return keys.action(held, pressed, legal)
+
+        def move(agent: AgentId, legal: Any) -> Any:
+            found, move = keys.move(held, pressed, legal)
+            return move if found else None
+
+        return self._play(action, move, t_ms, render=True)
+
+    def replay_tick(self, actions: Mapping[AgentId, Any], t_ms: float = 0.0) -> dict[str, Any]:
+        """Play one tick with the human agents' recorded actions instead of keys (`mug replay`).
+
+        Everything else is `tick`'s: the policies act, a turn-based human without an entry in `actions`
+        makes no move this tick (their turn time runs), and a human's recorded move plays if it is legal.
+        Nothing is rendered.
+        """
+
+        def recorded(agent: AgentId, legal: Any) -> Any:
+            return actions.get(agent)
+
+        return self._play(recorded, recorded, t_ms, render=False)
+
+    def _play(self, action: HumanInput, move: HumanInput, t_ms: float, render: bool) -> dict[str, Any]:
+        """One frame: `action(agent, legal)` is a human's action in a simultaneous game, `move(agent, legal)`
+        a human's move on their turn (None: no move); `legal` is the agent's action mask as a predicate."""
         core = self._require()
         if core.done:
-            return self._result([])
-        keys, host = self._keys, core.host
-        assert keys is not None
+            return self._result([], render=render)
+        host = core.host
         if core.turns is not None:
             actor = host.acting()
             if actor is None:  # no live agent: the episode is over (a step limit of 0 cannot happen)
-                return self._result([])
-
-            def move() -> Any:
-                found, move = keys.move(held, pressed, functools.partial(host.legal, actor))
-                return move if found else None
-
-            played = core.step_turn(actor, move)
+                return self._result([], render=render)
+            played = core.step_turn(actor, lambda: move(actor, functools.partial(host.legal, actor)))
             if played is None:
                 self.frame += 1  # a tick without a step: rows' frames show how long a move took
                 return self._result([], render=False)
-            return self._after_step(*played, t_ms)
+            return self._after_step(*played, t_ms, render)
         actions: dict[AgentId, Any] = {}
         for a in host.agents:
             if not core.live(a):
                 continue
             if a in core.humans:
-                actions[a] = keys.action(held, pressed, functools.partial(host.legal, a))
+                actions[a] = action(a, functools.partial(host.legal, a))
             else:
                 actions[a] = core.policy_action(a)
-        return self._after_step(actions, core.step_joint(actions), t_ms)
+        return self._after_step(actions, core.step_joint(actions), t_ms, render)
 
-    def _after_step(self, actions: dict[AgentId, Any], out: StepResult, t_ms: float) -> dict[str, Any]:
+    def _after_step(self, actions: dict[AgentId, Any], out: StepResult, t_ms: float, render: bool) -> dict[str, Any]:
         self.frame += 1
-        return self._result([self._require().record(actions, out, self.frame, t_ms)])
+        return self._result([self._require().record(actions, out, self.frame, t_ms)], render=render)
 
     def turn_info(self) -> dict[str, Any] | None:
         """Turn-based: `{"agent": label, "yours": bool, "human": bool, "seconds_left": float|None}` for

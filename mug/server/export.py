@@ -11,7 +11,9 @@ Files written (rows in a fixed order, JSON cells with sorted keys, no export tim
   measured them; `pauses` and `pause_ms`: how often and how long that member's game waited for that peer to
   reconnect (the peer's connection dropped, or its page was reloaded); `rejoins`: how often that member's own
   reloaded page rejoined the match;
-- `MANIFEST.csv`: every other file with its row count and SHA-256.
+- `metadata.json`: what the data was recorded with (the experiment's configuration, versions, the bundle
+  lock's hash; see `mug.server.metadata`), so `mug replay` can re-simulate the export on its own;
+- `MANIFEST.csv`: every other file with its row count (empty for `metadata.json`) and SHA-256.
 
 Cells a spreadsheet would evaluate as a formula (text beginning with `=`, `+`, `-`, `@`, a tab or a carriage
 return, whatever a participant typed or a page sent) get a leading single quote, as OWASP advises against
@@ -29,10 +31,11 @@ import io
 import json
 import re
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Table, select
 
+from mug.server.metadata import METADATA_FILE, build_metadata, metadata_bytes
 from mug.server.store import Store
 from mug.server.tables import (
     answers,
@@ -44,6 +47,9 @@ from mug.server.tables import (
     steps,
     url_params,
 )
+
+if TYPE_CHECKING:
+    from mug.configurations import Experiment
 
 STEP_COLUMNS = [
     "experiment_id",
@@ -127,11 +133,17 @@ def _refused_rows(event_rows: list[Any]) -> dict[str, int]:
     return refused
 
 
-async def export_async(database_url: str, out_dir: Path, experiment_id: str | None = None) -> list[Path]:
-    """Write the CSV tables to `out_dir` (created if needed) and return the paths written."""
+async def export_async(
+    database_url: str,
+    out_dir: Path,
+    experiment_id: str | None = None,
+    experiment: Experiment | None = None,
+    bundle_dir: Path | None = None,
+) -> list[Path]:
+    """Write the CSV tables and `metadata.json` to `out_dir` (created if needed) and return the paths written."""
     out_dir.mkdir(parents=True, exist_ok=True)
     store = await Store.open(database_url)
-    written: list[tuple[Path, int, str]] = []
+    written: list[tuple[Path, int | None, str]] = []
     try:
         people = await _rows(store, participants, ["id"], experiment_id)
         experiment_of = {p["id"]: p["experiment_id"] for p in people}
@@ -185,6 +197,11 @@ async def export_async(database_url: str, out_dir: Path, experiment_id: str | No
             path = out_dir / f"steps_{scene_id}.csv"
             written.append((path, *_write(path, STEP_COLUMNS, rows)))
         written += await _export_matches(store, out_dir, step_rows, experiment_of, experiment_id)
+        ids = sorted(set(experiment_of.values()))
+        data = metadata_bytes(build_metadata(experiment, ids, bundle_dir))
+        path = out_dir / METADATA_FILE
+        path.write_bytes(data)
+        written.append((path, None, hashlib.sha256(data).hexdigest()))
     finally:
         await store.close()
     manifest = out_dir / "MANIFEST.csv"
@@ -333,15 +350,23 @@ async def _export_matches(
     return out
 
 
-def export_csv(database_url: str, out_dir: Path | str, experiment_id: str | None = None) -> list[Path]:
-    """Export the database at `database_url` as CSV files in `out_dir`.
+def export_csv(
+    database_url: str,
+    out_dir: Path | str,
+    experiment_id: str | None = None,
+    experiment: Experiment | None = None,
+    bundle_dir: Path | None = None,
+) -> list[Path]:
+    """Export the database at `database_url` as CSV files and `metadata.json` in `out_dir`.
 
     Args:
         database_url: the server's MUG_DATABASE_URL.
         out_dir: the folder to write to.
         experiment_id: only this experiment's participants (default: all).
+        experiment: the experiment the data was recorded with, for `metadata.json` (default: none).
+        bundle_dir: the Pyodide bundle served, whose lock file's hash goes into `metadata.json`.
 
     Returns:
         The files written, MANIFEST.csv last.
     """
-    return asyncio.run(export_async(database_url, Path(out_dir), experiment_id))
+    return asyncio.run(export_async(database_url, Path(out_dir), experiment_id, experiment, bundle_dir))
