@@ -303,15 +303,19 @@ async def memory_runs(args: argparse.Namespace, server_core: int, load_core: int
             if run_no == 0 and args.detail:
                 memory_report(f"{variant} (run 1)", per)
     print(f"\nload average (1 min) during the runs: {min(loads):.2f} to {max(loads):.2f} (2 cores; the server had one)")
-    print(f"\n{'variant':<40}{'RSS KB/participant: median':>28}{'range':>18}{'runs':>6}{'ratio':>8}{'errors':>8}")
+    print(
+        f"\n{'variant':<32}{'KB/participant at the margin: median':>38}{'range':>16}{'ratio':>7}"
+        f"{'average from idle: median':>27}{'range':>16}{'runs':>5}{'errors':>7}"
+    )
     base = statistics.median(r["rss_b"] for r in results[variants[0]])
     for v in variants:
         rss = [r["rss_b"] / 1024 for r in results[v]]
+        avg = [r["average_kb"] for r in results[v]]
         med = statistics.median(rss)
         errors = sum(sum(r["errors"].values()) for r in results[v])
         print(
-            f"{v:<40}{med:>28.1f}{f'{min(rss):.1f} - {max(rss):.1f}':>18}{len(rss):>6}"
-            f"{med * 1024 / base:>8.2f}{errors:>8}"
+            f"{v:<32}{med:>38.1f}{f'{min(rss):.1f} - {max(rss):.1f}':>16}{med * 1024 / base:>7.2f}"
+            f"{statistics.median(avg):>27.1f}{f'{min(avg):.1f} - {max(avg):.1f}':>16}{len(rss):>5}{errors:>7}"
         )
 
 

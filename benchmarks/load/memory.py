@@ -1,10 +1,12 @@
-"""Where a held participant's server memory goes: snapshots taken inside the server at 0, N and 2N held.
+"""Where a held participant's server memory goes: snapshots taken inside the server at idle, then at
+WARM_UP, WARM_UP + N and WARM_UP + 2N participants held.
 
 The server process (`lobby_load.py serve --snapshots DIR`) answers SIGUSR1 by writing `DIR/snap-K.pickle`:
 its RSS, the count of live Python objects by type (`gc.get_objects`), and, when tracemalloc runs in it
 (`--what-if tracemalloc`), a tracemalloc snapshot. The load generator holds a warm-up batch, asks for a
 snapshot, holds N more, asks again, holds N more, asks again; what the last N added, divided by N, is one
-held participant's cost (the warm-up and the first N take first-use allocations and arena growth out of it).
+held participant's cost at the margin (the warm-up and the first N take first-use allocations and the growth
+of the server's tables out of it); the RSS growth from idle over everyone held is the average cost.
 
 A held participant is connected, said hello, was matched with a partner and exchanged the offer, answer and
 candidates of `participants.fake_sdp` with them: the flow of `stages.Stage` without the disconnect.
@@ -153,22 +155,27 @@ async def measure(url: str, pid: int, kind: str, n: int, folder: Path) -> dict[s
     held = Held(url, kind, random.Random(7))
     t0 = time.perf_counter()
     try:
+        idle = await ask_snapshot(pid, folder, 0)
         await held.add(WARM_UP)
-        s0 = await ask_snapshot(pid, folder, 0)
+        s0 = await ask_snapshot(pid, folder, 1)
         await held.add(n)
-        s1 = await ask_snapshot(pid, folder, 1)
+        s1 = await ask_snapshot(pid, folder, 2)
         await held.add(n)
-        s2 = await ask_snapshot(pid, folder, 2)
+        s2 = await ask_snapshot(pid, folder, 3)
     finally:
         await held.close()
     errors = dict(held.stats.errors)
     first, second = per_participant(s0, s1, n), per_participant(s1, s2, n)
+    total = WARM_UP + 2 * n
+    average = (s2["rss_kb"] - idle["rss_kb"]) / total
     print(
-        f"held {WARM_UP} + {n} + {n} in {time.perf_counter() - t0:.0f} s, errors {errors or 0}; "
-        f"server RSS {s0['rss_kb'] / 1024:.0f} -> {s1['rss_kb'] / 1024:.0f} -> {s2['rss_kb'] / 1024:.0f} MB; "
-        f"RSS per participant: first N {first['rss_b'] / 1024:.1f} KB, second N {second['rss_b'] / 1024:.1f} KB",
+        f"held {WARM_UP} + {n} + {n} in {time.perf_counter() - t0:.0f} s, errors {errors or 0}; server RSS "
+        f"{idle['rss_kb'] / 1024:.0f} (idle) -> {s0['rss_kb'] / 1024:.0f} -> {s1['rss_kb'] / 1024:.0f} -> "
+        f"{s2['rss_kb'] / 1024:.0f} MB; per participant: first N {first['rss_b'] / 1024:.1f} KB, second N "
+        f"{second['rss_b'] / 1024:.1f} KB, all {total} from idle {average:.1f} KB",
         file=sys.stderr,
     )
     second["errors"] = errors
-    second["rss_mb"] = (s0["rss_kb"] / 1024, s1["rss_kb"] / 1024, s2["rss_kb"] / 1024)
+    second["average_kb"] = average
+    second["rss_mb"] = (idle["rss_kb"] / 1024, s2["rss_kb"] / 1024)
     return second

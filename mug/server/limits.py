@@ -87,6 +87,8 @@ class Limits:
 class TokenBucket:
     """`capacity` tokens, refilled at `rate` per second; `take(n)` spends n if there are that many."""
 
+    __slots__ = ("capacity", "rate", "stamp", "tokens")  # three per connection
+
     def __init__(self, rate: float, capacity: float, now: float) -> None:
         self.rate = rate
         self.capacity = capacity
@@ -102,7 +104,7 @@ class TokenBucket:
         return True
 
 
-@dataclass
+@dataclass(slots=True)
 class Flow:
     """One connection's buckets."""
 
