@@ -3,11 +3,15 @@
 Run: `.venv/bin/python benchmarks/lobby_load.py` (defaults: stages 500,1000,2000,4000, raw clients, 180 s budget).
 Options: `--stages 500,1000`, `--client raw|sio`, `--budget 180`, `--log-level info|warning`, `--profile`
 (py-spy samples the server during the whole run and prints where its time goes), `--compare-clients 300`
-(load-generator cost of python-socketio AsyncClient vs the raw Engine.IO client, per participant).
+(load-generator cost of python-socketio AsyncClient vs the raw Engine.IO client, per participant),
+`--runs 5 --variants none,ws-uvicorn` (the stages five times for each server variant, in turn, then the median
+and range of every figure), `--memory 5000` (only memory: where a held participant's server memory goes, see
+`load/memory.py`; `--detail` prints it by type and allocation line; `--variants` compares, five runs by default).
 
 What runs:
 
-- the server: `create_app(experiment, settings)` under uvicorn in its own process, pinned to core 0
+- the server: `create_app(experiment, settings)` under uvicorn with MUG's websocket protocol
+  (`mug.server.websocket`, what `mug serve` and the README's command use) in its own process, pinned to core 0
   (`taskset -c 0`), on a free 127.0.0.1 port, a fresh SQLite database in a temporary folder. The experiment has
   one 2-player game scene (`mug.demos.catch_duo:make_env`, lobby timeout 1 h) and an end scene.
 - the load generator: this process, pinned to core 1, asyncio. Each participant speaks Engine.IO 4 /
@@ -37,7 +41,8 @@ Layout: this file is the entry point (the stage loop, the flags, starting and st
 in `benchmarks/load/`: `server.py` (the server process this script re-runs as `lobby_load.py serve`, with the
 `--what-if` patches), `clients.py` (Socket.IO clients), `participants.py` (one page's flow, fake SDP and
 candidates), `stages.py` (phases, stages and their report), `diagnostics.py` (client cost, profile, log, store),
-`proc.py` (/proc readings).
+`proc.py` (/proc readings), `memory.py` (`--memory`), `summary.py` (`--runs`). The load generator raises its
+open-file limit to the hard limit (the server inherits it): each held participant is a descriptor in both.
 """
 
 from __future__ import annotations
@@ -63,14 +68,16 @@ from load.memory import report as memory_report
 from load.proc import rss_kb
 from load.server import WHAT_IFS, healthz, serve
 from load.stages import ERROR_LIMIT, Stage, report_stage
+from load.summary import report_runs
 
 from mug.testing import free_port, wait_until
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-async def run(args: argparse.Namespace, url: str, pid: int) -> None:
+async def run(args: argparse.Namespace, url: str, pid: int) -> list[Stage]:
     stages = [int(x) for x in args.stages.split(",")]
+    done: list[Stage] = []
     t_start = time.perf_counter()
     if args.compare_clients:
         await compare_clients(url, pid, args.compare_clients)
@@ -89,6 +96,7 @@ async def run(args: argparse.Namespace, url: str, pid: int) -> None:
         stage = Stage(n, url, pid, args.client, seed)
         ok = await stage.run(rss_idle)
         report_stage(stage)
+        done.append(stage)
         last_time, last_n = time.perf_counter() - t0, n
         clean = ok and not stage.stats.errors
         if clean:
@@ -105,6 +113,7 @@ async def run(args: argparse.Namespace, url: str, pid: int) -> None:
         f"\nmax concurrent participants held with no error: {best or 'none'}  "
         f"(total {time.perf_counter() - t_start:.0f} s; server RSS now {rss_kb(pid) / 1024:.1f} MB)"
     )
+    return done
 
 
 def main() -> None:
@@ -138,12 +147,12 @@ def main() -> None:
         metavar="N",
         help="only measure memory per held participant (see load/memory.py), N participants a step",
     )
-    parser.add_argument("--runs", type=int, default=5, help="--memory: runs of each variant")
+    parser.add_argument("--runs", type=int, help="runs of each variant (default: 5 with --memory, else 1)")
     parser.add_argument(
         "--variants",
         default="none",
-        help="--memory: comma-separated server variants, each 'none' or what-if names joined by '+'; the first "
-        "is the base of the ratios",
+        help="comma-separated server variants, each 'none' or what-if names joined by '+', run in turn; with "
+        "--memory the first is the base of the ratios",
     )
     parser.add_argument("--detail", action="store_true", help="--memory: where the bytes go (first run of each)")
     parser.add_argument(
@@ -154,6 +163,8 @@ def main() -> None:
         help="only measure the store's share of hello (N participants, in this process)",
     )
     args = parser.parse_args()
+    if args.runs is None:
+        args.runs = 5 if args.memory else 1
     if args.store_bench:
         asyncio.run(store_bench(args.store_bench))
         return
@@ -167,6 +178,9 @@ def main() -> None:
     os.sched_setaffinity(0, {load_core})
     if args.memory:
         asyncio.run(memory_runs(args, server_core, load_core))
+        return
+    if args.runs > 1 or args.variants != "none":
+        stage_runs(args, server_core, load_core)
         return
     tmp = Path(tempfile.mkdtemp(prefix="mug-lobby-load-"))
     server, url, log = start_server(args, tmp, server_core, args.what_if)
@@ -273,6 +287,28 @@ def stop_server(server: subprocess.Popen[bytes], log: IO[str]) -> None:
     except subprocess.TimeoutExpired:
         server.kill()
     log.close()
+
+
+def stage_runs(args: argparse.Namespace, server_core: int, load_core: int) -> None:
+    """`--runs K` / `--variants ...` without `--memory`: the stages K times per variant, interleaved, summed up."""
+    variants = [v.strip() for v in args.variants.split(",") if v.strip()]
+    results: dict[str, list[list[Stage]]] = {v: [] for v in variants}
+    loads: list[float] = []
+    for run_no in range(args.runs):
+        for variant in variants:
+            what_if = [*args.what_if, *([] if variant == "none" else variant.split("+"))]
+            tmp = Path(tempfile.mkdtemp(prefix="mug-lobby-load-"))
+            server, url, log = start_server(args, tmp, server_core, what_if)
+            loads.append(os.getloadavg()[0])
+            print(f"\n#### run {run_no + 1}/{args.runs}, {variant} (server core {server_core}, load {load_core})")
+            try:
+                stages = asyncio.run(asyncio.wait_for(run(args, url, server.pid), args.budget + 120))
+            finally:
+                stop_server(server, log)
+            summarize_log(tmp / "server.log")
+            shutil.rmtree(tmp, ignore_errors=True)
+            results[variant].append(stages)
+    report_runs(results, loads)
 
 
 async def memory_runs(args: argparse.Namespace, server_core: int, load_core: int) -> None:
