@@ -7,7 +7,10 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-WHAT_IFS = ["one-db-conn", "ping25", "no-deflate", "gc-freeze", "ws-wsproto", "ws-legacy", "ws-uvicorn", "tracemalloc"]
+WHAT_IFS = [
+    *("one-db-conn", "ping25", "no-deflate", "gc-freeze", "ws-wsproto", "ws-legacy", "ws-uvicorn"),
+    *("keep-body-reader", "tracemalloc"),
+]
 
 
 def serve(port: int, db: str, group: int, log_level: str, what_if: list[str], snapshots: str | None = None) -> None:
@@ -18,7 +21,10 @@ def serve(port: int, db: str, group: int, log_level: str, what_if: list[str], sn
     every 25 s: the server's setting now; once it was 5 s), `no-deflate` (no permessage-deflate), `gc-freeze`
     (move the start-up heap out of the cyclic GC's reach, and collect the oldest generation less often),
     `ws-wsproto` / `ws-legacy` / `ws-uvicorn` (uvicorn's wsproto, legacy websockets or "auto"
-    (websockets-sansio) protocol instead of the one MUG is served with, `mug.server.websocket`), `tracemalloc`
+    (websockets-sansio) protocol instead of the one MUG is served with, `mug.server.websocket`),
+    `keep-body-reader` (python-engineio's request translation as it is: a websocket's environ keeps its body
+    reader, see `mug.server.edge._bodiless_websockets`; with `ws-uvicorn`, the server before the memory work
+    but for the slots of three small per-connection classes), `tracemalloc`
     (trace allocations, for `--memory`'s snapshots; it costs memory and time). `snapshots`: the folder of
     `load.memory`'s SIGUSR1 snapshots.
     """
@@ -52,6 +58,10 @@ def serve(port: int, db: str, group: int, log_level: str, what_if: list[str], sn
             real_init(self, *a, **kw)
 
         socketio.AsyncServer.__init__ = init  # type: ignore[method-assign]
+    if "keep-body-reader" in what_if:
+        import mug.server.edge as edge
+
+        edge._bodiless_websockets = lambda translate: translate  # type: ignore[assignment]
     if "no-deflate" in what_if:
         ws_deflate = False
     from mug.server.websocket import PROTOCOL

@@ -7,8 +7,10 @@ limit, plain or compressed (a zip bomb), closes the connection before anything d
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
+import httpx
 import pytest
 from test_participants import EXPERIMENT
 from websockets.asyncio.client import ClientConnection, connect
@@ -106,3 +108,29 @@ def test_the_deflate_settings_make_no_zlib_object_for_an_idle_connection() -> No
     params, extension = factory.process_request_params([("client_max_window_bits", None)], [])
     assert ("server_no_context_takeover", None) in params and ("client_no_context_takeover", None) in params
     assert not hasattr(extension, "encoder") and not hasattr(extension, "decoder")
+
+
+async def test_a_websocket_keeps_no_body_reader_and_polling_still_reads_bodies(serve: Any) -> None:
+    live = serve(EXPERIMENT)
+    sio = live.uvicorn_server.config.app.engineio_server  # the GuardedServer
+    ws = await engineio(live.url)
+    try:
+        await ws.send('421["hello",{"v":1,"token":null,"tab":"tab-1","params":{}}]')
+        assert '"ok":true' in str(await ws.recv())
+        # a polling client's packets are POST bodies, read through the environ's wsgi.input
+        async with httpx.AsyncClient(base_url=live.url + "/socket.io/", headers={"User-Agent": "poller"}) as http:
+            opened = (await http.get("", params={"EIO": "4", "transport": "polling"})).text
+            query = {"EIO": "4", "transport": "polling", "sid": json.loads(opened[1:])["sid"]}
+            assert (await http.post("", params=query, content="40")).text == "OK"
+            assert (await http.get("", params=query)).text.startswith("40")
+            hello = '421["hello",{"v":1,"token":null,"tab":"tab-2","params":{}}]'
+            assert (await http.post("", params=query, content=hello)).text == "OK"
+            assert '"ok":true' in (await http.get("", params=query)).text
+            kinds = sorted(e["asgi.scope"]["type"] for e in sio.environ.values())
+            assert kinds == ["http", "websocket"]
+            for environ in sio.environ.values():
+                assert ("wsgi.input" in environ) == (environ["asgi.scope"]["type"] == "http")
+                assert environ.get("HTTP_USER_AGENT")  # what hello stores is still there
+            await http.post("", params=query, content="1")  # Engine.IO close
+    finally:
+        await ws.close()
