@@ -23,7 +23,6 @@ from harness import FPS, PROFILES, Profile
 
 from mug.testing import start_server
 
-
 ENVS: dict[str, dict[str, Any]] = {
     # light: Catch for two, well under a millisecond per step and Surface draw list
     "catch": {
