@@ -28,7 +28,7 @@ bundle: venv
 	$(BIN)/mug bundle
 
 demo: bundle
-	$(BIN)/uvicorn mug.app:app --host $(HOST) --port $(PORT)
+	$(BIN)/uvicorn mug.app:app --ws mug.server.websocket:WebSocketProtocol --host $(HOST) --port $(PORT)
 
 test: bundle lint
 	$(BIN)/python -m pytest -q -ra

@@ -18,7 +18,7 @@ from starlette.applications import Starlette
 from mug.configurations import Experiment, load_experiment
 from mug.server.edge import GuardedServer
 from mug.server.handlers import emitter, register
-from mug.server.limits import Limits
+from mug.server.limits import MAX_PACKET_BYTES, Limits
 from mug.server.multiplayer import Multiplayer
 from mug.server.pages import Site, health_route
 from mug.server.participants import Participants
@@ -27,9 +27,8 @@ from mug.settings import Settings
 
 log = logging.getLogger("mug")
 
-# Socket.IO drops a connection whose single packet exceeds this; smaller oversized messages get an error
-# acknowledgement from the handlers (see mug.server.wire.MAX_MESSAGE_BYTES).
-ENGINEIO_MAX_PACKET = 4_000_000
+# the packet limit, enforced for polling by python-engineio and for websockets by mug.server.websocket
+ENGINEIO_MAX_PACKET = MAX_PACKET_BYTES
 
 
 def _bundle_manifest(settings: Settings) -> dict[str, Any] | None:

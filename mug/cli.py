@@ -52,6 +52,7 @@ def serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from mug.app import create_app
+    from mug.server import websocket
     from mug.settings import Settings
 
     experiment = _experiment(args.experiment)
@@ -62,7 +63,15 @@ def serve(args: argparse.Namespace) -> int:
         settings = Settings.model_validate(settings.model_dump() | {"database_url": args.database})
     if not args.no_bundle:
         _bundle_for(experiment, settings.bundle_dir, args.offline)
-    uvicorn.run(create_app(experiment, settings), host=args.host, port=args.port, log_level=settings.log_level)
+    # the protocol `uvicorn mug.app:app --ws ...` names (see mug.server.websocket): compression that holds no
+    # memory between messages
+    uvicorn.run(
+        create_app(experiment, settings),
+        host=args.host,
+        port=args.port,
+        log_level=settings.log_level,
+        ws=websocket.PROTOCOL,
+    )
     return 0
 
 

@@ -38,3 +38,15 @@ def test_the_multiplayer_example_builds() -> None:
     exec(compile(code, "README.md", "exec"), namespace)
     duo = namespace["duo"]
     assert isinstance(duo, GameScene) and duo.multiplayer and duo.lobby.on_timeout == "ai"
+
+
+def test_every_served_command_names_mugs_websocket_protocol() -> None:
+    from mug.server.websocket import PROTOCOL
+
+    blocks = re.findall(r"```bash\n(.*?)```", README.read_text(encoding="utf-8"), flags=re.S)
+    commands = [line for block in blocks for line in block.splitlines() if "uvicorn mug.app:app" in line]
+    makefile = (README.parent / "Makefile").read_text(encoding="utf-8")
+    commands += [line for line in makefile.splitlines() if "uvicorn mug.app:app" in line]
+    assert len(commands) >= 2
+    for line in commands:
+        assert f"--ws {PROTOCOL}" in line, line

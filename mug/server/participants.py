@@ -79,7 +79,7 @@ def outcome_config(scene: GameScene, outcome: str) -> Outcome:
     raise ValueError(f"unknown outcome {outcome!r}; known: {sorted(OUTCOME_FIELDS)}")
 
 
-@dataclass
+@dataclass(slots=True)
 class Live:
     """A participant's current connection."""
 
