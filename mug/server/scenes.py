@@ -32,6 +32,7 @@ def scene_spec(scene: Scene, *, seed: int | None, completion_code: str, params: 
             "env_kwargs": scene.env_kwargs,
             "agents": scene.agents_spec(),
             "key_bindings": scene.key_bindings,
+            "pointer": scene.pointer_spec,
             "default_action": scene.default_action,
             "input_mode": scene.input_mode,
             "fps": scene.fps,

@@ -17,6 +17,13 @@ export class Renderer {
     this.images = new Map();
     /** @type {HTMLCanvasElement|null} scratch canvas for RGBA frames, resized as needed */
     this.scratch = null;
+    /** @type {{width: number, height: number}} the surface of the frame drawn last (clicks map into it) */
+    this.size = { width: canvas.width, height: canvas.height };
+  }
+
+  /** @returns {{width: number, height: number}} the env's surface size: of the frame drawn last */
+  surface() {
+    return this.size;
   }
 
   /**
@@ -24,8 +31,13 @@ export class Renderer {
    * @param {Pixels|null} pixels
    */
   draw(payload, pixels) {
-    if (payload.kind === "rgb" && pixels) this.drawPixels(payload.width, payload.height, pixels);
-    else if (payload.kind === "draw") this.drawCommands(payload);
+    if (payload.kind === "rgb" && pixels) {
+      this.size = { width: payload.width, height: payload.height };
+      this.drawPixels(payload.width, payload.height, pixels);
+    } else if (payload.kind === "draw") {
+      this.size = { width: payload.width || this.canvas.width, height: payload.height || this.canvas.height };
+      this.drawCommands(payload);
+    }
   }
 
   /** @param {number} w @param {number} h @param {Pixels} pixels */

@@ -2,7 +2,7 @@
 // A game scene: instructions, the canvas, a start button; episodes played by the worker; rows to the outbox.
 
 import { h } from "../dom.js";
-import { Keyboard } from "../input.js";
+import { Keyboard, Pointer } from "../input.js";
 import { formatScore, gameLayout, showTurn, waitForRuntime } from "./game_view.js";
 import { matchScene } from "./match.js";
 
@@ -54,6 +54,7 @@ async function play(scene, ctx, renderer, first, ui) {
   const { status, outbox, runtime } = ctx;
   const worker = runtime.worker;
   const keyboard = new Keyboard(worker, [...Object.keys(scene.key_bindings), " "]);
+  const pointer = scene.pointer ? new Pointer(worker, renderer.canvas, () => renderer.surface()) : null;
   /** @type {(frame: FrameInfo) => void} */
   let episodeOver = () => {};
   /** @type {(err: import("../worker_protocol.js").WorkerError) => void} */
@@ -96,6 +97,7 @@ async function play(scene, ctx, renderer, first, ui) {
     offFrame();
     offError();
     keyboard.detach();
+    if (pointer) pointer.detach();
     await worker.call("stop").catch(() => {});
   }
 }
