@@ -48,6 +48,11 @@ class _Scene(BaseModel):
 
     id: str = Field(description="Unique scene id: letters, digits, '-' and '_' (it names the scene in the data).")
     title: str = ""
+    assets: str | None = Field(
+        default=None,
+        description="A folder of files (sprites, images) this scene uses besides the experiment's `assets`, "
+        "served under content-versioned URLs; relative to the experiment file's folder.",
+    )
 
     @field_validator("id")
     @classmethod

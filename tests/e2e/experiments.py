@@ -113,6 +113,28 @@ tictactoe_clicks = Experiment(
     ],
 )
 
+# A sprite from the experiment's assets folder (tests/e2e/assets, relative to this file), drawn by a Surface
+# from the first frame on (2 fps: the first frame stays up for half a second); the instructions show another.
+sprite = Experiment(
+    id="e2e-sprite",
+    title="Sprite",
+    assets="assets",
+    scenes=[
+        GameScene(
+            id="game",
+            env="mug_e2e_envs.sprite:make_env",
+            key_bindings={"ArrowLeft": 0},
+            instructions="The green square: ![green square](assets/green-square.png)",
+            fps=2,
+            num_episodes=1,
+            max_steps=3,
+            canvas_width=200,
+            canvas_height=200,
+        ),
+        EndScene(id="end"),
+    ],
+)
+
 # PettingZoo's own tictactoe_v3 (imports pygame) with a Surface renderer: pygame gets MUG's stand-in.
 classic_tictactoe = Experiment(
     id="e2e-classic-tictactoe",

@@ -366,6 +366,32 @@ def test_pettingzoos_own_tictactoe_plays_with_the_pygame_stand_in(mug_server: An
     wait_phase(page, "end", timeout=30_000)
 
 
+def test_a_sprite_from_the_assets_folder_is_drawn_from_the_first_frame(mug_server: Any, page: Any) -> None:
+    server = mug_server(f"{HERE_EXPERIMENTS}:sprite")
+    page.goto(server.url + "/")
+    page.wait_for_function("window.mug?.status().runtime.ready", timeout=60_000)
+    # the instructions' Markdown image points at the versioned URL, and loads
+    img = page.wait_for_selector(".mug-body img")
+    page.wait_for_function("document.querySelector('.mug-body img').naturalWidth === 16")
+    src = img.get_attribute("src") or ""
+    assert src.startswith("/assets/") and src.endswith("/green-square.png")
+    page.click("[data-testid=mug-continue]")
+    drawn = """() => {
+        const c = document.querySelector('[data-testid=mug-canvas]');
+        const px = (x, y) => Array.from(c.getContext('2d').getImageData(x, y, 1, 1).data);
+        return {centre: px(100, 100), corner: px(5, 5), frame: window.mug.status().frame};
+    }"""
+    page.wait_for_function(
+        "document.querySelector('[data-testid=mug-canvas]').getContext('2d').getImageData(5, 5, 1, 1).data[3] > 0"
+    )
+    first = page.evaluate(drawn)
+    assert first == {"centre": [255, 0, 0, 255], "corner": [0, 0, 255, 255], "frame": 0}, (
+        "the first frame drew the preloaded sprite (red) on the blue surface (without preloading, the first frame "
+        "would skip the image while it loads)"
+    )
+    wait_phase(page, "end", timeout=30_000)
+
+
 WORKER_IMPORT = 'import { WORKER_PROTOCOL_VERSION, WorkerCallError, staleFilesMessage } from "./worker_protocol.js";'
 STALE_WORKERS = {
     # a cached worker.js of another protocol version: the worker refuses the page's init

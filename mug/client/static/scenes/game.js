@@ -24,8 +24,9 @@ export async function gameScene(scene, ctx, resume) {
   if (isMultiplayer(scene)) return matchScene(scene, ctx, resume);
   const { status, runtime, outbox } = ctx;
   status.setPhase("game");
-  const { renderer, score, episodeText, stepText, turn, panel } = gameLayout(scene, ctx.root);
+  const { renderer, score, episodeText, stepText, turn, panel, assetsReady } = gameLayout(scene, ctx.root);
   await waitForRuntime(panel, runtime, status);
+  await assetsReady;
   await pressContinue(panel, "Start", "Press Start when you are ready.", false);
 
   // Rows still in the outbox count as played: they reach the server before this scene's new rows.

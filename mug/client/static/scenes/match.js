@@ -44,6 +44,7 @@ export async function matchScene(scene, ctx, resume) {
   status.setPhase("game");
   const ui = gameLayout(scene, ctx.root);
   await waitForRuntime(ui.panel, runtime, status);
+  await ui.assetsReady;
   if (resume.match && resume.match.scene_id === scene.id) return playMatch(scene, ctx, ui, resume.match, []);
   const lobby = await waitForMatch(scene, ctx, ui.panel);
   if ("scene" in lobby) return lobby.scene;
