@@ -16,6 +16,7 @@ import socketio
 from starlette.applications import Starlette
 
 from mug.configurations import Experiment, load_experiment
+from mug.server.assets import Assets
 from mug.server.edge import GuardedServer
 from mug.server.handlers import emitter, register
 from mug.server.limits import MAX_PACKET_BYTES, Limits
@@ -81,7 +82,8 @@ def create_app(
         ping_timeout=20,
     )
     state: dict[str, Any] = {}
-    site = Site(experiment.title, settings.bundle_dir, _bundle_manifest(settings))
+    assets = Assets.of(experiment)  # a missing folder stops the start-up here, naming the field
+    site = Site(experiment.title, settings.bundle_dir, _bundle_manifest(settings), assets)
 
     def info() -> dict[str, Any]:
         participants = state.get("participants")
@@ -97,7 +99,7 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         store = await Store.open(settings.database_url)
-        participants = Participants(experiment, store)
+        participants = Participants(experiment, store, assets)
         multiplayer = Multiplayer(experiment, store, participants, emitter(sio, participants))
         state["participants"] = participants
         state["multiplayer"] = multiplayer

@@ -26,6 +26,8 @@ class Experiment(BaseModel):
         title: the page title participants see.
         scenes: the scenes in order.
         remote: network settings (`RemoteConfig().webrtc()` for TURN).
+        assets: a folder of files (sprites for `Surface.image`, images for Markdown) every scene may use,
+            served under content-versioned URLs (`mug.server.assets`); relative to the experiment file's folder.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -34,6 +36,7 @@ class Experiment(BaseModel):
     title: str = "Experiment"
     scenes: list[Scene]
     remote: RemoteConfig = Field(default_factory=RemoteConfig)
+    assets: str | None = None
 
     @model_validator(mode="after")
     def _check_scenes(self) -> Self:
@@ -88,8 +91,8 @@ class Experiment(BaseModel):
 def load_experiment(spec: str) -> Experiment:
     """Load an experiment from `"module:attribute"` or `"path/to/file.py[:attribute]"`.
 
-    The attribute defaults to `experiment`. A relative package path in a game scene's `packages` is resolved
-    against the experiment file's folder.
+    The attribute defaults to `experiment`. A relative package path in a game scene's `packages`, and a
+    relative `assets` folder, are resolved against the experiment file's folder.
 
     Raises:
         ExperimentError: the file or attribute is missing, or the configuration is invalid.
@@ -142,5 +145,10 @@ def _resolve_packages(experiment: Experiment, base: Path) -> Experiment:
                 for p in scene.packages
             ]
             scene = scene.model_copy(update={"packages": resolved})
+        if scene.assets is not None:
+            scene = scene.model_copy(update={"assets": str(base / Path(scene.assets).expanduser())})
         scenes.append(scene)
-    return experiment.model_copy(update={"scenes": scenes})
+    update: dict[str, object] = {"scenes": scenes}
+    if experiment.assets is not None:
+        update["assets"] = str(base / Path(experiment.assets).expanduser())
+    return experiment.model_copy(update=update)

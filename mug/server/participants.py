@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from mug.configurations import EndScene, Experiment, GameScene, Outcome, Scene, StaticScene
+from mug.server.assets import Assets
 from mug.server.scenes import scene_spec
 from mug.server.store import Store
 from mug.server.wire import Advance, Event, Hello, Records, WireError
@@ -98,9 +99,10 @@ class Participants:
     Connection bookkeeping is in memory (one server process); everything that must survive is in the store.
     """
 
-    def __init__(self, experiment: Experiment, store: Store) -> None:
+    def __init__(self, experiment: Experiment, store: Store, assets: Assets | None = None) -> None:
         self.experiment = experiment
         self.store = store
+        self.assets = assets or Assets()  # the asset URLs of the scenes' Markdown and sprites
         self.by_sid: dict[str, Live] = {}
         self.by_pid: dict[str, Live] = {}
         # replaced by the multiplayer service when the experiment has multiplayer scenes
@@ -166,7 +168,7 @@ class Participants:
         live = Live(pid, sid, msg.tab, 0, code)
         self.by_sid[sid] = live
         self.by_pid[pid] = live
-        spec = scene_spec(first, seed=seed, completion_code=code, params=dict(msg.params))
+        spec = scene_spec(first, seed=seed, completion_code=code, params=dict(msg.params), assets=self.assets)
         log.info("hello %s (new) scene=%s", pid, first.id)
         return self._welcome(token, live, spec, {"episode": 0} if spec["kind"] == "game" else {})
 
@@ -212,7 +214,7 @@ class Participants:
         scene = self.experiment.scenes[live.scene_index]
         seed = await self.store.enter_scene(live.pid, scene.id, live.scene_index, _fresh_seed(scene))
         params = await self.store.params(live.pid) if isinstance(scene, EndScene) else {}
-        return scene_spec(scene, seed=seed, completion_code=live.completion_code, params=params)
+        return scene_spec(scene, seed=seed, completion_code=live.completion_code, params=params, assets=self.assets)
 
     async def _outcome_spec(self, live: Live) -> dict[str, Any]:
         assert live.outcome_scene is not None and live.outcome is not None
@@ -226,9 +228,10 @@ class Participants:
             redirect_url=outcome.redirect_url,
         )
         params = await self.store.params(live.pid)
-        return scene_spec(end, seed=None, completion_code=live.completion_code, params=params) | {
-            "outcome": live.outcome
-        }
+        spec = scene_spec(
+            end, seed=None, completion_code=live.completion_code, params=params, assets=self.assets, assets_of=scene.id
+        )
+        return spec | {"outcome": live.outcome}
 
     async def finish_with_outcome(self, pid: str, scene_id: str, outcome: str) -> dict[str, Any] | None:
         """End a participant's way through the experiment on an outcome page of game scene `scene_id`.
