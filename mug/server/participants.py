@@ -48,6 +48,22 @@ class MatchBook(Protocol):
         ...
 
 
+class Presence(Protocol):
+    """Who is connected where, when several server processes serve the experiment (`mug.server.live`)."""
+
+    async def claim(self, pid: str, sid: str, tab: str) -> str | None:
+        """Make `sid` the participant's connection; returns one to drop on another process (a refresh);
+        raises WireError `second_tab` if another process holds a connection of another tab."""
+        ...
+
+
+class OneProcess:
+    """The Presence of a server that is the only one: `Participants` knows every connection itself."""
+
+    async def claim(self, pid: str, sid: str, tab: str) -> str | None:
+        return None
+
+
 class NoMatches:
     """The MatchBook of an experiment served without multiplayer bookkeeping."""
 
@@ -96,13 +112,17 @@ class Live:
 class Participants:
     """Hello, advance, records and events for connected participants.
 
-    Connection bookkeeping is in memory (one server process); everything that must survive is in the store.
+    Connection bookkeeping is in memory (the connections of this process; `presence` knows those of other
+    processes serving the experiment); everything that must survive is in the store.
     """
 
-    def __init__(self, experiment: Experiment, store: Store, assets: Assets | None = None) -> None:
+    def __init__(
+        self, experiment: Experiment, store: Store, assets: Assets | None = None, presence: Presence | None = None
+    ) -> None:
         self.experiment = experiment
         self.store = store
         self.assets = assets or Assets()  # the asset URLs of the scenes' Markdown and sprites
+        self.presence: Presence = presence or OneProcess()
         self.by_sid: dict[str, Live] = {}
         self.by_pid: dict[str, Live] = {}
         # replaced by the multiplayer service when the experiment has multiplayer scenes
@@ -123,11 +143,11 @@ class Participants:
         if row is None or row["experiment_id"] != self.experiment.id:
             raise WireError("unknown_token", "this participant is not known here; reload the study link")
         pid = row["id"]
-        stale_sid = None
         current = self.by_pid.get(pid)
+        if current is not None and current.tab != msg.tab:
+            raise WireError("second_tab", "this study is already open in another tab or window")
+        stale_sid = await self.presence.claim(pid, sid, msg.tab)  # raises second_tab (held by another process)
         if current is not None:
-            if current.tab != msg.tab:
-                raise WireError("second_tab", "this study is already open in another tab or window")
             stale_sid = current.sid
             self.by_sid.pop(current.sid, None)
         live = Live(
@@ -166,6 +186,7 @@ class Participants:
             pid, hash_token(token), self.experiment.id, code, dict(msg.params), user_agent, first_scene=(first.id, seed)
         )
         live = Live(pid, sid, msg.tab, 0, code)
+        await self.presence.claim(pid, sid, msg.tab)
         self.by_sid[sid] = live
         self.by_pid[pid] = live
         spec = scene_spec(first, seed=seed, completion_code=code, params=dict(msg.params), assets=self.assets)
@@ -262,6 +283,17 @@ class Participants:
         if live is None:
             return None
         live.outcome, live.outcome_scene, live.completion_code = outcome, scene_id, code
+        return await self._outcome_spec(live)
+
+    async def refreshed_outcome(self, pid: str) -> dict[str, Any] | None:
+        """The outcome page of a connected participant whose outcome another server process stored (their
+        copy here learns it), or None when they are not connected here or have no outcome."""
+        live = self.by_pid.get(pid)
+        row = None if live is None else await self.store.participant(pid)
+        if live is None or row is None or row["outcome"] is None:
+            return None
+        live.outcome, live.outcome_scene = row["outcome"], row["outcome_scene"]
+        live.completion_code = row["completion_code"]
         return await self._outcome_spec(live)
 
     async def jump(self, pid: str, scene_id: str) -> dict[str, Any] | None:
