@@ -176,3 +176,77 @@ class PostgresServer:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.stop()
+
+
+class NginxServer:
+    """nginx (Debian package nginx) as a plain process serving `site` (the text of an `http`-block file, such
+    as docs/deploy/nginx-mug.conf) from a folder of its own; `listen` lines must name a free port."""
+
+    def __init__(self, site: str, port: int) -> None:
+        program = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
+        if program is None:
+            raise ServiceNotInstalled("needs nginx (Debian package nginx)")
+        self.program, self.port = program, port
+        self.dir = Path(tempfile.mkdtemp(prefix="mug-nginx-"))
+        self.dir.chmod(0o755)
+        user = "user root;\n" if os.geteuid() == 0 else ""  # workers as the same user: the folder is its own
+        (self.dir / "nginx.conf").write_text(
+            f"{user}worker_processes 1;\npid {self.dir}/nginx.pid;\nerror_log {self.dir}/error.log info;\n"
+            "events { worker_connections 256; }\n"
+            "http {\n"
+            f"  access_log {self.dir}/access.log;\n"
+            f"  client_body_temp_path {self.dir}/body;\n  proxy_temp_path {self.dir}/proxy;\n"
+            f"  fastcgi_temp_path {self.dir}/fastcgi;\n  uwsgi_temp_path {self.dir}/uwsgi;\n"
+            f"  scgi_temp_path {self.dir}/scgi;\n"
+            f"{site}\n}}\n"
+        )
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> NginxServer:
+        conf = str(self.dir / "nginx.conf")
+        check = subprocess.run([self.program, "-t", "-p", str(self.dir), "-c", conf], capture_output=True, text=True)
+        if check.returncode != 0:
+            raise RuntimeError(f"nginx refused the configuration:\n{check.stderr}")
+        self._proc = subprocess.Popen(
+            [self.program, "-p", str(self.dir), "-c", conf, "-g", "daemon off;"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+
+        def listening() -> bool:
+            if self._proc is not None and self._proc.poll() is not None:
+                raise RuntimeError(f"nginx exited: {self.log()[-2000:]}")
+            try:
+                socket.create_connection((HOST, self.port), timeout=1).close()
+            except OSError:
+                return False
+            return True
+
+        wait_until(listening, READY_WITHIN_S, interval=0.05, what=f"nginx listens on port {self.port}")
+        return self
+
+    def log(self) -> str:
+        return "\n".join(
+            (self.dir / name).read_text(errors="replace")
+            for name in ("error.log", "access.log")
+            if (self.dir / name).exists()
+        )
+
+    def stop(self) -> None:
+        if self._proc is not None:
+            self._proc.terminate()
+            try:
+                self._proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self._proc.kill()
+                self._proc.wait()
+            self._proc = None
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def __enter__(self) -> NginxServer:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()

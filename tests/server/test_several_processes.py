@@ -15,24 +15,30 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
+import httpx
 import pytest
+import socketio
 from sio_peer import Peer, matched, until_connected
 
-from mug.testing import RunningServer, start_server
-from mug.testing.services import PostgresServer, RedisServer
+from mug.testing import RunningServer, free_port, start_server, wait_until_async
+from mug.testing.services import NginxServer, PostgresServer, RedisServer, ServiceNotInstalled
 
 pytestmark = [pytest.mark.redis, pytest.mark.postgres]
 
 HERE = Path(__file__).resolve().parent
 EXPERIMENTS = HERE / "mp_experiments.py"
+NGINX_SITE = HERE.parent.parent / "docs" / "deploy" / "nginx-mug.conf"
 SDP = {"type": "offer", "sdp": "v=0 opaque"}
 
 
 class Cluster:
     """Server processes sharing one Redis and one database; `servers[i].url` is process i."""
 
-    def __init__(self, redis: RedisServer, database_url: str, work: Path, experiment: str) -> None:
+    def __init__(
+        self, redis: RedisServer, database_url: str, work: Path, experiment: str, env: dict[str, str] | None = None
+    ) -> None:
         self.redis, self.database_url, self.work, self.experiment = redis, database_url, work, experiment
+        self.env = {"MUG_REDIS_URL": redis.url} | (env or {})
         self.servers: list[RunningServer] = []
 
     def _start(self, i: int, port: int | None = None) -> RunningServer:
@@ -41,7 +47,7 @@ class Cluster:
             database_url=self.database_url,
             bundle_dir=self.work / "no-bundle",
             cwd=self.work,
-            env={"MUG_REDIS_URL": self.redis.url},
+            env=self.env,
             log=self.work / f"server{i}.log",
             log_level="info",
             port=port,
@@ -74,9 +80,9 @@ def cluster(redis_server: RedisServer, postgres: PostgresServer, tmp_path: Path)
     made: list[Cluster] = []
     database_url = postgres.new_database()  # here: the test's own event loop runs while it calls `make`
 
-    def make(experiment: str = "duo", n: int = 2) -> Cluster:
+    def make(experiment: str = "duo", n: int = 2, env: dict[str, str] | None = None) -> Cluster:
         assert not made, "one cluster per test"
-        c = Cluster(redis_server, database_url, tmp_path, experiment).start(n)
+        c = Cluster(redis_server, database_url, tmp_path, experiment, env).start(n)
         made.append(c)
         return c
 
@@ -309,3 +315,50 @@ def _healthz(url: str) -> str:
 
     with urllib.request.urlopen(f"{url}/healthz", timeout=5) as response:
         return str(response.read().decode())
+
+
+@pytest.mark.proxy
+async def test_behind_nginx_configured_as_the_readme_says(cluster: Callable[..., Cluster]) -> None:
+    c = cluster(env={"MUG_NEW_PARTICIPANTS_PER_MINUTE": "2"})
+    port = free_port()
+    site = NGINX_SITE.read_text().replace("listen 80;", f"listen 127.0.0.1:{port};")
+    site = site.replace("127.0.0.1:8001", c.url(0).removeprefix("http://"))
+    site = site.replace("127.0.0.1:8002", c.url(1).removeprefix("http://"))
+    try:
+        nginx = NginxServer(site, port)
+    except ServiceNotInstalled as exc:
+        pytest.skip(str(exc))
+    proxy = f"http://127.0.0.1:{port}"
+    group: list[Peer] = []
+    with nginx:
+        async with httpx.AsyncClient(base_url=proxy) as http:
+            assert (await http.get("/")).status_code == 200
+            assert (await http.get("/healthz")).json()["experiment"] == "mp"
+        # as the page connects: HTTP long-polling first, then the upgrade to a WebSocket, through the proxy
+        a = await Peer(proxy, "a").start(transports=["polling", "websocket"])
+        group.append(a)
+        await wait_until_async(lambda: a.sio.transport() == "websocket", 5, what="the upgrade to a WebSocket")
+        held = [json.loads(await asyncio.to_thread(_healthz, c.url(i)))["connected"] for i in (0, 1)]
+        assert sorted(held) == [0, 1]
+        other = held.index(0)  # the partner comes in on the process the proxy did not pick for a
+        b = await Peer(c.url(other), "b").start()
+        group.append(b)
+        start = (await matched(a, b))[0]
+        assert (await b.call("signal", {"v": 1, "to": 0, "kind": "offer", "data": SDP}))["ok"]
+        assert (await a.wait_for("signal"))["match_id"] == start["match_id"]
+        # uvicorn takes the client's address from the proxy's X-Forwarded-For: quotas count participants'
+        # addresses, not the proxy's (2 new participants per address and minute in this test)
+        acks = [await _new_participant(proxy, address) for address in ["203.0.113.7"] * 3 + ["203.0.113.8"]]
+        assert [ack.get("ok") or ack["error"]["code"] for ack in acks] == [True, True, "quota_exceeded", True]
+        await stop_all(*group)
+
+
+async def _new_participant(url: str, address: str) -> dict[str, Any]:
+    client = socketio.AsyncClient(reconnection=False)
+    await client.connect(url, transports=["websocket"], headers={"X-Forwarded-For": address})
+    try:
+        hello = {"v": 1, "token": None, "tab": "tab-quota", "params": {}, "match_id": None}
+        ack: dict[str, Any] = await client.call("hello", hello, timeout=10)
+        return ack
+    finally:
+        await client.disconnect()
