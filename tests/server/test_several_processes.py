@@ -357,7 +357,7 @@ async def _new_participant(url: str, address: str) -> dict[str, Any]:
     client = socketio.AsyncClient(reconnection=False)
     await client.connect(url, transports=["websocket"], headers={"X-Forwarded-For": address})
     try:
-        hello = {"v": 1, "token": None, "tab": "tab-quota", "params": {}, "match_id": None}
+        hello: dict[str, Any] = {"v": 1, "token": None, "tab": "tab-quota", "params": {}, "match_id": None}
         ack: dict[str, Any] = await client.call("hello", hello, timeout=10)
         return ack
     finally:
