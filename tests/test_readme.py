@@ -1,4 +1,4 @@
-"""The README's Python snippets run as written."""
+"""The README's Python snippets run as written, and its proxy configurations are the files the tests run."""
 
 from __future__ import annotations
 
@@ -50,3 +50,10 @@ def test_every_served_command_names_mugs_websocket_protocol() -> None:
     assert len(commands) >= 2
     for line in commands:
         assert f"--ws {PROTOCOL}" in line, line
+
+
+def test_the_proxy_configurations_are_the_tested_files() -> None:
+    text = README.read_text(encoding="utf-8")
+    deploy = README.parent / "docs" / "deploy"
+    for name in ("nginx-mug.conf", "Caddyfile"):
+        assert (deploy / name).read_text(encoding="utf-8") in text, f"README shows docs/deploy/{name} as it is"
