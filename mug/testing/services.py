@@ -250,3 +250,61 @@ class NginxServer:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.stop()
+
+
+class CaddyServer:
+    """Caddy (Debian package caddy) as a plain process serving `caddyfile` (its admin endpoint off, its state
+    in a folder of its own); the site addresses must be plain `http://` ones on a free port."""
+
+    def __init__(self, caddyfile: str, port: int) -> None:
+        program = shutil.which("caddy")
+        if program is None:
+            raise ServiceNotInstalled("needs caddy (Debian package caddy)")
+        self.program, self.port = program, port
+        self.dir = Path(tempfile.mkdtemp(prefix="mug-caddy-"))
+        (self.dir / "Caddyfile").write_text(caddyfile)
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> CaddyServer:
+        env = dict(os.environ, HOME=str(self.dir), XDG_DATA_HOME=str(self.dir), XDG_CONFIG_HOME=str(self.dir))
+        conf = ["--config", str(self.dir / "Caddyfile"), "--adapter", "caddyfile"]
+        check = subprocess.run([self.program, "validate", *conf], capture_output=True, text=True, env=env)
+        if check.returncode != 0:
+            raise RuntimeError(f"caddy refused the configuration:\n{check.stderr[-3000:]}")
+        with (self.dir / "caddy.log").open("wb") as log:
+            self._proc = subprocess.Popen([self.program, "run", *conf], stdout=log, stderr=subprocess.STDOUT, env=env)
+
+        def listening() -> bool:
+            if self._proc is not None and self._proc.poll() is not None:
+                raise RuntimeError(f"caddy exited: {self.log()[-2000:]}")
+            try:
+                socket.create_connection((HOST, self.port), timeout=1).close()
+            except OSError:
+                return False
+            return True
+
+        wait_until(listening, READY_WITHIN_S, interval=0.05, what=f"caddy listens on port {self.port}")
+        return self
+
+    def log(self) -> str:
+        path = self.dir / "caddy.log"
+        return path.read_text(errors="replace") if path.exists() else ""
+
+    def stop(self) -> None:
+        if self._proc is not None:
+            self._proc.terminate()
+            try:
+                self._proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self._proc.kill()
+                self._proc.wait()
+            self._proc = None
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def __enter__(self) -> CaddyServer:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()

@@ -14,6 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import asyncpg
 import httpx
 import pytest
@@ -21,13 +22,14 @@ import socketio
 from sio_peer import Peer, matched, until_connected
 
 from mug.testing import RunningServer, free_port, start_server, wait_until_async
-from mug.testing.services import NginxServer, PostgresServer, RedisServer, ServiceNotInstalled
+from mug.testing.services import CaddyServer, NginxServer, PostgresServer, RedisServer, ServiceNotInstalled
 
 pytestmark = [pytest.mark.redis, pytest.mark.postgres]
 
 HERE = Path(__file__).resolve().parent
 EXPERIMENTS = HERE / "mp_experiments.py"
 NGINX_SITE = HERE.parent.parent / "docs" / "deploy" / "nginx-mug.conf"
+CADDYFILE = HERE.parent.parent / "docs" / "deploy" / "Caddyfile"
 SDP = {"type": "offer", "sdp": "v=0 opaque"}
 
 
@@ -317,20 +319,28 @@ def _healthz(url: str) -> str:
         return str(response.read().decode())
 
 
+def _proxy(kind: str, c: Cluster, port: int) -> NginxServer | CaddyServer:
+    """The README's proxy configuration as shipped, with the ports of this test."""
+    up0, up1 = c.url(0).removeprefix("http://"), c.url(1).removeprefix("http://")
+    if kind == "nginx":
+        site = NGINX_SITE.read_text().replace("listen 80;", f"listen 127.0.0.1:{port};")
+        return NginxServer(site.replace("127.0.0.1:8001", up0).replace("127.0.0.1:8002", up1), port)
+    caddyfile = CADDYFILE.read_text().replace("study.example.org {", f"{{\n\tadmin off\n}}\nhttp://127.0.0.1:{port} {{")
+    return CaddyServer(caddyfile.replace("127.0.0.1:8001", up0).replace("127.0.0.1:8002", up1), port)
+
+
 @pytest.mark.proxy
-async def test_behind_nginx_configured_as_the_readme_says(cluster: Callable[..., Cluster]) -> None:
+@pytest.mark.parametrize("kind", ["nginx", "caddy"])
+async def test_behind_a_proxy_configured_as_the_readme_says(cluster: Callable[..., Cluster], kind: str) -> None:
     c = cluster(env={"MUG_NEW_PARTICIPANTS_PER_MINUTE": "2"})
     port = free_port()
-    site = NGINX_SITE.read_text().replace("listen 80;", f"listen 127.0.0.1:{port};")
-    site = site.replace("127.0.0.1:8001", c.url(0).removeprefix("http://"))
-    site = site.replace("127.0.0.1:8002", c.url(1).removeprefix("http://"))
     try:
-        nginx = NginxServer(site, port)
+        proxy_server = _proxy(kind, c, port)
     except ServiceNotInstalled as exc:
         pytest.skip(str(exc))
     proxy = f"http://127.0.0.1:{port}"
     group: list[Peer] = []
-    with nginx:
+    with proxy_server:
         async with httpx.AsyncClient(base_url=proxy) as http:
             assert (await http.get("/")).status_code == 200
             assert (await http.get("/healthz")).json()["experiment"] == "mp"
@@ -346,19 +356,23 @@ async def test_behind_nginx_configured_as_the_readme_says(cluster: Callable[...,
         start = (await matched(a, b))[0]
         assert (await b.call("signal", {"v": 1, "to": 0, "kind": "offer", "data": SDP}))["ok"]
         assert (await a.wait_for("signal"))["match_id"] == start["match_id"]
-        # uvicorn takes the client's address from the proxy's X-Forwarded-For: quotas count participants'
-        # addresses, not the proxy's (2 new participants per address and minute in this test)
-        acks = [await _new_participant(proxy, address) for address in ["203.0.113.7"] * 3 + ["203.0.113.8"]]
+        # uvicorn takes the client's address from the proxy's X-Forwarded-For: the quota (2 new participants
+        # per address and minute here) counts the participants' addresses, not the proxy's, and an address a
+        # client claims for itself changes nothing
+        sources = ["127.0.0.2"] * 3 + ["127.0.0.3"]
+        acks = [await _new_participant(proxy, source, claims=f"198.51.100.{i}") for i, source in enumerate(sources)]
         assert [ack.get("ok") or ack["error"]["code"] for ack in acks] == [True, True, "quota_exceeded", True]
         await stop_all(*group)
 
 
-async def _new_participant(url: str, address: str) -> dict[str, Any]:
-    client = socketio.AsyncClient(reconnection=False)
-    await client.connect(url, transports=["websocket"], headers={"X-Forwarded-For": address})
-    try:
-        hello: dict[str, Any] = {"v": 1, "token": None, "tab": "tab-quota", "params": {}, "match_id": None}
-        ack: dict[str, Any] = await client.call("hello", hello, timeout=10)
-        return ack
-    finally:
-        await client.disconnect()
+async def _new_participant(url: str, source: str, claims: str) -> dict[str, Any]:
+    """A new participant's hello from the loopback address `source`, with an X-Forwarded-For of its own."""
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(local_addr=(source, 0))) as session:
+        client = socketio.AsyncClient(reconnection=False, http_session=session)
+        await client.connect(url, transports=["websocket"], headers={"X-Forwarded-For": claims})
+        try:
+            hello: dict[str, Any] = {"v": 1, "token": None, "tab": "tab-quota", "params": {}, "match_id": None}
+            ack: dict[str, Any] = await client.call("hello", hello, timeout=10)
+            return ack
+        finally:
+            await client.disconnect()
