@@ -75,15 +75,18 @@ async def test_a_timeout_is_taken_by_one_process_and_a_match_ends_once(two: tupl
     assert await a.state.live_match_of("x") is None
 
 
-async def test_finishers_and_absences_are_shared(two: tuple[Process, Process]) -> None:
+async def test_finishers_and_marks_are_shared(two: tuple[Process, Process]) -> None:
     a, b = two
     assert await a.state.add_finished("m1", "x") == {"x"}
     assert await b.state.add_finished("m1", "y") == {"x", "y"}
-    await a.state.set_absent("x", 5.0)
-    assert await b.state.absences() == {"x": 5.0}
-    assert await b.state.absences(["y", "x"]) == {"x": 5.0}
-    await b.state.clear_absent("x")
-    assert await a.state.absences() == {}
+    await a.state.mark("absent", "x", 5.0)
+    assert await b.state.marked("absent") == {"x": 5.0}
+    assert await b.state.marked("absent", ["y", "x"]) == {"x": 5.0}
+    await b.state.unmark("absent", "x")
+    assert await a.state.marked("absent") == {}
+    await a.state.mark("rejoining", "y", 7.0, keep_first=True)
+    await b.state.mark("rejoining", "y", 9.0, keep_first=True)  # a second hello of the rejoining page
+    assert await a.state.marked("rejoining") == {"y": 7.0} and await a.state.marked("absent") == {}
 
 
 async def test_presence_refuses_a_second_tab_elsewhere_and_moves_a_refresh(two: tuple[Process, Process]) -> None:

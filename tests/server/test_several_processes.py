@@ -264,6 +264,32 @@ async def test_a_member_who_leaves_on_one_process_ends_the_match_for_the_partner
         await stop_all(a, b)
 
 
+async def test_a_page_reloaded_onto_the_other_process_gets_its_running_match_back(
+    cluster: Callable[..., Cluster],
+) -> None:
+    c = cluster()
+    a = await Peer(c.url(0), "a").start()
+    b = await Peer(c.url(1), "b").start()
+    try:
+        start = (await matched(a, b))[0]
+        await a.start(url=c.url(1))  # reloaded (its page names no match), and this time on process 1
+        rejoin = a.hello["resume"]["match"]
+        assert rejoin["rejoin"] is True and rejoin["match_id"] == start["match_id"] and rejoin["slot"] == 0
+        # its offers reach the partner, and the partner's reach it, now both on process 1
+        assert (await a.call("signal", {"v": 1, "to": 1, "kind": "offer", "data": SDP}))["ok"]
+        assert (await b.wait_for("signal"))["from"] == {"pid": a.pid, "slot": 0}
+        resumed = {"v": 1, "match_id": start["match_id"], "kind": "resumed", "data": {}}
+        assert (await a.call("match_report", resumed))["ok"]
+        for p in (a, b):
+            finished = {"v": 1, "match_id": start["match_id"], "kind": "finished", "data": {}}
+            assert (await p.call("match_report", finished))["ok"]
+        (match,) = await query(c.database_url, "SELECT end_reason FROM matches")
+        assert match["end_reason"] == "finished"
+        assert not a.got("match_end") and not b.got("match_end")
+    finally:
+        await stop_all(a, b)
+
+
 async def test_one_process_killed_its_participants_carry_on_through_the_other(
     cluster: Callable[..., Cluster],
 ) -> None:
