@@ -24,7 +24,7 @@ from sio_peer import Peer, matched, until_connected
 from mug.testing import RunningServer, free_port, start_server, wait_until_async
 from mug.testing.services import CaddyServer, NginxServer, PostgresServer, RedisServer, ServiceNotInstalled
 
-pytestmark = [pytest.mark.redis, pytest.mark.postgres]
+pytestmark = [pytest.mark.redis, pytest.mark.postgres, pytest.mark.processes]
 
 HERE = Path(__file__).resolve().parent
 EXPERIMENTS = HERE / "mp_experiments.py"
