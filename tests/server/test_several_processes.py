@@ -57,7 +57,12 @@ class Cluster:
 
     def start(self, n: int) -> Cluster:
         with ThreadPoolExecutor(n) as pool:  # start-up is mostly imports: in parallel
-            self.servers = list(pool.map(self._start, range(n)))
+            futures = [pool.submit(self._start, i) for i in range(n)]
+        failed = [exc for f in futures if (exc := f.exception()) is not None]
+        self.servers = [f.result() for f in futures if f.exception() is None]
+        if failed:  # the ones that did start are stopped with the others, never left running
+            self.stop()
+            raise failed[0]
         return self
 
     async def restart(self, i: int) -> RunningServer:
