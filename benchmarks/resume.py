@@ -68,7 +68,8 @@ def run_once(case: str, bundle: Path) -> dict[str, Any]:
         by_slot = {p["status"]["match"]["slot"]: p["status"]["match"] for p in result["players"]}
         out: dict[str, Any] = {"ok": ok, "stall_ms": by_slot[0]["stall_ms"]}
         if case == "reload":
-            out["resumed_s"] = result["reload"]["resumed_s"]
+            out["resumed_s"] = result["reload"].get("resumed_s")
+            out["ok"] = ok and out["resumed_s"] is not None
             out["replayed"] = by_slot[1]["replayed"]
         if case == "drop":
             out["away_ms"] = by_slot[1]["pauses"][0]["away_ms"]

@@ -207,11 +207,12 @@ def run(args: argparse.Namespace, result: dict[str, Any]) -> dict[str, Any]:
                     victim = slots[args.reload_slot]
                     st = status(pages[victim]) if victim not in ended else None
                     if "reload" not in result and st and (st["frame"] or 0) >= args.reload_at_frame:
-                        result["reload"] = {"frame": st["frame"], "t": time.monotonic()}
+                        result["reload"] = {"frame": st["frame"], "t": time.monotonic(), "wall": time.time()}
                         pages[victim].reload()
                     elif "reload" in result and "resumed_s" not in result["reload"] and st and st["match"]:
-                        if st["match"]["rejoin"] and st["phase"] == "playing":
-                            result["reload"]["resumed_s"] = round(time.monotonic() - result["reload"]["t"], 2)
+                        if st["match"]["rejoin"] and st["match"]["resumed_at"]:  # the page's own clock
+                            resumed = st["match"]["resumed_at"] / 1000 - result["reload"]["wall"]
+                            result["reload"]["resumed_s"] = round(resumed, 2)
                 if args.drop_slot is not None and slots.get(args.drop_slot) is not None and "drop" not in result:
                     victim = slots[args.drop_slot]
                     st = status(pages[victim])

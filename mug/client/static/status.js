@@ -9,9 +9,11 @@
  *   peers: {slot: number, type: string, relay_protocol?: string|null, rtt_ms: number|null,
  *     lockstep_rtt_ms?: number|null}[],
  *   input_delay: number|null, stalls: number, stall_ms: number, desyncs: number[], state: string,
- *   connect_ms: number|null, rejoin: boolean, replayed: number, ice_restarts: number, reconnects: number,
+ *   connect_ms: number|null, rejoin: boolean, replayed: number, resumed_at: number|null, ice_restarts: number,
+ *   reconnects: number,
  *   pauses: {slot: number, frame: number, away_ms: number|null, rejoined: boolean|null}[]}} MatchStatus
- *   `rejoin`: this page rejoined a running match (after a reload), replaying `replayed` frames; `pauses`: the
+ *   `rejoin`: this page rejoined a running match (after a reload), replaying `replayed` frames, and played on
+ *   from `resumed_at` (Date.now() ms); `pauses`: the
  *   peers that were away (`away_ms` null while they still are); `ice_restarts`: ICE restarts this page
  *   started; `reconnects`: connections replaced after a loss that opened
  *   `state`: "connecting", then the match runner's ("synchronizing", "running", "pause", "finished", "done",

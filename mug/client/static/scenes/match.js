@@ -67,7 +67,7 @@ async function playMatch(scene, ctx, ui, start, early) {
   /** @type {import("../status.js").MatchStatus} */
   const match = { id: start.match_id, slot: start.slot, peers: [], input_delay: null,
     stalls: 0, stall_ms: 0, desyncs: [], state: "connecting", connect_ms: null, rejoin: start.rejoin,
-    replayed: 0, pauses: [], ice_restarts: 0, reconnects: 0 };
+    replayed: 0, resumed_at: null, pauses: [], ice_restarts: 0, reconnects: 0 };
   status.match = match;
   status.setPhase("connecting");
   const others = start.members.length - 1;
@@ -178,6 +178,7 @@ async function playMatch(scene, ctx, ui, start, early) {
           ui.panel.replaceChildren();
         } else if (e.kind === "replayed") {
           match.replayed = e.frames;
+          match.resumed_at = Date.now();
           report("resumed", { frames_replayed: e.frames, frame: e.frame,
             rejoin_ms: Math.round(performance.now() - rejoinStarted) });
         } else if (e.kind === "peer_away" && !over) {
