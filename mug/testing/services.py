@@ -18,6 +18,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 from types import TracebackType
+from typing import Self
 
 from mug.testing.coturn import free_port
 from mug.testing.wait import wait_until
@@ -30,7 +31,55 @@ class ServiceNotInstalled(RuntimeError):
     """The server program is not installed (tests skip on this, naming the Debian package)."""
 
 
-class RedisServer:
+class _Service:
+    """A server program run as a child process: stop it (terminate, then kill), use it as a context manager."""
+
+    name = "service"
+    _proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> Self:
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        raise NotImplementedError
+
+    def log(self) -> str:
+        return ""
+
+    def _end_process(self, timeout: float = 10) -> None:
+        if self._proc is not None:
+            self._proc.terminate()
+            try:
+                self._proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self._proc.kill()
+                self._proc.wait()
+            self._proc = None
+
+    def _wait_listening(self, port: int) -> None:
+        """Wait until `port` accepts a connection; raise at once if the program exited."""
+
+        def listening() -> bool:
+            if self._proc is not None and self._proc.poll() is not None:
+                raise RuntimeError(f"{self.name} exited: {self.log()[-2000:]}")
+            try:
+                socket.create_connection((HOST, port), timeout=1).close()
+            except OSError:
+                return False
+            return True
+
+        wait_until(listening, READY_WITHIN_S, interval=0.05, what=f"{self.name} listens on port {port}")
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+
+class RedisServer(_Service):
     """`redis-server` on a free loopback port, no persistence. Use as a context manager, or `start`/`stop`.
 
     `restart()` stops it and starts a new empty one on the same port (a Redis that lost its memory).
@@ -46,7 +95,7 @@ class RedisServer:
         self.dir = Path(tempfile.mkdtemp(prefix="mug-redis-"))
         self._proc: subprocess.Popen[bytes] | None = None
 
-    def start(self) -> RedisServer:
+    def start(self) -> Self:
         args = [self.program, "--port", str(self.port), "--bind", HOST, "--save", "", "--appendonly", "no"]
         args += ["--dir", str(self.dir), "--logfile", str(self.dir / "redis.log")]
         self._proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -68,24 +117,9 @@ class RedisServer:
         return path.read_text(errors="replace") if path.exists() else ""
 
     def stop(self, remove: bool = True) -> None:
-        if self._proc is not None:
-            self._proc.terminate()
-            try:
-                self._proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self._proc.kill()
-                self._proc.wait()
-            self._proc = None
+        self._end_process()
         if remove:
             shutil.rmtree(self.dir, ignore_errors=True)
-
-    def __enter__(self) -> RedisServer:
-        return self.start()
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
 
 
 def _pg_bin(name: str) -> str | None:
@@ -100,7 +134,7 @@ async def _login(url: str) -> None:
     await conn.close()
 
 
-class PostgresServer:
+class PostgresServer(_Service):
     """A PostgreSQL server of its own on a free loopback port (user `mug`, trust authentication).
 
     `url` is its `postgres` database; `new_database()` creates a fresh one and returns its URL. Run as root,
@@ -117,7 +151,7 @@ class PostgresServer:
         self.base = Path(tempfile.mkdtemp(prefix="mug-pg-"))
         self._proc: subprocess.Popen[bytes] | None = None
 
-    def start(self) -> PostgresServer:
+    def start(self) -> Self:
         root = os.geteuid() == 0
         run_as: list[str] = ["runuser", "-u", "postgres", "--"] if root else []
         if root:
@@ -163,24 +197,15 @@ class PostgresServer:
         return f"postgresql://mug@{HOST}:{self.port}/{name}"
 
     def stop(self) -> None:
-        if self._proc is not None:
-            self._proc.terminate()
-            self._proc.wait(timeout=20)
-            self._proc = None
+        self._end_process(timeout=20)
         shutil.rmtree(self.base, ignore_errors=True)
 
-    def __enter__(self) -> PostgresServer:
-        return self.start()
 
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
-
-
-class NginxServer:
+class NginxServer(_Service):
     """nginx (Debian package nginx) as a plain process serving `site` (the text of an `http`-block file, such
     as docs/deploy/nginx-mug.conf) from a folder of its own; `listen` lines must name a free port."""
+
+    name = "nginx"
 
     def __init__(self, site: str, port: int) -> None:
         program = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
@@ -202,7 +227,7 @@ class NginxServer:
         )
         self._proc: subprocess.Popen[bytes] | None = None
 
-    def start(self) -> NginxServer:
+    def start(self) -> Self:
         conf = str(self.dir / "nginx.conf")
         check = subprocess.run([self.program, "-t", "-p", str(self.dir), "-c", conf], capture_output=True, text=True)
         if check.returncode != 0:
@@ -213,16 +238,7 @@ class NginxServer:
             stderr=subprocess.DEVNULL,
         )
 
-        def listening() -> bool:
-            if self._proc is not None and self._proc.poll() is not None:
-                raise RuntimeError(f"nginx exited: {self.log()[-2000:]}")
-            try:
-                socket.create_connection((HOST, self.port), timeout=1).close()
-            except OSError:
-                return False
-            return True
-
-        wait_until(listening, READY_WITHIN_S, interval=0.05, what=f"nginx listens on port {self.port}")
+        self._wait_listening(self.port)
         return self
 
     def log(self) -> str:
@@ -233,28 +249,15 @@ class NginxServer:
         )
 
     def stop(self) -> None:
-        if self._proc is not None:
-            self._proc.terminate()
-            try:
-                self._proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self._proc.kill()
-                self._proc.wait()
-            self._proc = None
+        self._end_process()
         shutil.rmtree(self.dir, ignore_errors=True)
 
-    def __enter__(self) -> NginxServer:
-        return self.start()
 
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
-
-
-class CaddyServer:
+class CaddyServer(_Service):
     """Caddy (Debian package caddy) as a plain process serving `caddyfile` (its admin endpoint off, its state
     in a folder of its own); the site addresses must be plain `http://` ones on a free port."""
+
+    name = "caddy"
 
     def __init__(self, caddyfile: str, port: int) -> None:
         program = shutil.which("caddy")
@@ -265,7 +268,7 @@ class CaddyServer:
         (self.dir / "Caddyfile").write_text(caddyfile)
         self._proc: subprocess.Popen[bytes] | None = None
 
-    def start(self) -> CaddyServer:
+    def start(self) -> Self:
         env = dict(os.environ, HOME=str(self.dir), XDG_DATA_HOME=str(self.dir), XDG_CONFIG_HOME=str(self.dir))
         conf = ["--config", str(self.dir / "Caddyfile"), "--adapter", "caddyfile"]
         check = subprocess.run([self.program, "validate", *conf], capture_output=True, text=True, env=env)
@@ -274,16 +277,7 @@ class CaddyServer:
         with (self.dir / "caddy.log").open("wb") as log:
             self._proc = subprocess.Popen([self.program, "run", *conf], stdout=log, stderr=subprocess.STDOUT, env=env)
 
-        def listening() -> bool:
-            if self._proc is not None and self._proc.poll() is not None:
-                raise RuntimeError(f"caddy exited: {self.log()[-2000:]}")
-            try:
-                socket.create_connection((HOST, self.port), timeout=1).close()
-            except OSError:
-                return False
-            return True
-
-        wait_until(listening, READY_WITHIN_S, interval=0.05, what=f"caddy listens on port {self.port}")
+        self._wait_listening(self.port)
         return self
 
     def log(self) -> str:
@@ -291,20 +285,5 @@ class CaddyServer:
         return path.read_text(errors="replace") if path.exists() else ""
 
     def stop(self) -> None:
-        if self._proc is not None:
-            self._proc.terminate()
-            try:
-                self._proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self._proc.kill()
-                self._proc.wait()
-            self._proc = None
+        self._end_process()
         shutil.rmtree(self.dir, ignore_errors=True)
-
-    def __enter__(self) -> CaddyServer:
-        return self.start()
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
