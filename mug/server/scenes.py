@@ -23,6 +23,8 @@ def scene_spec(scene: Scene, *, seed: int | None, completion_code: str, params: 
         return base | {
             "body_html": scene.body_html,
             "button_label": scene.button_label,
+            "consent": scene.consent,
+            "decline_label": scene.decline_label,
             "questions": [q.model_dump() for q in scene.questions],
         }
     if isinstance(scene, GameScene):
