@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import collections
 import csv
 import glob
 import os
@@ -17,7 +18,7 @@ import asyncpg
 import pytest
 
 from mug.server.export import export_async
-from mug.server.store import Store, StoreError
+from mug.server.store import Plan, Store, StoreError
 from mug.testing import wait_until
 
 
@@ -147,3 +148,58 @@ async def test_a_database_of_another_schema_is_refused_with_a_message(tmp_path: 
     await store.close()
     store = await Store.open(f"sqlite:///{tmp_path / 'new.sqlite3'}")  # and opened again
     await store.close()
+
+
+def _plan(condition: str | None) -> Plan:
+    return Plan(
+        order_seed=1,
+        order=[{"id": f"start-{condition}", "scene": "start", "repeat": None}],
+        first_seed=None,
+        completion_code="CODE",
+    )
+
+
+async def test_condition_assignment_is_atomic_across_processes(database_url: str) -> None:
+    # three Store objects stand for three server processes sharing one database
+    stores = [await Store.open(database_url) for _ in range(3)]
+    try:
+        admitted = await asyncio.gather(
+            *(
+                stores[i % 3].admit(f"p_{i}", f"{i:064d}", "exp", "", {}, None, plan=_plan, conditions=["a", "b", "c"])
+                for i in range(12)
+            )
+        )
+        assert collections.Counter(a.condition for a in admitted) == {"a": 4, "b": 4, "c": 4}
+        assert await stores[0].condition_counts("exp") == {c: {"assigned": 4, "completed": 0} for c in "abc"}
+        # the same unique URL parameter value arriving five times at once is admitted once
+        dupes = await asyncio.gather(
+            *(
+                stores[i % 3].admit(
+                    f"q_{i}",
+                    f"{i + 100:064d}",
+                    "exp",
+                    "",
+                    {"PROLIFIC_PID": "same"},
+                    None,
+                    plan=_plan,
+                    unique=["PROLIFIC_PID"],
+                    duplicate_code="DUP",
+                )
+                for i in range(5)
+            )
+        )
+        assert sorted(str(a.outcome) for a in dupes) == ["None"] + ["duplicate_param"] * 4
+        # balanced by completion: the condition with the fewest completed participants comes next
+        finished = next(a for a in admitted if a.condition == "a")
+        pid = f"p_{admitted.index(finished)}"
+        await stores[1].leave_scene(pid, "start-a", {}, finished=True)
+        await stores[1].leave_scene(pid, "start-a", {}, finished=True)  # counted once
+        counts = await stores[1].condition_counts("exp")
+        assert counts["a"] == {"assigned": 4, "completed": 1}
+        nxt = await stores[2].admit(
+            "r_1", "r" * 64, "exp", "", {}, None, plan=_plan, conditions=["a", "b", "c"], balance="completed"
+        )
+        assert nxt.condition in {"b", "c"}
+    finally:
+        for store in stores:
+            await store.close()
