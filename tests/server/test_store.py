@@ -7,6 +7,7 @@ import collections
 import csv
 import glob
 import os
+import secrets
 import shutil
 import socket
 import subprocess
@@ -162,15 +163,18 @@ def _plan(condition: str | None) -> Plan:
 async def test_condition_assignment_is_atomic_across_processes(database_url: str) -> None:
     # three Store objects stand for three server processes sharing one database
     stores = [await Store.open(database_url) for _ in range(3)]
+    tag, exp = secrets.token_hex(2), f"exp-{secrets.token_hex(4)}"  # the PostgreSQL server is shared by tests
     try:
         admitted = await asyncio.gather(
             *(
-                stores[i % 3].admit(f"p_{i}", f"{i:064d}", "exp", "", {}, None, plan=_plan, conditions=["a", "b", "c"])
+                stores[i % 3].admit(
+                    f"p_{tag}{i}", f"{tag}{i:060d}", exp, "", {}, None, plan=_plan, conditions=["a", "b", "c"]
+                )
                 for i in range(12)
             )
         )
         assert collections.Counter(a.condition for a in admitted) == {"a": 4, "b": 4, "c": 4}
-        assert await stores[0].condition_counts("exp") == {c: {"assigned": 4, "completed": 0} for c in "abc"}
+        assert await stores[0].condition_counts(exp) == {c: {"assigned": 4, "completed": 0} for c in "abc"}
         # the same unique URL parameter value arriving five times at once is admitted once
         dupes = await asyncio.gather(
             *(
@@ -191,13 +195,13 @@ async def test_condition_assignment_is_atomic_across_processes(database_url: str
         assert sorted(str(a.outcome) for a in dupes) == ["None"] + ["duplicate_param"] * 4
         # balanced by completion: the condition with the fewest completed participants comes next
         finished = next(a for a in admitted if a.condition == "a")
-        pid = f"p_{admitted.index(finished)}"
+        pid = f"p_{tag}{admitted.index(finished)}"
         await stores[1].leave_scene(pid, "start-a", {}, finished=True)
         await stores[1].leave_scene(pid, "start-a", {}, finished=True)  # counted once
-        counts = await stores[1].condition_counts("exp")
+        counts = await stores[1].condition_counts(exp)
         assert counts["a"] == {"assigned": 4, "completed": 1}
         nxt = await stores[2].admit(
-            "r_1", "r" * 64, "exp", "", {}, None, plan=_plan, conditions=["a", "b", "c"], balance="completed"
+            f"r_{tag}", tag * 16, exp, "", {}, None, plan=_plan, conditions=["a", "b", "c"], balance="completed"
         )
         assert nxt.condition in {"b", "c"}
     finally:
