@@ -64,7 +64,7 @@ class Entry(BaseModel):
             give_code=False,
         )
     )
-    max_rtt_ms: float | None = Field(default=None, gt=0, le=60_000)
+    max_rtt_ms: float | None = Field(default=None, gt=0, le=5000)
     slow: Outcome = Field(
         default_factory=lambda: Outcome(
             title="Connection too slow",

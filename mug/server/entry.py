@@ -66,9 +66,10 @@ def screen_device(rules: Entry, found: Device) -> str | None:
 
 
 def ping_timeout_s(rules: Entry) -> float:
-    """How long one ping may wait for its answer (well beyond the limit, so a late answer is measured)."""
+    """How long one ping may wait for its answer: beyond the limit, so a late answer is still measured, and
+    short enough (max_rtt_ms is at most 5 s) that the page's hello (10 s) is answered in time."""
     assert rules.max_rtt_ms is not None
-    return max(1.0, 3 * rules.max_rtt_ms / 1000)
+    return max(1.0, 1.5 * rules.max_rtt_ms / 1000)
 
 
 async def measure_rtt(call: Callable[[int], Awaitable[Any]], timeout_s: float) -> float | None:
