@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import socketio
+from raw_socketio import RawClient
+from sio_peer import Peer, duo
 
 from mug.configurations import (
     Condition,
@@ -24,8 +26,6 @@ from mug.configurations import (
     StaticScene,
 )
 from mug.server.export import export_async
-from tests.server.raw_socketio import RawClient
-from tests.server.sio_peer import duo
 
 KEYS = {"ArrowLeft": 0}
 CHROME = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36"
@@ -146,7 +146,6 @@ async def test_condition_parameters_reach_the_scene_spec(serve: Any) -> None:
 
 
 async def test_multiplayer_members_share_their_condition(serve: Any) -> None:
-    from tests.server.sio_peer import Peer
 
     experiment = Experiment(
         id="mpc",
