@@ -173,7 +173,13 @@ class Participants:
         """A stored participant's resolved scene list (refused at entry: the written one, never shown)."""
         if not row.get("scene_order"):
             return self.experiment.default_scenes
-        return [self.experiment.scene(entry["id"]) for entry in json.loads(row["scene_order"])]
+        try:
+            return [self.experiment.scene(entry["id"]) for entry in json.loads(row["scene_order"])]
+        except KeyError as exc:
+            # the experiment was changed under a running study: this participant's scenes are gone
+            raise WireError(
+                "experiment_changed", f"scene {exc.args[0]!r} of this participant is no longer in the experiment"
+            ) from None
 
     async def _create(self, sid: str, msg: Hello, user_agent: str | None, refused: str | None) -> dict[str, Any]:
         # one transaction and no read-back: everything a new participant's first page needs is known here

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import json
 
-from mug.configurations import Condition, EndScene, Experiment, GameScene, Randomize, Repeat, StaticScene
+from mug.configurations import Condition, EndScene, Experiment, GameScene, Policy, Randomize, Repeat, StaticScene
 from mug.replay.data import load_experiment_config
 from mug.server.metadata import experiment_config
 
 
 def test_a_conditioned_experiment_round_trips() -> None:
-    game = GameScene(id="g", env="m.e:make", agents={0: "human", 1: "m.p:make"}, key_bindings={"a": 0})
+    game = GameScene(id="g", env="m.e:make", agents={0: "human", 1: Policy(ref="m.p:make")}, key_bindings={"a": 0})
     experiment = Experiment(
         id="x",
         scenes=[Randomize([StaticScene(id="a"), Repeat(game, 2)]), EndScene(id="end")],

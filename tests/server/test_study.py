@@ -314,3 +314,20 @@ async def test_a_game_scene_cannot_be_skipped(serve: Any) -> None:
         await page.call("records", {"v": 1, "scene_id": "game", "batch": 1, "rows": [step(1, 0)]})
         assert (await page.advance("game"))["scene"]["id"] == "end"
         assert ack["ok"]
+
+
+async def test_a_participant_whose_scenes_are_gone_is_told_so(serve: Any) -> None:
+    live = serve(CONDITIONED)
+    tokens = []
+    for i in range(3):
+        async with Page(live.url, tab=f"tab-{i}") as page:
+            tokens.append((await page.hello())["token"])
+    live.stop()
+    changed = Experiment(id="cond", scenes=[StaticScene(id="welcome"), game(), EndScene(id="end")])
+    again = serve(changed)
+    codes = []
+    for i, token in enumerate(tokens):
+        async with Page(again.url, tab=f"tab-{i}") as page:
+            ack = await page.hello(token)
+            codes.append("ok" if ack["ok"] else ack["error"]["code"])
+    assert sorted(codes) == ["experiment_changed", "experiment_changed", "ok"]  # only "slow" kept its scenes
