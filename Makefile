@@ -1,5 +1,6 @@
 # Set-up and everyday commands. `make demo` serves the embedded demo; `make test` runs every test;
-# `make check` is the quick loop: lint and the tests that need no bundle, browser or Node.js (about a minute).
+# `make check` is the quick loop: lint and the tests that need no bundle, browser, Node.js or several server
+# processes (about a minute).
 VENV ?= .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
@@ -28,13 +29,13 @@ bundle: venv
 	$(BIN)/mug bundle
 
 demo: bundle
-	$(BIN)/uvicorn mug.app:app --host $(HOST) --port $(PORT)
+	$(BIN)/uvicorn mug.app:app --ws mug.server.websocket:WebSocketProtocol --host $(HOST) --port $(PORT)
 
 test: bundle lint
 	$(BIN)/python -m pytest -q -ra
 
 check: lint
-	$(BIN)/python -m pytest -q -m "not browser and not node and not bundle"
+	$(BIN)/python -m pytest -q -m "not browser and not node and not bundle and not processes"
 
 lint: venv node
 	$(BIN)/ruff check mug tests benchmarks examples

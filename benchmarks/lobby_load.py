@@ -3,11 +3,15 @@
 Run: `.venv/bin/python benchmarks/lobby_load.py` (defaults: stages 500,1000,2000,4000, raw clients, 180 s budget).
 Options: `--stages 500,1000`, `--client raw|sio`, `--budget 180`, `--log-level info|warning`, `--profile`
 (py-spy samples the server during the whole run and prints where its time goes), `--compare-clients 300`
-(load-generator cost of python-socketio AsyncClient vs the raw Engine.IO client, per participant).
+(load-generator cost of python-socketio AsyncClient vs the raw Engine.IO client, per participant),
+`--runs 5 --variants none,ws-uvicorn` (the stages five times for each server variant, in turn, then the median
+and range of every figure), `--memory 5000` (only memory: where a held participant's server memory goes, see
+`load/memory.py`; `--detail` prints it by type and allocation line; `--variants` compares, five runs by default).
 
 What runs:
 
-- the server: `create_app(experiment, settings)` under uvicorn in its own process, pinned to core 0
+- the server: `create_app(experiment, settings)` under uvicorn with MUG's websocket protocol
+  (`mug.server.websocket`, what `mug serve` and the README's command use) in its own process, pinned to core 0
   (`taskset -c 0`), on a free 127.0.0.1 port, a fresh SQLite database in a temporary folder. The experiment has
   one 2-player game scene (`mug.demos.catch_duo:make_env`, lobby timeout 1 h) and an end scene.
 - the load generator: this process, pinned to core 1, asyncio. Each participant speaks Engine.IO 4 /
@@ -37,7 +41,8 @@ Layout: this file is the entry point (the stage loop, the flags, starting and st
 in `benchmarks/load/`: `server.py` (the server process this script re-runs as `lobby_load.py serve`, with the
 `--what-if` patches), `clients.py` (Socket.IO clients), `participants.py` (one page's flow, fake SDP and
 candidates), `stages.py` (phases, stages and their report), `diagnostics.py` (client cost, profile, log, store),
-`proc.py` (/proc readings).
+`proc.py` (/proc readings), `memory.py` (`--memory`), `summary.py` (`--runs`). The load generator raises its
+open-file limit to the hard limit (the server inherits it): each held participant is a descriptor in both.
 """
 
 from __future__ import annotations
@@ -46,26 +51,33 @@ import argparse
 import asyncio
 import contextlib
 import os
+import resource
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import IO, Any
 
 from load.diagnostics import compare_clients, store_bench, summarize_log, summarize_profile
+from load.memory import WARM_UP, measure
+from load.memory import report as memory_report
 from load.proc import rss_kb
-from load.server import healthz, serve
+from load.server import WHAT_IFS, healthz, serve
 from load.stages import ERROR_LIMIT, Stage, report_stage
+from load.summary import report_runs
 
 from mug.testing import free_port, wait_until
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-async def run(args: argparse.Namespace, url: str, pid: int) -> None:
+async def run(args: argparse.Namespace, url: str, pid: int) -> list[Stage]:
     stages = [int(x) for x in args.stages.split(",")]
+    done: list[Stage] = []
     t_start = time.perf_counter()
     if args.compare_clients:
         await compare_clients(url, pid, args.compare_clients)
@@ -84,14 +96,18 @@ async def run(args: argparse.Namespace, url: str, pid: int) -> None:
         stage = Stage(n, url, pid, args.client, seed)
         ok = await stage.run(rss_idle)
         report_stage(stage)
+        done.append(stage)
         last_time, last_n = time.perf_counter() - t0, n
         clean = ok and not stage.stats.errors
         if clean:
             best = n
         # let the server settle: every connection gone
         for _ in range(100):
-            if (await asyncio.get_running_loop().run_in_executor(None, healthz, url))["connected"] == 0:
-                break
+            try:
+                if (await asyncio.get_running_loop().run_in_executor(None, healthz, url))["connected"] == 0:
+                    break
+            except OSError:  # still busy with N disconnects (each ends a match in the database)
+                pass
             await asyncio.sleep(0.2)
         if not ok:
             print(f"\nstopping: stage N = {n} failed (errors above {ERROR_LIMIT:.0%} or timeouts)")
@@ -100,6 +116,7 @@ async def run(args: argparse.Namespace, url: str, pid: int) -> None:
         f"\nmax concurrent participants held with no error: {best or 'none'}  "
         f"(total {time.perf_counter() - t_start:.0f} s; server RSS now {rss_kb(pid) / 1024:.1f} MB)"
     )
+    return done
 
 
 def main() -> None:
@@ -111,6 +128,7 @@ def main() -> None:
     s.add_argument("--group", type=int, default=2)
     s.add_argument("--log-level", default="info")
     s.add_argument("--what-if", action="append", default=[])
+    s.add_argument("--snapshots", help="folder for the SIGUSR1 memory snapshots (see load/memory.py)")
     parser.add_argument("--stages", default="500,1000,2000,4000")
     parser.add_argument("--client", choices=["raw", "sio"], default="raw")
     parser.add_argument("--budget", type=float, default=180.0, help="seconds for the stages (stops early)")
@@ -122,9 +140,24 @@ def main() -> None:
         "--what-if",
         action="append",
         default=[],
-        choices=["one-db-conn", "ping25", "no-deflate", "gc-freeze", "ws-wsproto", "ws-legacy"],
+        choices=WHAT_IFS,
         help="patch the server process from outside to measure a proposed change (repeatable)",
     )
+    parser.add_argument(
+        "--memory",
+        type=int,
+        default=0,
+        metavar="N",
+        help="only measure memory per held participant (see load/memory.py), N participants a step",
+    )
+    parser.add_argument("--runs", type=int, help="runs of each variant (default: 5 with --memory, else 1)")
+    parser.add_argument(
+        "--variants",
+        default="none",
+        help="comma-separated server variants, each 'none' or what-if names joined by '+', run in turn; with "
+        "--memory the first is the base of the ratios",
+    )
+    parser.add_argument("--detail", action="store_true", help="--memory: where the bytes go (first run of each)")
     parser.add_argument(
         "--store-bench",
         type=int,
@@ -133,52 +166,30 @@ def main() -> None:
         help="only measure the store's share of hello (N participants, in this process)",
     )
     args = parser.parse_args()
+    if args.runs is None:
+        args.runs = 5 if args.memory else 1
     if args.store_bench:
         asyncio.run(store_bench(args.store_bench))
         return
     if args.cmd == "serve":
-        serve(args.port, args.db, args.group, args.log_level, args.what_if)
+        serve(args.port, args.db, args.group, args.log_level, args.what_if, args.snapshots)
         return
 
+    _raise_open_files()
     cores = sorted(os.sched_getaffinity(0))
     server_core, load_core = (cores[0], cores[1]) if len(cores) > 1 else (cores[0], cores[0])
     os.sched_setaffinity(0, {load_core})
+    if args.memory:
+        asyncio.run(memory_runs(args, server_core, load_core))
+        return
+    if args.runs > 1 or args.variants != "none":
+        stage_runs(args, server_core, load_core)
+        return
     tmp = Path(tempfile.mkdtemp(prefix="mug-lobby-load-"))
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    cmd = [
-        sys.executable,
-        str(Path(__file__).resolve()),
-        "serve",
-        "--port",
-        str(port),
-        "--db",
-        str(tmp / "data.sqlite3"),
-        "--log-level",
-        args.log_level,
-        *(f"--what-if={w}" for w in args.what_if),
-    ]
-    if shutil.which("taskset"):
-        cmd = ["taskset", "-c", str(server_core), *cmd]
-    log = (tmp / "server.log").open("w")
-    server = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
+    server, url, log = start_server(args, tmp, server_core, args.what_if)
     spy: subprocess.Popen[bytes] | None = None
     raw = tmp / "profile.txt"
     try:
-        # not mug.testing.start_server: this server is its own entry point (what-if patches), pinned to a core
-
-        def ready() -> bool:
-            if server.poll() is not None:
-                raise SystemExit(f"server exited; log: {tmp / 'server.log'}")
-            try:
-                return bool(healthz(url))
-            except OSError:
-                return False
-
-        try:
-            wait_until(ready, 30, interval=0.1, what="the server answers /healthz")
-        except TimeoutError:
-            raise SystemExit(f"server did not start; log: {tmp / 'server.log'}") from None
         print(
             f"server: core {server_core}, {url}, log level {args.log_level}, log {tmp / 'server.log'}; "
             f"load generator: core {load_core}, {args.client} clients; what-if: {args.what_if or 'none'}"
@@ -214,12 +225,7 @@ def main() -> None:
                 spy.wait(20)
             if spy.poll() is None:
                 spy.kill()
-        server.send_signal(signal.SIGTERM)
-        try:
-            server.wait(15)
-        except subprocess.TimeoutExpired:
-            server.kill()
-        log.close()
+        stop_server(server, log)
     if args.profile:
         summarize_profile(raw)
     summarize_log(tmp / "server.log")
@@ -227,6 +233,129 @@ def main() -> None:
         print(f"kept: {tmp} (server.log, profile.txt)")
     else:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _raise_open_files() -> None:
+    """Every held participant is a file descriptor in the server and one here: lift the soft limit to the hard one."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
+def start_server(
+    args: argparse.Namespace, tmp: Path, core: int, what_if: list[str], snapshots: Path | None = None
+) -> tuple[subprocess.Popen[bytes], str, IO[str]]:
+    """The server process (`lobby_load.py serve`), pinned to `core`, once it answers /healthz."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    cmd = [
+        sys.executable,
+        str(Path(__file__).resolve()),
+        "serve",
+        "--port",
+        str(port),
+        "--db",
+        str(tmp / "data.sqlite3"),
+        "--log-level",
+        args.log_level,
+        *(f"--what-if={w}" for w in what_if),
+        *(["--snapshots", str(snapshots)] if snapshots else []),
+    ]
+    if shutil.which("taskset"):
+        cmd = ["taskset", "-c", str(core), *cmd]
+    log = (tmp / "server.log").open("w")
+    server = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
+    # not mug.testing.start_server: this server is its own entry point (what-if patches), pinned to a core
+
+    def ready() -> bool:
+        if server.poll() is not None:
+            raise SystemExit(f"server exited; log: {tmp / 'server.log'}")
+        try:
+            return bool(healthz(url))
+        except OSError:
+            return False
+
+    try:
+        wait_until(ready, 30, interval=0.1, what="the server answers /healthz")
+    except TimeoutError:
+        stop_server(server, log)
+        raise SystemExit(f"server did not start; log: {tmp / 'server.log'}") from None
+    return server, url, log
+
+
+def stop_server(server: subprocess.Popen[bytes], log: IO[str]) -> None:
+    server.send_signal(signal.SIGTERM)
+    try:
+        server.wait(15)
+    except subprocess.TimeoutExpired:
+        server.kill()
+    log.close()
+
+
+def stage_runs(args: argparse.Namespace, server_core: int, load_core: int) -> None:
+    """`--runs K` / `--variants ...` without `--memory`: the stages K times per variant, interleaved, summed up."""
+    variants = [v.strip() for v in args.variants.split(",") if v.strip()]
+    results: dict[str, list[list[Stage]]] = {v: [] for v in variants}
+    loads: list[float] = []
+    for run_no in range(args.runs):
+        for variant in variants:
+            what_if = [*args.what_if, *([] if variant == "none" else variant.split("+"))]
+            tmp = Path(tempfile.mkdtemp(prefix="mug-lobby-load-"))
+            server, url, log = start_server(args, tmp, server_core, what_if)
+            loads.append(os.getloadavg()[0])
+            print(f"\n#### run {run_no + 1}/{args.runs}, {variant} (server core {server_core}, load {load_core})")
+            try:
+                stages = asyncio.run(asyncio.wait_for(run(args, url, server.pid), args.budget + 120))
+            finally:
+                stop_server(server, log)
+            summarize_log(tmp / "server.log")
+            shutil.rmtree(tmp, ignore_errors=True)
+            results[variant].append(stages)
+    report_runs(results, loads)
+
+
+async def memory_runs(args: argparse.Namespace, server_core: int, load_core: int) -> None:
+    """`--memory N`: each variant's cost per held participant, variants interleaved run by run."""
+    variants = [v.strip() for v in args.variants.split(",") if v.strip()]
+    results: dict[str, list[dict[str, Any]]] = {v: [] for v in variants}
+    print(
+        f"memory per held participant: {WARM_UP} + {args.memory} + {args.memory} held, the last {args.memory} "
+        f"counted; {args.runs} runs of variants {variants} (what-if patches joined by '+'); server core "
+        f"{server_core}, load core {load_core}; load average at start {os.getloadavg()[0]:.2f}"
+    )
+    loads: list[float] = []
+    for run_no in range(args.runs):
+        for variant in variants:
+            what_if = [] if variant == "none" else variant.split("+")
+            tmp = Path(tempfile.mkdtemp(prefix="mug-lobby-mem-"))
+            snaps = tmp / "snaps"
+            snaps.mkdir()
+            server, url, log = start_server(args, tmp, server_core, what_if, snaps)
+            try:
+                loads.append(os.getloadavg()[0])
+                print(f"run {run_no + 1}/{args.runs}, {variant}: ", end="", file=sys.stderr, flush=True)
+                per = await asyncio.wait_for(measure(url, server.pid, args.client, args.memory, snaps), 1800)
+            finally:
+                stop_server(server, log)
+                shutil.rmtree(tmp, ignore_errors=True)
+            results[variant].append(per)
+            if run_no == 0 and args.detail:
+                memory_report(f"{variant} (run 1)", per)
+    print(f"\nload average (1 min) during the runs: {min(loads):.2f} to {max(loads):.2f} (2 cores; the server had one)")
+    print(
+        f"\n{'variant':<32}{'KB/participant at the margin: median':>38}{'range':>16}{'ratio':>7}"
+        f"{'average from idle: median':>27}{'range':>16}{'runs':>5}{'errors':>7}"
+    )
+    base = statistics.median(r["rss_b"] for r in results[variants[0]])
+    for v in variants:
+        rss = [r["rss_b"] / 1024 for r in results[v]]
+        avg = [r["average_kb"] for r in results[v]]
+        med = statistics.median(rss)
+        errors = sum(sum(r["errors"].values()) for r in results[v])
+        print(
+            f"{v:<32}{med:>38.1f}{f'{min(rss):.1f} - {max(rss):.1f}':>16}{med * 1024 / base:>7.2f}"
+            f"{statistics.median(avg):>27.1f}{f'{min(avg):.1f} - {max(avg):.1f}':>16}{len(rss):>5}{errors:>7}"
+        )
 
 
 if __name__ == "__main__":

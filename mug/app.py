@@ -16,9 +16,11 @@ import socketio
 from starlette.applications import Starlette
 
 from mug.configurations import Experiment, load_experiment
+from mug.server.assets import Assets
 from mug.server.edge import GuardedServer
 from mug.server.handlers import emitter, register
-from mug.server.limits import Limits
+from mug.server.limits import MAX_PACKET_BYTES, Limits
+from mug.server.live import LiveState, LocalState
 from mug.server.multiplayer import Multiplayer
 from mug.server.pages import Site, health_route
 from mug.server.participants import Participants
@@ -27,9 +29,8 @@ from mug.settings import Settings
 
 log = logging.getLogger("mug")
 
-# Socket.IO drops a connection whose single packet exceeds this; smaller oversized messages get an error
-# acknowledgement from the handlers (see mug.server.wire.MAX_MESSAGE_BYTES).
-ENGINEIO_MAX_PACKET = 4_000_000
+# the packet limit, enforced for polling by python-engineio and for websockets by mug.server.websocket
+ENGINEIO_MAX_PACKET = MAX_PACKET_BYTES
 
 
 def _bundle_manifest(settings: Settings) -> dict[str, Any] | None:
@@ -43,6 +44,15 @@ def _bundle_manifest(settings: Settings) -> dict[str, Any] | None:
         )
         return None
     return {"bundle_id": manifest.bundle_id, "lock_file": manifest.lock_file, "packages": list(manifest.packages)}
+
+
+def _live_state(settings: Settings, namespace: str) -> LiveState:
+    if not settings.redis_url:
+        return LocalState()
+    # imported only here: it needs the `redis` package (pip install 'multi-user-gymnasium[redis]')
+    from mug.server.live_redis import RedisState
+
+    return RedisState(settings.redis_url, namespace)
 
 
 def create_app(
@@ -70,8 +80,16 @@ def create_app(
     limits = limits or Limits(
         new_participants_per_minute=settings.new_participants_per_minute, max_stored_bytes=settings.max_stored_bytes
     )
+    namespace = experiment.id
+    # several processes (MUG_REDIS_URL): events cross between them through Redis, as does the live state
+    manager = (
+        socketio.AsyncRedisManager(settings.redis_url, channel=f"mug:{namespace}:socketio")
+        if settings.redis_url
+        else None
+    )
     sio = GuardedServer(
         limits,
+        client_manager=manager,
         async_mode="asgi",
         cors_allowed_origins=settings.cors_origins or None,
         max_http_buffer_size=ENGINEIO_MAX_PACKET,
@@ -82,7 +100,8 @@ def create_app(
         ping_timeout=20,
     )
     state: dict[str, Any] = {}
-    site = Site(experiment.title, settings.bundle_dir, _bundle_manifest(settings))
+    assets = Assets.of(experiment)  # a missing folder stops the start-up here, naming the field
+    site = Site(experiment.title, settings.bundle_dir, _bundle_manifest(settings), assets)
 
     def info() -> dict[str, Any]:
         participants = state.get("participants")
@@ -92,17 +111,19 @@ def create_app(
             "bundle": site.bundle["bundle_id"] if site.bundle else None,
             "connected": len(participants.by_sid) if participants else 0,
             # matches held in memory (live ones, and ended ones whose members are still on their page)
-            "matches": len(multiplayer.matches) if multiplayer else 0,
+            "matches": multiplayer.live.held() if multiplayer else 0,
         }
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         store = await Store.open(settings.database_url)
-        participants = Participants(experiment, store)
-        multiplayer = Multiplayer(experiment, store, participants, emitter(sio, participants))
+        live = _live_state(settings, namespace)
+        participants = Participants(experiment, store, assets, presence=live)
+        multiplayer = Multiplayer(experiment, store, participants, emitter(sio), live)
         state["participants"] = participants
         state["multiplayer"] = multiplayer
-        register(sio, participants, multiplayer, limits)
+        register(sio, participants, multiplayer, limits, live)
+        await live.start(multiplayer.command)
         await multiplayer.restore()
         ticker = asyncio.create_task(multiplayer.run_ticker())
         log.info(
@@ -117,6 +138,7 @@ def create_app(
             ticker.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await ticker
+            await live.close()
             await store.close()
 
     web = Starlette(routes=[health_route(info), *site.routes()], lifespan=lifespan)

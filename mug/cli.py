@@ -32,14 +32,22 @@ def pygame_notes(experiment: Experiment) -> list[str]:
     ]
 
 
+def _assets(experiment: Experiment) -> dict[str, dict[str, str]]:
+    """The experiment's asset files with their SHA-256 (a missing folder is an ExperimentError naming it)."""
+    from mug.server.assets import Assets
+
+    return Assets.of(experiment).listing()
+
+
 def _bundle_for(experiment: Experiment, bundle_dir: Path, offline: bool) -> None:
     from mug.bundle import BundleError, build_bundle, bundle_is_current
 
-    if bundle_is_current(bundle_dir, experiment.packages):
+    assets = _assets(experiment)
+    if bundle_is_current(bundle_dir, experiment.packages, assets):
         return
     print(f"mug: building the Pyodide bundle in {bundle_dir} ...", file=sys.stderr)
     try:
-        manifest = build_bundle(bundle_dir, packages=experiment.packages, offline=offline)
+        manifest = build_bundle(bundle_dir, packages=experiment.packages, offline=offline, assets=assets)
     except BundleError as exc:
         raise SystemExit(f"mug: cannot build the Pyodide bundle: {exc}") from None
     print(f"mug: bundle {manifest.bundle_id} ready", file=sys.stderr)
@@ -52,6 +60,7 @@ def serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from mug.app import create_app
+    from mug.server import websocket
     from mug.settings import Settings
 
     experiment = _experiment(args.experiment)
@@ -62,7 +71,15 @@ def serve(args: argparse.Namespace) -> int:
         settings = Settings.model_validate(settings.model_dump() | {"database_url": args.database})
     if not args.no_bundle:
         _bundle_for(experiment, settings.bundle_dir, args.offline)
-    uvicorn.run(create_app(experiment, settings), host=args.host, port=args.port, log_level=settings.log_level)
+    # the protocol `uvicorn mug.app:app --ws ...` names (see mug.server.websocket): compression that holds no
+    # memory between messages
+    uvicorn.run(
+        create_app(experiment, settings),
+        host=args.host,
+        port=args.port,
+        log_level=settings.log_level,
+        ws=websocket.PROTOCOL,
+    )
     return 0
 
 
@@ -77,7 +94,7 @@ def bundle(argv: list[str]) -> int:
     extra: list[str] = []
     for package in experiment.packages:
         extra += ["--package", package]
-    code = cli(argv + extra)
+    code = cli(argv + extra, assets=_assets(experiment))
     for note in pygame_notes(experiment):
         print(note)
     return code

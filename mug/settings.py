@@ -27,6 +27,10 @@ class Settings(BaseModel):
         default_factory=list, description="MUG_CORS_ORIGINS, comma-separated; empty: same origin only."
     )
     log_level: str = Field(default="info", description="MUG_LOG_LEVEL")
+    redis_url: str | None = Field(
+        default=None,
+        description="MUG_REDIS_URL: redis://host:port/db shared by several server processes; unset: one process.",
+    )
     new_participants_per_minute: int = Field(
         default=NEW_PARTICIPANTS_PER_MINUTE,
         ge=1,
@@ -47,6 +51,13 @@ class Settings(BaseModel):
             )
         return value
 
+    @field_validator("redis_url")
+    @classmethod
+    def _check_redis(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError(f"MUG_REDIS_URL {value!r}: use redis://host:6379/0 (rediss:// for TLS, or unix:///path)")
+        return value
+
     @classmethod
     def from_env(cls, load_env_file: bool = True) -> Settings:
         """Read the settings from MUG_* variables (and a `.env` file in the working directory)."""
@@ -62,6 +73,8 @@ class Settings(BaseModel):
             values["bundle_dir"] = Path(env["MUG_BUNDLE_DIR"])
         if env.get("MUG_CORS_ORIGINS"):
             values["cors_origins"] = [o.strip() for o in env["MUG_CORS_ORIGINS"].split(",") if o.strip()]
+        if env.get("MUG_REDIS_URL"):
+            values["redis_url"] = env["MUG_REDIS_URL"]
         if env.get("MUG_LOG_LEVEL"):
             values["log_level"] = env["MUG_LOG_LEVEL"]
         for name in ("new_participants_per_minute", "max_stored_bytes"):

@@ -17,6 +17,7 @@ from mug.configurations import Experiment
 from mug.server.limits import Limits
 from mug.testing import RunningServer, start_server
 from mug.testing.bundle import BuiltBundle, ensure_bundle
+from mug.testing.services import PostgresServer, RedisServer, ServiceNotInstalled
 
 TESTS = Path(__file__).resolve().parent
 EXAMPLES = TESTS.parent / "examples"
@@ -67,3 +68,25 @@ def serve(tmp_path: Path) -> Iterator[Callable[..., RunningServer]]:
     yield run
     for live in started:
         live.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """A PostgreSQL server of the session's own (`postgres.new_database()` gives a test a fresh database)."""
+    try:
+        server = PostgresServer()
+    except ServiceNotInstalled as exc:
+        pytest.skip(str(exc))
+    with server:
+        yield server
+
+
+@pytest.fixture
+def redis_server() -> Iterator[RedisServer]:
+    """A fresh redis-server of the test's own on a free loopback port (no persistence), stopped after it."""
+    try:
+        server = RedisServer()
+    except ServiceNotInstalled as exc:
+        pytest.skip(str(exc))
+    with server:
+        yield server

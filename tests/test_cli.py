@@ -62,3 +62,15 @@ def test_bundle_and_serve_say_when_pygame_is_a_stand_in() -> None:
         pygame_notes(Experiment(id="e", scenes=[scene.model_copy(update={"pygame_stub": False}), EndScene(id="end")]))
         == []
     )
+
+
+def test_serve_and_bundle_name_a_missing_assets_folder(tmp_path: Path) -> None:
+    (tmp_path / "study.py").write_text(
+        "from mug.configurations import *\n"
+        "experiment = Experiment(id='s', scenes=[StaticScene(id='a', assets='sprites'), EndScene(id='end')])\n"
+    )
+    for command in (["serve", "study.py", "--no-bundle"], ["bundle", "study.py"]):
+        out = run(*command, cwd=tmp_path)
+        assert out.returncode == 2, out
+        assert f"scene 'a': assets: the assets folder '{tmp_path / 'sprites'}'" in out.stderr
+        assert "does not exist" in out.stderr and "Traceback" not in out.stderr

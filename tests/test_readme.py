@@ -1,4 +1,4 @@
-"""The README's Python snippets run as written."""
+"""The README's Python snippets run as written, and its proxy configurations are the files the tests run."""
 
 from __future__ import annotations
 
@@ -48,3 +48,22 @@ def test_the_study_design_example_builds() -> None:
     assert isinstance(study, Experiment) and study.condition_ids == ["easy", "hard"]
     ids = [p.scene.id for p in study.plan("hard", 1)]
     assert ids[0] == "consent" and ids[-3:] == ["game--hard-1", "game--hard-2", "end"] and len(ids) == 5
+
+
+def test_every_served_command_names_mugs_websocket_protocol() -> None:
+    from mug.server.websocket import PROTOCOL
+
+    blocks = re.findall(r"```bash\n(.*?)```", README.read_text(encoding="utf-8"), flags=re.S)
+    commands = [line for block in blocks for line in block.splitlines() if "uvicorn mug.app:app" in line]
+    makefile = (README.parent / "Makefile").read_text(encoding="utf-8")
+    commands += [line for line in makefile.splitlines() if "uvicorn mug.app:app" in line]
+    assert len(commands) >= 2
+    for line in commands:
+        assert f"--ws {PROTOCOL}" in line, line
+
+
+def test_the_proxy_configurations_are_the_tested_files() -> None:
+    text = README.read_text(encoding="utf-8")
+    deploy = README.parent / "docs" / "deploy"
+    for name in ("nginx-mug.conf", "Caddyfile"):
+        assert (deploy / name).read_text(encoding="utf-8") in text, f"README shows docs/deploy/{name} as it is"

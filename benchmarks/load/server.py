@@ -7,17 +7,38 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+WHAT_IFS = [
+    *("one-db-conn", "ping25", "no-deflate", "gc-freeze", "ws-wsproto", "ws-legacy", "ws-uvicorn"),
+    *("keep-body-reader", "tracemalloc"),
+]
 
-def serve(port: int, db: str, group: int, log_level: str, what_if: list[str]) -> None:
+
+def serve(port: int, db: str, group: int, log_level: str, what_if: list[str], snapshots: str | None = None) -> None:
     """The server process: the real app factory under uvicorn.
 
     `what_if` applies changes under consideration for the server, from the outside, to measure them first:
     `one-db-conn` (SQLite engine with one pooled connection: no writer contention), `ping25` (Engine.IO ping
-    every 25 s, python-socketio's default, instead of 5 s), `no-deflate` (no permessage-deflate), `gc-freeze`
+    every 25 s: the server's setting now; once it was 5 s), `no-deflate` (no permessage-deflate), `gc-freeze`
     (move the start-up heap out of the cyclic GC's reach, and collect the oldest generation less often),
-    `ws-wsproto` / `ws-legacy` (uvicorn's wsproto or legacy websockets implementation instead of "auto", which
-    picks websockets-sansio).
+    `ws-wsproto` / `ws-legacy` / `ws-uvicorn` (uvicorn's wsproto, legacy websockets or "auto"
+    (websockets-sansio) protocol instead of the one MUG is served with, `mug.server.websocket`),
+    `keep-body-reader` (python-engineio's request translation as it is: a websocket's environ keeps its body
+    reader, see `mug.server.edge._bodiless_websockets`; with `ws-uvicorn`, the server before the memory work
+    but for the slots of three small per-connection classes), `tracemalloc`
+    (trace allocations, for `--memory`'s snapshots; it costs memory and time). `snapshots`: the folder of
+    `load.memory`'s SIGUSR1 snapshots.
     """
+    unknown = sorted(set(what_if) - set(WHAT_IFS))
+    if unknown:
+        raise SystemExit(f"unknown what-if {unknown}; known: {WHAT_IFS}")
+    if "tracemalloc" in what_if:
+        import tracemalloc
+
+        tracemalloc.start(1)
+    if snapshots:
+        from .memory import install_snapshot_hook
+
+        install_snapshot_hook(Path(snapshots))
     import uvicorn
 
     ws_deflate = True
@@ -37,9 +58,16 @@ def serve(port: int, db: str, group: int, log_level: str, what_if: list[str]) ->
             real_init(self, *a, **kw)
 
         socketio.AsyncServer.__init__ = init  # type: ignore[method-assign]
+    if "keep-body-reader" in what_if:
+        import mug.server.edge as edge
+
+        edge._bodiless_websockets = lambda translate: translate  # type: ignore[assignment]
     if "no-deflate" in what_if:
         ws_deflate = False
-    ws_impl = "wsproto" if "ws-wsproto" in what_if else "websockets" if "ws-legacy" in what_if else "auto"
+    from mug.server.websocket import PROTOCOL
+
+    ws_impl = {"ws-wsproto": "wsproto", "ws-legacy": "websockets", "ws-uvicorn": "auto"}
+    ws = next((ws_impl[w] for w in what_if if w in ws_impl), PROTOCOL)
 
     from mug.app import create_app
     from mug.configurations import EndScene, Experiment, GameScene, Lobby, RemoteConfig
@@ -78,7 +106,7 @@ def serve(port: int, db: str, group: int, log_level: str, what_if: list[str]) ->
         log_level="warning",
         lifespan="on",
         ws_per_message_deflate=ws_deflate,
-        ws=ws_impl,
+        ws=ws,
     )
 
 

@@ -39,6 +39,7 @@ def build_bundle(
     wheelhouses: list[Path] | None = None,
     cache_dir: Path | None = None,
     offline: bool = False,
+    assets: dict[str, dict[str, str]] | None = None,
 ) -> BundleManifest:
     """Build (or refresh) the Pyodide bundle in ``out_dir``.
 
@@ -49,6 +50,8 @@ def build_bundle(
             ../shared/wheelhouse relative to the working directory or the repository).
         cache_dir: the download cache (default: $MUG_CACHE_DIR, else ~/.cache/mug).
         offline: if True, only caches and wheelhouses are used.
+        assets: the experiment's asset files, folder -> name -> SHA-256 (`mug.server.assets.Assets.listing`),
+            listed in the manifest.
 
     Returns:
         The manifest, also written to ``out_dir/mug-bundle.json``.
@@ -100,19 +103,25 @@ def build_bundle(
             files=dict(sorted(sizes.items())),
             sources={n: f"{r.version} {r.source}" for n, r in chosen.items()},
             inputs=inputs,
+            assets={k: dict(sorted(v.items())) for k, v in sorted((assets or {}).items())},
         )
         _sync(out_dir, files, lock, manifest)
     return manifest
 
 
-def bundle_is_current(out_dir: Path, packages: list[str] | None = None) -> bool:
+def bundle_is_current(
+    out_dir: Path, packages: list[str] | None = None, assets: dict[str, dict[str, str]] | None = None
+) -> bool:
     """True if ``out_dir`` holds a complete bundle built from these inputs (cheap: never downloads).
 
     Compares the requested packages (local folders by content), the pins, the Pyodide and mug versions and the
     mug client sources with those recorded in mug-bundle.json, and checks every file exists with its size.
+    With `assets` given, the listed asset files must be those too.
     """
     manifest = load_manifest(Path(out_dir))
     if manifest is None:
+        return False
+    if assets is not None and manifest.assets != {k: dict(sorted(v.items())) for k, v in sorted(assets.items())}:
         return False
     try:
         inputs = describe_inputs(list(packages or []))

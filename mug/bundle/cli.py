@@ -35,8 +35,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--offline", action="store_true", help="use only caches and wheelhouses")
 
 
-def run(args: argparse.Namespace, packages: list[str] | None = None) -> int:
-    """Build from parsed arguments plus extra ``packages``; print a summary; return the exit code."""
+def run(
+    args: argparse.Namespace, packages: list[str] | None = None, assets: dict[str, dict[str, str]] | None = None
+) -> int:
+    """Build from parsed arguments plus extra ``packages`` (and the experiment's ``assets`` listing, see
+    `build_bundle`); print a summary; return the exit code."""
     start = time.perf_counter()
     try:
         manifest = build_bundle(
@@ -45,6 +48,7 @@ def run(args: argparse.Namespace, packages: list[str] | None = None) -> int:
             wheelhouses=args.wheelhouse,
             cache_dir=args.cache_dir,
             offline=args.offline,
+            assets=assets,
         )
     except BundleError as exc:
         print(f"mug bundle: {exc}", file=sys.stderr)
@@ -54,14 +58,17 @@ def run(args: argparse.Namespace, packages: list[str] | None = None) -> int:
         f"{manifest.total_bytes / 1e6:.1f} MB, built in {time.perf_counter() - start:.1f} s\n"
         f"loadPyodide packages: {', '.join(manifest.packages)}"
     )
+    if manifest.assets:
+        count = sum(len(files) for files in manifest.assets.values())
+        print(f"assets: {count} files listed with their SHA-256 ({', '.join(manifest.assets)})")
     return 0
 
 
-def cli(argv: list[str] | None = None) -> int:
+def cli(argv: list[str] | None = None, assets: dict[str, dict[str, str]] | None = None) -> int:
     """Parse ``argv`` (default: sys.argv[1:]) and build the bundle; exit code 2 on a BundleError."""
     parser = argparse.ArgumentParser(prog="mug bundle", description=__doc__)
     add_arguments(parser)
-    return run(parser.parse_args(argv))
+    return run(parser.parse_args(argv), assets=assets)
 
 
 if __name__ == "__main__":

@@ -23,6 +23,9 @@ class BundleManifest:
         files: every file of the bundle and its size in bytes.
         sources: for each bundled distribution, "<version> <source>" (official, pypi, local or mug).
         inputs: what the bundle was built from (requested packages, pins, client fingerprint).
+        assets: the experiment's asset files with their SHA-256, by folder ("experiment" or "scene:<id>") and
+            name (`mug.server.assets`). The server serves them from their folders under URLs made of these
+            hashes; they are listed here so a bundle says which files its experiment was built with.
     """
 
     bundle_id: str
@@ -33,6 +36,7 @@ class BundleManifest:
     files: dict[str, int] = field(default_factory=dict)
     sources: dict[str, str] = field(default_factory=dict)
     inputs: dict[str, Any] = field(default_factory=dict)
+    assets: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def to_json(self) -> str:
         """Return the manifest as deterministic, indented JSON."""

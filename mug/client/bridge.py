@@ -54,10 +54,12 @@ class WorkerBridge:
             return _error(exc, "start"), None
 
     def tick(self, keys_json: str, t_ms: float) -> tuple[str, Any]:
-        """`Runner.tick` with `{"held": [...], "pressed": [...]}`; returns (frame JSON, pixels or None)."""
+        """`Runner.tick` with `{"held": [...], "pressed": [...], "clicks": [[x, y, width, height], ...]}`
+        (`clicks` optional); returns (frame JSON, pixels or None)."""
         try:
             keys = json.loads(keys_json)
-            return self._frame(self.runner.tick(keys["held"], keys["pressed"], float(t_ms)))
+            clicks = keys.get("clicks") or []
+            return self._frame(self.runner.tick(keys["held"], keys["pressed"], float(t_ms), clicks))
         except Exception as exc:
             return _error(exc, "step"), None
 
@@ -102,7 +104,8 @@ class WorkerBridge:
             if self.match is None:
                 raise RuntimeError("start_match first")
             keys = json.loads(keys_json)
-            sends = self.match.exchange(float(now_ms), keys["held"], keys["pressed"])
+            clicks = keys.get("clicks") or []
+            sends = self.match.exchange(float(now_ms), keys["held"], keys["pressed"], clicks)
             meta = [[peer, len(data), int(reliable)] for peer, data, reliable in sends]
             return json.dumps(meta), b"".join(data for _, data, _ in sends)
         except Exception as exc:

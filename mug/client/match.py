@@ -29,11 +29,12 @@ from __future__ import annotations
 
 import functools
 import secrets
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from mug.client.agents import ordered
 from mug.client.checksum import checksum
+from mug.client.controls import Controls
 from mug.client.episode import EpisodeCore
 from mug.client.host import EnvHost, StepResult
 from mug.client.keys import KeyMapper
@@ -41,6 +42,7 @@ from mug.client.lockstep import Desync, LockstepSession, PeerGone, Ready, Send, 
 from mug.client.lockstep.requests import PeerAway, PeerBack
 from mug.client.match_plan import MatchPlan
 from mug.client.match_state import PLAYING, MatchLifecycle, MatchState
+from mug.client.pointer import Click
 from mug.client.pyodide_compat import install_pygame_stub
 from mug.client.spec import GameSpec
 
@@ -75,6 +77,7 @@ class MatchRunner:
         self.turn_based = self.host.kind == "aec"
         self.default_action = spec.default_action
         self.keys = KeyMapper(spec.key_bindings, self.default_action, spec.input_mode)
+        self.controls = Controls(self.keys, spec.pointer)  # keys and clicks: mug.client.controls
         mine = self.plan.local_agent
         self.core = EpisodeCore(
             self.host, spec, self.plan.seed, ordered(self.plan.humans), self.plan.policies, scored=[mine]
@@ -105,6 +108,7 @@ class MatchRunner:
         self._pause_left = 0
         self._finished_at: float | None = None
         self._pressed: list[str] = []
+        self._clicks: list[Click] = []  # like _pressed: kept until the next frame is sealed
         self._last_check = ""
         self._offline = False
         self._reset(0)
@@ -178,7 +182,9 @@ class MatchRunner:
         """The transport lost `peer` (its connection closed or failed)."""
         self.session.peer_left(peer)
 
-    def poll(self, now_ms: float, held: list[str], pressed: list[str], t_ms: float) -> dict[str, Any]:
+    def poll(
+        self, now_ms: float, held: list[str], pressed: list[str], t_ms: float, clicks: Sequence[Click] | None = None
+    ) -> dict[str, Any]:
         """Advance the session to `now_ms` and fulfil its requests: `exchange` then `advance`.
 
         Args:
@@ -186,6 +192,7 @@ class MatchRunner:
             held: keys held now, in press order (empty when the tab is hidden).
             pressed: keys pressed since the previous poll (kept until the next frame is sealed).
             t_ms: the browser's wall clock (ms since the epoch), stored on rows.
+            clicks: clicks on the canvas since the previous poll (`mug.client.pointer`), kept like `pressed`.
 
         Returns:
             `{"sends": [(peer, bytes, reliable)], "frame": FrameInfo | None, "events": [event]}`. `frame` is
@@ -193,17 +200,20 @@ class MatchRunner:
             "stalled" {frame, waiting_for}, "desync" {frame, peer}, "episode_done" {episode, score, steps},
             "finished" {frame}, "done" {}, "peer_gone" {peer, last_confirmed_frame}.
         """
-        sends = self.exchange(now_ms, held, pressed)
+        sends = self.exchange(now_ms, held, pressed, clicks)
         out = self.advance(now_ms, t_ms)
         return {"sends": sends, "frame": out["frame"], "events": out["events"]}
 
-    def exchange(self, now_ms: float, held: list[str], pressed: list[str]) -> list[tuple[str, bytes, bool]]:
+    def exchange(
+        self, now_ms: float, held: list[str], pressed: list[str], clicks: Sequence[Click] | None = None
+    ) -> list[tuple[str, bytes, bool]]:
         """The cheap half of a poll: take the local input, poll the session, return the bytes to send now.
 
         The session's other requests (steps, events) wait for `advance`, so the caller can send our
         inputs before stepping the environment: with an environment that takes 10 ms to step and render,
         that is 10 ms less input latency for the peers, every frame."""
         self._pressed.extend(pressed)
+        self._clicks.extend(clicks or ())
         if self.state in PLAYING:
             self.session.add_local_input(self.plan.slot, self._local_input(held))
         if self.state is MatchState.DONE:
@@ -228,6 +238,7 @@ class MatchRunner:
         for req in queue:
             if isinstance(req, Step) and req.replay:
                 self._pressed.clear()
+                self._clicks.clear()
                 if self.state in PLAYING:
                     self._step(req, t_ms, [], now_ms)
                     replayed += 1
@@ -235,6 +246,7 @@ class MatchRunner:
                 if replayed:
                     self._declare_acting()
                 self._pressed.clear()
+                self._clicks.clear()
                 if self.state in PLAYING:
                     frame = self._step(req, t_ms, events, now_ms)
             elif isinstance(req, Ready):
@@ -275,15 +287,18 @@ class MatchRunner:
 
     def _local_input(self, held: list[str]) -> Any:
         """This participant's input now: turn-based, their legal move on their own turn, else None;
-        simultaneous, the key's action (a key the mask forbids counts as none: the default action)."""
+        simultaneous, the key's action (a key the mask forbids counts as none: the default action). A click
+        counts like a pressed key (`mug.client.controls`)."""
         mine = self.plan.local_agent
         if not self.turn_based:
             if not self.core.live(mine):
                 return self.default_action
-            return self.keys.action(held, self._pressed, functools.partial(self.host.legal, mine))
+            legal = functools.partial(self.host.legal, mine)
+            return self.controls.action(held, self._pressed, self._clicks, legal, self.host.action_space(mine))
         if self.state is not MatchState.RUNNING or self.host.acting() != mine or self.host.ended(mine):
             return None
-        found, move = self.keys.move(held, self._pressed, functools.partial(self.host.legal, mine))
+        legal = functools.partial(self.host.legal, mine)
+        found, move = self.controls.move(held, self._pressed, self._clicks, legal, self.host.action_space(mine))
         return move if found else None
 
     def _caught_up(self, now_ms: float) -> bool:

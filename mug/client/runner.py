@@ -17,13 +17,15 @@ give the same rows (except `t_ms`).
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from mug.client.agents import AgentId, from_label, ordered
+from mug.client.controls import Controls
 from mug.client.episode import EpisodeCore, PolicySpec
 from mug.client.host import EnvHost, StepResult
 from mug.client.keys import KeyMapper
+from mug.client.pointer import Click
 from mug.client.pyodide_compat import install_pygame_stub
 from mug.client.spec import HUMAN, GameSpec
 
@@ -38,7 +40,7 @@ class Runner:
         self.spec: GameSpec | None = None
         self.core: EpisodeCore | None = None
         self.frame = 0
-        self._keys: KeyMapper | None = None
+        self._controls: Controls | None = None
 
     # -- lifecycle
     def start(self, scene: GameSpec | Mapping[str, Any], seed: int, first_episode: int = 0) -> dict[str, Any]:
@@ -56,7 +58,7 @@ class Runner:
         policies: dict[AgentId, PolicySpec] = {
             a: (c["ref"], dict(c.get("kwargs") or {})) for a, c in agents.items() if c != HUMAN
         }
-        self._keys = KeyMapper(spec.key_bindings, spec.default_action, spec.input_mode)
+        self._controls = Controls(KeyMapper(spec.key_bindings, spec.default_action, spec.input_mode), spec.pointer)
         if spec.pygame_stub:
             install_pygame_stub()  # before the env's module is imported
         self.host = EnvHost(spec.env, dict(spec.env_kwargs), ordered(agents))
@@ -115,13 +117,17 @@ class Runner:
         return self.core
 
     # -- the frame
-    def tick(self, held: list[str], pressed: list[str], t_ms: float) -> dict[str, Any]:
+    def tick(
+        self, held: list[str], pressed: list[str], t_ms: float, clicks: Sequence[Click] | None = None
+    ) -> dict[str, Any]:
         """Play one frame.
 
         Args:
             held: keys held now, in press order (most recent last); empty when the tab is hidden.
             pressed: keys pressed since the previous tick.
             t_ms: the browser's wall clock (ms since the epoch).
+            clicks: clicks on the canvas since the previous tick, `(x, y, width, height)` in surface
+                coordinates (`mug.client.pointer`); they count like pressed keys.
 
         Returns:
             `{"render", "pixels", "turn", "rows", "episode", "step", "frame", "score", "episode_done",
@@ -129,15 +135,16 @@ class Runner:
             changed), `pixels` an HxWx4 uint8 array or None, `turn` see `turn_info`, `rows` the StepRow dicts
             of this tick (empty once the episode is over, or while a turn-based game waits for a move).
         """
-        self._require()
-        keys = self._keys
-        assert keys is not None
+        core = self._require()
+        controls = self._controls
+        assert controls is not None
+        taps = list(clicks or [])
 
         def action(agent: AgentId, legal: Any) -> Any:
-            return keys.action(held, pressed, legal)
+            return controls.action(held, pressed, taps, legal, core.host.action_space(agent))
 
         def move(agent: AgentId, legal: Any) -> Any:
-            found, move = keys.move(held, pressed, legal)
+            found, move = controls.move(held, pressed, taps, legal, core.host.action_space(agent))
             return move if found else None
 
         return self._play(action, move, t_ms, render=True)

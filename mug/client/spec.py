@@ -35,12 +35,14 @@ class GameSpec:
         agents: agent label -> "human" or `{"ref", "kwargs"}` (single player; a match takes its agents
             from `match_start`).
         turn: `{"time_limit_s", "fallback"}` or None (`GameScene.turn_spec`).
+        pointer: the pointer mapping (`GameScene.pointer_spec`, `mug.client.pointer`) or None.
     """
 
     env: str
     env_kwargs: dict[str, Any] = field(default_factory=dict)
     agents: dict[str, Any] = field(default_factory=_default_agents)
     key_bindings: dict[str, Any] = field(default_factory=dict)
+    pointer: dict[str, Any] | None = None
     default_action: Any = 0
     input_mode: InputMode = "held"
     fps: int = 30
@@ -81,6 +83,11 @@ _FIELDS: tuple[tuple[str, Any, str], ...] = (
     ("env_kwargs", lambda v: isinstance(v, Mapping), "an object"),
     ("agents", lambda v: isinstance(v, Mapping) and len(v) > 0, "a non-empty object of agent -> controller"),
     ("key_bindings", lambda v: isinstance(v, Mapping), "an object of key -> action"),
+    (
+        "pointer",
+        lambda v: v is None or (isinstance(v, Mapping) and v.get("kind") in ("grid", "function")),
+        "null or {kind: 'grid' | 'function', ...}",
+    ),
     ("default_action", lambda v: True, "any action"),
     ("input_mode", lambda v: v in ("held", "press"), "'held' or 'press'"),
     ("fps", lambda v: _is_int(v) and v >= 1, "a whole number of frames per second (1 or more)"),

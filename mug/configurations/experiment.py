@@ -35,6 +35,8 @@ class Experiment(BaseModel):
             who `"completed"` it (reached the end scene; ties broken by assigned).
         entry: entry and exclusion rules the server enforces.
         remote: network settings (`RemoteConfig().webrtc()` for TURN).
+        assets: a folder of files (sprites for `Surface.image`, images for Markdown) every scene may use,
+            served under content-versioned URLs (`mug.server.assets`); relative to the experiment file's folder.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -46,6 +48,7 @@ class Experiment(BaseModel):
     balance: Literal["assigned", "completed"] = "assigned"
     entry: Entry = Field(default_factory=Entry)
     remote: RemoteConfig = Field(default_factory=RemoteConfig)
+    assets: str | None = None
 
     # every scene any participant may be shown, by resolved id; and each condition's full (undrawn) list
     _pool: dict[str, Placed] = PrivateAttr(default_factory=dict)
@@ -151,6 +154,11 @@ class Experiment(BaseModel):
         return [s.id for s in self.default_scenes].index(scene_id)
 
     @property
+    def all_scenes(self) -> list[Scene]:
+        """Every scene any participant may be shown (each condition's variant and repetition once)."""
+        return [p.scene for p in self._pool.values()]
+
+    @property
     def game_scenes(self) -> list[GameScene]:
         """Every game scene any participant may play (each condition's variant once), in order."""
         return [p.scene for p in self._pool.values() if isinstance(p.scene, GameScene)]
@@ -168,8 +176,8 @@ class Experiment(BaseModel):
 def load_experiment(spec: str) -> Experiment:
     """Load an experiment from `"module:attribute"` or `"path/to/file.py[:attribute]"`.
 
-    The attribute defaults to `experiment`. A relative package path in a game scene's `packages` is resolved
-    against the experiment file's folder.
+    The attribute defaults to `experiment`. A relative package path in a game scene's `packages`, and a
+    relative `assets` folder, are resolved against the experiment file's folder.
 
     Raises:
         ExperimentError: the file or attribute is missing, or the configuration is invalid.
@@ -215,16 +223,18 @@ def load_experiment(spec: str) -> Experiment:
 
 def _resolve_packages(experiment: Experiment, base: Path) -> Experiment:
     def fix(item: Any) -> Any:
+        if isinstance(item, Repeat):
+            return item.model_copy(update={"scene": fix(item.scene)})
+        if isinstance(item, Randomize):
+            return item.model_copy(update={"scenes": [fix(s) for s in item.scenes]})
         if isinstance(item, GameScene) and item.packages:
             resolved = [
                 str((base / p).resolve()) if (p.startswith(".") or "/" in p) and (base / p).exists() else p
                 for p in item.packages
             ]
-            return item.model_copy(update={"packages": resolved})
-        if isinstance(item, Repeat):
-            return item.model_copy(update={"scene": fix(item.scene)})
-        if isinstance(item, Randomize):
-            return item.model_copy(update={"scenes": [fix(s) for s in item.scenes]})
+            item = item.model_copy(update={"packages": resolved})
+        if item.assets is not None:
+            item = item.model_copy(update={"assets": str(base / Path(item.assets).expanduser())})
         return item
 
     conditions = [
@@ -232,5 +242,8 @@ def _resolve_packages(experiment: Experiment, base: Path) -> Experiment:
         for c in experiment.conditions
     ]
     fields = {name: getattr(experiment, name) for name in type(experiment).model_fields}
+    update: dict[str, Any] = {"scenes": [fix(s) for s in experiment.scenes], "conditions": conditions}
+    if experiment.assets is not None:
+        update["assets"] = str(base / Path(experiment.assets).expanduser())
     # built anew (not model_copy): the resolved scene pool is computed from the fixed scenes
-    return type(experiment)(**fields | {"scenes": [fix(s) for s in experiment.scenes], "conditions": conditions})
+    return type(experiment)(**fields | update)

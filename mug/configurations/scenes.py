@@ -48,6 +48,11 @@ class _Scene(BaseModel):
 
     id: str = Field(description="Unique scene id: letters, digits, '-' and '_' (it names the scene in the data).")
     title: str = ""
+    assets: str | None = Field(
+        default=None,
+        description="A folder of files (sprites, images) this scene uses besides the experiment's `assets`, "
+        "served under content-versioned URLs; relative to the experiment file's folder.",
+    )
 
     @field_validator("id")
     @classmethod
@@ -222,6 +227,35 @@ class Lobby(BaseModel):
     )
 
 
+class PointerGrid(BaseModel):
+    """Clicks and taps on the canvas as actions: the surface cut into `rows` x `cols` equal cells.
+
+    `actions` lists one action per cell, row by row from the top left (`actions[row * cols + col]`); a
+    `None` cell does nothing. The cells cover the env's render surface (its `Surface` or `rgb_array` size),
+    whatever size the canvas is shown at.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    rows: int = Field(ge=1, le=256)
+    cols: int = Field(ge=1, le=256)
+    actions: list[Any] = Field(description="One action per cell, row by row; None: the cell does nothing.")
+
+    @model_validator(mode="after")
+    def _check_actions(self) -> Self:
+        cells = self.rows * self.cols
+        if len(self.actions) != cells:
+            raise ValueError(
+                f"PointerGrid(rows={self.rows}, cols={self.cols}) has {cells} cells but {len(self.actions)} "
+                f"actions: give one action per cell, row by row (None for a cell that does nothing)"
+            )
+        return self
+
+    def spec(self) -> dict[str, Any]:
+        """The grid for the page: `{"kind": "grid", "rows", "cols", "actions"}`."""
+        return {"kind": "grid", "rows": self.rows, "cols": self.cols, "actions": list(self.actions)}
+
+
 class GameScene(_Scene):
     """An environment played in the browser.
 
@@ -244,6 +278,11 @@ class GameScene(_Scene):
         description="Agent id (str or int, as the env's possible_agents) -> 'human' or a policy.",
     )
     key_bindings: dict[str, Any] = Field(default_factory=dict, description="KeyboardEvent.key -> action.")
+    pointer: PointerGrid | str | None = Field(
+        default=None,
+        description="Clicks and taps on the canvas -> actions: a PointerGrid, or a 'package.module:callable' "
+        "called in the browser as f(x, y, width, height) -> action or None, in the env's surface coordinates.",
+    )
     default_action: Any = 0
     input_mode: Literal["held", "press"] = "held"
     fps: int = Field(default=30, ge=1, le=120)
@@ -331,6 +370,13 @@ class GameScene(_Scene):
     def _check_env(cls, value: str) -> str:
         return check_ref(value, "env")
 
+    @field_validator("pointer")
+    @classmethod
+    def _check_pointer(cls, value: PointerGrid | str | None) -> PointerGrid | str | None:
+        if isinstance(value, str):
+            return check_ref(value, "pointer")
+        return value
+
     @field_validator("ai_fallback", mode="before")
     @classmethod
     def _parse_fallback(cls, value: Any) -> Any:
@@ -379,10 +425,10 @@ class GameScene(_Scene):
                 raise ValueError(f"scene {self.id!r}: lobby.on_timeout='ai' needs ai_fallback policies for {missing}")
         if len(self.human_agents) > 8:
             raise ValueError(f"scene {self.id!r}: at most 8 human agents play together")
-        if self.human_agents and not self.key_bindings:
+        if self.human_agents and not self.key_bindings and self.pointer is None:
             raise ValueError(
                 f"scene {self.id!r}: a human plays, so key_bindings must map keys to actions, "
-                "e.g. {'ArrowLeft': 0, 'ArrowRight': 1}"
+                "e.g. {'ArrowLeft': 0, 'ArrowRight': 1}, or pointer must map clicks to actions"
             )
         return self
 
@@ -406,6 +452,16 @@ class GameScene(_Scene):
             return None
         fallback = self.turn_fallback if isinstance(self.turn_fallback, str) else self.turn_fallback.model_dump()
         return {"time_limit_s": self.turn_time_limit_s, "fallback": fallback}
+
+    @property
+    def pointer_spec(self) -> dict[str, Any] | None:
+        """The pointer mapping for the page: a grid (`PointerGrid.spec`), `{"kind": "function", "ref"}`, or
+        None (no pointer input)."""
+        if self.pointer is None:
+            return None
+        if isinstance(self.pointer, str):
+            return {"kind": "function", "ref": self.pointer}
+        return self.pointer.spec()
 
     @property
     def multiplayer(self) -> bool:

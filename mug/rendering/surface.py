@@ -28,9 +28,12 @@ angles in radians, clockwise from the positive x axis as on a canvas):
 - `{"op": "text", "x", "y", "text", "color", "size", "font", "align", "baseline", "bold"}`: `size` px,
   `font` a CSS family, `align` "left" | "center" | "right" (relative to x), `baseline` "top" | "middle" |
   "alphabetic" | "bottom" (relative to y).
-- `{"op": "image", "src", "x", "y", "w", "h", "frame": [sx, sy, sw, sh] | null}`: the image at URL `src`
-  (relative URLs resolve against the page) drawn into the box; `frame` crops a sprite-sheet cell first.
-  An image that is still loading is skipped for that frame.
+- `{"op": "image", "src", "x", "y", "w", "h", "frame": [sx, sy, sw, sh] | null}`: the image `src` drawn into
+  the box; `frame` crops a sprite-sheet cell first. `src` names a file of the scene's `assets` folder by
+  its path in it (`"cat.png"`, `"sprites/cat.png"`; an `"assets/"` prefix may be written too), which the
+  page resolves to its content-versioned URL and preloads before the game starts (`mug.server.assets`);
+  any other `src` is a URL (relative URLs resolve against the page). An image that is still loading is
+  skipped for that frame.
 
 The browser receives a frame as `{"kind": "draw", "width", "height", "commands"}` (see `payload()`).
 """
@@ -318,10 +321,11 @@ class Surface:
         frame: int | Sequence[int] | None = None,
         relative: bool = False,
     ) -> None:
-        """Draw an image (a URL, or a sheet registered with `register_sheet`) into the box at (x, y).
+        """Draw an image (an asset, a URL, or a sheet registered with `register_sheet`) into the box at (x, y).
 
         Args:
-            name: a registered sheet name or an image URL.
+            name: a registered sheet name, a file of the scene's `assets` folder (its path in the folder), or
+                an image URL.
             frame: a cell index of a registered sheet, or an explicit `(sx, sy, sw, sh)` crop in image pixels.
         """
         sheet = self._sheets.get(name)

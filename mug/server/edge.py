@@ -22,12 +22,14 @@ Below Socket.IO, a WebSocket frame that is not even an Engine.IO packet (an unkn
 python-engineio's own: it logs the error and reads on; no handler runs.
 
 These hooks override private methods of python-socketio 5 (`_handle_eio_message`, `_handle_event`,
-`_handle_eio_disconnect`, `_engineio_server_class`); tests/server/test_hostile.py exercises each of them.
+`_handle_eio_disconnect`, `_engineio_server_class`) and replace two of python-engineio's ASGI drivers (its
+websocket class, its request translation); tests/server/test_hostile.py exercises each of them.
 """
 
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
 import re
 from typing import Any
@@ -61,6 +63,8 @@ class BoundedEngineServer(engineio.AsyncServer):  # type: ignore[misc]
         # the driver table is shared by every server of the module: this one gets its own copy
         drivers: dict[str, Any] = getattr(self, "_async")  # noqa: B009 (mypy cannot type the attribute)
         self._async = dict(drivers, websocket=_tracked(drivers["websocket"]))
+        if inspect.iscoroutinefunction(drivers["translate_request"]):
+            self._async["translate_request"] = _bodiless_websockets(drivers["translate_request"])
 
     async def send_packet(self, sid: str, pkt: Any) -> None:
         socket = self.sockets.get(sid)
@@ -100,6 +104,23 @@ def _tracked(websocket_class: type) -> type:
                 owner.mug_websocket = self
 
     return TrackedWebSocket
+
+
+def _bodiless_websockets(translate: Any) -> Any:
+    """python-engineio's ASGI request translation, without a body reader for a websocket.
+
+    Its `wsgi.input` is an instance of a class defined anew on every request; the environ lives as long as the
+    connection (python-socketio keeps it for `get_environ`), so each websocket kept a class object (~2.5 KB).
+    Only a polling POST reads the body.
+    """
+
+    async def translate_request(scope: dict[str, Any], receive: Any, send: Any) -> dict[str, Any]:
+        environ: dict[str, Any] = await translate(scope, receive, send)
+        if scope.get("type") == "websocket":
+            environ.pop("wsgi.input", None)
+        return environ
+
+    return translate_request
 
 
 def _abort_transport(socket: Any) -> None:

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ValidationError
 from mug.server import entry
 from mug.server.edge import GuardedServer
 from mug.server.limits import AddressQuota, Limits, StorageQuota, event_bytes, rows_bytes, stored_bytes
+from mug.server.live import LiveState
 from mug.server.multiplayer import Multiplayer
 from mug.server.participants import Participants
 from mug.server.store import dumps
@@ -73,13 +74,17 @@ def guarded(name: str, handler: Handler) -> Callable[[str, Any], Awaitable[dict[
     return run
 
 
-def emitter(sio: socketio.AsyncServer, participants: Participants) -> Emit:
+def room(pid: str) -> str:
+    """The Socket.IO room of a participant's connection: an event sent to it reaches their page on whichever
+    server process holds the connection (through the Redis manager when there are several)."""
+    return f"p:{pid}"
+
+
+def emitter(sio: socketio.AsyncServer) -> Emit:
     """Send an event to a participant's live connection (dropped if they are not connected)."""
 
     async def emit(pid: str, message: ServerMessage) -> None:
-        live = participants.by_pid.get(pid)
-        if live is not None:
-            await sio.emit(message.event, message.payload(), to=live.sid)
+        await sio.emit(message.event, message.payload(), to=room(pid))
 
     return emit
 
@@ -91,7 +96,9 @@ def client_address(environ: dict[str, Any]) -> str:
     return str(client[0]) if client else "unknown"
 
 
-def register(sio: GuardedServer, participants: Participants, multiplayer: Multiplayer, limits: Limits) -> None:
+def register(
+    sio: GuardedServer, participants: Participants, multiplayer: Multiplayer, limits: Limits, presence: LiveState
+) -> None:
     """Attach the event handlers to a Socket.IO server."""
     addresses = AddressQuota(limits.new_participants_per_minute)
     storage = StorageQuota(limits.max_stored_bytes)
@@ -118,7 +125,9 @@ def register(sio: GuardedServer, participants: Participants, multiplayer: Multip
                 storage.used[pid] = 0 if msg.token is None else await stored_bytes(participants.store, pid)
         finally:
             greeting.discard(sid)
+        await sio.enter_room(sid, room(pid))
         if stale is not None:
+            await sio.leave_room(stale, room(pid))  # events for the participant go to this connection now
             kicked = Kicked(reason="reopened")
             await sio.emit(kicked.event, kicked.payload(), to=stale)
             await sio.disconnect(stale)
@@ -194,7 +203,8 @@ def register(sio: GuardedServer, participants: Participants, multiplayer: Multip
     async def disconnect(sid: str, *_: Any) -> None:
         greeting.discard(sid)
         pid = participants.disconnect(sid)
-        if pid is not None:
+        # a page that reconnected to another server process has moved on: its old connection changes nothing
+        if pid is not None and await presence.release(pid, sid):
             log.info("disconnected %s", pid)
             await multiplayer.disconnected(pid)
 

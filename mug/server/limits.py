@@ -1,6 +1,8 @@
 """Every limit the server edge enforces, with its reason, and the small mechanisms that enforce them.
 
-Per connection (enforced in `mug.server.edge` before any handler runs):
+Per connection (enforced in `mug.server.edge` before any handler runs, and below it in `mug.server.websocket`):
+
+- at most `MAX_PACKET_BYTES` in one packet: a larger one closes the connection;
 
 - a token bucket of events and one of bytes: a client over either gets the error ack `rate_limited`; a client
   that keeps sending while refused (it spends its `REFUSALS_BEFORE_DISCONNECT` strikes) is disconnected;
@@ -47,6 +49,13 @@ REFUSALS_PER_S = 2.0
 # that far behind. Signals are at most 64 KiB, so a slow reader holds at most ~6.5 MB before it is dropped.
 MAX_QUEUED_PACKETS = 100
 
+# One Engine.IO packet (one websocket message, decompressed, or one polling request body): a larger one closes
+# the connection (websocket close code 1009) before anything decodes it; smaller oversized messages get an
+# error acknowledgement from the handlers (mug.server.wire.MAX_MESSAGE_BYTES, 1 MB of JSON). python-engineio
+# checks it for polling (`max_http_buffer_size`); under ASGI it does not look at websocket messages, so
+# mug.server.websocket gives it to uvicorn's protocol as `max_size` (uvicorn's own default is 16 MiB).
+MAX_PACKET_BYTES = 4_000_000
+
 # Bytes counted for the fixed-size columns of a stored step row (ids, numbers, flags, times) and event.
 ROW_OVERHEAD_BYTES = 96
 EVENT_OVERHEAD_BYTES = 64
@@ -78,6 +87,8 @@ class Limits:
 class TokenBucket:
     """`capacity` tokens, refilled at `rate` per second; `take(n)` spends n if there are that many."""
 
+    __slots__ = ("capacity", "rate", "stamp", "tokens")  # three per connection
+
     def __init__(self, rate: float, capacity: float, now: float) -> None:
         self.rate = rate
         self.capacity = capacity
@@ -93,7 +104,7 @@ class TokenBucket:
         return True
 
 
-@dataclass
+@dataclass(slots=True)
 class Flow:
     """One connection's buckets."""
 

@@ -226,6 +226,12 @@ class LobbyQueue:
         """Participants waiting, in join order."""
         return tuple(self._waiting)
 
+    @property
+    def waits(self) -> dict[str, float]:
+        """Participants waiting and when each started waiting, in join order (to store the queue elsewhere and
+        rebuild it with `join(pid, joined)` in that order)."""
+        return dict(self._waiting)
+
     def __len__(self) -> int:
         return len(self._waiting)
 

@@ -26,6 +26,12 @@ rebuilds the game from their history (`mug.client.lockstep.rejoin`), and reports
 Everyone else who had not finished gets `partner_left`. Members whose browsers never connected to each other
 (a peer reports `peer_gone` with reason `connect_failed`, after the scene's `connect_timeout_s`) all get
 `no_connection` instead. Each outcome page has its own completion code.
+
+Several processes. The live state (lobby queues, matches, finishers, absences, rejoins, who is connected where) is
+behind `mug.server.live.LiveState`: this process's memory, or Redis when several processes serve the
+experiment. Events reach a participant's connection on any process (`emit`: a Socket.IO room per participant).
+Work that changes a participant's connection (their outcome page, a lobby timeout) runs on the process that
+holds it: another process asks it with a command (`command`).
 """
 
 from __future__ import annotations
@@ -38,9 +44,10 @@ from typing import Any
 
 from mug.configurations import Experiment, GameScene, agent_label
 from mug.server.ice import ice_config
-from mug.server.lobby import LobbyQueue, Match, Matched, Matches, Notice, TimedOut, Waiting
+from mug.server.live import Command, LiveState, LobbyRules, LocalState
+from mug.server.lobby import Match, Matched, Notice, TimedOut, Waiting
 from mug.server.participants import Participants
-from mug.server.signaling import route
+from mug.server.signaling import route_match
 from mug.server.store import Store
 from mug.server.wire import (
     LobbyJoin,
@@ -79,23 +86,25 @@ def match_agents(scene: GameScene, humans: int) -> dict[str, dict[str, Any]]:
 class Multiplayer:
     """Lobbies and matches of every multiplayer game scene of one experiment."""
 
-    def __init__(self, experiment: Experiment, store: Store, participants: Participants, emit: Emit) -> None:
+    def __init__(
+        self,
+        experiment: Experiment,
+        store: Store,
+        participants: Participants,
+        emit: Emit,
+        live: LiveState | None = None,
+    ) -> None:
         self.experiment = experiment
         self.store = store
         self.participants = participants
         self.emit = emit
-        self.matches = Matches()
+        # lobby queues, matches, finishers and absences: this process's own, or shared with others
+        self.live: LiveState = live or LocalState()
         self.lobbies = {
-            s.id: LobbyQueue(s.id, len(s.human_agents), s.lobby.timeout_s, self.matches)
+            s.id: LobbyRules(s.id, len(s.human_agents), s.lobby.timeout_s)
             for s in experiment.game_scenes
             if s.multiplayer
         }
-        # live matches only (pruned when they end): members who played every episode
-        self.finished: dict[str, set[str]] = {}
-        # members of live matches whose connection to the server is gone, and since when
-        self.absent: dict[str, float] = {}
-        # members of live matches whose reloaded page is rejoining (not yet `resumed`), and since when
-        self.rejoining: dict[str, float] = {}
         participants.matchbook = self
 
     def _scene(self, scene_id: str) -> GameScene:
@@ -117,11 +126,13 @@ class Multiplayer:
                 await self.store.end_match(row["id"], "scene_removed")
                 continue
             match = Match(row["id"], row["scene_id"], tuple(row["members"]), int(row["seed"]), row["created_at"])
-            self.matches.add(match)
-            self.finished[match.id] = set(row["finished"])
+            if not await self.live.add_match(match):
+                continue  # another process serving the experiment holds it already
+            for pid in row["finished"]:
+                await self.live.add_finished(match.id, pid)
             for pid in match.members:
                 if pid not in row["finished"]:
-                    self.absent[pid] = now
+                    await self.live.mark("absent", pid, now)
             restored += 1
         if restored:
             log.info("restored %d running matches from the database", restored)
@@ -131,7 +142,7 @@ class Multiplayer:
 
     async def is_member(self, pid: str, match_id: str) -> bool:
         """Whether the participant is (or was) a member of that match."""
-        match = self.matches.member_of(pid)
+        match, _ = await self.live.match_of(pid)
         if match is not None and match.id == match_id:
             return True
         return await self.store.is_match_member(match_id, pid)
@@ -139,15 +150,15 @@ class Multiplayer:
     async def returned(self, pid: str, match_id: str | None) -> dict[str, Any] | None:
         """A participant said hello again, their page playing `match_id` (or nothing). A page that does not
         play their running match any more (reloaded, or opened anew) gets its `match_start` to rejoin."""
-        match = self.matches.live_match_of(pid)
-        self.absent.pop(pid, None)
-        if match is None or pid in self.finished.get(match.id, set()):
+        match = await self.live.live_match_of(pid)
+        await self.live.unmark("absent", pid)
+        if match is None or pid in await self.live.finished(match.id):
             return None
         if match_id == match.id:
             log.info("%s is back in match %s", pid, match.id)
             return None
         log.info("%s rejoins match %s (page reloaded)", pid, match.id)
-        self.rejoining.setdefault(pid, time.time())
+        await self.live.mark("rejoining", pid, time.time(), keep_first=True)
         return self._match_start(match, match.members.index(pid), rejoin=True).model_dump()
 
     # page events
@@ -161,13 +172,13 @@ class Multiplayer:
         lobby = self.lobbies.get(scene.id)
         if lobby is None:
             raise WireError("not_multiplayer", f"scene {scene.id!r} is not a multiplayer scene")
-        if live.pid in lobby:
+        if await self.live.in_lobby(lobby, live.pid):
             return {"ok": True}  # joined again after a reconnection: still waiting
-        if self.matches.live_match_of(live.pid) is None and await self.store.finished_a_match(live.pid, scene.id):
+        if await self.live.live_match_of(live.pid) is None and await self.store.finished_a_match(live.pid, scene.id):
             raise WireError("already_played", f"you have played the match of scene {scene.id!r}; move on")
         now = time.time()
         since = await self.store.lobby_wait(live.pid, scene.id, now)
-        await self.dispatch(lobby.join(live.pid, now, since=since))
+        await self.dispatch(await self.live.lobby_join(lobby, live.pid, now, since))
         return {"ok": True}
 
     async def leave(self, sid: str, msg: LobbyJoin) -> dict[str, Any]:
@@ -179,15 +190,16 @@ class Multiplayer:
     async def _leave_lobbies(self, pid: str, only: str | None = None, keep_wait: bool = False) -> None:
         now = time.time()
         for scene_id, lobby in self.lobbies.items():
-            if (only is None or scene_id == only) and pid in lobby:
-                await self.dispatch(lobby.leave(pid, now))
+            if only is None or scene_id == only:
+                await self.dispatch(await self.live.lobby_leave(lobby, pid, now))
         if not keep_wait and self.lobbies:
             await self.store.end_lobby_wait(pid, only)
 
     async def signal(self, sid: str, msg: Signal) -> dict[str, Any]:
         """Relay one WebRTC signaling message to a member of the sender's match, unread."""
         live = self.participants.live(sid)
-        target, relayed = route(self.matches, live.pid, msg.to, {"kind": msg.kind, "data": msg.data})
+        match, ended = await self.live.match_of(live.pid)
+        target, relayed = route_match(match, ended, live.pid, msg.to, {"kind": msg.kind, "data": msg.data})
         await self.emit(target, relayed)
         return {"ok": True}
 
@@ -197,15 +209,13 @@ class Multiplayer:
         if not await self.is_member(live.pid, msg.match_id):
             raise WireError("not_in_match", "you are not a member of that match")
         await self.store.add_match_report(msg.match_id, live.pid, msg.kind, msg.data)
-        match = self.matches.live_match_of(live.pid)
+        match = await self.live.live_match_of(live.pid)
         if match is None or match.id != msg.match_id:
             return {"ok": True}  # a late report of an ended match: stored, nothing to decide
         if msg.kind == "finished":
-            done = self.finished.setdefault(match.id, set())
-            done.add(live.pid)
-            if done >= set(match.members):
-                self.matches.end(match.id, "finished", time.time())
-                self._prune(match)
+            done = await self.live.add_finished(match.id, live.pid)
+            if done >= set(match.members) and await self.live.end(match.id, "finished", time.time()):
+                await self._prune(match)
                 await self.store.end_match(match.id, "finished")
         elif msg.kind == "peer_gone" and msg.data.get("reason") == "connect_failed":
             # the browsers never reached each other: nobody left, nobody could play
@@ -216,37 +226,38 @@ class Multiplayer:
             # the peer it waited for through the grace period: gone if absent, or if its page never rejoined
             slot = msg.data.get("peer_slot")
             lost = match.members[slot] if isinstance(slot, int) and 0 <= slot < len(match.members) else None
-            await self._end_early(match, "peer_lost", leavers={lost} if lost in self.rejoining else set())
+            rejoining = await self.live.marked("rejoining", [lost]) if lost is not None else {}
+            await self._end_early(match, "peer_lost", leavers={lost} if lost in rejoining else set())
         elif msg.kind == "resumed":
-            self.rejoining.pop(live.pid, None)
+            await self.live.unmark("rejoining", live.pid)
         return {"ok": True}
 
     async def leaving_scene(self, pid: str) -> None:
         """A participant moves on from their scene: they leave its lobby; a live match they have not finished
         ends for the others (as if they had left); they themselves go on to the next scene, with no outcome."""
         await self._leave_lobbies(pid)
-        match = self.matches.live_match_of(pid)
-        if match is not None and pid not in self.finished.get(match.id, set()):
-            self.finished.setdefault(match.id, set()).add(pid)  # no outcome of their own
+        match = await self.live.live_match_of(pid)
+        if match is not None and pid not in await self.live.finished(match.id):
+            await self.live.add_finished(match.id, pid)  # no outcome of their own
             await self._end_early(match, "peer_left", leavers=set())
         elif match is None:
-            self.matches.forget(pid)
+            await self.live.forget(pid)
 
     async def disconnected(self, pid: str) -> None:
         """A participant's connection closed: they leave any lobby (and join again when they reconnect); a
         member of a live match counts as absent until they say hello again."""
         await self._leave_lobbies(pid, keep_wait=True)
-        match = self.matches.live_match_of(pid)
-        if match is not None and pid not in self.finished.get(match.id, set()):
-            self.absent[pid] = time.time()
+        match = await self.live.live_match_of(pid)
+        if match is not None and pid not in await self.live.finished(match.id):
+            await self.live.mark("absent", pid, time.time())
         elif match is None:
-            self.matches.forget(pid)
+            await self.live.forget(pid)
 
     async def _end_early(self, match: Match, reason: str, leavers: set[str], stayed: str = "partner_left") -> None:
-        if not self.matches.end(match.id, reason, time.time()):
-            return
-        done = self.finished.get(match.id, set())
-        gone = leavers | {pid for pid in match.members if pid in self.absent}
+        if not await self.live.end(match.id, reason, time.time()):
+            return  # ended already (here, or by another process)
+        done = await self.live.finished(match.id)
+        gone = leavers | set(await self.live.marked("absent", match.members))
         log.info("match %s ended: %s (left: %s)", match.id, reason, sorted(gone))
         try:
             await self.store.end_match(match.id, reason)
@@ -262,41 +273,56 @@ class Multiplayer:
             except Exception:
                 # the partner must still hear that the match is over, even if recording the outcome failed
                 log.exception("could not record the %s outcome of %s", outcome, pid)
-            await self.emit(pid, MatchEnd(match_id=match.id, reason=reason, scene=spec))
-        self._prune(match)
+            await self._tell_ended(pid, MatchEnd(match_id=match.id, reason=reason, scene=spec))
+        await self._prune(match)
 
-    def _prune(self, match: Match) -> None:
-        # an ended match keeps no live state: absences and finishers go, and members who are not connected
+    async def _tell_ended(self, pid: str, ended: MatchEnd) -> None:
+        owner = await self.live.owner(pid)
+        if owner is None:
+            await self.emit(pid, ended)
+        else:
+            # their connection is on another process, whose copy of the participant must learn the outcome
+            # (stored here already) before it tells the page
+            command = {"op": "match_end", "pid": pid, "match_id": ended.match_id, "reason": ended.reason}
+            await self.live.send(owner, command)
+
+    async def _prune(self, match: Match) -> None:
+        # an ended match keeps no live state: absences, rejoins and finishers go, and members who are not connected
         # are forgotten (connected ones when they move on or disconnect)
-        self.finished.pop(match.id, None)
-        for pid in match.members:
-            self.absent.pop(pid, None)
-            self.rejoining.pop(pid, None)
-            if pid not in self.participants.by_pid:
-                self.matches.forget(pid)
+        await self.live.prune(match, connected=lambda pid: pid in self.participants.by_pid)
+
+    async def command(self, command: Command) -> None:
+        """Run what another process asks of this one for a participant whose connection is here."""
+        if command["op"] == "match_end":
+            spec = await self.participants.refreshed_outcome(command["pid"])
+            ended = MatchEnd(match_id=command["match_id"], reason=command["reason"], scene=spec)
+            await self.emit(command["pid"], ended)
+        elif command["op"] == "lobby_timeout":
+            await self._timed_out(TimedOut(command["scene_id"], command["pid"], float(command["waited_s"])))
+        else:
+            log.warning("unknown command from another process: %r", command.get("op"))
 
     async def tick(self) -> None:
         """Apply lobby timeouts and absences that fell due."""
         now = time.time()
         for scene_id, lobby in self.lobbies.items():
-            if self._scene(scene_id).lobby.on_timeout == "ai":
-                # everyone waiting when the first wait runs out plays together, AI taking the empty slots
-                deadline = lobby.next_deadline()
-                notices = lobby.form_partial(now) if deadline is not None and deadline <= now else []
-            else:
-                notices = lobby.tick(now)
+            # with on_timeout "ai", everyone waiting when the first wait runs out plays together, AI taking the
+            # empty slots
+            notices = await self.live.lobby_tick(lobby, now, partial=self._scene(scene_id).lobby.on_timeout == "ai")
             if notices:
                 await self.dispatch(notices)
-        for pid, since in list(self.absent.items()):
-            match = self.matches.live_match_of(pid)
+        for pid in await self.live.sweep(now):
+            await self.disconnected(pid)  # their connection was on a server process that is gone
+        for pid, since in (await self.live.marked("absent")).items():
+            match = await self.live.live_match_of(pid)
             if match is None:
-                self.absent.pop(pid, None)
+                await self.live.unmark("absent", pid)
             elif now - since > self._scene(match.scene_id).reconnect_grace_s:
                 await self._end_early(match, "peer_left", leavers={pid})
-        for pid, since in list(self.rejoining.items()):
-            match = self.matches.live_match_of(pid)
+        for pid, since in (await self.live.marked("rejoining")).items():
+            match = await self.live.live_match_of(pid)
             if match is None:
-                self.rejoining.pop(pid, None)
+                await self.live.unmark("rejoining", pid)
                 continue
             scene = self._scene(match.scene_id)
             if now - since > scene.reconnect_grace_s + scene.connect_timeout_s:
@@ -351,6 +377,11 @@ class Multiplayer:
     async def _timed_out(self, notice: TimedOut) -> None:
         scene = self._scene(notice.scene_id)
         pid = notice.participant_id
+        owner = await self.live.owner(pid)
+        if owner is not None:  # their connection is on another process: it moves them on
+            command = {"op": "lobby_timeout", "scene_id": scene.id, "pid": pid, "waited_s": notice.waited_s}
+            await self.live.send(owner, command)
+            return
         await self.store.end_lobby_wait(pid, scene.id)
         outcome = scene.lobby.on_timeout
         if outcome == "scene":

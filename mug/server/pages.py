@@ -17,8 +17,9 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
+from mug.server.assets import IMMUTABLE, Assets
+
 CLIENT_STATIC = Path(__file__).resolve().parent.parent / "client" / "static"
-IMMUTABLE = "public, max-age=31536000, immutable"
 
 for _ext, _type in {
     ".wasm": "application/wasm",
@@ -72,10 +73,13 @@ def tree_version(folder: Path) -> str:
 class Site:
     """The page and file routes of one experiment."""
 
-    def __init__(self, title: str, bundle_dir: Path, bundle: dict[str, Any] | None) -> None:
+    def __init__(
+        self, title: str, bundle_dir: Path, bundle: dict[str, Any] | None, assets: Assets | None = None
+    ) -> None:
         self.title = title
         self.bundle_dir = bundle_dir
         self.bundle = bundle
+        self.assets = assets or Assets()
         self.static_version = tree_version(CLIENT_STATIC)
 
     @functools.cached_property
@@ -111,6 +115,7 @@ class Site:
         routes: list[Route | Mount] = [
             Route("/", self.index),
             Mount(f"/static/{self.static_version}", ImmutableFiles(directory=CLIENT_STATIC), name="static"),
+            *self.assets.routes(),  # the researcher's files (mug.server.assets)
         ]
         if self.bundle is not None:
             routes.append(

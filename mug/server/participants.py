@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from mug.configurations import EndScene, Experiment, GameScene, Outcome, Scene, StaticScene
+from mug.server.assets import Assets
 from mug.server.scenes import scene_spec
 from mug.server.store import ENTRY_SCENE, Plan, Store
 from mug.server.wire import Advance, Event, Hello, Records, WireError
@@ -46,6 +47,22 @@ class MatchBook(Protocol):
     async def is_member(self, pid: str, match_id: str) -> bool:
         """Whether the participant is (or was) a member of that match."""
         ...
+
+
+class Presence(Protocol):
+    """Who is connected where, when several server processes serve the experiment (`mug.server.live`)."""
+
+    async def claim(self, pid: str, sid: str, tab: str) -> str | None:
+        """Make `sid` the participant's connection; returns one to drop on another process (a refresh);
+        raises WireError `second_tab` if another process holds a connection of another tab."""
+        ...
+
+
+class OneProcess:
+    """The Presence of a server that is the only one: `Participants` knows every connection itself."""
+
+    async def claim(self, pid: str, sid: str, tab: str) -> str | None:
+        return None
 
 
 class NoMatches:
@@ -85,7 +102,7 @@ def _outcome_code(outcome: Outcome) -> str:
     return (outcome.completion_code or new_completion_code()) if outcome.give_code else ""
 
 
-@dataclass
+@dataclass(slots=True)
 class Live:
     """A participant's current connection."""
 
@@ -103,12 +120,17 @@ class Live:
 class Participants:
     """Hello, advance, records and events for connected participants.
 
-    Connection bookkeeping is in memory (one server process); everything that must survive is in the store.
+    Connection bookkeeping is in memory (the connections of this process; `presence` knows those of other
+    processes serving the experiment); everything that must survive is in the store.
     """
 
-    def __init__(self, experiment: Experiment, store: Store) -> None:
+    def __init__(
+        self, experiment: Experiment, store: Store, assets: Assets | None = None, presence: Presence | None = None
+    ) -> None:
         self.experiment = experiment
         self.store = store
+        self.assets = assets or Assets()  # the asset URLs of the scenes' Markdown and sprites
+        self.presence: Presence = presence or OneProcess()
         self.by_sid: dict[str, Live] = {}
         self.by_pid: dict[str, Live] = {}
         # replaced by the multiplayer service when the experiment has multiplayer scenes
@@ -135,11 +157,11 @@ class Participants:
         if row is None or row["experiment_id"] != self.experiment.id:
             raise WireError("unknown_token", "this participant is not known here; reload the study link")
         pid = row["id"]
-        stale_sid = None
         current = self.by_pid.get(pid)
+        if current is not None and current.tab != msg.tab:
+            raise WireError("second_tab", "this study is already open in another tab or window")
+        stale_sid = await self.presence.claim(pid, sid, msg.tab)  # raises second_tab (held by another process)
         if current is not None:
-            if current.tab != msg.tab:
-                raise WireError("second_tab", "this study is already open in another tab or window")
             stale_sid = current.sid
             self.by_sid.pop(current.sid, None)
         scenes = self._scenes_of(row)
@@ -220,6 +242,7 @@ class Participants:
                 ENTRY_SCENE,
                 self.experiment.default_scenes,
             )
+            await self.presence.claim(pid, sid, msg.tab)
             self.by_sid[sid] = live
             self.by_pid[pid] = live
             log.info("hello %s (new) refused at entry: %s", pid, admission.outcome)
@@ -228,10 +251,13 @@ class Participants:
         assert chosen is not None
         scenes = [self.experiment.scene(e["id"]) for e in chosen.order]
         live = Live(pid, sid, msg.tab, 0, chosen.completion_code, scenes=scenes, condition=admission.condition)
+        await self.presence.claim(pid, sid, msg.tab)
         self.by_sid[sid] = live
         self.by_pid[pid] = live
         first = scenes[0]
-        spec = scene_spec(first, seed=chosen.first_seed, completion_code=live.completion_code, params=params)
+        spec = scene_spec(
+            first, seed=chosen.first_seed, completion_code=live.completion_code, params=params, assets=self.assets
+        )
         log.info("hello %s (new) condition=%s scene=%s", pid, admission.condition, first.id)
         return self._welcome(token, live, spec, {"episode": 0} if spec["kind"] == "game" else {})
 
@@ -277,7 +303,7 @@ class Participants:
         scene = live.scenes[live.scene_index]
         seed = await self.store.enter_scene(live.pid, scene.id, live.scene_index, _fresh_seed(scene))
         params = await self.store.params(live.pid) if isinstance(scene, EndScene) else {}
-        return scene_spec(scene, seed=seed, completion_code=live.completion_code, params=params)
+        return scene_spec(scene, seed=seed, completion_code=live.completion_code, params=params, assets=self.assets)
 
     def _outcome_page(self, outcome_scene: str, outcome: str) -> tuple[str, Outcome]:
         """The id and configured page of an outcome: of entry, of a declined consent, or of a game scene."""
@@ -299,9 +325,10 @@ class Participants:
             redirect_url=outcome.redirect_url,
         )
         params = await self.store.params(live.pid)
-        return scene_spec(end, seed=None, completion_code=live.completion_code, params=params) | {
-            "outcome": live.outcome
-        }
+        spec = scene_spec(
+            end, seed=None, completion_code=live.completion_code, params=params, assets=self.assets, assets_of=where
+        )
+        return spec | {"outcome": live.outcome}
 
     async def finish_with_outcome(self, pid: str, scene_id: str, outcome: str) -> dict[str, Any] | None:
         """End a participant's way through the experiment on an outcome page of game scene `scene_id`.
@@ -331,6 +358,17 @@ class Participants:
         if live is None:
             return None
         live.outcome, live.outcome_scene, live.completion_code = outcome, scene_id, code
+        return await self._outcome_spec(live)
+
+    async def refreshed_outcome(self, pid: str) -> dict[str, Any] | None:
+        """The outcome page of a connected participant whose outcome another server process stored (their
+        copy here learns it), or None when they are not connected here or have no outcome."""
+        live = self.by_pid.get(pid)
+        row = None if live is None else await self.store.participant(pid)
+        if live is None or row is None or row["outcome"] is None:
+            return None
+        live.outcome, live.outcome_scene = row["outcome"], row["outcome_scene"]
+        live.completion_code = row["completion_code"]
         return await self._outcome_spec(live)
 
     async def jump(self, pid: str, scene_id: str) -> dict[str, Any] | None:

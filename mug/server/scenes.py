@@ -7,6 +7,7 @@ from typing import Any
 from urllib.parse import quote
 
 from mug.configurations import EndScene, GameScene, Scene, StaticScene
+from mug.server.assets import Assets
 
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
@@ -16,12 +17,27 @@ def fill_redirect(template: str, values: dict[str, str]) -> str:
     return _PLACEHOLDER.sub(lambda m: quote(values.get(m.group(1), ""), safe=""), template)
 
 
-def scene_spec(scene: Scene, *, seed: int | None, completion_code: str, params: dict[str, str]) -> dict[str, Any]:
-    """The JSON the page needs to show a scene (never anything about other participants)."""
+def scene_spec(
+    scene: Scene,
+    *,
+    seed: int | None,
+    completion_code: str,
+    params: dict[str, str],
+    assets: Assets | None = None,
+    assets_of: str | None = None,
+) -> dict[str, Any]:
+    """The JSON the page needs to show a scene (never anything about other participants).
+
+    `assets`: the experiment's indexed asset folders; Markdown references to `assets/<name>` get their
+    versioned URLs, and a game scene gets `assets` (name -> URL, `mug.server.assets`). `assets_of`: the
+    scene whose folder applies (default: this scene; an outcome page uses its game scene's).
+    """
+    files = assets or Assets()
+    owner = assets_of or scene.id
     base: dict[str, Any] = {"id": scene.id, "kind": scene.kind, "title": scene.title}
     if isinstance(scene, StaticScene):
         return base | {
-            "body_html": scene.body_html,
+            "body_html": files.rewrite(scene.body_html, owner),
             "button_label": scene.button_label,
             "consent": scene.consent,
             "decline_label": scene.decline_label,
@@ -29,11 +45,13 @@ def scene_spec(scene: Scene, *, seed: int | None, completion_code: str, params: 
         }
     if isinstance(scene, GameScene):
         return base | {
-            "instructions_html": scene.instructions_html,
+            "instructions_html": files.rewrite(scene.instructions_html, owner),
+            "assets": files.urls(owner),
             "env": scene.env,
             "env_kwargs": scene.env_kwargs,
             "agents": scene.agents_spec(),
             "key_bindings": scene.key_bindings,
+            "pointer": scene.pointer_spec,
             "default_action": scene.default_action,
             "input_mode": scene.input_mode,
             "fps": scene.fps,
@@ -53,7 +71,7 @@ def scene_spec(scene: Scene, *, seed: int | None, completion_code: str, params: 
     if scene.redirect_url:
         redirect = fill_redirect(scene.redirect_url, params | {"completion_code": completion_code})
     return base | {
-        "body_html": scene.body_html,
+        "body_html": files.rewrite(scene.body_html, owner),
         "completion_code": completion_code,
         "redirect": redirect,
         "redirect_delay_s": scene.redirect_delay_s,

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from mug.server.lobby import Matches
+from mug.server.lobby import Match, Matches
 from mug.server.wire import SignalFrom, SignalRelay, WireError
 
 KINDS = frozenset({"offer", "answer", "candidate", "bye"})
@@ -69,12 +69,19 @@ def route(matches: Matches, sender_pid: str, target: int, payload: object) -> tu
         SignalingError: `bad_payload`, `payload_too_large`, `not_in_match`, `match_ended`, `bad_target` or
             `self_target`.
     """
-    body = _check_payload(payload)
     match = matches.member_of(sender_pid)
+    return route_match(match, None if match is None else matches.end_reason(match.id), sender_pid, target, payload)
+
+
+def route_match(
+    match: Match | None, ended: str | None, sender_pid: str, target: int, payload: object
+) -> tuple[str, SignalRelay]:
+    """`route`, given the sender's latest match (or None) and why it ended (None while it is live)."""
+    body = _check_payload(payload)
     if match is None:
         raise SignalingError(NOT_IN_MATCH, "you are not in a match; join a lobby and wait for match_start")
-    if matches.is_ended(match.id):
-        raise SignalingError(MATCH_ENDED, f"match {match.id!r} has ended ({matches.end_reason(match.id)})")
+    if ended is not None:
+        raise SignalingError(MATCH_ENDED, f"match {match.id!r} has ended ({ended})")
     if isinstance(target, bool) or not isinstance(target, int):
         raise SignalingError(BAD_TARGET, f"target must be a slot number, got {target!r}")
     if not 0 <= target < len(match.members):

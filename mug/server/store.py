@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Table, event, func, select
+from sqlalchemy import Table, event, func, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
@@ -81,6 +81,9 @@ def dumps(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), allow_nan=True)
 
 
+SCHEMA_LOCK_KEY = 0x6D7567  # "mug": PostgreSQL advisory lock held while the tables are checked and created
+
+
 class Store:
     """Async access to the experiment database. Create with `await Store.open(url)`."""
 
@@ -104,6 +107,10 @@ class Store:
             event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         try:
             async with engine.begin() as conn:
+                if engine.dialect.name == "postgresql":
+                    # several server processes starting at once on a new database: one creates the tables,
+                    # the others wait for it (the lock is released when this transaction ends)
+                    await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK_KEY})
                 await conn.run_sync(_check_schema)
                 await conn.run_sync(metadata.create_all)
                 await conn.execute(

@@ -1,4 +1,5 @@
-"""MUG's server for tests and benchmarks: `uvicorn mug.app:app` on a free loopback port, ready on /healthz.
+"""MUG's server for tests and benchmarks, as deployed (`uvicorn mug.app:app --ws
+mug.server.websocket:WebSocketProtocol`) on a free loopback port, ready on /healthz.
 
 One launcher, two ways to run it: in a child process (what a deployment runs; the experiment is a
 `MUG_EXPERIMENT` reference and more environment variables may be given), or in a thread of this process (an
@@ -28,6 +29,8 @@ if TYPE_CHECKING:
 
 HOST = "127.0.0.1"
 READY_WITHIN_S = 30.0
+# the deployed command's `--ws` (mug.server.websocket.PROTOCOL; not imported here: it imports uvicorn)
+WS_PROTOCOL = "mug.server.websocket:WebSocketProtocol"
 
 
 @dataclass
@@ -131,7 +134,7 @@ def start_server(
     child_env.update(env or {})
     out: IO[bytes] | int = log.open("ab") if log else subprocess.DEVNULL  # a restarted server appends
     proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "mug.app:app", "--host", HOST, "--port", str(port)],
+        [sys.executable, "-m", "uvicorn", "mug.app:app", "--host", HOST, "--port", str(port), "--ws", WS_PROTOCOL],
         cwd=cwd,
         env=child_env,
         stdout=out,
@@ -187,7 +190,8 @@ def _start_thread(
     reference = experiment if isinstance(experiment, str) else None
     settings = Settings(experiment=reference, database_url=database_url, bundle_dir=bundle_dir, log_level=log_level)
     app = create_app(None if isinstance(experiment, str) else experiment, settings, limits)
-    server = uvicorn.Server(uvicorn.Config(app, host=HOST, port=port, log_level=log_level, lifespan="on"))
+    config = uvicorn.Config(app, host=HOST, port=port, log_level=log_level, lifespan="on", ws=WS_PROTOCOL)
+    server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
 

@@ -281,3 +281,24 @@ def make_walkers_aec(**kwargs: Any) -> Any:
 
 def make_timelimit_counter(**kwargs: Any) -> Any:
     return gym.wrappers.TimeLimit(Counter(**kwargs), max_episode_steps=5)
+
+
+# pointer functions (tests/client/test_client_pointer.py): f(x, y, width, height) -> action
+def click_left_right(x: float, y: float, width: float, height: float) -> int:
+    return 0 if x < width / 2 else 2
+
+
+def click_returns_object(x: float, y: float, width: float, height: float) -> object:
+    return object()
+
+
+def click_returns_numpy(x: float, y: float, width: float, height: float) -> Any:
+    return np.int64(2)
+
+
+def click_raises(x: float, y: float, width: float, height: float) -> int:
+    raise KeyError("no such cell")
+
+
+def click_out_of_space(x: float, y: float, width: float, height: float) -> int:
+    return 7

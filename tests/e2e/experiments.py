@@ -1,6 +1,16 @@
 """Experiments for the browser tests, loaded by the server with MUG_EXPERIMENT=<this file>:<name>."""
 
-from mug.configurations import Condition, EndScene, Entry, Experiment, GameScene, Outcome, Policy, StaticScene
+from mug.configurations import (
+    Condition,
+    EndScene,
+    Entry,
+    Experiment,
+    GameScene,
+    Outcome,
+    PointerGrid,
+    Policy,
+    StaticScene,
+)
 
 # Action 7 is not a Catch action: pressing ArrowLeft makes env.step raise inside the browser.
 broken_step = Experiment(
@@ -95,6 +105,46 @@ tictactoe_vs_policy = Experiment(
     ],
 )
 
+# The same game played by clicks and taps only (no keys): a 3 x 3 grid over the env's 90 x 90 frame.
+tictactoe_clicks = Experiment(
+    id="e2e-tictactoe-clicks",
+    title="Tic-tac-toe",
+    scenes=[
+        GameScene(
+            id="ttt",
+            env="mug_e2e_envs.tictactoe:make_env",
+            agents={"player_1": "human", "player_2": Policy(ref="mug_e2e_envs.tictactoe:make_first_legal")},
+            pointer=PointerGrid(rows=3, cols=3, actions=list(range(9))),
+            num_episodes=1,
+            canvas_width=270,
+            canvas_height=270,
+        ),
+        EndScene(id="end"),
+    ],
+)
+
+# A sprite from the experiment's assets folder (tests/e2e/assets, relative to this file), drawn by a Surface
+# from the first frame on (2 fps: the first frame stays up for half a second); the instructions show another.
+sprite = Experiment(
+    id="e2e-sprite",
+    title="Sprite",
+    assets="assets",
+    scenes=[
+        GameScene(
+            id="game",
+            env="mug_e2e_envs.sprite:make_env",
+            key_bindings={"ArrowLeft": 0},
+            instructions="The green square: ![green square](assets/green-square.png)",
+            fps=2,
+            num_episodes=1,
+            max_steps=3,
+            canvas_width=200,
+            canvas_height=200,
+        ),
+        EndScene(id="end"),
+    ],
+)
+
 # PettingZoo's own tictactoe_v3 (imports pygame) with a Surface renderer: pygame gets MUG's stand-in.
 classic_tictactoe = Experiment(
     id="e2e-classic-tictactoe",
@@ -180,6 +230,21 @@ mp_tictactoe = _mp(
     env="mug_e2e_envs.tictactoe:make_env",
     agents={"player_1": "human", "player_2": "human"},
     key_bindings={str(i + 1): i for i in range(9)},
+    default_action=0,
+    input_mode="press",
+    num_episodes=1,
+    max_steps=None,
+)
+
+# The same match played by clicks: the researcher's function maps a click to the cell under it.
+mp_tictactoe_clicks = _mp(
+    "e2e-mp-tictactoe-clicks",
+    2,
+    NO_STUN,
+    env="mug_e2e_envs.tictactoe:make_env",
+    agents={"player_1": "human", "player_2": "human"},
+    key_bindings={},
+    pointer="mug_e2e_envs.tictactoe:click_to_cell",
     default_action=0,
     input_mode="press",
     num_episodes=1,

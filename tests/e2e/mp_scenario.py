@@ -6,7 +6,7 @@ peer-to-peer links, or in the normal namespace with a TURN relay. Usage:
     python mp_scenario.py --experiment FILE:NAME --players N --bundle DIR --work DIR
         [--close-slot K --close-at-frame F] [--block-slot K --block-at-s S --block-ms MS --quiet-s Q]
         [--kill-at-frame F --down-s S] [--reload-slot K --reload-at-frame F]
-        [--drop-slot K --drop-at-frame F --drop-s S] [--blackhole-at-frame F --blackhole-s S]
+        [--drop-slot K --drop-at-frame F --drop-s S] [--blackhole-at-frame F --blackhole-s S] [--servers N]
 
 Writes `DIR/result.json`: per participant its final status, phase, completion code and when it got there;
 `close_to_end_s`: for `--close-slot`, seconds from closing that tab to each other page's end scene;
@@ -33,6 +33,10 @@ WebRTC connection for `--drop-s` seconds (a network drop); `result["drop"]`: the
 address (10.77.0.1, the peer-to-peer traffic; the server is on 127.0.0.1) is dropped for `--blackhole-s`
 seconds with a blackhole routing rule: to the browsers the network is gone, their data channels stay open and ICE
 goes "disconnected"; `result["blackhole"]`: the frame.
+
+`--servers N` (N >= 2): N server processes serve the experiment, sharing a redis-server and a PostgreSQL
+database that the scenario starts itself (inside the scenario's network namespace, where the servers are);
+participant i opens process i mod N. `result["servers"]`: their URLs.
 """
 
 from __future__ import annotations
@@ -117,20 +121,38 @@ def run(args: argparse.Namespace, result: dict[str, Any]) -> dict[str, Any]:
 
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
+    services: list[Any] = []
+    database_url = f"sqlite:///{work / 'data.sqlite3'}"
+    env: dict[str, str] = {}
+    if args.servers > 1:
+        from mug.testing.services import PostgresServer, RedisServer
 
-    def serve(port: int | None = None) -> RunningServer:
+        redis, postgres = RedisServer().start(), PostgresServer().start()
+        services += [redis, postgres]
+        database_url, env = postgres.new_database(), {"MUG_REDIS_URL": redis.url}
+
+    def serve(port: int | None = None, i: int = 0) -> RunningServer:
         return start_server(
             args.experiment,
-            database_url=f"sqlite:///{work / 'data.sqlite3'}",
+            database_url=database_url,
             bundle_dir=Path(args.bundle),
             cwd=work,
-            log=work / "server.log",
+            env=env,
+            log=work / ("server.log" if i == 0 else f"server{i}.log"),
             log_level="info",
             port=port,
         )
 
-    server = serve()
-    url, db = server.url, server.database_url
+    try:
+        servers = [serve(i=i) for i in range(args.servers)]
+    except BaseException:
+        for service in services:
+            service.stop()
+        raise
+    server = servers[0]
+    urls = [s.url for s in servers]
+    result["servers"] = urls
+    db = server.database_url
     try:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
@@ -141,7 +163,7 @@ def run(args: argparse.Namespace, result: dict[str, Any]) -> dict[str, Any]:
                 page.add_init_script(WEBRTC_SPY_JS)
                 page.on("console", console_logger(log, i))
                 page.on("pageerror", error_logger(log, i))
-                page.goto(url + f"/?PROLIFIC_PID=mp-{i}")
+                page.goto(urls[i % len(urls)] + f"/?PROLIFIC_PID=mp-{i}")
             t0 = time.monotonic()
             for page in pages:
                 page.wait_for_function(
@@ -252,7 +274,13 @@ def run(args: argparse.Namespace, result: dict[str, Any]) -> dict[str, Any]:
             browser.close()
     finally:
         server.stop()
-    export(db, work / "export")
+        for extra in servers[1:]:
+            extra.stop()
+    try:
+        export(db, work / "export")
+    finally:
+        for service in services:
+            service.stop()
     return result
 
 
@@ -285,6 +313,7 @@ def main() -> None:
     parser.add_argument("--drop-s", type=float, default=5.0)
     parser.add_argument("--blackhole-at-frame", type=int, default=None)
     parser.add_argument("--blackhole-s", type=float, default=8.0)
+    parser.add_argument("--servers", type=int, default=1)
     args = parser.parse_args()
     result: dict[str, Any] = {"players": [], "close_to_end_s": None, "log": []}
     try:

@@ -1,10 +1,12 @@
 """A scripted two-browser tic-tac-toe match (`experiments.py:mp_tictactoe`) as a program, like `mp_scenario.py`.
 
-Usage: python mp_tictactoe.py --experiment FILE:NAME [--players 2] --bundle DIR --work DIR
+Usage: python mp_tictactoe.py --experiment FILE:NAME [--players 2] --bundle DIR --work DIR [--clicks]
 
 X (slot 0, "player_1") and O (slot 1, "player_2") play cells by the keys "1".."9". Between the scripted
 moves each player also presses keys that must do nothing: O presses "9" while it is X's turn (out of
-turn), O presses "1" and X presses "4" on their own turns when those cells are taken (masked). Each step
+turn), O presses "1" and X presses "4" on their own turns when those cells are taken (masked). With
+`--clicks` every key press is a click at the centre of that cell on the canvas instead: a mouse click on
+the first page, a tap on the second (a touch screen with a device pixel ratio of 2). Each step
 waits for the turn display of both pages. Writes `DIR/result.json` (the turn texts seen at each step,
 each page's final status and completion code) and `DIR/export/`.
 """
@@ -39,6 +41,18 @@ def turn_text(page: Any) -> str:
     return str(page.text_content(TURN) or "")
 
 
+def click_cell(page: Any, key: str, tap: bool) -> None:
+    """A click (or tap) at the centre of cell int(key) - 1 of the canvas as it is shown."""
+    canvas = page.locator("[data-testid=mug-canvas]")
+    box = canvas.bounding_box()
+    row, col = divmod(int(key) - 1, 3)
+    at = {"x": box["width"] * (col + 0.5) / 3, "y": box["height"] * (row + 0.5) / 3}
+    if tap:
+        canvas.tap(position=at)
+    else:
+        canvas.click(position=at)
+
+
 def run(args: argparse.Namespace) -> dict[str, Any]:
     from playwright.sync_api import sync_playwright
 
@@ -57,7 +71,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     try:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-            pages = [browser.new_context().new_page() for _ in range(2)]
+            # the second page is a touch screen with a device pixel ratio of 2 (a phone), the first a desktop
+            contexts = [browser.new_context(), browser.new_context(has_touch=True, device_scale_factor=2)]
+            pages = [c.new_page() for c in contexts]
             for i, page in enumerate(pages):
                 page.on("console", console_logger(result["log"], i))
                 page.on("pageerror", error_logger(result["log"], i))
@@ -74,7 +90,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                     page.wait_for_function(f"document.querySelector('{TURN}').textContent === 'Your turn'")
                     other.wait_for_function(f"document.querySelector('{TURN}').textContent === 'Waiting for {mover}'")
                     result["seen"].append({"who": who, "mover": turn_text(page), "other": turn_text(other)})
-                page.keyboard.press(key)
+                if args.clicks:
+                    click_cell(page, key, tap=page is pages[1])
+                else:
+                    page.keyboard.press(key)
                 if kind != "move":
                     time.sleep(0.4)  # pacing only: the exported records show whether the key did anything
             for page in pages:
@@ -97,6 +116,7 @@ def main() -> None:
     parser.add_argument("--players", type=int, choices=[2], default=2)
     parser.add_argument("--bundle", required=True)
     parser.add_argument("--work", required=True)
+    parser.add_argument("--clicks", action="store_true", help="click (or tap) the cells instead of pressing keys")
     args = parser.parse_args()
     result = run(args)
     (Path(args.work) / "result.json").write_text(json.dumps(result, indent=1))

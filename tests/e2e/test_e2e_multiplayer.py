@@ -339,6 +339,22 @@ def test_tictactoe_without_a_noop_waits_for_each_move_and_ignores_out_of_turn_an
     # tests/e2e/mp_tictactoe.py: X plays cells 0, 1, 2 and O 3, 4 with a pause before every move; O presses
     # "9" during X's turn, O "1" and X "4" (taken cells) on their own turns. Nothing else is pressed.
     result = scenario(netns_prefix(), "mp_tictactoe", 2, bundle.path, tmp_path, program=TICTACTOE)
+    check_tictactoe(result, tmp_path)
+
+
+@pytest.mark.netns
+def test_tictactoe_played_by_clicks_and_taps_ignores_out_of_turn_and_masked_clicks(
+    bundle: BuiltBundle, tmp_path: Path
+) -> None:
+    # The same script with clicks on the cells (a pointer function of the env's package maps them), a mouse on
+    # one page and taps on a touch screen with devicePixelRatio 2 on the other; the canvas (600 x 400) shows
+    # the env's 90 x 90 frame stretched, so clicks must be mapped into the frame's coordinates.
+    result = scenario(netns_prefix(), "mp_tictactoe_clicks", 2, bundle.path, tmp_path, "--clicks", program=TICTACTOE)
+    check_tictactoe(result, tmp_path)
+
+
+def check_tictactoe(result: dict[str, Any], tmp_path: Path) -> None:
+    """Both pages of `mp_tictactoe.py`'s scripted game saw the turns and recorded the same legal moves."""
     assert [p["code"] for p in result["players"]] == ["DONE"] * 2, result["players"]
     assert result["seen"][0] == {"who": "X", "mover": "Your turn", "other": "Waiting for player_1"}
     assert result["seen"][1] == {"who": "O", "mover": "Your turn", "other": "Waiting for player_2"}

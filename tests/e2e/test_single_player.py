@@ -286,6 +286,57 @@ def test_tictactoe_against_a_policy_waits_for_the_human_and_ignores_masked_keys(
     assert json.loads(rows[4]["reward"]) == {"player_1": 1.0, "player_2": -1.0} and rows[-1]["terminated"] == "1"
 
 
+def test_tictactoe_is_played_to_its_end_by_clicks_and_taps_on_a_scaled_canvas(
+    mug_server: Any, browser: Any, tmp_path: Path
+) -> None:
+    # A touch screen with devicePixelRatio 2 (a phone); the 270 x 270 canvas is shown at 180 CSS px, and the
+    # env's frame is 90 x 90: the page must map each click into the frame's coordinates.
+    server = mug_server(f"{HERE_EXPERIMENTS}:tictactoe_clicks")
+    context = browser.new_context(has_touch=True, device_scale_factor=2)
+    try:
+        page = context.new_page()
+        page.on("console", lambda m: print(f"console.{m.type}: {m.text}"))
+        page.goto(server.url + "/")
+        page.wait_for_function("window.mug?.status().runtime.ready", timeout=60_000)
+        page.click("[data-testid=mug-continue]")
+        wait_phase(page, "playing")
+        canvas = page.locator("[data-testid=mug-canvas]")
+        canvas.evaluate("c => { c.style.width = '180px'; }")
+        assert canvas.evaluate("c => getComputedStyle(c).touchAction") == "none"
+        turn = "document.querySelector('[data-testid=mug-turn]').textContent === 'Your turn'"
+        step = "document.querySelector('.mug-step').textContent === '{}'"
+        page.wait_for_function(turn)
+        # cell 4 tapped, cell 0 clicked (the policy took it: nothing), cell 2 clicked, cell 6 tapped: 2-4-6 wins
+        for cell, how, steps_after in ((4, "tap", "2"), (0, "click", None), (2, "click", "4"), (6, "tap", None)):
+            row, col = divmod(cell, 3)
+            at = {"x": 180 * (col + 0.5) / 3, "y": 180 * (row + 0.5) / 3}
+            canvas.tap(position=at) if how == "tap" else canvas.click(position=at)
+            if steps_after:
+                page.wait_for_function(step.format(steps_after))
+                page.wait_for_function(turn)
+        wait_phase(page, "end", timeout=30_000)
+    finally:
+        context.close()
+    out = tmp_path / "export"
+    subprocess.run(
+        [sys.executable, "-c", "import sys; from mug.cli import main; sys.exit(main())", "export"]
+        + ["--database", server.database_url, "--out", str(out)],
+        check=True,
+    )
+    with open(out / "steps_ttt.csv", newline="") as f:
+        rows = sorted(csv.DictReader(f), key=lambda r: int(r["step"]))
+    assert [json.loads(r["action"]) for r in rows] == [
+        {"player_1": 4},
+        {"player_2": 0},
+        {"player_1": 2},
+        {"player_2": 1},
+        {"player_1": 6},
+        {"player_2": None},
+        {"player_1": None},
+    ], "each click played the cell under it; the click on the taken cell did nothing"
+    assert json.loads(rows[4]["reward"]) == {"player_1": 1.0, "player_2": -1.0} and rows[-1]["terminated"] == "1"
+
+
 def test_pettingzoos_own_tictactoe_plays_with_the_pygame_stand_in(mug_server: Any, page: Any) -> None:
     # pettingzoo.classic's tictactoe imports pygame, which the bundle lacks; the scene opts into MUG's
     # stand-in and draws the board with a Surface (tests/e2e/envpkg/mug_e2e_envs/classic.py).
@@ -312,6 +363,32 @@ def test_pettingzoos_own_tictactoe_plays_with_the_pygame_stand_in(mug_server: An
     page.keyboard.press("7")
     page.wait_for_function("document.querySelector('.mug-step').textContent === '4'")
     page.keyboard.press("3")  # 2-4-6 wins
+    wait_phase(page, "end", timeout=30_000)
+
+
+def test_a_sprite_from_the_assets_folder_is_drawn_from_the_first_frame(mug_server: Any, page: Any) -> None:
+    server = mug_server(f"{HERE_EXPERIMENTS}:sprite")
+    page.goto(server.url + "/")
+    page.wait_for_function("window.mug?.status().runtime.ready", timeout=60_000)
+    # the instructions' Markdown image points at the versioned URL, and loads
+    img = page.wait_for_selector(".mug-body img")
+    page.wait_for_function("document.querySelector('.mug-body img').naturalWidth === 16")
+    src = img.get_attribute("src") or ""
+    assert src.startswith("/assets/") and src.endswith("/green-square.png")
+    page.click("[data-testid=mug-continue]")
+    drawn = """() => {
+        const c = document.querySelector('[data-testid=mug-canvas]');
+        const px = (x, y) => Array.from(c.getContext('2d').getImageData(x, y, 1, 1).data);
+        return {centre: px(100, 100), corner: px(5, 5), frame: window.mug.status().frame};
+    }"""
+    page.wait_for_function(
+        "document.querySelector('[data-testid=mug-canvas]').getContext('2d').getImageData(5, 5, 1, 1).data[3] > 0"
+    )
+    first = page.evaluate(drawn)
+    assert first == {"centre": [255, 0, 0, 255], "corner": [0, 0, 255, 255], "frame": 0}, (
+        "the first frame drew the preloaded sprite (red) on the blue surface (without preloading, the first frame "
+        "would skip the image while it loads)"
+    )
     wait_phase(page, "end", timeout=30_000)
 
 

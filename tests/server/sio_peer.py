@@ -51,13 +51,16 @@ class Peer:
         self.events.append((event, data))
         self.arrived.set()
 
-    async def start(self, match_id: str | None = None, url: str | None = None) -> Peer:
-        """Connect and say hello (again, with the token, when it has one)."""
+    async def start(
+        self, match_id: str | None = None, url: str | None = None, transports: list[str] | None = None
+    ) -> Peer:
+        """Connect (over a WebSocket, unless other `transports` are named) and say hello (again, with the
+        token, when it has one)."""
         self.url = url or self.url
         if self.sio.connected:
             await self.sio.disconnect()
         self.sio = self._client()
-        await self.sio.connect(self.url, transports=["websocket"])
+        await self.sio.connect(self.url, transports=transports or ["websocket"])
         hello: dict[str, Any] = {
             "v": 1,
             "token": self.token,

@@ -5,72 +5,19 @@ from __future__ import annotations
 import asyncio
 import collections
 import csv
-import glob
-import os
 import secrets
-import shutil
-import socket
-import subprocess
-import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 
-import asyncpg
 import pytest
 
 from mug.server.export import export_async
 from mug.server.store import Plan, Store, StoreError
-from mug.testing import wait_until
-
-
-async def _login(url: str) -> None:
-    conn = await asyncpg.connect(url, timeout=2)
-    await conn.close()
-
-
-def _bin(name: str) -> str | None:
-    found = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))
-    return found[-1] if found else shutil.which(name)
+from mug.testing.services import PostgresServer
 
 
 @pytest.fixture(scope="module")
-def postgres_server() -> Iterator[str]:
-    initdb, postgres = _bin("initdb"), _bin("postgres")
-    if initdb is None or postgres is None:
-        pytest.skip("needs PostgreSQL's server programs (Debian package postgresql)")
-    root = os.geteuid() == 0
-    # PostgreSQL refuses to run as root: as root, run it as the `postgres` user in a folder it can reach
-    # (pytest's own temporary folders are private to root)
-    base = Path(tempfile.mkdtemp(prefix="mug-pg-"))
-    data = base / "data"
-    run_as: list[str] = ["runuser", "-u", "postgres", "--"] if root else []
-    if root:
-        shutil.chown(base, "postgres")
-    subprocess.run([*run_as, initdb, "-D", str(data), "--auth=trust", "-U", "mug"], check=True, capture_output=True)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    proc = subprocess.Popen(
-        [*run_as, postgres, "-D", str(data), "-p", str(port), "-h", "127.0.0.1", "-k", str(data)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"postgresql://mug@127.0.0.1:{port}/postgres"
-
-    def accepts_logins() -> bool:  # the port opens a little before the server accepts logins
-        if proc.poll() is not None:
-            raise RuntimeError("PostgreSQL exited")
-        try:
-            asyncio.run(_login(url))
-        except (OSError, asyncpg.PostgresError, TimeoutError):
-            return False
-        return True
-
-    wait_until(accepts_logins, 30, interval=0.1, what="PostgreSQL accepts logins")
-    yield url
-    proc.terminate()
-    proc.wait(timeout=20)
-    shutil.rmtree(base, ignore_errors=True)
+def postgres_server(postgres: PostgresServer) -> str:
+    return postgres.new_database()
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])

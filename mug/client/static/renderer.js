@@ -6,6 +6,8 @@
 /** @typedef {import("./worker_protocol.js").DrawCommand} DrawCommand */
 /** @typedef {import("./worker_protocol.js").Pixels} Pixels */
 
+const IMAGE = /\.(png|jpe?g|gif|webp|avif|svg|bmp|ico)$/i; // assets preloaded as images
+
 export class Renderer {
   /** @param {HTMLCanvasElement} canvas */
   constructor(canvas) {
@@ -17,6 +19,48 @@ export class Renderer {
     this.images = new Map();
     /** @type {HTMLCanvasElement|null} scratch canvas for RGBA frames, resized as needed */
     this.scratch = null;
+    /** @type {{width: number, height: number}} the surface of the frame drawn last (clicks map into it) */
+    this.size = { width: canvas.width, height: canvas.height };
+    /** @type {Map<string, string>} the scene's assets: name ("cat.png") -> content-versioned URL */
+    this.assets = new Map();
+  }
+
+  /**
+   * Takes the scene's assets (SceneSpec.assets) and loads every image among them, so the first frame can draw
+   * its sprites. Resolves once all are decoded; an image that fails to load is logged, not waited for again.
+   * @param {Object<string, string>} assets name -> URL
+   * @returns {Promise<void>}
+   */
+  async preload(assets) {
+    this.assets = new Map(Object.entries(assets));
+    const images = [...this.assets].filter(([name]) => IMAGE.test(name));
+    await Promise.all(images.map(([name, url]) => this.load(url).decode().catch((err) => {
+      console.warn("mug: asset image not loaded", name, url, err);
+    })));
+  }
+
+  /**
+   * The URL of an image command's `src`: an asset's name, with or without "assets/", or any other URL as it is.
+   * @param {string} src
+   */
+  resolve(src) {
+    return this.assets.get(src) ?? this.assets.get(src.replace(/^(\.\/)?assets\//, "")) ?? src;
+  }
+
+  /** @param {string} url @returns {HTMLImageElement} the image of `url`, loading (once) */
+  load(url) {
+    let img = this.images.get(url);
+    if (!img) {
+      img = new Image();
+      img.src = url;
+      this.images.set(url, img);
+    }
+    return img;
+  }
+
+  /** @returns {{width: number, height: number}} the env's surface size: of the frame drawn last */
+  surface() {
+    return this.size;
   }
 
   /**
@@ -24,8 +68,13 @@ export class Renderer {
    * @param {Pixels|null} pixels
    */
   draw(payload, pixels) {
-    if (payload.kind === "rgb" && pixels) this.drawPixels(payload.width, payload.height, pixels);
-    else if (payload.kind === "draw") this.drawCommands(payload);
+    if (payload.kind === "rgb" && pixels) {
+      this.size = { width: payload.width, height: payload.height };
+      this.drawPixels(payload.width, payload.height, pixels);
+    } else if (payload.kind === "draw") {
+      this.size = { width: payload.width || this.canvas.width, height: payload.height || this.canvas.height };
+      this.drawCommands(payload);
+    }
   }
 
   /** @param {number} w @param {number} h @param {Pixels} pixels */
@@ -109,12 +158,7 @@ export class Renderer {
 
   /** @param {Extract<DrawCommand, {op: "image"}>} c */
   image(c) {
-    let img = this.images.get(c.src);
-    if (!img) {
-      img = new Image();
-      img.src = c.src;
-      this.images.set(c.src, img);
-    }
+    const img = this.load(this.resolve(c.src));
     if (!img.complete || img.naturalWidth === 0) return; // still loading (or broken): skip this frame
     if (c.frame) {
       const [fx, fy, fw, fh] = c.frame;

@@ -12,8 +12,11 @@
  *   key_bindings: Object<string, unknown>, default_action: unknown, input_mode: "held"|"press", fps: number,
  *   num_episodes: number, max_steps: number|null, canvas_width: number, canvas_height: number,
  *   show_score: boolean, seed: number, connect_timeout_s: number, reconnect_grace_s: number, turn?: {time_limit_s: number, fallback: any}|null,
- *   pygame_stub?: boolean}} GameSpec
+ *   pygame_stub?: boolean, pointer?: PointerSpec|null, assets?: Object<string, string>}} GameSpec
+ *   `assets`: the scene's files (mug/server/assets.py), name -> content-versioned URL
  *   `agents` keys are agent labels (mug/client/agents.py: an int id 0 is "0", a str id "0" is '"0"')
+ * @typedef {{kind: "grid", rows: number, cols: number, actions: unknown[]}|{kind: "function", ref: string}} PointerSpec
+ *   GameScene.pointer_spec: clicks on the canvas -> actions (mug/client/pointer.py)
  * @typedef {{id: string, kind: "end", title: string, body_html: string, completion_code: string,
  *   redirect: string|null, redirect_delay_s: number}} EndSpec
  * @typedef {StaticSpec|GameSpec|EndSpec} SceneSpec

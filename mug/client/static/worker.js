@@ -46,6 +46,9 @@ let loading = null;
 let held = [];
 /** @type {string[]} keys pressed since the last tick */
 let pressed = [];
+/** @type {[number, number, number, number][]} clicks on the canvas since the last tick: [x, y, width, height]
+ *  in the env's surface coordinates (mug/client/pointer.py) */
+let clicks = [];
 let hidden = false;
 
 // The game clock.
@@ -146,8 +149,9 @@ function postFrame(result) {
 }
 
 function tick() {
-  const keys = hidden ? { held: [], pressed: [] } : { held, pressed };
+  const keys = hidden ? { held: [], pressed: [], clicks: [] } : { held, pressed, clicks };
   pressed = [];
+  clicks = [];
   const frame = postFrame(theBridge().tick(JSON.stringify(keys), Date.now()));
   if ("error" in frame) {
     stopLoop();
@@ -172,6 +176,7 @@ function loop() {
 function startLoop() {
   running = true;
   pressed = [];
+  clicks = [];
   nextAt = performance.now() + 1000 / fps;
   timer = setTimeout(loop, 1000 / fps);
 }
@@ -199,8 +204,9 @@ let matchTimer = null;
 let lastStatusAt = 0;
 
 function matchPoll() {
-  const keys = hidden ? { held: [], pressed: [] } : { held, pressed };
+  const keys = hidden ? { held: [], pressed: [], clicks: [] } : { held, pressed, clicks };
   pressed = [];
+  clicks = [];
   const now = performance.now();
   const withStatus = now - lastStatusAt >= STATUS_EVERY_MS;
   if (withStatus) lastStatusAt = now;
@@ -314,6 +320,7 @@ const methods = {
     if (!matchRunning) {
       matchRunning = true;
       pressed = [];
+      clicks = [];
       lastStatusAt = 0;
       matchLoop();
     }
@@ -361,6 +368,8 @@ scope.addEventListener("message", async (ev) => {
     } else {
       held = held.filter((k) => k !== msg.key);
     }
+  } else if (msg.type === "pointer") {
+    if (!hidden) clicks.push([msg.x, msg.y, msg.width, msg.height]);
   } else if (msg.type === "net") {
     if (!bridge) return;
     bridge.match_receive(msg.peer, new Uint8Array(msg.data));

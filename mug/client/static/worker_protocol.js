@@ -1,6 +1,6 @@
 // @ts-check
 /**
- * Page <-> worker messages (version 2): calls matched by id, errors sent back as data (like comlink). The
+ * Page <-> worker messages (version 3): calls matched by id, errors sent back as data (like comlink). The
  * typedefs below are the closed set of messages (WorkerMethods, ToWorker, FromWorker); `make lint` (tsc) checks
  * that worker.js and the page post and handle exactly these.
  *
@@ -33,6 +33,11 @@
  *                       for the scene's reconnect_grace_s, then ends with PeerGone if it is not back.
  *     answered by `{type: "reply", id, ok: true, value}` or `{type: "reply", id, ok: false, error}`.
  *   - `{type: "key", key, down}`: a key (KeyboardEvent.key) went down or up; sent at once, no reply.
+ *   - `{type: "pointer", x, y, width, height}`: a pointerdown (mouse button, touch, pen) on the game canvas, in
+ *     the env's surface coordinates: (x, y) from the top left of a `width` x `height` surface, the size of
+ *     the frame drawn last (input.js takes the canvas's CSS scaling out). Sent at once, no reply; the
+ *     worker hands the clicks of a frame to the runner with the keys (mug/client/pointer.py); ignored while
+ *     hidden.
  *   - `{type: "net", peer, data}`: bytes from peer `peer` (a participant id); `data` an ArrayBuffer
  *     (transferred). No reply.
  *   - `{type: "visibility", hidden}`: the page was hidden or shown; while hidden the worker plays the default
@@ -60,7 +65,9 @@
  *     `status` null or MatchStatus.
  */
 
-export const WORKER_PROTOCOL_VERSION = 2;
+// 3: the "pointer" message (clicks on the canvas); a version-2 worker would ignore it, so the game would seem
+// dead to clicks: a page and worker of different versions stop at `init` instead.
+export const WORKER_PROTOCOL_VERSION = 3;
 
 /**
  * @typedef {import("./wire.js").GameSpec} GameSpec
@@ -120,7 +127,8 @@ export const WORKER_PROTOCOL_VERSION = 2;
  *   CallMsg
  * @typedef {{type: "net", peer: string, data: ArrayBuffer, reliable?: boolean}} NetMsg  either way: bytes
  *   from or for peer `peer` (`reliable`, worker -> page: over the peer's reliable channel)
- * @typedef {CallMsg | {type: "key", key: string, down: boolean} | {type: "visibility", hidden: boolean}
+ * @typedef {{type: "pointer", x: number, y: number, width: number, height: number}} PointerMsg
+ * @typedef {CallMsg | {type: "key", key: string, down: boolean} | PointerMsg | {type: "visibility", hidden: boolean}
  *   | NetMsg} ToWorker
  * @typedef {{type: "reply", id: number, ok: true, value: unknown}
  *   | {type: "reply", id: number, ok: false, error: WorkerError}} ReplyMsg
@@ -209,7 +217,7 @@ export class WorkerClient {
   }
 
   /**
-   * A one-way message (key, visibility, net).
+   * A one-way message (key, pointer, visibility, net).
    * @param {Exclude<ToWorker, CallMsg>} msg
    * @param {Transferable[]} [transfer]
    */

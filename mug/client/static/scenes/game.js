@@ -2,7 +2,7 @@
 // A game scene: instructions, the canvas, a start button; episodes played by the worker; rows to the outbox.
 
 import { h } from "../dom.js";
-import { Keyboard } from "../input.js";
+import { Keyboard, Pointer } from "../input.js";
 import { formatScore, gameLayout, showTurn, waitForRuntime } from "./game_view.js";
 import { matchScene } from "./match.js";
 
@@ -24,8 +24,9 @@ export async function gameScene(scene, ctx, resume) {
   if (isMultiplayer(scene)) return matchScene(scene, ctx, resume);
   const { status, runtime, outbox } = ctx;
   status.setPhase("game");
-  const { renderer, score, episodeText, stepText, turn, panel } = gameLayout(scene, ctx.root);
+  const { renderer, score, episodeText, stepText, turn, panel, assetsReady } = gameLayout(scene, ctx.root);
   await waitForRuntime(panel, runtime, status);
+  await assetsReady;
   await pressContinue(panel, "Start", "Press Start when you are ready.", false);
 
   // Rows still in the outbox count as played: they reach the server before this scene's new rows.
@@ -54,6 +55,7 @@ async function play(scene, ctx, renderer, first, ui) {
   const { status, outbox, runtime } = ctx;
   const worker = runtime.worker;
   const keyboard = new Keyboard(worker, [...Object.keys(scene.key_bindings), " "]);
+  const pointer = scene.pointer ? new Pointer(worker, renderer.canvas, () => renderer.surface()) : null;
   /** @type {(frame: FrameInfo) => void} */
   let episodeOver = () => {};
   /** @type {(err: import("../worker_protocol.js").WorkerError) => void} */
@@ -96,6 +98,7 @@ async function play(scene, ctx, renderer, first, ui) {
     offFrame();
     offError();
     keyboard.detach();
+    if (pointer) pointer.detach();
     await worker.call("stop").catch(() => {});
   }
 }

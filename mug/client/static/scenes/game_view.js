@@ -9,7 +9,8 @@ import { Renderer } from "../renderer.js";
 /** @typedef {import("../worker_protocol.js").TurnInfo} TurnInfo */
 
 /**
- * The game page: title, instructions, HUD, canvas and a panel for messages and buttons.
+ * The game page: title, instructions, HUD, canvas and a panel for messages and buttons. `assetsReady`
+ * resolves once the scene's images are loaded (await it before the game starts: the first frame draws them).
  * @param {GameSpec} scene
  * @param {HTMLElement} root
  */
@@ -29,7 +30,9 @@ export function gameLayout(scene, root) {
     scene.title ? h("h1", { text: scene.title }) : null,
     h("div", { class: "mug-body", html: scene.instructions_html }),
     hud, turn, h("div", { class: "mug-stage" }, canvas), panel));
-  return { canvas, renderer: new Renderer(canvas), score, episodeText, stepText, turn, panel };
+  const renderer = new Renderer(canvas);
+  const assetsReady = renderer.preload(scene.assets || {});
+  return { canvas, renderer, score, episodeText, stepText, turn, panel, assetsReady };
 }
 
 /**

@@ -16,7 +16,7 @@
 // rebuilds the game from its peers' history (mug/client/lockstep/rejoin.py).
 
 import { h } from "../dom.js";
-import { Keyboard } from "../input.js";
+import { Keyboard, Pointer } from "../input.js";
 import { Mesh } from "../transport.js";
 import { waitForMatch } from "./lobby.js";
 import { formatScore, gameLayout, showTurn, waitForRuntime } from "./game_view.js";
@@ -44,6 +44,7 @@ export async function matchScene(scene, ctx, resume) {
   status.setPhase("game");
   const ui = gameLayout(scene, ctx.root);
   await waitForRuntime(ui.panel, runtime, status);
+  await ui.assetsReady;
   if (resume.match && resume.match.scene_id === scene.id) return playMatch(scene, ctx, ui, resume.match, []);
   const lobby = await waitForMatch(scene, ctx, ui.panel);
   if ("scene" in lobby) return lobby.scene;
@@ -221,6 +222,7 @@ async function playMatch(scene, ctx, ui, start, early) {
   };
   const statsTimer = setInterval(() => refreshStats().catch(() => {}), STATS_EVERY_MS);
   const keyboard = new Keyboard(worker, [...Object.keys(scene.key_bindings), " "]);
+  const pointer = scene.pointer ? new Pointer(worker, ui.canvas, () => ui.renderer.surface()) : null;
   /** @param {import("../wire.js").MatchReportKind} kind @param {Object<string, unknown>} data */
   const report = (kind, data) => conn.request("match_report", { match_id: start.match_id, kind, data }, { retries: 3 })
     .catch((err) => console.warn("mug: match report not stored", kind, err));
@@ -280,6 +282,7 @@ async function playMatch(scene, ctx, ui, start, early) {
     if (awayTimer !== null) clearInterval(awayTimer);
     clearInterval(statsTimer);
     keyboard.detach();
+    if (pointer) pointer.detach();
     for (const off of offs) off();
     socket.off("signal", onSignal);
     socket.off("match_end", onMatchEnd);

@@ -125,3 +125,13 @@ def make_random_legal(agent: str, action_space: Any) -> Any:
         return int(rng.choice(np.flatnonzero(action_mask)))
 
     return act
+
+
+def click_to_cell(x: float, y: float, width: float, height: float) -> int | None:
+    """A pointer function (`GameScene(pointer="mug_e2e_envs.tictactoe:click_to_cell")`): the cell under a
+    click, or None for a click on a grid line (2 px either side), which does nothing."""
+    col, row = x * 3 / width, y * 3 / height
+    margin_x, margin_y = 2 * 3 / width, 2 * 3 / height
+    if min(col % 1, 1 - col % 1) < margin_x or min(row % 1, 1 - row % 1) < margin_y:
+        return None
+    return int(row) * 3 + int(col)
