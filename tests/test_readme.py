@@ -40,6 +40,16 @@ def test_the_multiplayer_example_builds() -> None:
     assert isinstance(duo, GameScene) and duo.multiplayer and duo.lobby.on_timeout == "ai"
 
 
+def test_the_study_design_example_builds() -> None:
+    (code,) = [s for s in snippets() if "study = Experiment(" in s and "Condition(" in s]
+    namespace: dict[str, object] = {}
+    exec(compile(code, "README.md", "exec"), namespace)
+    study = namespace["study"]
+    assert isinstance(study, Experiment) and study.condition_ids == ["easy", "hard"]
+    ids = [p.scene.id for p in study.plan("hard", 1)]
+    assert ids[0] == "consent" and ids[-3:] == ["game--hard-1", "game--hard-2", "end"] and len(ids) == 5
+
+
 def test_every_served_command_names_mugs_websocket_protocol() -> None:
     from mug.server.websocket import PROTOCOL
 

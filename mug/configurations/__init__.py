@@ -1,6 +1,8 @@
 """What researchers write: the experiment, its scenes, and remote (WebRTC) settings."""
 
 from mug.client.agents import label as agent_label
+from mug.configurations.conditions import Condition, Randomize, Repeat
+from mug.configurations.entry import Entry
 from mug.configurations.experiment import Experiment, ExperimentError, load_experiment
 from mug.configurations.remote import RemoteConfig, WebRTCConfig
 from mug.configurations.scenes import (
@@ -18,7 +20,9 @@ from mug.configurations.scenes import (
 
 __all__ = [
     "HUMAN",
+    "Condition",
     "EndScene",
+    "Entry",
     "Experiment",
     "ExperimentError",
     "GameScene",
@@ -27,7 +31,9 @@ __all__ = [
     "PointerGrid",
     "Policy",
     "Question",
+    "Randomize",
     "RemoteConfig",
+    "Repeat",
     "Scene",
     "StaticScene",
     "WebRTCConfig",

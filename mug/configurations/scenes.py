@@ -119,6 +119,18 @@ class StaticScene(_MarkdownBody, _Scene):
     body: str = Field(default="", description="Markdown (HTML allowed) shown on the page.")
     button_label: str = "Continue"
     questions: list[Question] = Field(default_factory=list)
+    consent: bool = Field(
+        default=False,
+        description="A consent page: besides the continue (agree) button it shows `decline_label`, which ends "
+        "the study on the `declined` page (outcome `consent_declined`).",
+    )
+    decline_label: str = "I do not agree"
+    declined: Outcome = Field(
+        default_factory=lambda: Outcome(
+            title="Consent declined", body="You chose not to take part. Thank you for your time.", give_code=False
+        ),
+        description="With consent=True: the page of a participant who declines (its own code and redirect).",
+    )
 
     @model_validator(mode="after")
     def _check_questions(self) -> Self:
@@ -478,3 +490,5 @@ class EndScene(_MarkdownBody, _Scene):
 
 
 Scene = Annotated[StaticScene | GameScene | EndScene, Field(discriminator="kind")]
+
+StaticScene.model_rebuild()  # `declined` names Outcome, defined below it

@@ -31,7 +31,7 @@ def _spec(experiment: Experiment, scene_id: str, seed: int | None) -> GameSpec:
     except KeyError:
         raise ReplayError(
             f"scene {scene_id!r} has recorded steps but is not a scene of experiment {experiment.id!r} "
-            f"({[s.id for s in experiment.scenes]}): name the experiment that recorded them with --experiment"
+            f"({[s.id for s in experiment.default_scenes]}): name the experiment that recorded them with --experiment"
         ) from None
     if not isinstance(scene, GameScene):
         raise ReplayError(f"scene {scene_id!r} of experiment {experiment.id!r} is not a game scene")

@@ -161,12 +161,38 @@ def load_export(folder: Path) -> ExportData:
 
 def load_experiment_config(config: dict[str, Any]) -> Experiment:
     """The `Experiment` of `mug.server.metadata.experiment_config` (raises pydantic's ValidationError)."""
-    scenes = []
-    for scene in config.get("scenes", []):
-        if isinstance(scene, dict) and scene.get("kind") == "game":
-            scene = scene | {n: {from_label(k): v for k, v in scene[n].items()} for n in AGENT_KEYED if n in scene}
-        scenes.append(scene)
-    return Experiment.model_validate(config | {"scenes": scenes})
+    conditions = []
+    for condition in config.get("conditions", []):
+        if isinstance(condition, dict):
+            overrides = {
+                scene_id: changes | {n: _keyed(changes[n]) for n in AGENT_KEYED if isinstance(changes.get(n), dict)}
+                for scene_id, changes in (condition.get("overrides") or {}).items()
+            }
+            scenes = condition.get("scenes")
+            condition = condition | {"overrides": overrides, "scenes": None if scenes is None else _unlabel_all(scenes)}
+        conditions.append(condition)
+    scenes = _unlabel_all(config.get("scenes", []))
+    return Experiment.model_validate(config | {"scenes": scenes, "conditions": conditions})
+
+
+def _keyed(by_label: dict[str, Any]) -> dict[Any, Any]:
+    return {from_label(k): v for k, v in by_label.items()}
+
+
+def _unlabel_all(items: list[Any]) -> list[Any]:
+    return [_unlabel(item) for item in items]
+
+
+def _unlabel(item: Any) -> Any:
+    if not isinstance(item, dict):
+        return item
+    if item.get("kind") == "game":
+        return item | {n: _keyed(item[n]) for n in AGENT_KEYED if n in item}
+    if item.get("kind") == "repeat":
+        return item | {"scene": _unlabel(item.get("scene"))}
+    if item.get("kind") == "randomize":
+        return item | {"scenes": _unlabel_all(item.get("scenes") or [])}
+    return item
 
 
 def experiment_of(data: ExportData) -> Experiment:

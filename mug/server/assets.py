@@ -129,7 +129,7 @@ class Assets:
         folders: dict[str | None, dict[str, AssetFile]] = {}
         if experiment.assets is not None:
             folders[None] = scan_folder(experiment.assets, "assets")
-        for scene in experiment.scenes:
+        for scene in experiment.all_scenes:  # conditions and repetitions have scene ids of their own
             if scene.assets is not None:
                 folders[scene.id] = scan_folder(scene.assets, f"scene {scene.id!r}: assets")
         return cls(folders)

@@ -164,6 +164,9 @@ async def export_async(
             "finished_at",
             "outcome",
             "outcome_scene",
+            "condition",
+            "order_seed",
+            "scene_order",
             "user_agent",
         ]
         path = out_dir / "participants.csv"
@@ -185,10 +188,22 @@ async def export_async(
             ),
             ("events.csv", events, ["id"], ["participant_id", "scene_id", "kind", "data", "t_server"]),
         ]
+        # each visit's scene as written and repetition (a `Repeat`'s visits have ids of their own)
+        placed: dict[tuple[str, str], tuple[str, Any]] = {}
+        for p in people:
+            for entry in json.loads(p["scene_order"] or "[]"):
+                placed[(p["id"], entry["id"])] = (entry["scene"], entry["repeat"])
         for name, source, order, columns in simple:
             rows = event_rows if source is events else await _rows(store, source, order, experiment_id)
             path = out_dir / name
-            written.append((path, *_write(path, columns, [[r[c] for c in columns] for r in rows])))
+            cells = [[r[c] for c in columns] for r in rows]
+            if source is scene_visits:
+                cells = [
+                    [*cell, *placed.get((r["participant_id"], r["scene_id"]), (r["scene_id"], None))]
+                    for cell, r in zip(cells, rows, strict=True)
+                ]
+                columns = [*columns, "scene", "repeat"]
+            written.append((path, *_write(path, columns, cells)))
         by_scene: dict[str, list[list[Any]]] = {}
         for r in step_rows:
             row = [experiment_of.get(r["participant_id"], ""), *[r[c] for c in STEP_COLUMNS[1:]]]

@@ -10,6 +10,7 @@ from typing import Any
 import socketio
 from pydantic import BaseModel, ValidationError
 
+from mug.server import entry
 from mug.server.edge import GuardedServer
 from mug.server.limits import AddressQuota, Limits, StorageQuota, event_bytes, rows_bytes, stored_bytes
 from mug.server.live import LiveState
@@ -113,7 +114,10 @@ def register(
             environ = sio.get_environ(sid) or {}
             if msg.token is None and sid not in participants.by_sid:
                 addresses.spend(client_address(environ))
-            ack, stale = await participants.hello(sid, msg, environ.get("HTTP_USER_AGENT"))
+            refused = None
+            if msg.token is None:
+                refused = await screen(sid, msg, environ)
+            ack, stale = await participants.hello(sid, msg, environ.get("HTTP_USER_AGENT"), refused)
             pid = ack["participant"]
             if pid not in storage.used:
                 # counted once per process (a reconnection keeps its count; after a restart, the first hello
@@ -128,6 +132,27 @@ def register(
             await sio.emit(kicked.event, kicked.payload(), to=stale)
             await sio.disconnect(stale)
         return ack
+
+    async def screen(sid: str, msg: Hello, environ: dict[str, Any]) -> str | None:
+        # a newcomer's device, browser and round trip (Experiment.entry); the page cannot skip this
+        rules = participants.experiment.entry
+        found = entry.device(
+            environ.get("HTTP_USER_AGENT"),
+            environ.get("HTTP_SEC_CH_UA_MOBILE"),
+            msg.client.model_dump() if msg.client else None,
+        )
+        refused = entry.screen_device(rules, found)
+        if refused is None and rules.max_rtt_ms is not None:
+
+            async def ping(n: int) -> Any:
+                return await sio.call("mug_ping", {"n": n}, to=sid, timeout=entry.ping_timeout_s(rules))
+
+            rtt = await entry.measure_rtt(ping, entry.ping_timeout_s(rules))
+            log.info("round trip of %s at hello: %s ms", sid, None if rtt is None else round(rtt, 1))
+            refused = entry.screen_rtt(rules, rtt)
+        if refused is not None:
+            log.info("entry refused %s: %s (%s, mobile %s)", sid, refused, found, found.mobile)
+        return refused
 
     async def advance(sid: str, msg: Advance) -> dict[str, Any]:
         ack = await participants.advance(sid, msg)

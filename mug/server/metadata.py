@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import mug
-from mug.configurations import Experiment, GameScene, agent_label
+from mug.configurations import Experiment, GameScene, Randomize, Repeat, agent_label
 from mug.server.tables import SCHEMA_VERSION
 
 METADATA_FILE = "metadata.json"
@@ -38,14 +38,32 @@ AGENT_KEYED = ("agents", "ai_fallback")  # GameScene fields keyed by agent id (s
 
 
 def experiment_config(experiment: Experiment) -> dict[str, Any]:
-    """The experiment as JSON data, agent-keyed dicts keyed by agent label (see the module docstring)."""
+    """The experiment as JSON data, agent-keyed dicts keyed by agent label (see the module docstring), in
+    every game scene: written, in a `Repeat` or `Randomize`, in a condition's scenes and overrides."""
     config = experiment.model_dump(mode="json")
     for dumped, scene in zip(config["scenes"], experiment.scenes, strict=True):
-        if isinstance(scene, GameScene):
+        _relabel(dumped, scene)
+    for dumped_condition, condition in zip(config.get("conditions", []), experiment.conditions, strict=True):
+        for dumped, scene in zip(dumped_condition["scenes"] or [], condition.scenes or [], strict=True):
+            _relabel(dumped, scene)
+        for scene_id, changes in condition.overrides.items():
+            out = dumped_condition["overrides"][scene_id]
             for name in AGENT_KEYED:
-                # model_dump keeps the dict's order: the i-th dumped value is the i-th agent's
-                dumped[name] = dict(zip(map(agent_label, getattr(scene, name)), dumped[name].values(), strict=True))
+                if isinstance(changes.get(name), dict):
+                    out[name] = dict(zip(map(agent_label, changes[name]), out[name].values(), strict=True))
     return config
+
+
+def _relabel(dumped: dict[str, Any], item: Any) -> None:
+    if isinstance(item, GameScene):
+        for name in AGENT_KEYED:
+            # model_dump keeps the dict's order: the i-th dumped value is the i-th agent's
+            dumped[name] = dict(zip(map(agent_label, getattr(item, name)), dumped[name].values(), strict=True))
+    elif isinstance(item, Repeat):
+        _relabel(dumped["scene"], item.scene)
+    elif isinstance(item, Randomize):
+        for sub, scene in zip(dumped["scenes"], item.scenes, strict=True):
+            _relabel(sub, scene)
 
 
 def _version(package: str) -> str | None:

@@ -166,7 +166,7 @@ class Multiplayer:
     async def join(self, sid: str, msg: LobbyJoin) -> dict[str, Any]:
         """Put a participant who is in a multiplayer scene (with its runtime ready) in that scene's lobby."""
         live = self.participants.live(sid)
-        scene = self.experiment.scenes[live.scene_index]
+        scene = live.scenes[live.scene_index]
         if live.outcome is not None or scene.id != msg.scene_id:
             raise WireError("wrong_scene", f"you are not in scene {msg.scene_id!r}")
         lobby = self.lobbies.get(scene.id)

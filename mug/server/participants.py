@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from mug.configurations import EndScene, Experiment, GameScene, Outcome, Scene, StaticScene
 from mug.server.assets import Assets
 from mug.server.scenes import scene_spec
-from mug.server.store import Store
+from mug.server.store import ENTRY_SCENE, Plan, Store
 from mug.server.wire import Advance, Event, Hello, Records, WireError
 
 log = logging.getLogger("mug.participants")
@@ -96,6 +97,11 @@ def outcome_config(scene: GameScene, outcome: str) -> Outcome:
     raise ValueError(f"unknown outcome {outcome!r}; known: {sorted(OUTCOME_FIELDS)}")
 
 
+def _outcome_code(outcome: Outcome) -> str:
+    """The completion code an outcome page gives: its own, a random one, or none ("")."""
+    return (outcome.completion_code or new_completion_code()) if outcome.give_code else ""
+
+
 @dataclass(slots=True)
 class Live:
     """A participant's current connection."""
@@ -107,6 +113,8 @@ class Live:
     completion_code: str
     outcome: str | None = None
     outcome_scene: str | None = None
+    scenes: list[Scene] = field(default_factory=list)  # the participant's resolved scene list
+    condition: str | None = None
 
 
 class Participants:
@@ -128,8 +136,14 @@ class Participants:
         # replaced by the multiplayer service when the experiment has multiplayer scenes
         self.matchbook: MatchBook = NoMatches()
 
-    async def hello(self, sid: str, msg: Hello, user_agent: str | None) -> tuple[dict[str, Any], str | None]:
+    async def hello(
+        self, sid: str, msg: Hello, user_agent: str | None, refused: str | None = None
+    ) -> tuple[dict[str, Any], str | None]:
         """Identify (or create) the participant behind a connection.
+
+        Args:
+            refused: for a newcomer, the entry outcome the screening gave them (`mug.server.entry`), if any:
+                they are stored with it and shown its page.
 
         Returns:
             The acknowledgement, and the sid of an older connection of the same tab to drop (a refresh).
@@ -137,7 +151,7 @@ class Participants:
         if sid in self.by_sid:
             raise WireError("already_identified", "this connection already said hello")
         if msg.token is None:
-            return await self._create(sid, msg, user_agent), None
+            return await self._create(sid, msg, user_agent, refused), None
         token = msg.token
         row = await self.store.participant_by_token_hash(hash_token(token))
         if row is None or row["experiment_id"] != self.experiment.id:
@@ -150,14 +164,17 @@ class Participants:
         if current is not None:
             stale_sid = current.sid
             self.by_sid.pop(current.sid, None)
+        scenes = self._scenes_of(row)
         live = Live(
             pid,
             sid,
             msg.tab,
-            min(row["scene_index"], len(self.experiment.scenes) - 1),
+            min(row["scene_index"], len(scenes) - 1),
             row["completion_code"],
             row["outcome"],
             row["outcome_scene"],
+            scenes,
+            row["condition"],
         )
         self.by_sid[sid] = live
         self.by_pid[pid] = live
@@ -166,7 +183,7 @@ class Participants:
         resume: dict[str, Any] = {}
         if rejoin is not None and spec["kind"] == "game" and spec["id"] == rejoin["scene_id"]:
             resume["match"] = rejoin
-        if spec["kind"] == "game":
+        if spec["kind"] == "game" and live.outcome is None:
             scene = self.experiment.scene(spec["id"])
             resume["episode"] = await self.store.next_episode(pid, scene.id)
             if isinstance(scene, GameScene) and scene.multiplayer and await self.store.finished_a_match(pid, scene.id):
@@ -174,23 +191,74 @@ class Participants:
         log.info("hello %s scene=%s resumed", pid, spec["id"])
         return self._welcome(token, live, spec, resume), stale_sid
 
-    async def _create(self, sid: str, msg: Hello, user_agent: str | None) -> dict[str, Any]:
+    def _scenes_of(self, row: dict[str, Any]) -> list[Scene]:
+        """A stored participant's resolved scene list (refused at entry: the written one, never shown)."""
+        if not row.get("scene_order"):
+            return self.experiment.default_scenes
+        try:
+            return [self.experiment.scene(entry["id"]) for entry in json.loads(row["scene_order"])]
+        except KeyError as exc:
+            # the experiment was changed under a running study: this participant's scenes are gone
+            raise WireError(
+                "experiment_changed", f"scene {exc.args[0]!r} of this participant is no longer in the experiment"
+            ) from None
+
+    async def _create(self, sid: str, msg: Hello, user_agent: str | None, refused: str | None) -> dict[str, Any]:
         # one transaction and no read-back: everything a new participant's first page needs is known here
         token = secrets.token_urlsafe(32)
         pid = "p_" + secrets.token_hex(8)
-        fixed = next((s.completion_code for s in self.experiment.scenes if isinstance(s, EndScene)), None)
-        code = fixed or new_completion_code()
-        first = self.experiment.scenes[0]
-        seed = _fresh_seed(first)
-        await self.store.create_participant(
-            pid, hash_token(token), self.experiment.id, code, dict(msg.params), user_agent, first_scene=(first.id, seed)
+        entry = self.experiment.entry
+        params = dict(msg.params)
+
+        def plan(condition: str | None) -> Plan:
+            order_seed = secrets.randbelow(2**31)
+            placed = self.experiment.plan(condition, order_seed)
+            end = placed[-1].scene
+            code = (end.completion_code if isinstance(end, EndScene) else None) or new_completion_code()
+            return Plan(order_seed, [p.entry() for p in placed], _fresh_seed(placed[0].scene), code)
+
+        admission = await self.store.admit(
+            pid,
+            hash_token(token),
+            self.experiment.id,
+            "",
+            params,
+            user_agent,
+            plan=plan,
+            conditions=self.experiment.condition_ids,
+            balance=self.experiment.balance,
+            unique=entry.unique_params,
+            refused=None if refused is None else (refused, _outcome_code(entry.outcome(refused))),
+            duplicate_code=_outcome_code(entry.duplicate),
         )
-        live = Live(pid, sid, msg.tab, 0, code)
+        if admission.outcome is not None:
+            live = Live(
+                pid,
+                sid,
+                msg.tab,
+                0,
+                admission.completion_code,
+                admission.outcome,
+                ENTRY_SCENE,
+                self.experiment.default_scenes,
+            )
+            await self.presence.claim(pid, sid, msg.tab)
+            self.by_sid[sid] = live
+            self.by_pid[pid] = live
+            log.info("hello %s (new) refused at entry: %s", pid, admission.outcome)
+            return self._welcome(token, live, await self._outcome_spec(live), {})
+        chosen = admission.plan
+        assert chosen is not None
+        scenes = [self.experiment.scene(e["id"]) for e in chosen.order]
+        live = Live(pid, sid, msg.tab, 0, chosen.completion_code, scenes=scenes, condition=admission.condition)
         await self.presence.claim(pid, sid, msg.tab)
         self.by_sid[sid] = live
         self.by_pid[pid] = live
-        spec = scene_spec(first, seed=seed, completion_code=code, params=dict(msg.params), assets=self.assets)
-        log.info("hello %s (new) scene=%s", pid, first.id)
+        first = scenes[0]
+        spec = scene_spec(
+            first, seed=chosen.first_seed, completion_code=live.completion_code, params=params, assets=self.assets
+        )
+        log.info("hello %s (new) condition=%s scene=%s", pid, admission.condition, first.id)
         return self._welcome(token, live, spec, {"episode": 0} if spec["kind"] == "game" else {})
 
     def _welcome(self, token: str, live: Live, spec: dict[str, Any], resume: dict[str, Any]) -> dict[str, Any]:
@@ -200,7 +268,7 @@ class Participants:
             "participant": live.pid,
             "scene": spec,
             "scene_index": live.scene_index,
-            "scene_count": len(self.experiment.scenes),
+            "scene_count": len(live.scenes),
             "resume": resume,
         }
 
@@ -221,7 +289,7 @@ class Participants:
         return live
 
     def _current(self, live: Live, scene_id: str | None) -> Any:
-        scene = self.experiment.scenes[live.scene_index]
+        scene = live.scenes[live.scene_index]
         if live.outcome is not None and scene_id is not None and scene_id == live.outcome_scene:
             # the game that ended on an outcome still takes its last records
             return self.experiment.scene(scene_id)
@@ -232,25 +300,33 @@ class Participants:
     async def _enter(self, live: Live) -> dict[str, Any]:
         if live.outcome is not None:
             return await self._outcome_spec(live)
-        scene = self.experiment.scenes[live.scene_index]
+        scene = live.scenes[live.scene_index]
         seed = await self.store.enter_scene(live.pid, scene.id, live.scene_index, _fresh_seed(scene))
         params = await self.store.params(live.pid) if isinstance(scene, EndScene) else {}
         return scene_spec(scene, seed=seed, completion_code=live.completion_code, params=params, assets=self.assets)
 
+    def _outcome_page(self, outcome_scene: str, outcome: str) -> tuple[str, Outcome]:
+        """The id and configured page of an outcome: of entry, of a declined consent, or of a game scene."""
+        if outcome_scene == ENTRY_SCENE:
+            return ENTRY_SCENE, self.experiment.entry.outcome(outcome)
+        scene = self.experiment.scene(outcome_scene)
+        if isinstance(scene, StaticScene) and outcome == "consent_declined":
+            return scene.id, scene.declined
+        assert isinstance(scene, GameScene)
+        return scene.id, outcome_config(scene, outcome)
+
     async def _outcome_spec(self, live: Live) -> dict[str, Any]:
         assert live.outcome_scene is not None and live.outcome is not None
-        scene = self.experiment.scene(live.outcome_scene)
-        assert isinstance(scene, GameScene)
-        outcome = outcome_config(scene, live.outcome)
+        where, outcome = self._outcome_page(live.outcome_scene, live.outcome)
         end = EndScene(
-            id=f"{scene.id}-{live.outcome}".replace("_", "-")[:64],
+            id=f"{where}-{live.outcome}".replace("_", "-")[:64],
             title=outcome.title,
             body=outcome.body,
             redirect_url=outcome.redirect_url,
         )
         params = await self.store.params(live.pid)
         spec = scene_spec(
-            end, seed=None, completion_code=live.completion_code, params=params, assets=self.assets, assets_of=scene.id
+            end, seed=None, completion_code=live.completion_code, params=params, assets=self.assets, assets_of=where
         )
         return spec | {"outcome": live.outcome}
 
@@ -267,17 +343,16 @@ class Participants:
         assert isinstance(scene, GameScene)
         live = self.by_pid.get(pid)
         if live is not None:
-            where, ended = live.scene_index, live.outcome is not None
+            where, ended, scenes = live.scene_index, live.outcome is not None, live.scenes
         else:
             row = await self.store.participant(pid)
             if row is None:
                 return None
-            where, ended = row["scene_index"], row["outcome"] is not None
-        if ended or self.experiment.scenes[min(where, len(self.experiment.scenes) - 1)].id != scene_id:
+            where, ended, scenes = row["scene_index"], row["outcome"] is not None, self._scenes_of(row)
+        if ended or scenes[min(where, len(scenes) - 1)].id != scene_id:
             log.info("outcome %s of %s not applied: the participant is elsewhere", outcome, pid)
             return None
-        config = outcome_config(scene, outcome)
-        code = (config.completion_code or new_completion_code()) if config.give_code else ""
+        code = _outcome_code(outcome_config(scene, outcome))
         await self.store.set_outcome(pid, scene_id, outcome, code)
         live = self.by_pid.get(pid)  # they may have said hello meanwhile: their page gets this outcome too
         if live is None:
@@ -297,23 +372,37 @@ class Participants:
         return await self._outcome_spec(live)
 
     async def jump(self, pid: str, scene_id: str) -> dict[str, Any] | None:
-        """Move a participant from their current scene to a later one (a lobby timeout's `timeout_scene`)."""
+        """Move a participant from their current scene to a later one (a lobby timeout's `timeout_scene`,
+        a scene id as written: its first visit after the current scene in the participant's list)."""
         live = self.by_pid.get(pid)
         if live is None:
             return None
-        current = self.experiment.scenes[live.scene_index]
+        current = live.scenes[live.scene_index]
+        later = [
+            i
+            for i in range(live.scene_index + 1, len(live.scenes))
+            if scene_id in (live.scenes[i].id, self.experiment.placed(live.scenes[i].id).base_id)
+        ]
+        if not later:
+            log.warning("jump of %s to %r: no such scene after %r in their list", pid, scene_id, current.id)
+            return None
         await self.store.leave_scene(pid, current.id, {}, finished=False)
-        live.scene_index = self.experiment.index(scene_id)
+        live.scene_index = later[0]
         return await self._enter(live)
 
     async def advance(self, sid: str, msg: Advance) -> dict[str, Any]:
-        """Leave the current scene (storing answers) and enter the next one."""
+        """Leave the current scene (storing answers) and enter the next one; or, on a consent page the
+        participant declined (`msg.decline`), end on its `declined` outcome."""
         live = self.live(sid)
         if live.outcome is not None:
             raise WireError("finished", "this participant has finished; there is nothing after this page")
         scene = self._current(live, msg.scene_id)
         if isinstance(scene, EndScene):
             raise WireError("finished", "this is the last scene; there is nothing after it")
+        if msg.decline:
+            return await self._decline(live, scene)
+        if isinstance(scene, GameScene) and self.experiment.entry.require_play:
+            await self._check_played(live, scene)
         answers: dict[str, Any] = {}
         questions = scene.questions if isinstance(scene, StaticScene) else []
         unknown = sorted(set(msg.answers) - {q.id for q in questions})
@@ -325,10 +414,33 @@ class Participants:
             except ValueError as exc:
                 raise WireError("bad_answers", str(exc)) from None
         live.scene_index += 1
-        nxt = self.experiment.scenes[live.scene_index]
+        nxt = live.scenes[live.scene_index]
         await self.store.leave_scene(live.pid, scene.id, answers, finished=isinstance(nxt, EndScene))
         spec = await self._enter(live)
         return {"ok": True, "scene": spec, "scene_index": live.scene_index}
+
+    async def _decline(self, live: Live, scene: Scene) -> dict[str, Any]:
+        if not isinstance(scene, StaticScene) or not scene.consent:
+            raise WireError("not_consent", f"scene {scene.id!r} is not a consent page; it cannot be declined")
+        code = _outcome_code(scene.declined)
+        await self.store.set_outcome(live.pid, scene.id, "consent_declined", code)
+        live.outcome, live.outcome_scene, live.completion_code = "consent_declined", scene.id, code
+        log.info("%s declined consent in %s", live.pid, scene.id)
+        return {"ok": True, "scene": await self._outcome_spec(live), "scene_index": live.scene_index}
+
+    async def _check_played(self, live: Live, scene: GameScene) -> None:
+        """`Entry.require_play`: a game scene is left only once its episodes are recorded (multiplayer: once
+        the participant reported finishing the match)."""
+        if scene.multiplayer:
+            if await self.store.finished_a_match(live.pid, scene.id):
+                return
+            played = "the match is not finished"
+        else:
+            episodes = await self.store.next_episode(live.pid, scene.id)
+            if episodes >= scene.num_episodes:
+                return
+            played = f"{episodes} of its {scene.num_episodes} episodes are recorded"
+        raise WireError("not_played", f"scene {scene.id!r} cannot be skipped: {played}")
 
     async def records(self, sid: str, msg: Records) -> dict[str, Any]:
         """Store a batch of step rows of a game scene the participant has entered."""
@@ -347,9 +459,9 @@ class Participants:
     async def _scene_for_rows(self, live: Live, scene_id: str) -> GameScene:
         # rows may trail their scene (a batch acknowledged after the page moved on, or sent again after a
         # restart): any game scene the participant entered takes them
-        scene: Scene = self.experiment.scenes[live.scene_index]
+        scene: Scene = live.scenes[live.scene_index]
         if scene.id != scene_id:
-            known = {s.id: s for s in self.experiment.scenes}
+            known = {s.id: s for s in live.scenes}
             if scene_id not in known or not await self.store.visited(live.pid, scene_id):
                 raise WireError("wrong_scene", f"you have not been in scene {scene_id!r}")
             scene = known[scene_id]
@@ -360,7 +472,7 @@ class Participants:
     async def event(self, sid: str, msg: Event) -> dict[str, Any]:
         """Store a bookkeeping event from the page."""
         live = self.live(sid)
-        if msg.scene_id is not None and msg.scene_id not in {s.id for s in self.experiment.scenes}:
+        if msg.scene_id is not None and msg.scene_id not in {s.id for s in live.scenes}:
             # events may trail their scene (a late visibility change), so any scene of the experiment will do
             raise WireError("wrong_scene", f"there is no scene {msg.scene_id!r}")
         await self.store.add_event(live.pid, msg.scene_id, msg.kind, msg.data)

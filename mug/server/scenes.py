@@ -39,6 +39,8 @@ def scene_spec(
         return base | {
             "body_html": files.rewrite(scene.body_html, owner),
             "button_label": scene.button_label,
+            "consent": scene.consent,
+            "decline_label": scene.decline_label,
             "questions": [q.model_dump() for q in scene.questions],
         }
     if isinstance(scene, GameScene):

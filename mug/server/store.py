@@ -14,8 +14,10 @@ refused at start-up with a message instead of being used half-way.
 from __future__ import annotations
 
 import json
+import secrets
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Table, event, func, select, text
@@ -25,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from mug.server.tables import (
     SCHEMA_VERSION,
     answers,
+    condition_counts,
     events,
     lobby_waits,
     match_members,
@@ -35,8 +38,31 @@ from mug.server.tables import (
     scene_visits,
     schema,
     steps,
+    unique_params,
     url_params,
 )
+
+ENTRY_SCENE = "entry"  # the outcome_scene of a participant refused at entry
+
+
+@dataclass
+class Plan:
+    """A new participant's way through the experiment, chosen once their condition is known."""
+
+    order_seed: int
+    order: list[dict[str, Any]]  # the resolved scene list (see tables.participants.scene_order)
+    first_seed: int | None  # the first scene's seed
+    completion_code: str  # the end scene's fixed code, or a random one
+
+
+@dataclass
+class Admission:
+    """What `Store.admit` decided: a condition (None without conditions) and plan, or an entry outcome."""
+
+    condition: str | None = None
+    plan: Plan | None = None
+    outcome: str | None = None
+    completion_code: str = ""
 
 
 def async_url(url: str) -> str:
@@ -144,6 +170,122 @@ class Store:
                     )
                 )
 
+    async def admit(
+        self,
+        pid: str,
+        token_hash: str,
+        experiment_id: str,
+        completion_code: str,
+        params: dict[str, str],
+        user_agent: str | None,
+        *,
+        plan: Callable[[str | None], Plan],
+        conditions: Sequence[str] = (),
+        balance: str = "assigned",
+        unique: Sequence[str] = (),
+        refused: tuple[str, str] | None = None,
+        duplicate_code: str = "",
+    ) -> Admission:
+        """Store a new participant in one transaction: refused at entry (`refused`: outcome and code), or
+        refused because a value of a `unique` URL parameter arrived before (`duplicate_param`), or admitted
+        with a condition (balanced by `balance` counts; the count rows are locked while read, so concurrent
+        arrivals, in any number of server processes, are counted one after another) and `plan(condition)`.
+        """
+        now = time.time()
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                participants.insert().values(
+                    id=pid,
+                    token_hash=token_hash,
+                    experiment_id=experiment_id,
+                    created_at=now,
+                    scene_index=0,
+                    completion_code=completion_code,
+                    user_agent=user_agent,
+                )
+            )
+            if params:
+                await conn.execute(
+                    url_params.insert(),
+                    [{"participant_id": pid, "name": k, "value": v} for k, v in sorted(params.items())],
+                )
+            if refused is None:
+                for name in unique:
+                    if name not in params:
+                        continue
+                    result = await conn.execute(
+                        self._insert(unique_params)
+                        .values(experiment_id=experiment_id, name=name, value=params[name], participant_id=pid)
+                        .on_conflict_do_nothing()
+                    )
+                    if result.rowcount == 0:
+                        refused = ("duplicate_param", duplicate_code)
+                        break
+            if refused is not None:
+                outcome, code = refused
+                await conn.execute(
+                    participants.update()
+                    .where(participants.c.id == pid)
+                    .values(outcome=outcome, outcome_scene=ENTRY_SCENE, completion_code=code, finished_at=now)
+                )
+                return Admission(outcome=outcome, completion_code=code)
+            condition = await self._assign(conn, experiment_id, conditions, balance) if conditions else None
+            chosen = plan(condition)
+            await conn.execute(
+                participants.update()
+                .where(participants.c.id == pid)
+                .values(
+                    condition=condition,
+                    order_seed=chosen.order_seed,
+                    scene_order=dumps(chosen.order),
+                    completion_code=chosen.completion_code,
+                )
+            )
+            await conn.execute(
+                scene_visits.insert().values(
+                    participant_id=pid,
+                    scene_id=chosen.order[0]["id"],
+                    scene_index=0,
+                    seed=chosen.first_seed,
+                    entered_at=now,
+                )
+            )
+        return Admission(condition=condition, plan=chosen, completion_code=chosen.completion_code)
+
+    async def _assign(self, conn: Any, experiment_id: str, conditions: Sequence[str], balance: str) -> str:
+        counts = condition_counts.c
+        await conn.execute(
+            self._insert(condition_counts)
+            .values(
+                [{"experiment_id": experiment_id, "condition": c, "assigned": 0, "completed": 0} for c in conditions]
+            )
+            .on_conflict_do_nothing()
+        )
+        mine = counts.experiment_id == experiment_id
+        if self.engine.dialect.name == "sqlite":
+            # SQLite has no row locks: a write first takes the database's write lock for this transaction
+            await conn.execute(condition_counts.update().where(mine).values(assigned=counts.assigned))
+        rows = await conn.execute(
+            select(counts.condition, counts.assigned, counts.completed)
+            .where(mine)
+            .order_by(counts.condition)
+            .with_for_update()
+        )
+        have = {r.condition: (r.completed if balance == "completed" else r.assigned, r.assigned) for r in rows}
+        least = min(have.get(c, (0, 0)) for c in conditions)
+        condition = secrets.choice([c for c in conditions if have.get(c, (0, 0)) == least])
+        await conn.execute(
+            condition_counts.update().where(mine, counts.condition == condition).values(assigned=counts.assigned + 1)
+        )
+        return condition
+
+    async def condition_counts(self, experiment_id: str) -> dict[str, dict[str, int]]:
+        """Condition -> {"assigned", "completed"} counts."""
+        counts = condition_counts.c
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(select(condition_counts).where(counts.experiment_id == experiment_id))
+            return {r.condition: {"assigned": r.assigned, "completed": r.completed} for r in rows}
+
     async def participant_by_token_hash(self, token_hash: str) -> dict[str, Any] | None:
         """The participant row for this token hash, or None."""
         async with self.engine.connect() as conn:
@@ -212,7 +354,22 @@ class Store:
                 )
                 await conn.execute(stmt)
             if finished:
-                await conn.execute(participants.update().where(participants.c.id == pid).values(finished_at=now))
+                people = participants.c
+                done = await conn.execute(
+                    participants.update().where(people.id == pid, people.finished_at.is_(None)).values(finished_at=now)
+                )
+                if done.rowcount:
+                    counts = condition_counts.c
+                    condition = select(people.condition).where(people.id == pid).scalar_subquery()
+                    experiment = select(people.experiment_id).where(people.id == pid).scalar_subquery()
+                    await conn.execute(
+                        condition_counts.update()
+                        .where(
+                            counts.experiment_id == experiment,
+                            counts.condition == condition,
+                        )
+                        .values(completed=counts.completed + 1)
+                    )
 
     async def add_steps(self, pid: str, scene_id: str, rows: Sequence[dict[str, Any]]) -> tuple[int, int]:
         """Store step rows; return (stored, duplicates). A row already stored is not stored again."""

@@ -21,7 +21,9 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-SCHEMA_VERSION = 2  # 2: steps keyed by match too; match members and lobby waits stored
+# 2: steps keyed by match too; match members and lobby waits stored
+# 3: a participant's condition and resolved scene order; condition counts; URL parameter values seen once
+SCHEMA_VERSION = 3
 
 metadata = MetaData()
 
@@ -45,6 +47,32 @@ participants = Table(
     # set when the participant finished on an outcome page (lobby timeout, partner left) instead of the end scene
     Column("outcome", String(40)),
     Column("outcome_scene", String(64)),
+    # the condition assigned (None without conditions), and the resolved scene list that scene_index points
+    # into: JSON [{"id", "scene", "repeat"}] (resolved id, id as written, 1-based repetition or null), drawn
+    # with order_seed
+    Column("condition", String(64)),
+    Column("order_seed", BigInteger),
+    Column("scene_order", Text),
+)
+
+# how many participants each condition has: the balanced assignment reads and counts them in one transaction
+condition_counts = Table(
+    "condition_counts",
+    metadata,
+    Column("experiment_id", String(64), primary_key=True),
+    Column("condition", String(64), primary_key=True),
+    Column("assigned", Integer, nullable=False, default=0),
+    Column("completed", Integer, nullable=False, default=0),
+)
+
+# values of `Entry.unique_params` seen so far: the key refuses a second arrival of one value atomically
+unique_params = Table(
+    "unique_params",
+    metadata,
+    Column("experiment_id", String(64), primary_key=True),
+    Column("name", String(200), primary_key=True),
+    Column("value", String(1000), primary_key=True),
+    Column("participant_id", String(32), ForeignKey("participants.id"), nullable=False),
 )
 
 url_params = Table(

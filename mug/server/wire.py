@@ -28,16 +28,22 @@ Page -> server (event name: payload -> ack):
 
 - `hello` {v, token: str|null, tab: str, params: {str: str}, match_id: str|null}
     -> {ok, token, participant, scene: SceneSpec, scene_index, scene_count, resume: {episode: int, played?: true}}
-    A null token creates a participant (params are the page's URL parameters and are stored); a known token
-    resumes its current scene. One hello per connection: a second one, even while the first is still under
-    way, is refused (`already_identified`). `tab` is a random id the page keeps in sessionStorage: the same
-    tab may take over its old connection (a refresh), another tab of the same participant is refused
-    (`second_tab`). `match_id` is the match the page is playing right now, if any: a page that reconnects (a
-    dropped connection, a restarted server) says it and goes on playing; a member of a running match whose
-    page does not name it (a reload, another window) has left that match (outcome `left`). `resume.played`:
+    A null token creates a participant (params are the page's URL parameters and are stored); a known token resumes
+    its current scene. A newcomer is screened first (`mug.server.entry`, `Experiment.entry`): with `max_rtt_ms` the
+    server sends `mug_ping` {n} events the page must acknowledge at once (with any value); `client` {mobile,
+    platform} is what the page reads from `navigator.userAgentData`. A refused newcomer gets an outcome page as its
+    first scene (`scene.outcome`). One hello per connection: a second one, even while the first is still under way,
+    is refused (`already_identified`). `tab` is a random id the page keeps in sessionStorage: the same tab may take
+    over its old connection (a refresh), another tab of the same participant is refused (`second_tab`). `match_id`
+    is the match the page is playing right now, if any: a page that reconnects (a dropped connection, a restarted
+    server) says it and goes on playing; a member of a running match whose page does not name it (a reload, another
+    window) has left that match (outcome `left`). `resume.played`:
     the participant played every episode of this multiplayer scene already (the page moves on).
-- `advance` {v, scene_id, answers: {question_id: value}} -> {ok, scene: SceneSpec, scene_index}
-    Leaves `scene_id` (which must be the current scene) for the next one, storing survey answers.
+- `advance` {v, scene_id, answers: {question_id: value}, decline?: bool} -> {ok, scene: SceneSpec, scene_index}
+    Leaves `scene_id` (which must be the current scene) for the next one, storing survey answers. With
+    `decline` on a consent page (`StaticScene.consent`), ends on its `declined` outcome page instead
+    (`not_consent` elsewhere). With `Entry.require_play`, leaving a game scene whose episodes are not all
+    recorded is refused (`not_played`).
 - `records` {v, scene_id, batch: int, rows: [StepRow]} -> {ok, batch, stored, duplicates}
     Step rows of a game scene the participant has entered (the current one or an earlier one: rows may
     trail their scene). Idempotent: a row already stored (same match, episode, agent and step) counts as a
@@ -159,6 +165,15 @@ class _Msg(BaseModel):
     v: int = Field(ge=PROTOCOL_VERSION, le=PROTOCOL_VERSION)
 
 
+class ClientHints(BaseModel):
+    """What the page reads from `navigator.userAgentData`; the server weighs it with the headers."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    mobile: bool | None = None
+    platform: Text | None = None
+
+
 class Hello(_Msg):
     token: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{20,100}$")] | None = None
     match_id: Annotated[str, StringConstraints(max_length=64)] | None = None
@@ -166,11 +181,13 @@ class Hello(_Msg):
     params: dict[Text, Annotated[str, StringConstraints(max_length=1000)]] = Field(
         default_factory=dict, max_length=MAX_PARAMS
     )
+    client: ClientHints | None = None
 
 
 class Advance(_Msg):
     scene_id: SceneId
     answers: dict[Text, JsonField] = Field(default_factory=dict, max_length=200)
+    decline: bool = False  # a consent page declined: the participant ends on its `declined` outcome
 
 
 class StepRow(BaseModel):

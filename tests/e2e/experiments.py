@@ -1,6 +1,16 @@
 """Experiments for the browser tests, loaded by the server with MUG_EXPERIMENT=<this file>:<name>."""
 
-from mug.configurations import EndScene, Experiment, GameScene, PointerGrid, Policy, StaticScene
+from mug.configurations import (
+    Condition,
+    EndScene,
+    Entry,
+    Experiment,
+    GameScene,
+    Outcome,
+    PointerGrid,
+    Policy,
+    StaticScene,
+)
 
 # Action 7 is not a Catch action: pressing ArrowLeft makes env.step raise inside the browser.
 broken_step = Experiment(
@@ -160,7 +170,7 @@ classic_tictactoe = Experiment(
 import os  # noqa: E402
 from typing import Any  # noqa: E402
 
-from mug.configurations import Lobby, Outcome, RemoteConfig  # noqa: E402
+from mug.configurations import Lobby, RemoteConfig  # noqa: E402
 from mug.demo import demo_experiment, duo_scene  # noqa: E402
 
 MP_KEYS = {"ArrowLeft": 0, "ArrowRight": 2}
@@ -281,3 +291,34 @@ mp_no_connection = _mp(
 
 # The demo, with a short lobby wait and a short two-player game (a lone visitor plays with the AI).
 demo_short = demo_experiment(duo_scene(lobby_timeout_s=1.0, num_episodes=1, max_steps=60))
+
+# A consent page that can be declined (its own code and redirect), then a study in two conditions.
+_catch = GameScene(
+    id="catch",
+    env="mug.demos.catch:make_env",
+    key_bindings={"ArrowLeft": 0, "ArrowRight": 2},
+    default_action=1,
+    num_episodes=1,
+    max_steps=60,
+)
+conditioned = Experiment(
+    id="e2e-conditioned",
+    title="Conditioned",
+    scenes=[
+        StaticScene(
+            id="consent",
+            body="Do you agree?",
+            consent=True,
+            declined=Outcome(
+                title="No consent",
+                body="You chose not to take part.",
+                completion_code="NOCONSENT",
+                redirect_url="https://example.org/declined?cc={completion_code}&pid={PROLIFIC_PID}",
+            ),
+        ),
+        _catch,
+        EndScene(id="end", completion_code="DONE"),
+    ],
+    conditions=[Condition(id="easy"), Condition(id="hard", overrides={"catch": {"env_kwargs": {"max_misses": 1}}})],
+    entry=Entry(require_play=True),
+)

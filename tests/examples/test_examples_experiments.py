@@ -78,7 +78,7 @@ def test_experiment_loads_and_names_its_local_package(path: str, package: str) -
 
 def test_dodge_experiment_scenes() -> None:
     experiment = load_experiment(str(EXAMPLES / "dodge" / "experiment.py"))
-    assert [s.id for s in experiment.scenes] == ["consent", "instructions", "dodge", "survey", "end"]
+    assert [s.id for s in experiment.default_scenes] == ["consent", "instructions", "dodge", "survey", "end"]
     game = experiment.scene("dodge")
     assert isinstance(game, GameScene) and 2 <= game.num_episodes <= 3 and game.max_steps
     survey = experiment.scene("survey")

@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from websockets.asyncio.client import ClientConnection, connect
+from websockets.http11 import USER_AGENT
 
 
 class RawClient:
@@ -33,8 +34,9 @@ class RawClient:
         self.reader = asyncio.ensure_future(self._read())
 
     @classmethod
-    async def open(cls, url: str, receive_buffer: int | None = None) -> RawClient:
-        """Connect; `receive_buffer` shrinks the socket's kernel receive buffer (for a peer that stops reading)."""
+    async def open(cls, url: str, receive_buffer: int | None = None, user_agent: str | None = None) -> RawClient:
+        """Connect; `receive_buffer` shrinks the socket's kernel receive buffer (for a peer that stops reading);
+        `user_agent` replaces the websockets library's User-Agent header."""
         parts = urlsplit(url)
         host, port = parts.hostname or "127.0.0.1", parts.port or 80
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -48,6 +50,7 @@ class RawClient:
             compression=None,
             ping_interval=None,
             max_queue=1,
+            user_agent_header=user_agent or USER_AGENT,
         )
         opening = await ws.recv()
         assert isinstance(opening, str) and opening.startswith("0"), opening
@@ -70,7 +73,9 @@ class RawClient:
                 elif msg.startswith("41") or msg == "1":
                     self.events.append(("disconnect", None))
                 elif msg.startswith("42"):
-                    name, *args = json.loads(msg[2:])
+                    # an event the server wants acknowledged has an id after `42`: recorded, never answered
+                    body = msg[2:].lstrip("0123456789")
+                    name, *args = json.loads(body)
                     self.events.append((name, args[0] if args else None))
                 elif msg.startswith("43"):
                     digits = len(msg) - len(msg[2:].lstrip("0123456789"))

@@ -118,10 +118,10 @@ def test_scenes_get_their_urls_and_markdown_references_are_rewritten(tmp_path: P
     (own / "sprites" / "cat.png").write_bytes(b"the game's own cat")
     exp = experiment(folder(tmp_path), own)
     assets = Assets.of(exp)
-    intro = scene_spec(exp.scenes[0], seed=None, completion_code="", params={}, assets=assets)
+    intro = scene_spec(exp.default_scenes[0], seed=None, completion_code="", params={}, assets=assets)
     cat, dog = assets.urls("intro")["sprites/cat.png"], assets.urls("intro")["my dog.png"]
     assert f'<img src="{cat}" alt="a cat"' in intro["body_html"] and f'href="{dog}"' in intro["body_html"]
-    game = scene_spec(exp.scenes[1], seed=1, completion_code="", params={}, assets=assets)
+    game = scene_spec(exp.default_scenes[1], seed=1, completion_code="", params={}, assets=assets)
     assert game["assets"] == {"my dog.png": dog, "sprites/cat.png": assets.urls("game")["sprites/cat.png"]}
     assert game["assets"]["sprites/cat.png"] != cat, "the scene's own folder wins on the same name"
     assert f'<img src="{game["assets"]["sprites/cat.png"]}">' in game["instructions_html"]
@@ -139,7 +139,8 @@ def test_relative_folders_are_taken_from_the_experiment_files_folder(tmp_path: P
         " EndScene(id='end')])\n"
     )
     exp = load_experiment(str(tmp_path / "study.py"))
-    assert exp.assets == str(tmp_path / "assets") and exp.scenes[0].assets == str(tmp_path / "assets" / "sprites")
+    assert exp.assets == str(tmp_path / "assets")
+    assert exp.default_scenes[0].assets == str(tmp_path / "assets" / "sprites")
     assert sorted(Assets.of(exp).urls("a")) == ["cat.png", "my dog.png", "sprites/cat.png"]
 
 

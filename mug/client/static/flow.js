@@ -17,7 +17,7 @@ import { endScene } from "./scenes/end.js";
  * @typedef {import("./wire.js").SceneSpec} SceneSpec
  * @typedef {{root: HTMLElement, conn: Connection, outbox: Outbox, runtime: Runtime, status: Status,
  *   report: (kind: string, data: Object<string, any>) => void,
- *   advance: (sceneId: string, answers: Object<string, any>) => Promise<SceneSpec>,
+ *   advance: (sceneId: string, answers: Object<string, any>, decline?: boolean) => Promise<SceneSpec>,
  *   fail: (err: unknown, where: string) => void}} Context
  */
 
@@ -61,7 +61,7 @@ export async function run(config, runtime, status) {
     // a restarted server), not a reloaded one that left the match.
     const playing = status.match && !["ended", "failed", "peer_gone"].includes(status.match.state);
     const hello = { token: localStorage.getItem(tokenKey), tab: tabId(), params: urlParams(),
-                    match_id: playing && status.match ? status.match.id : null };
+                    match_id: playing && status.match ? status.match.id : null, client: clientHints() };
     let ack;
     try {
       try {
@@ -117,6 +117,7 @@ export async function run(config, runtime, status) {
   }
 
   socket.on("mug_kicked", () => blocked("second_tab"));
+  socket.on("mug_ping", (p, ack) => ack(p)); // the server times these to screen a newcomer's round trip
   socket.on("mug_error", (e) => console.warn("mug: server error", e));
   document.addEventListener("visibilitychange", () => {
     if (runtime.client) runtime.client.post({ type: "visibility", hidden: document.hidden });
@@ -136,9 +137,10 @@ export async function run(config, runtime, status) {
   /** @type {Context} */
   const ctx = {
     root, conn, outbox, runtime, status, report, fail,
-    async advance(sceneId, answers) {
+    async advance(sceneId, answers, decline = false) {
       try {
-        const next = await conn.request("advance", { scene_id: sceneId, answers });
+        const message = decline ? { scene_id: sceneId, answers, decline } : { scene_id: sceneId, answers };
+        const next = await conn.request("advance", message);
         return next.scene;
       } catch (err) {
         // A retried advance whose first try got through: the server is a scene ahead. Start over from it.
@@ -160,6 +162,17 @@ export async function run(config, runtime, status) {
     }
     resume = {};
   }
+}
+
+/**
+ * What the browser says of itself beyond the User-Agent (Chromium's `navigator.userAgentData`); the server
+ * decides with it and the headers (mug/server/entry.py).
+ * @returns {{mobile: boolean|null, platform: string|null}}
+ */
+function clientHints() {
+  const data = /** @type {{mobile?: boolean, platform?: string}|undefined} */ (
+    /** @type {any} */ (navigator).userAgentData);
+  return { mobile: data?.mobile ?? null, platform: data?.platform ? data.platform.slice(0, 200) : null };
 }
 
 /** The tab's id: kept in sessionStorage, so a refresh is the same tab and a second tab is not. */

@@ -4,7 +4,7 @@
 /**
  * @typedef {{ok: false, error: {code: string, message: string}}} AckError
  * @typedef {{id: string, kind: "static", title: string, body_html: string, button_label: string,
- *   questions: Question[]}} StaticSpec
+ *   questions: Question[], consent?: boolean, decline_label?: string}} StaticSpec
  * @typedef {{id: string, prompt: string, kind: "text"|"choice"|"scale"|"number", options: string[],
  *   scale_min: number, scale_max: number, required: boolean}} Question
  * @typedef {{id: string, kind: "game", title: string, instructions_html: string, env: string,
@@ -30,7 +30,8 @@
  * @typedef {{ok: true, batch: number, stored: number, duplicates: number}} RecordsAck
  *   records {v, scene_id, batch, rows: StepRow[]}
  *   event {v, scene_id, kind, data} -> {ok: true}
- * Unsolicited: `mug_error` {code, message}, `mug_kicked` {reason}.
+ * Unsolicited: `mug_error` {code, message}, `mug_kicked` {reason}, and during a newcomer's hello `mug_ping` {n},
+ * which the page acknowledges at once (the server measures the round trip, see mug/server/entry.py).
  *
  * Server -> page events, one typedef per model of `ServerMessage` in mug/server/wire.py (a test checks that
  * the fields agree): `lobby_waiting`, `lobby_timeout`, `match_start`, `match_end`, `signal`, `mug_kicked`.
@@ -51,14 +52,16 @@
  * @typedef {{connect: () => void, disconnect: (reason: string) => void,
  *   mug_error: (e: {code: string, message: string}) => void, mug_kicked: (e: Kicked) => void,
  *   lobby_waiting: (m: LobbyWaiting) => void, match_start: (m: MatchStart) => void,
- *   lobby_timeout: (m: LobbyTimeout) => void, signal: (m: SignalRelay) => void, match_end: (m: MatchEnd) => void}}
+ *   lobby_timeout: (m: LobbyTimeout) => void, signal: (m: SignalRelay) => void, match_end: (m: MatchEnd) => void,
+ *   mug_ping: (p: {n: number}, ack: (reply: {n: number}) => void) => void}}
  *   ServerEvents  every event the page listens to, with its payload
  * @typedef {import("./vendor/socket.io.esm.min.js").Socket<ServerEvents>} PageSocket
  * @typedef {{ok: true}} OkAck
  * @typedef {{
- *   hello: {data: {token: string|null, tab: string, params: Object<string, string>, match_id: string|null},
+ *   hello: {data: {token: string|null, tab: string, params: Object<string, string>, match_id: string|null,
+ *     client?: {mobile: boolean|null, platform: string|null}},
  *     ack: HelloAck},
- *   advance: {data: {scene_id: string, answers: Object<string, unknown>}, ack: AdvanceAck},
+ *   advance: {data: {scene_id: string, answers: Object<string, unknown>, decline?: boolean}, ack: AdvanceAck},
  *   records: {data: {scene_id: string, batch: number, rows: StepRow[]}, ack: RecordsAck},
  *   event: {data: {scene_id: string|null, kind: string, data: Object<string, unknown>}, ack: OkAck},
  *   lobby_join: {data: {scene_id: string}, ack: OkAck},

@@ -22,8 +22,13 @@ export async function staticScene(scene, ctx) {
   const button = /** @type {HTMLButtonElement} */ (
     h("button", { type: "submit", class: "mug-button", "data-testid": "mug-continue", text: scene.button_label })
   );
+  // a consent page also offers to decline: the server ends the study on the scene's `declined` outcome page
+  const decline = scene.consent
+    ? /** @type {HTMLButtonElement} */ (h("button", { type: "button", class: "mug-button mug-decline",
+      "data-testid": "mug-decline", text: scene.decline_label || "I do not agree" }))
+    : null;
   const form = /** @type {HTMLFormElement} */ (
-    h("form", { class: "mug-questions", novalidate: true }, ...fields.map((f) => f.el), error, button)
+    h("form", { class: "mug-questions", novalidate: true }, ...fields.map((f) => f.el), error, button, decline)
   );
   show(ctx.root, h("article", { class: "mug-scene mug-static" },
     scene.title ? h("h1", { text: scene.title }) : null,
@@ -33,10 +38,17 @@ export async function staticScene(scene, ctx) {
   for (;;) {
     // preventDefault in the listener itself: later (after an await) would be too late for a submit that a
     // script started, and the browser would navigate away.
-    await new Promise((resolve) => form.addEventListener("submit", (ev) => {
-      ev.preventDefault();
-      resolve(undefined);
-    }, { once: true }));
+    const choice = await new Promise((resolve) => {
+      form.addEventListener("submit", (ev) => {
+        ev.preventDefault();
+        resolve("agree");
+      }, { once: true });
+      decline?.addEventListener("click", () => resolve("decline"), { once: true });
+    });
+    if (choice === "decline" && decline) {
+      decline.disabled = button.disabled = true;
+      return await ctx.advance(scene.id, {}, true);
+    }
     const missing = fields.filter((f) => !f.check());
     if (missing.length) {
       error.textContent = "Please answer the questions marked in red.";
