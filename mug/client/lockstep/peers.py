@@ -28,6 +28,7 @@ class PeerLink:
     gone: bool = False
     away_since: float | None = None  # silent or lost, within the reconnect grace period (the match pauses)
     rejoin_nonce: int | None = None  # the last REJOIN of theirs we answered with our history
+    rejoin_answered_ms: float = float("-inf")  # when we last sent them a history
 
     def next_ping(self, now_ms: float) -> int:
         seq = self.ping_seq

@@ -66,6 +66,7 @@ from .timing import (
     PEER_TIMEOUT_MS,
     PING_INTERVAL_MS,
     PROPOSAL_RESEND_MS,
+    REJOIN_ANSWER_INTERVAL_MS,
     RESEND_INTERVAL_MS,
     SYNC_PING_INTERVAL_MS,
     SYNC_PING_SAMPLES,
@@ -606,8 +607,12 @@ class LockstepSession:
     def _answer_rejoin(self, link: PeerLink, nonce: int) -> None:
         """A peer's page was reloaded: hand it the match so far and treat the pair as fresh from our frame."""
         f = self._frame
+        now = self._now if self._now is not None else 0.0
         if self._life.state is not _S.RUNNING or nonce == link.rejoin_nonce or len(self._log.checksums) < f:
             return  # not started (it synchronizes with us anew), answered already, or asked again later
+        if now - link.rejoin_answered_ms < REJOIN_ANSWER_INTERVAL_MS:
+            return  # a history costs the whole match so far: at most one per interval (it asks again)
+        link.rejoin_answered_ms = now
         assert self.input_delay is not None
         link.rejoin_nonce = nonce
         remote = self._remote[link.peer]

@@ -68,6 +68,11 @@ and catch up (one Step per poll); older lag is forgiven, so a paused tab is not 
 *network* stall the clock is re-phased instead (next frame one frame_ms after the stall ends): this peer was
 ahead of the slowest input stream, and catching up would only stall it again, frame after frame."""
 
+REJOIN_ANSWER_INTERVAL_MS = 1000.0
+"""A peer's REJOIN is answered with our history at most this often: a history is the whole match so far, and
+a rejoining session that got nothing asks again after 1 s anyway; a peer sending REJOINs with new nonces in
+a loop gets one answer a second, not one per message."""
+
 RTT_SAMPLES_KEPT = 5
 """Round-trip samples kept per peer; status reports their median."""
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 import pytest
 
 from mug.client.lockstep import LockstepSession, SessionState
-from mug.client.lockstep.requests import PeerAway, PeerBack, PeerGone, Step
+from mug.client.lockstep.requests import PeerAway, PeerBack, PeerGone, Request, Send, Step
 from mug.client.lockstep.wire import (
     History,
     HistoryChunk,
     PeerMessageError,
+    Rejoin,
     decode,
     decode_history,
     encode,
@@ -147,3 +148,25 @@ def test_a_malformed_history_is_counted_and_asked_for_again() -> None:
     assert asks, "the rejoin is asked for again"
     fresh.receive("a", encode(HistoryChunk(4, 0, 1, b"stale")))  # another attempt's answer: ignored
     assert fresh.status()["malformed"] == 1
+
+
+def test_rejoin_requests_get_at_most_one_history_a_second() -> None:
+    s = sim(TWO, 0)
+    while s.now < 1500:
+        s.tick()
+    a = s.peers["a"].session
+    assert a.state is SessionState.RUNNING
+    answers = 0
+
+    def poll(t: float) -> list[Request]:
+        out = a.poll(t)
+        for r in out:
+            if isinstance(r, Step):
+                a.report_checksum(r.frame, "00")  # every stepped frame has its checksum, as a caller does
+        return out
+
+    for i, t in enumerate((1500.0, 1600.0, 1700.0, 2600.0)):
+        poll(t)
+        a.receive("b", encode(Rejoin(100 + i)))
+        answers += any(isinstance(r, Send) and r.reliable for r in poll(t + 1))
+    assert answers == 2  # at 1.5 s and 2.6 s; the two in between were too soon
