@@ -81,7 +81,11 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 async def run(
-    args: argparse.Namespace, urls: list[str], pids: list[int], others: dict[str, int] | None = None
+    args: argparse.Namespace,
+    urls: list[str],
+    pids: list[int],
+    others: dict[str, int] | None = None,
+    redis_port: int | None = None,
 ) -> list[Stage]:
     stages = [int(x) for x in args.stages.split(",")]
     done: list[Stage] = []
@@ -103,7 +107,7 @@ async def run(
             print(f"\nstopping before N = {n}: the previous stage scaled says {estimate:.0f} s, {remaining:.0f} s left")
             break
         t0 = time.perf_counter()
-        stage = Stage(n, urls, pids, args.client, seed, others, args.join_window)
+        stage = Stage(n, urls, pids, args.client, seed, others, args.join_window, redis_port)
         ok = await stage.run(rss_idle)
         report_stage(stage)
         done.append(stage)
@@ -400,7 +404,7 @@ def cluster_runs(args: argparse.Namespace, cores: list[int]) -> None:
                     print(f"\n#### run {run_no + 1}/{args.runs}, {variant}; uptime: {uptime()}")
                     stages = asyncio.run(
                         asyncio.wait_for(
-                            run(args, [u for _, u, _ in servers], [s.pid for s, _, _ in servers], others),
+                            run(args, [u for _, u, _ in servers], [s.pid for s, _, _ in servers], others, redis.port),
                             args.budget + 120,
                         )
                     )

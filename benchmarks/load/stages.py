@@ -8,6 +8,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from .cluster import redis_calls
 from .participants import Participant, Stats
 from .proc import cpu_s, rss_kb
 from .server import healthz
@@ -37,6 +38,7 @@ class Phase:
     lat: list[float]
     errors: int
     other_cpu_s: dict[str, float]
+    redis_calls: int | None = None  # commands Redis ran during the phase (`--servers`)
 
 
 class Stage:
@@ -52,11 +54,13 @@ class Stage:
         seed: int,
         others: dict[str, int] | None = None,
         join_window: int = 0,
+        redis_port: int | None = None,
     ) -> None:
         self.n, self.urls, self.pids, self.kind = n, urls, pids, kind
         self.url, self.pid = urls[0], pids[0]
         self.others = others or {}
         self.join_window = join_window  # lobby_joins in flight at once (0: all N at once)
+        self.redis_port = redis_port
         self.stats = Stats()
         self.rng = random.Random(seed)
         self.phases: list[Phase] = []
@@ -65,6 +69,7 @@ class Stage:
     async def phase(self, name: str, ops_of: Any, lat_key: str, coros: list[Any]) -> list[Any]:
         s0, l0, t0 = self.server_cpu_s(), cpu_s(), time.perf_counter()
         o0 = {k: cpu_s(pid) for k, pid in self.others.items()}
+        r0 = redis_calls(self.redis_port) if self.redis_port else 0
         e0 = sum(self.stats.errors.values())
         n0 = len(self.stats.lat[lat_key])
         results = await asyncio.gather(*coros)
@@ -79,6 +84,7 @@ class Stage:
                 self.stats.lat[lat_key][n0:],
                 sum(self.stats.errors.values()) - e0,
                 {k: cpu_s(pid) - o0[k] for k, pid in self.others.items()},
+                redis_calls(self.redis_port) - r0 if self.redis_port else None,
             )
         )
         return results
@@ -209,6 +215,7 @@ def report_stage(st: Stage) -> None:
             f"{per_op:>10.2f}{100 * ph.load_cpu_s / ph.wall_s:>10.0f}{ms(pct(ph.lat, 0.5)):>9}"
             f"{ms(pct(ph.lat, 0.99)):>9}{ph.errors:>7}"
             + "".join(f"  {k} CPU {100 * c / ph.wall_s:.0f} %" for k, c in ph.other_cpu_s.items())
+            + (f", {ph.redis_calls / ph.ops:.1f} commands/op" if ph.redis_calls and ph.ops else "")
         )
     ack = st.stats.lat["signal_ack"]
     if ack:

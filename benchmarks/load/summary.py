@@ -25,8 +25,13 @@ def figures(stage: Stage) -> dict[str, float]:
                 out[name] = ph.ops / ph.wall_s
     for ph in stage.phases:
         if ph.name in ("lobby_join -> match_start", "signal (relayed)") and ph.wall_s > 0:
+            what = "join" if ph.name.startswith("lobby") else "signal"
             for k, c in ph.other_cpu_s.items():
-                out[f"{k} CPU % {'join' if ph.name.startswith('lobby') else 'signal'}"] = 100 * c / ph.wall_s
+                out[f"{k} CPU % {what}"] = 100 * c / ph.wall_s
+            if ph.redis_calls and ph.ops:
+                out[f"redis cmds/{'match' if what == 'join' else what}"] = ph.redis_calls / ph.ops
+        if ph.name == "hello" and ph.redis_calls and ph.ops:
+            out["redis cmds/hello"] = ph.redis_calls / ph.ops
     n = stage.notes
     if "rss_held_kb" in n:
         out["KB/held"] = (n["rss_held_kb"] - n["rss_idle_kb"]) / max(n["held"], 1)
@@ -55,7 +60,8 @@ def report_runs(results: dict[str, list[list[Stage]]], loads: list[float]) -> No
         f"(1 min) at the runs' starts {min(loads):.2f} to {max(loads):.2f} on {os.cpu_count()} cores =="
     )
     base = [*PHASES, "KB/held", "KB/held/process", "idle CPU %", "hello p50 ms", "signal p50 ms"]
-    extra = ["redis CPU % join", "redis CPU % signal", "redis MB", "spanning %", "held", "errors"]
+    extra = [*("redis CPU % join", "redis CPU % signal", "redis cmds/hello", "redis cmds/match", "redis cmds/signal")]
+    extra += ["redis MB", "spanning %", "held", "errors"]
     by: dict[int, dict[str, list[dict[str, float]]]] = defaultdict(lambda: defaultdict(list))
     for variant, runs in results.items():
         for stages in runs:
