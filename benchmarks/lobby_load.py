@@ -6,7 +6,12 @@ Options: `--stages 500,1000`, `--client raw|sio`, `--budget 180`, `--log-level i
 (load-generator cost of python-socketio AsyncClient vs the raw Engine.IO client, per participant),
 `--runs 5 --variants none,ws-uvicorn` (the stages five times for each server variant, in turn, then the median
 and range of every figure), `--memory 5000` (only memory: where a held participant's server memory goes, see
-`load/memory.py`; `--detail` prints it by type and allocation line; `--variants` compares, five runs by default).
+`load/memory.py`; `--detail` prints it by type and allocation line; `--variants` compares, five runs by default),
+`--servers 2 --runs 5 --join-window 20` (one throw-away PostgreSQL and Redis, `mug.testing.services`; each run
+in turn: one process on PostgreSQL, one process on PostgreSQL with MUG_REDIS_URL, two processes sharing both,
+participant i on process i mod 2; Redis's CPU per phase and RSS are printed beside the servers'; see
+`cluster_runs`), `--join-window W` (at most W lobby_joins in flight: all N at once make Redis's optimistic
+lobby transaction retry without end, see docs/performance.md).
 
 What runs:
 
@@ -75,15 +80,24 @@ from mug.testing import free_port, wait_until
 ROOT = Path(__file__).resolve().parents[1]
 
 
-async def run(args: argparse.Namespace, url: str, pid: int) -> list[Stage]:
+async def run(
+    args: argparse.Namespace,
+    urls: list[str],
+    pids: list[int],
+    others: dict[str, int] | None = None,
+    redis_port: int | None = None,
+) -> list[Stage]:
     stages = [int(x) for x in args.stages.split(",")]
     done: list[Stage] = []
     t_start = time.perf_counter()
     if args.compare_clients:
-        await compare_clients(url, pid, args.compare_clients)
+        await compare_clients(urls[0], pids[0], args.compare_clients)
     await asyncio.sleep(1)
-    rss_idle = rss_kb(pid)
-    print(f"\nserver pid {pid}, RSS at idle {rss_idle / 1024:.1f} MB; budget {args.budget:.0f} s")
+    rss_idle = [rss_kb(pid) for pid in pids]
+    print(
+        f"\nserver pid {', '.join(map(str, pids))}, RSS at idle "
+        f"{', '.join(f'{r / 1024:.1f}' for r in rss_idle)} MB; budget {args.budget:.0f} s"
+    )
     best = 0
     last_time = last_n = 0.0
     for seed, n in enumerate(stages):
@@ -93,7 +107,7 @@ async def run(args: argparse.Namespace, url: str, pid: int) -> list[Stage]:
             print(f"\nstopping before N = {n}: the previous stage scaled says {estimate:.0f} s, {remaining:.0f} s left")
             break
         t0 = time.perf_counter()
-        stage = Stage(n, url, pid, args.client, seed)
+        stage = Stage(n, urls, pids, args.client, seed, others, args.join_window, redis_port)
         ok = await stage.run(rss_idle)
         report_stage(stage)
         done.append(stage)
@@ -104,7 +118,8 @@ async def run(args: argparse.Namespace, url: str, pid: int) -> list[Stage]:
         # let the server settle: every connection gone
         for _ in range(100):
             try:
-                if (await asyncio.get_running_loop().run_in_executor(None, healthz, url))["connected"] == 0:
+                loop = asyncio.get_running_loop()
+                if all([(await loop.run_in_executor(None, healthz, u))["connected"] == 0 for u in urls]):
                     break
             except OSError:  # still busy with N disconnects (each ends a match in the database)
                 pass
@@ -114,7 +129,8 @@ async def run(args: argparse.Namespace, url: str, pid: int) -> list[Stage]:
             break
     print(
         f"\nmax concurrent participants held with no error: {best or 'none'}  "
-        f"(total {time.perf_counter() - t_start:.0f} s; server RSS now {rss_kb(pid) / 1024:.1f} MB)"
+        f"(total {time.perf_counter() - t_start:.0f} s; server RSS now "
+        f"{', '.join(f'{rss_kb(pid) / 1024:.1f}' for pid in pids)} MB)"
     )
     return done
 
@@ -129,6 +145,7 @@ def main() -> None:
     s.add_argument("--log-level", default="info")
     s.add_argument("--what-if", action="append", default=[])
     s.add_argument("--snapshots", help="folder for the SIGUSR1 memory snapshots (see load/memory.py)")
+    s.add_argument("--redis", help="MUG_REDIS_URL (--servers)")
     parser.add_argument("--stages", default="500,1000,2000,4000")
     parser.add_argument("--client", choices=["raw", "sio"], default="raw")
     parser.add_argument("--budget", type=float, default=180.0, help="seconds for the stages (stops early)")
@@ -149,6 +166,20 @@ def main() -> None:
         default=0,
         metavar="N",
         help="only measure memory per held participant (see load/memory.py), N participants a step",
+    )
+    parser.add_argument(
+        "--servers",
+        type=int,
+        default=0,
+        metavar="2",
+        help="PostgreSQL + Redis: 1 process on PostgreSQL, 1 with Redis, and this many with Redis, side by side",
+    )
+    parser.add_argument(
+        "--join-window",
+        type=int,
+        default=0,
+        metavar="W",
+        help="at most W lobby_joins in flight (default: all N at once); a join holds its place until match_start",
     )
     parser.add_argument("--runs", type=int, help="runs of each variant (default: 5 with --memory, else 1)")
     parser.add_argument(
@@ -172,7 +203,7 @@ def main() -> None:
         asyncio.run(store_bench(args.store_bench))
         return
     if args.cmd == "serve":
-        serve(args.port, args.db, args.group, args.log_level, args.what_if, args.snapshots)
+        serve(args.port, args.db, args.group, args.log_level, args.what_if, args.snapshots, args.redis)
         return
 
     _raise_open_files()
@@ -181,6 +212,9 @@ def main() -> None:
     os.sched_setaffinity(0, {load_core})
     if args.memory:
         asyncio.run(memory_runs(args, server_core, load_core))
+        return
+    if args.servers:
+        cluster_runs(args, cores)
         return
     if args.runs > 1 or args.variants != "none":
         stage_runs(args, server_core, load_core)
@@ -217,7 +251,7 @@ def main() -> None:
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
             )
-        asyncio.run(asyncio.wait_for(run(args, url, server.pid), args.budget + 120))
+        asyncio.run(asyncio.wait_for(run(args, [url], [server.pid]), args.budget + 120))
     finally:
         if spy is not None:
             spy.send_signal(signal.SIGINT)
@@ -243,9 +277,19 @@ def _raise_open_files() -> None:
 
 
 def start_server(
-    args: argparse.Namespace, tmp: Path, core: int, what_if: list[str], snapshots: Path | None = None
+    args: argparse.Namespace,
+    tmp: Path,
+    core: int,
+    what_if: list[str],
+    snapshots: Path | None = None,
+    db: str | None = None,
+    redis: str | None = None,
+    name: str = "server",
 ) -> tuple[subprocess.Popen[bytes], str, IO[str]]:
-    """The server process (`lobby_load.py serve`), pinned to `core`, once it answers /healthz."""
+    """The server process (`lobby_load.py serve`), pinned to `core`, once it answers /healthz.
+
+    `db`: a database URL (default: a fresh SQLite file in `tmp`); `redis`: MUG_REDIS_URL; `name`: of its log.
+    """
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     cmd = [
@@ -255,7 +299,8 @@ def start_server(
         "--port",
         str(port),
         "--db",
-        str(tmp / "data.sqlite3"),
+        db or str(tmp / "data.sqlite3"),
+        *(["--redis", redis] if redis else []),
         "--log-level",
         args.log_level,
         *(f"--what-if={w}" for w in what_if),
@@ -263,13 +308,13 @@ def start_server(
     ]
     if shutil.which("taskset"):
         cmd = ["taskset", "-c", str(core), *cmd]
-    log = (tmp / "server.log").open("w")
+    log = (tmp / f"{name}.log").open("w")
     server = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
     # not mug.testing.start_server: this server is its own entry point (what-if patches), pinned to a core
 
     def ready() -> bool:
         if server.poll() is not None:
-            raise SystemExit(f"server exited; log: {tmp / 'server.log'}")
+            raise SystemExit(f"server exited; log: {tmp / f'{name}.log'}")
         try:
             return bool(healthz(url))
         except OSError:
@@ -279,7 +324,7 @@ def start_server(
         wait_until(ready, 30, interval=0.1, what="the server answers /healthz")
     except TimeoutError:
         stop_server(server, log)
-        raise SystemExit(f"server did not start; log: {tmp / 'server.log'}") from None
+        raise SystemExit(f"server did not start; log: {tmp / f'{name}.log'}") from None
     return server, url, log
 
 
@@ -305,13 +350,80 @@ def stage_runs(args: argparse.Namespace, server_core: int, load_core: int) -> No
             loads.append(os.getloadavg()[0])
             print(f"\n#### run {run_no + 1}/{args.runs}, {variant} (server core {server_core}, load {load_core})")
             try:
-                stages = asyncio.run(asyncio.wait_for(run(args, url, server.pid), args.budget + 120))
+                stages = asyncio.run(asyncio.wait_for(run(args, [url], [server.pid]), args.budget + 120))
             finally:
                 stop_server(server, log)
             summarize_log(tmp / "server.log")
             shutil.rmtree(tmp, ignore_errors=True)
             results[variant].append(stages)
     report_runs(results, loads)
+
+
+CLUSTER_VARIANTS = ("1 process, PostgreSQL", "1 process, PostgreSQL + Redis", "{k} processes, PostgreSQL + Redis")
+
+
+def cluster_runs(args: argparse.Namespace, cores: list[int]) -> None:
+    """`--servers K`: one PostgreSQL and one Redis for the whole invocation; per run, in turn, one process on
+    PostgreSQL alone, one with Redis, K with Redis (each a fresh database, Redis emptied): the ratios side by side.
+
+    The one-process variants are pinned as the one-process mode pins (server core 0, this process core 1); the K
+    processes get a core each (process k core k mod cores) and this process, Redis and PostgreSQL float: with
+    2 cores, K = 2 leaves no core of its own to anyone, which the figures must be read with.
+    """
+    from load.cluster import flush_redis
+
+    from mug.testing.services import PostgresServer, RedisServer
+
+    k = args.servers
+    variants = [v.format(k=k) for v in CLUSTER_VARIANTS]
+    results: dict[str, list[list[Stage]]] = {v: [] for v in variants}
+    loads: list[float] = []
+    load_core = cores[1] if len(cores) > 1 else cores[0]
+    with PostgresServer() as pg, RedisServer() as redis:
+        assert redis._proc is not None
+        others = {"redis": redis._proc.pid}
+        print(f"PostgreSQL {pg.url}, Redis {redis.url} (pid {redis._proc.pid}); uptime: {uptime()}")
+        for run_no in range(args.runs):
+            for variant in variants:
+                flush_redis(redis.port)
+                db = pg.new_database()
+                procs = k if variant.startswith(f"{k} ") else 1
+                use_redis = redis.url if "Redis" in variant else None
+                tmp = Path(tempfile.mkdtemp(prefix="mug-lobby-load-"))
+                servers = []
+                try:
+                    for i in range(procs):
+                        servers.append(
+                            start_server(args, tmp, cores[i % len(cores)], args.what_if, None, db, use_redis, f"s{i}")
+                        )
+                    if procs > 1:
+                        os.sched_setaffinity(0, set(cores))
+                    else:
+                        os.sched_setaffinity(0, {load_core})
+                    loads.append(os.getloadavg()[0])
+                    print(f"\n#### run {run_no + 1}/{args.runs}, {variant}; uptime: {uptime()}")
+                    stages = asyncio.run(
+                        asyncio.wait_for(
+                            run(args, [u for _, u, _ in servers], [s.pid for s, _, _ in servers], others, redis.port),
+                            args.budget + 120,
+                        )
+                    )
+                finally:
+                    for server, _, log in servers:
+                        stop_server(server, log)
+                for i in range(procs):
+                    summarize_log(tmp / f"s{i}.log")
+                shutil.rmtree(tmp, ignore_errors=True)
+                results[variant].append(stages)
+        print(f"\nuptime at the end: {uptime()}")
+    report_runs(results, loads)
+
+
+def uptime() -> str:
+    try:
+        return subprocess.run(["uptime"], capture_output=True, text=True, timeout=5).stdout.strip()
+    except (OSError, subprocess.TimeoutExpired):
+        return "load average " + " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 async def memory_runs(args: argparse.Namespace, server_core: int, load_core: int) -> None:

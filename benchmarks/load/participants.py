@@ -73,6 +73,7 @@ class Participant:
     def __init__(self, url: str, kind: str, stats: Stats, rng: random.Random) -> None:
         self.stats = stats
         self.rng = rng
+        self.client_url = url
         self.client = (RawClient if kind == "raw" else SioClient)(url, self._event)
         self.tab = "".join(rng.choices(string.ascii_letters, k=12))
         self.match: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()

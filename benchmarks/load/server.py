@@ -3,17 +3,26 @@
 from __future__ import annotations
 
 import json
+import tempfile
 import urllib.request
 from pathlib import Path
 from typing import Any
 
 WHAT_IFS = [
     *("one-db-conn", "ping25", "no-deflate", "gc-freeze", "ws-wsproto", "ws-legacy", "ws-uvicorn"),
-    *("keep-body-reader", "tracemalloc"),
+    *("keep-body-reader", "tracemalloc", "redis-blocking-pool"),
 ]
 
 
-def serve(port: int, db: str, group: int, log_level: str, what_if: list[str], snapshots: str | None = None) -> None:
+def serve(
+    port: int,
+    db: str,
+    group: int,
+    log_level: str,
+    what_if: list[str],
+    snapshots: str | None = None,
+    redis: str | None = None,
+) -> None:
     """The server process: the real app factory under uvicorn.
 
     `what_if` applies changes under consideration for the server, from the outside, to measure them first:
@@ -25,8 +34,11 @@ def serve(port: int, db: str, group: int, log_level: str, what_if: list[str], sn
     `keep-body-reader` (python-engineio's request translation as it is: a websocket's environ keeps its body
     reader, see `mug.server.edge._bodiless_websockets`; with `ws-uvicorn`, the server before the memory work
     but for the slots of three small per-connection classes), `tracemalloc`
-    (trace allocations, for `--memory`'s snapshots; it costs memory and time). `snapshots`: the folder of
-    `load.memory`'s SIGUSR1 snapshots.
+    (trace allocations, for `--memory`'s snapshots; it costs memory and time), `redis-blocking-pool` (redis-py's
+    BlockingConnectionPool: a Redis command waits up to 20 s for one of the 100 connections instead of raising
+    MaxConnectionsError when a burst has all of them busy). `snapshots`: the folder of
+    `load.memory`'s SIGUSR1 snapshots. `db`: a SQLite file, or a `postgresql://` URL (`--servers`); `redis`:
+    MUG_REDIS_URL, shared by the processes of `--servers 2`.
     """
     unknown = sorted(set(what_if) - set(WHAT_IFS))
     if unknown:
@@ -62,6 +74,13 @@ def serve(port: int, db: str, group: int, log_level: str, what_if: list[str], sn
         import mug.server.edge as edge
 
         edge._bodiless_websockets = lambda translate: translate  # type: ignore[assignment]
+    if "redis-blocking-pool" in what_if:
+        import redis.asyncio as aioredis
+
+        def from_url(cls: Any, url: str, **kw: Any) -> Any:
+            return cls(connection_pool=aioredis.BlockingConnectionPool.from_url(url, timeout=20, **kw))
+
+        aioredis.Redis.from_url = classmethod(from_url)  # type: ignore[method-assign,assignment]
     if "no-deflate" in what_if:
         ws_deflate = False
     from mug.server.websocket import PROTOCOL
@@ -87,8 +106,9 @@ def serve(port: int, db: str, group: int, log_level: str, what_if: list[str], sn
     experiment = Experiment(id="load", scenes=[scene, EndScene(id="end")], remote=RemoteConfig())
     # every simulated participant comes from 127.0.0.1: the per-address quota would stop the load at 120
     settings = Settings(
-        database_url=f"sqlite:///{db}",
-        bundle_dir=Path(db).parent / "no-bundle",
+        database_url=db if "://" in db else f"sqlite:///{db}",
+        redis_url=redis,
+        bundle_dir=Path(tempfile.gettempdir()) / "mug-load-no-bundle",
         log_level=log_level,
         new_participants_per_minute=10**9,
     )
