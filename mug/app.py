@@ -82,11 +82,11 @@ def create_app(
     )
     namespace = experiment.id
     # several processes (MUG_REDIS_URL): events cross between them through Redis, as does the live state
-    manager = (
-        socketio.AsyncRedisManager(settings.redis_url, channel=f"mug:{namespace}:socketio")
-        if settings.redis_url
-        else None
-    )
+    manager = None
+    if settings.redis_url:
+        from mug.server.live_redis import BlockingRedisManager
+
+        manager = BlockingRedisManager(settings.redis_url, channel=f"mug:{namespace}:socketio")
     sio = GuardedServer(
         limits,
         client_manager=manager,

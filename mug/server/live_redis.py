@@ -40,8 +40,10 @@ import logging
 import secrets
 from collections.abc import Callable, Iterable
 from typing import Any
+from urllib.parse import urlparse
 
 import redis.asyncio as aioredis
+import socketio
 from redis.exceptions import WatchError
 
 from mug.server.live import Command, CommandHandler, LobbyRules, Mark
@@ -116,6 +118,31 @@ def _match_from(text: str) -> Match:
     return Match(d["id"], d["scene_id"], tuple(d["members"]), int(d["seed"]), float(d["created_at"]))
 
 
+REDIS_CONNECTIONS = 100  # per process; a command beyond them waits for one (up to REDIS_WAIT_S)
+REDIS_WAIT_S = 20.0
+
+
+def blocking_pool(url: str, **kwargs: Any) -> Any:
+    """A connection pool whose commands wait for a free connection instead of failing: redis-py's default
+    pool raises `MaxConnectionsError` once REDIS_CONNECTIONS commands are in flight, which a burst of a few
+    hundred arrivals on one process reaches (measured with benchmarks/lobby_load.py --servers 2)."""
+    return aioredis.BlockingConnectionPool.from_url(
+        url, max_connections=REDIS_CONNECTIONS, timeout=REDIS_WAIT_S, **kwargs
+    )
+
+
+class BlockingRedisManager(socketio.AsyncRedisManager):  # type: ignore[misc]
+    """python-socketio's Redis manager on a `blocking_pool` (its own `Redis.from_url` pool fails in bursts)."""
+
+    def _redis_connect(self) -> None:
+        if urlparse(self.redis_url).scheme.endswith("+sentinel"):
+            super()._redis_connect()
+            return
+        self.redis = aioredis.Redis.from_pool(blocking_pool(self.redis_url, **self.redis_options))
+        self.pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
+        self.connected = True
+
+
 class RedisState:
     """`mug.server.live.LiveState` kept in Redis.
 
@@ -127,7 +154,7 @@ class RedisState:
     def __init__(self, url: str, namespace: str) -> None:
         self.process_id = secrets.token_hex(8)
         # typed Any: redis-py's types cover bytes and str replies; this client decodes every reply to str
-        self.redis: Any = aioredis.Redis.from_url(url, decode_responses=True)
+        self.redis: Any = aioredis.Redis.from_pool(blocking_pool(url, decode_responses=True))
         self.prefix = f"mug:{namespace}:"
         self._cache: dict[str, Match] = {}
         self._tasks: list[asyncio.Task[None]] = []
