@@ -147,22 +147,7 @@ class Store:
         the first scene `(scene_id, seed)`, in one transaction."""
         now = time.time()
         async with self.engine.begin() as conn:
-            await conn.execute(
-                participants.insert().values(
-                    id=pid,
-                    token_hash=token_hash,
-                    experiment_id=experiment_id,
-                    created_at=now,
-                    scene_index=0,
-                    completion_code=completion_code,
-                    user_agent=user_agent,
-                )
-            )
-            if params:
-                await conn.execute(
-                    url_params.insert(),
-                    [{"participant_id": pid, "name": k, "value": v} for k, v in sorted(params.items())],
-                )
+            await _insert_participant(conn, pid, token_hash, experiment_id, completion_code, params, user_agent, now)
             if first_scene is not None:
                 await conn.execute(
                     scene_visits.insert().values(
@@ -193,22 +178,7 @@ class Store:
         """
         now = time.time()
         async with self.engine.begin() as conn:
-            await conn.execute(
-                participants.insert().values(
-                    id=pid,
-                    token_hash=token_hash,
-                    experiment_id=experiment_id,
-                    created_at=now,
-                    scene_index=0,
-                    completion_code=completion_code,
-                    user_agent=user_agent,
-                )
-            )
-            if params:
-                await conn.execute(
-                    url_params.insert(),
-                    [{"participant_id": pid, "name": k, "value": v} for k, v in sorted(params.items())],
-                )
+            await _insert_participant(conn, pid, token_hash, experiment_id, completion_code, params, user_agent, now)
             if refused is None:
                 for name in unique:
                     if name not in params:
@@ -596,3 +566,32 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
+
+
+async def _insert_participant(
+    conn: Any,
+    pid: str,
+    token_hash: str,
+    experiment_id: str,
+    completion_code: str,
+    params: dict[str, str],
+    user_agent: str | None,
+    now: float,
+) -> None:
+    """The participant's row and the URL parameters they arrived with (within the caller's transaction)."""
+    await conn.execute(
+        participants.insert().values(
+            id=pid,
+            token_hash=token_hash,
+            experiment_id=experiment_id,
+            created_at=now,
+            scene_index=0,
+            completion_code=completion_code,
+            user_agent=user_agent,
+        )
+    )
+    if params:
+        await conn.execute(
+            url_params.insert(),
+            [{"participant_id": pid, "name": k, "value": v} for k, v in sorted(params.items())],
+        )
