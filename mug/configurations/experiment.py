@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError,
 from mug.configurations.conditions import Condition, Placed, Randomize, Repeat, Step, resolve
 from mug.configurations.entry import Entry
 from mug.configurations.remote import RemoteConfig
-from mug.configurations.scenes import EndScene, GameScene, Scene
+from mug.configurations.scenes import EndScene, GameScene, Outcome, Scene
 
 
 class ExperimentError(Exception):
@@ -37,6 +37,8 @@ class Experiment(BaseModel):
         remote: network settings (`RemoteConfig().webrtc()` for TURN).
         assets: a folder of files (sprites for `Surface.image`, images for Markdown) every scene may use,
             served under content-versioned URLs (`mug.server.assets`); relative to the experiment file's folder.
+        excluded: the page of a participant the researchers excluded from the admin view (`/admin`), wherever
+            they were; their data so far is kept.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -49,6 +51,12 @@ class Experiment(BaseModel):
     entry: Entry = Field(default_factory=Entry)
     remote: RemoteConfig = Field(default_factory=RemoteConfig)
     assets: str | None = None
+    excluded: Outcome = Field(
+        default_factory=lambda: Outcome(
+            title="Your participation has ended",
+            body="The researchers ended your participation in this study. Thank you for your time.",
+        )
+    )
 
     # every scene any participant may be shown, by resolved id; and each condition's full (undrawn) list
     _pool: dict[str, Placed] = PrivateAttr(default_factory=dict)

@@ -350,6 +350,14 @@ class GameScene(_Scene):
         description="Multiplayer: the page of members whose browsers could not connect to each other within "
         "connect_timeout_s (no direct path, the TURN relay unreachable or refusing them).",
     )
+    ended_by_admin: Outcome = Field(
+        default_factory=lambda: Outcome(
+            title="The game was ended",
+            body="The researchers ended this game. Thank you for taking part!",
+        ),
+        description="Multiplayer: the page of the members of a match the researchers ended from the admin view "
+        "(`/admin`); their records so far are kept.",
+    )
     connect_timeout_s: float = Field(
         default=20.0,
         ge=2,

@@ -156,6 +156,13 @@ class LiveState(Protocol):
         to be treated as disconnected."""
         ...
 
+    # counters (rate limits several processes share)
+
+    async def hit(self, key: str, window_s: float, now: float) -> int:
+        """Count one event under `key` in the fixed window of `window_s` seconds that holds `now`; returns
+        how many the window has counted, this one included."""
+        ...
+
 
 class LocalState:
     """`LiveState` in this process's memory: the lobby queues and the match registry of `mug.server.lobby`."""
@@ -168,6 +175,7 @@ class LocalState:
         # live matches only (pruned when they end): members who played every episode
         self._finished: dict[str, set[str]] = {}
         self._marks: dict[str, dict[str, float]] = {"absent": {}, "rejoining": {}}
+        self._hits: dict[tuple[str, int], int] = {}  # (key, window number) -> count
 
     async def start(self, on_command: CommandHandler) -> None:
         return None
@@ -267,3 +275,11 @@ class LocalState:
 
     async def sweep(self, now: float) -> list[str]:
         return []
+
+    async def hit(self, key: str, window_s: float, now: float) -> int:
+        window = int(now // window_s)
+        if len(self._hits) > 10_000:  # old windows go (a flood of addresses cannot grow this for ever)
+            self._hits = {k: v for k, v in self._hits.items() if k[1] == window}
+        count = self._hits.get((key, window), 0) + 1
+        self._hits[(key, window)] = count
+        return count

@@ -15,6 +15,7 @@ Every key starts with `mug:<experiment id>:` so experiments can share one Redis:
 | `conn` | hash | participant -> their connection as JSON: process, sid, tab |
 | `proc:<process>` | string | present while that process lives (renewed; expires `PROCESS_TTL_S` after its end) |
 | `sweep` | string | the lease of the process that looks for connections of dead processes (`SWEEP_LEASE_S`) |
+| `hits:<key>:<window>` | string | a rate limit's count in one fixed window (`hit`; expires after two windows) |
 
 and the pub/sub channel `cmd:<process>` carries commands to one process (JSON, see `LiveState.send`).
 
@@ -410,3 +411,12 @@ class RedisState:
         if gone:
             log.warning("%d connections of server processes that are gone: counted as disconnected", len(gone))
         return gone
+
+    async def hit(self, key: str, window_s: float, now: float) -> int:
+        window = int(now // window_s)
+        name = self._k("hits", key, str(window))
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.incr(name)
+            pipe.pexpire(name, int(window_s * 2000))  # gone once its window is long past
+            count, _ = await pipe.execute()
+        return int(count)

@@ -46,7 +46,7 @@ from mug.configurations import Experiment, GameScene, agent_label
 from mug.server.ice import ice_config
 from mug.server.live import Command, LiveState, LobbyRules, LocalState
 from mug.server.lobby import Match, Matched, Notice, TimedOut, Waiting
-from mug.server.participants import Participants
+from mug.server.participants import EXCLUDED, Participants
 from mug.server.signaling import route_match
 from mug.server.store import Store
 from mug.server.wire import (
@@ -56,6 +56,7 @@ from mug.server.wire import (
     MatchEnd,
     MatchReport,
     MatchStart,
+    OutcomeSet,
     ServerMessage,
     Signal,
     WireError,
@@ -64,6 +65,7 @@ from mug.server.wire import (
 log = logging.getLogger("mug.multiplayer")
 
 Emit = Callable[[str, ServerMessage], Awaitable[None]]  # (participant id, message)
+ENDED_BY_ADMIN = "ended_by_admin"  # a match ended from the admin view: its reason, and its members' outcome
 TICK_S = 0.25  # how often lobby timeouts and absences are checked: they take effect at most this late
 
 
@@ -253,6 +255,43 @@ class Multiplayer:
         elif match is None:
             await self.live.forget(pid)
 
+    # actions of the admin view (`mug.server.admin`)
+
+    async def end_by_admin(self, match_id: str) -> bool:
+        """End a live match: its members who had not finished get the `ended_by_admin` outcome (their records
+        so far are kept). Returns False when the match is unknown or has ended already."""
+        row = await self.store.match(match_id)
+        if row is None or row["ended_at"] is not None:
+            return False
+        match = None
+        for pid in row["members"]:
+            match = await self.live.live_match_of(pid)
+            if match is not None and match.id == match_id:
+                break
+        if match is None or match.id != match_id:
+            return False
+        log.info("match %s ended from the admin view", match_id)
+        await self._end_early(match, ENDED_BY_ADMIN, leavers=set(), stayed=ENDED_BY_ADMIN)
+        return True
+
+    async def exclude(self, pid: str) -> str:
+        """Exclude a participant (`Participants.exclude`): they leave any lobby, a live match of theirs ends
+        for the others with `ended_by_admin`, and their page shows the `excluded` page.
+
+        Raises:
+            LookupError, ValueError: as `Participants.exclude`.
+        """
+        match = await self.live.live_match_of(pid)
+        where = await self.participants.exclude(pid)
+        if self.lobbies:
+            await self._leave_lobbies(pid)
+        if match is not None and pid not in await self.live.finished(match.id):
+            # the excluded member has their outcome already; their match_end (with no page) makes it reload
+            await self._end_early(match, ENDED_BY_ADMIN, leavers=set(), stayed=ENDED_BY_ADMIN)
+        else:
+            await self.emit(pid, OutcomeSet(outcome=EXCLUDED))
+        return where
+
     async def _end_early(self, match: Match, reason: str, leavers: set[str], stayed: str = "partner_left") -> None:
         if not await self.live.end(match.id, reason, time.time()):
             return  # ended already (here, or by another process)
@@ -354,7 +393,12 @@ class Multiplayer:
     async def _start(self, match: Match) -> None:
         scene = self._scene(match.scene_id)
         agents = match_agents(scene, len(match.members))
-        await self.store.add_match(match.id, scene.id, match.seed, list(match.members), agents, match.created_at)
+        since = await self.store.add_match(
+            match.id, scene.id, match.seed, list(match.members), agents, match.created_at
+        )
+        for pid, joined_at in since.items():  # how long each waited (the admin view plots it; exported as events)
+            waited = {"match_id": match.id, "waited_s": round(max(0.0, match.created_at - joined_at), 3)}
+            await self.store.add_event(pid, scene.id, "lobby_matched", waited)
         log.info("match %s formed in %s: %s", match.id, scene.id, list(match.members))
         for slot, pid in enumerate(match.members):
             await self.emit(pid, self._match_start(match, slot))

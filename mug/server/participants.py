@@ -81,7 +81,9 @@ OUTCOME_FIELDS = {
     "partner_left": "partner_left",
     "left": "left",
     "no_connection": "no_connection",
+    "ended_by_admin": "ended_by_admin",
 }
+EXCLUDED = "excluded"  # the outcome of a participant excluded from the admin view (`Experiment.excluded`)
 
 
 def outcome_config(scene: GameScene, outcome: str) -> Outcome:
@@ -94,6 +96,8 @@ def outcome_config(scene: GameScene, outcome: str) -> Outcome:
         return scene.left
     if outcome == "no_connection":
         return scene.no_connection
+    if outcome == "ended_by_admin":
+        return scene.ended_by_admin
     raise ValueError(f"unknown outcome {outcome!r}; known: {sorted(OUTCOME_FIELDS)}")
 
 
@@ -309,6 +313,8 @@ class Participants:
         """The id and configured page of an outcome: of entry, of a declined consent, or of a game scene."""
         if outcome_scene == ENTRY_SCENE:
             return ENTRY_SCENE, self.experiment.entry.outcome(outcome)
+        if outcome == EXCLUDED:
+            return outcome_scene, self.experiment.excluded
         scene = self.experiment.scene(outcome_scene)
         if isinstance(scene, StaticScene) and outcome == "consent_declined":
             return scene.id, scene.declined
@@ -359,6 +365,37 @@ class Participants:
             return None
         live.outcome, live.outcome_scene, live.completion_code = outcome, scene_id, code
         return await self._outcome_spec(live)
+
+    async def exclude(self, pid: str) -> str:
+        """End a participant's way through the experiment on the `Experiment.excluded` page, wherever they are
+        (an action of the admin view); their data so far stays.
+
+        Returns:
+            The scene they were in (stored as their `outcome_scene`).
+
+        Raises:
+            LookupError: no such participant in this experiment.
+            ValueError: they finished, or have an outcome, already.
+        """
+        row = await self.store.participant(pid)
+        if row is None or row["experiment_id"] != self.experiment.id:
+            raise LookupError(f"there is no participant {pid!r} in experiment {self.experiment.id!r}")
+        live = self.by_pid.get(pid)
+        outcome = live.outcome if live is not None else row["outcome"]
+        if outcome is not None or row["finished_at"] is not None:
+            raise ValueError(f"participant {pid!r} has ended already ({outcome or 'finished'})")
+        if live is not None:
+            where = live.scenes[live.scene_index].id
+        else:
+            scenes = self._scenes_of(row)
+            where = scenes[min(row["scene_index"], len(scenes) - 1)].id
+        code = _outcome_code(self.experiment.excluded)
+        await self.store.set_outcome(pid, where, EXCLUDED, code)
+        live = self.by_pid.get(pid)
+        if live is not None:
+            live.outcome, live.outcome_scene, live.completion_code = EXCLUDED, where, code
+        log.info("%s excluded in scene %s", pid, where)
+        return where
 
     async def refreshed_outcome(self, pid: str) -> dict[str, Any] | None:
         """The outcome page of a connected participant whose outcome another server process stored (their

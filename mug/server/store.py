@@ -402,9 +402,20 @@ class Store:
 
     async def add_match(
         self, match_id: str, scene_id: str, seed: int, members: list[str], agents: dict[str, Any], created_at: float
-    ) -> None:
-        """Record a match as it starts, with its members by slot, and take them out of the lobby's waits."""
+    ) -> dict[str, float]:
+        """Record a match as it starts, with its members by slot, and take them out of the lobby's waits.
+
+        Returns:
+            When each member who waited in the lobby started waiting (seconds since the epoch).
+        """
         async with self.engine.begin() as conn:
+            waits = lobby_waits.c
+            joined = await conn.execute(
+                select(waits.participant_id, waits.joined_at).where(
+                    waits.participant_id.in_(members), waits.scene_id == scene_id
+                )
+            )
+            since = {pid: float(at) for pid, at in joined}
             await conn.execute(
                 matches.insert().values(
                     id=match_id,
@@ -424,6 +435,15 @@ class Store:
                     lobby_waits.c.participant_id.in_(members), lobby_waits.c.scene_id == scene_id
                 )
             )
+        return since
+
+    async def match(self, match_id: str) -> dict[str, Any] | None:
+        """A match (live or ended): id, scene_id, members (slot order), created_at, ended_at, end_reason."""
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(select(matches).where(matches.c.id == match_id))).mappings().first()
+        if row is None:
+            return None
+        return dict(row) | {"members": json.loads(row["members"])}
 
     async def live_matches(self) -> list[dict[str, Any]]:
         """Matches that have not ended: id, scene_id, seed, members (slot order), created_at and `finished`,

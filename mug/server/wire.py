@@ -234,7 +234,8 @@ class Signal(_Msg):
 
 class MatchReport(_Msg):
     match_id: Annotated[str, StringConstraints(max_length=64)]
-    kind: Literal["links", "summary", "finished", "peer_gone", "pause", "resumed"]
+    # "status": every STATUS_EVERY_MS of a running match, its live figures (the admin view shows the latest)
+    kind: Literal["links", "summary", "finished", "peer_gone", "pause", "resumed", "status"]
     # not limited to MAX_JSON_FIELD_CHARS: a summary lists every desynced frame (see mug.client.match)
     data: dict[Text, Any] = Field(default_factory=dict, max_length=100)
 
@@ -333,4 +334,12 @@ class Kicked(_Out):
     reason: str
 
 
-ServerMessage = LobbyWaiting | LobbyTimeout | MatchStart | MatchEnd | SignalRelay | Kicked
+class OutcomeSet(_Out):
+    """The participant now has an outcome set from outside their page (`outcome` "excluded", from the admin
+    view): the page reloads, and its hello shows the outcome page."""
+
+    event: ClassVar[str] = "mug_outcome"
+    outcome: str
+
+
+ServerMessage = LobbyWaiting | LobbyTimeout | MatchStart | MatchEnd | SignalRelay | Kicked | OutcomeSet

@@ -125,3 +125,13 @@ async def test_connections_of_a_process_that_is_gone_are_swept_once(redis_server
         assert await b.state.claim("gone", "sid-new", "other-tab") is None  # a new tab may take over now
     finally:
         await b.state.close()
+
+
+async def test_a_rate_limit_counter_is_shared_by_processes_and_starts_anew_each_window(
+    two: tuple[Process, Process],
+) -> None:
+    a, b = two
+    counts = [await (a if i % 2 else b).state.hit("login:10.0.0.1", 60.0, 120.5 + i) for i in range(6)]
+    assert counts == [1, 2, 3, 4, 5, 6], "both processes count into one window"
+    assert await a.state.hit("login:10.0.0.2", 60.0, 121.0) == 1, "another key has its own count"
+    assert await b.state.hit("login:10.0.0.1", 60.0, 180.0) == 1, "the next minute starts again"

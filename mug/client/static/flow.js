@@ -117,6 +117,8 @@ export async function run(config, runtime, status) {
   }
 
   socket.on("mug_kicked", () => blocked("second_tab"));
+  // an outcome set from outside (the admin view excluded this participant): the hello after a reload shows it
+  socket.on("mug_outcome", () => location.reload());
   socket.on("mug_ping", (p, ack) => ack(p)); // the server times these to screen a newcomer's round trip
   socket.on("mug_error", (e) => console.warn("mug: server error", e));
   document.addEventListener("visibilitychange", () => {

@@ -34,7 +34,8 @@
  * which the page acknowledges at once (the server measures the round trip, see mug/server/entry.py).
  *
  * Server -> page events, one typedef per model of `ServerMessage` in mug/server/wire.py (a test checks that
- * the fields agree): `lobby_waiting`, `lobby_timeout`, `match_start`, `match_end`, `signal`, `mug_kicked`.
+ * the fields agree): `lobby_waiting`, `lobby_timeout`, `match_start`, `match_end`, `signal`, `mug_kicked`,
+ * `mug_outcome`.
  * @typedef {{scene_id: string, waiting: number, position: number, needed: number}} LobbyWaiting  `lobby_waiting`
  * @typedef {{urls: string|string[], username?: string, credential?: string}} IceServer
  * @typedef {{iceServers: IceServer[], iceTransportPolicy: "all"|"relay", expiresAt?: number|null}} IceConfig
@@ -49,8 +50,10 @@
  *   match_id: string}} SignalRelay  `signal` relayed from another member (the server never reads `data`)
  * @typedef {{match_id: string, reason: string, scene: SceneSpec|null}} MatchEnd  `match_end`
  * @typedef {{reason: string}} Kicked  `mug_kicked`
+ * @typedef {{outcome: string}} OutcomeSet  `mug_outcome` (an outcome set from outside the page: it reloads)
  * @typedef {{connect: () => void, disconnect: (reason: string) => void,
  *   mug_error: (e: {code: string, message: string}) => void, mug_kicked: (e: Kicked) => void,
+ *   mug_outcome: (e: OutcomeSet) => void,
  *   lobby_waiting: (m: LobbyWaiting) => void, match_start: (m: MatchStart) => void,
  *   lobby_timeout: (m: LobbyTimeout) => void, signal: (m: SignalRelay) => void, match_end: (m: MatchEnd) => void,
  *   mug_ping: (p: {n: number}, ack: (reply: {n: number}) => void) => void}}
@@ -70,7 +73,7 @@
  *   match_report: {data: {match_id: string, kind: MatchReportKind, data: Object<string, unknown>}, ack: OkAck},
  * }} Requests  every event the page emits: its payload (without `v`) and its ok-true acknowledgement
  * @typedef {keyof Requests} RequestName
- * @typedef {"links"|"summary"|"finished"|"peer_gone"|"pause"|"resumed"} MatchReportKind
+ * @typedef {"links"|"summary"|"finished"|"peer_gone"|"pause"|"resumed"|"status"} MatchReportKind
  * @typedef {import("./worker_protocol.js").StepRow} StepRow
  */
 

@@ -30,6 +30,9 @@ import { formatScore, gameLayout, showTurn, waitForRuntime } from "./game_view.j
 const MATCH_END_WAIT_MS = 5000; // after we report a lost peer, the server's match_end should follow at once
 const LINGER_WAIT_MS = 4000; // after the last frame, waiting for the peers to get there too (worker "done")
 const STATS_EVERY_MS = 1000;
+// How often a running match reports its live figures (input delay, stalls, desyncs, links) to the server,
+// where the admin view shows the latest: a row of about 300 bytes per member every 5 s.
+const STATUS_EVERY_MS = 5000;
 
 /**
  * @param {GameSpec} scene
@@ -222,6 +225,11 @@ async function playMatch(scene, ctx, ui, start, early) {
     match.reconnects = mesh.reconnects;
   };
   const statsTimer = setInterval(() => refreshStats().catch(() => {}), STATS_EVERY_MS);
+  const statusTimer = setInterval(() => {
+    if (match.state !== "running") return;
+    report("status", { ...summary(match, lastFrame), desyncs: match.desyncs.length,
+      peers: match.peers.map((p) => ({ slot: p.slot, type: p.type, rtt_ms: p.rtt_ms })) });
+  }, STATUS_EVERY_MS);
   const keyboard = new Keyboard(worker, [...Object.keys(scene.key_bindings), " "]);
   const pointer = scene.pointer ? new Pointer(worker, ui.canvas, () => ui.renderer.surface()) : null;
   /** @param {import("../wire.js").MatchReportKind} kind @param {Object<string, unknown>} data */
@@ -248,6 +256,7 @@ async function playMatch(scene, ctx, ui, start, early) {
     away.clear();
     showAway();
     clearInterval(statsTimer);
+    clearInterval(statusTimer);
     keyboard.detach();
     if (result.kind === "finished") {
       status.setPhase("saving");
@@ -282,6 +291,7 @@ async function playMatch(scene, ctx, ui, start, early) {
   } finally {
     if (awayTimer !== null) clearInterval(awayTimer);
     clearInterval(statsTimer);
+    clearInterval(statusTimer);
     keyboard.detach();
     if (pointer) pointer.detach();
     for (const off of offs) off();
