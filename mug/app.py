@@ -122,6 +122,7 @@ def create_app(
         multiplayer = Multiplayer(experiment, store, participants, emitter(sio), live)
         state["participants"] = participants
         state["multiplayer"] = multiplayer
+        state["store"] = store
         register(sio, participants, multiplayer, limits, live)
         await live.start(multiplayer.command)
         await multiplayer.restore()
@@ -141,7 +142,22 @@ def create_app(
             await live.close()
             await store.close()
 
-    web = Starlette(routes=[health_route(info), *site.routes()], lifespan=lifespan)
+    routes: list[Any] = [health_route(info), *site.routes()]
+    if settings.admin_password is not None:
+        from mug.server.admin import AdminAuth, AdminView
+
+        def services() -> tuple[Store, Multiplayer]:
+            if "multiplayer" not in state:
+                raise RuntimeError("the server has not started yet")
+            return state["store"], state["multiplayer"]
+
+        auth = AdminAuth(settings.admin_password.get_secret_value(), namespace)
+        admin = AdminView(experiment, auth, services, settings.database_url, settings.bundle_dir)
+        routes += admin.routes()
+        log.info("admin view on at /admin (MUG_ADMIN_PASSWORD is set)")
+    else:
+        log.info("admin view off: set MUG_ADMIN_PASSWORD to serve it at /admin")
+    web = Starlette(routes=routes, lifespan=lifespan)
     return socketio.ASGIApp(sio, other_asgi_app=web, socketio_path="socket.io")
 
 

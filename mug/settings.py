@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 from dotenv import find_dotenv, load_dotenv
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from mug.server.limits import MAX_STORED_BYTES, NEW_PARTICIPANTS_PER_MINUTE
 
@@ -31,6 +31,11 @@ class Settings(BaseModel):
         default=None,
         description="MUG_REDIS_URL: redis://host:port/db shared by several server processes; unset: one process.",
     )
+    admin_password: SecretStr | None = Field(
+        default=None,
+        description="MUG_ADMIN_PASSWORD: the password of the admin view at /admin; unset (the default): no admin "
+        "view, /admin is not found.",
+    )
     new_participants_per_minute: int = Field(
         default=NEW_PARTICIPANTS_PER_MINUTE,
         ge=1,
@@ -49,6 +54,13 @@ class Settings(BaseModel):
             raise ValueError(
                 f"MUG_DATABASE_URL {value!r}: use sqlite:///path/to/file.sqlite3 or postgresql://user:pass@host/db"
             )
+        return value
+
+    @field_validator("admin_password")
+    @classmethod
+    def _check_admin_password(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < 12:
+            raise ValueError("MUG_ADMIN_PASSWORD is too short: use at least 12 characters (or leave it unset)")
         return value
 
     @field_validator("redis_url")
@@ -75,6 +87,8 @@ class Settings(BaseModel):
             values["cors_origins"] = [o.strip() for o in env["MUG_CORS_ORIGINS"].split(",") if o.strip()]
         if env.get("MUG_REDIS_URL"):
             values["redis_url"] = env["MUG_REDIS_URL"]
+        if env.get("MUG_ADMIN_PASSWORD"):
+            values["admin_password"] = env["MUG_ADMIN_PASSWORD"]
         if env.get("MUG_LOG_LEVEL"):
             values["log_level"] = env["MUG_LOG_LEVEL"]
         for name in ("new_participants_per_minute", "max_stored_bytes"):

@@ -93,6 +93,7 @@ def start_server(
     ready_within_s: float = READY_WITHIN_S,
     port: int | None = None,
     limits: Limits | None = None,
+    admin_password: str | None = None,
 ) -> RunningServer:
     """Start MUG's server on a free 127.0.0.1 port and return once `/healthz` answers.
 
@@ -109,6 +110,7 @@ def start_server(
         ready_within_s: the start-up deadline.
         port: the port to listen on (default: a free one), e.g. a killed server's to start it again.
         limits: rate limits and quotas other than the server's own (in a thread only).
+        admin_password: `MUG_ADMIN_PASSWORD` (the admin view at /admin); default: none, no admin view.
 
     Returns:
         The running server.
@@ -122,7 +124,9 @@ def start_server(
     if in_thread:
         if env or log:
             raise ValueError("env and log apply to a child process: pass in_thread=False")
-        return _start_thread(experiment, url, port, database_url, bundle_dir, log_level, ready_within_s, limits)
+        return _start_thread(
+            experiment, url, port, database_url, bundle_dir, log_level, ready_within_s, limits, admin_password
+        )
     if limits is not None:
         raise ValueError("limits apply to a server in this process: pass in_thread=True")
     if experiment is not None and not isinstance(experiment, str):
@@ -131,6 +135,8 @@ def start_server(
     child_env.update(MUG_DATABASE_URL=database_url, MUG_BUNDLE_DIR=str(bundle_dir), MUG_LOG_LEVEL=log_level)
     if experiment:
         child_env["MUG_EXPERIMENT"] = experiment
+    if admin_password is not None:
+        child_env["MUG_ADMIN_PASSWORD"] = admin_password
     child_env.update(env or {})
     out: IO[bytes] | int = log.open("ab") if log else subprocess.DEVNULL  # a restarted server appends
     proc = subprocess.Popen(
@@ -181,6 +187,7 @@ def _start_thread(
     log_level: str,
     ready_within_s: float,
     limits: Limits | None = None,
+    admin_password: str | None = None,
 ) -> RunningServer:
     import uvicorn
 
@@ -188,7 +195,15 @@ def _start_thread(
     from mug.settings import Settings
 
     reference = experiment if isinstance(experiment, str) else None
-    settings = Settings(experiment=reference, database_url=database_url, bundle_dir=bundle_dir, log_level=log_level)
+    settings = Settings.model_validate(
+        {
+            "experiment": reference,
+            "database_url": database_url,
+            "bundle_dir": bundle_dir,
+            "log_level": log_level,
+            "admin_password": admin_password,
+        }
+    )
     app = create_app(None if isinstance(experiment, str) else experiment, settings, limits)
     config = uvicorn.Config(app, host=HOST, port=port, log_level=log_level, lifespan="on", ws=WS_PROTOCOL)
     server = uvicorn.Server(config)
