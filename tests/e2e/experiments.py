@@ -322,3 +322,13 @@ conditioned = Experiment(
     conditions=[Condition(id="easy"), Condition(id="hard", overrides={"catch": {"env_kwargs": {"max_misses": 1}}})],
     entry=Entry(require_play=True),
 )
+
+# the admin view ends this match from its page (test_e2e_admin.py): long enough to be running when it does
+admin_duo = _mp(
+    "e2e-admin-duo",
+    2,
+    NO_STUN,
+    num_episodes=1,
+    max_steps=900,
+    ended_by_admin=Outcome(title="The game was ended", body="The researchers ended it.", completion_code="ADMINEND"),
+)
