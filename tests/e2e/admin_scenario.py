@@ -22,13 +22,23 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mug.testing import start_server
 from mug.testing.chromium import CHROMIUM, WEBRTC_ARGS
 
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from playwright.sync_api import ConsoleMessage
+
 PLAYING = "['playing', 'end', 'error'].includes(document.body.dataset.mugPhase)"
 STATUS = "window.mug ? window.mug.status() : null"
+
+
+def console_logger(log: list[str], tag: str) -> Callable[[ConsoleMessage], None]:
+    """A page's console messages into `log`, tagged."""
+    return lambda m: log.append(f"[{tag}] {m.type}: {m.text}")
 
 
 def run(args: argparse.Namespace, result: dict[str, Any]) -> None:
@@ -51,10 +61,10 @@ def run(args: argparse.Namespace, result: dict[str, Any]) -> None:
             browser = p.chromium.launch(executable_path=str(CHROMIUM), args=WEBRTC_ARGS)
             players = [browser.new_context().new_page() for _ in range(2)]
             for i, page in enumerate(players):
-                page.on("console", lambda m, i=i: log.append(f"[{i}] {m.type}: {m.text}"))
+                page.on("console", console_logger(log, str(i)))
                 page.goto(f"{server.url}/?PROLIFIC_PID=admin-{i}")
             admin = browser.new_context().new_page()
-            admin.on("console", lambda m: log.append(f"[admin] {m.type}: {m.text}"))
+            admin.on("console", console_logger(log, "admin"))
             admin.on("pageerror", lambda e: log.append(f"[admin] pageerror: {e}"))
             admin.goto(f"{server.url}/admin")
             admin.fill("input[name=password]", "not the password at all")
