@@ -381,7 +381,7 @@ class Participants:
         if row is None or row["experiment_id"] != self.experiment.id:
             raise LookupError(f"there is no participant {pid!r} in experiment {self.experiment.id!r}")
         live = self.by_pid.get(pid)
-        outcome = live.outcome if live is not None else row["outcome"]
+        outcome = row["outcome"] or (live.outcome if live is not None else None)
         if outcome is not None or row["finished_at"] is not None:
             raise ValueError(f"participant {pid!r} has ended already ({outcome or 'finished'})")
         if live is not None:

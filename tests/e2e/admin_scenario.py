@@ -10,8 +10,8 @@ participants' outcome pages. Usage:
 
 Writes `DIR/result.json`: what the admin page showed (`row`: the match's cells and `data-connection`), the
 login refusal of a wrong password, each participant's end page (phase, title, completion code, frame reached),
-`ended_s` (seconds from the confirming click to the last participant's end page), and `DIR/export/` (the
-`mug export` tables).
+`ended_s` (seconds from the confirming click to the last participant's end page), `DIR/admin.png` (the admin
+page just before the match is ended), and `DIR/export/` (the `mug export` tables).
 """
 
 from __future__ import annotations
@@ -84,6 +84,8 @@ def run(args: argparse.Namespace, result: dict[str, Any]) -> None:
             result["shown_after_s"] = round(time.monotonic() - t_playing, 2)
             while time.monotonic() - t_playing < args.end_after_s:
                 time.sleep(0.2)
+            # every member's status report has arrived (one every 5 s of a running match)
+            admin.wait_for_selector("tr[data-testid^=admin-match-][data-reported=true]", timeout=30_000)
             row = admin.query_selector("tr[data-testid^=admin-match-]")
             assert row is not None
             result["row"] = {
@@ -92,6 +94,7 @@ def run(args: argparse.Namespace, result: dict[str, Any]) -> None:
                 "cells": [(c.text_content() or "") for c in row.query_selector_all("td")],
             }
             result["header"] = admin.text_content("[data-testid=admin-updated]")
+            admin.screenshot(path=str(work / "admin.png"), full_page=True)
             # a locator finds the button anew for each action (the view redraws its tables at every poll; an
             # armed button is kept until its confirming click)
             button = admin.locator("button[data-testid^=admin-end-]")

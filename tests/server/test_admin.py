@@ -191,6 +191,8 @@ async def test_the_state_shows_a_running_match_and_ending_it_gives_its_members_t
             "desyncs": 0,
             "peers": [{"slot": 1, "type": "direct", "rtt_ms": 0.4}],
         }
+        earlier = {"v": 1, "match_id": match_id, "kind": "status", "data": status | {"stalls": 1, "frames": 60}}
+        assert (await a.call("match_report", earlier))["ok"]
         report = {"v": 1, "match_id": match_id, "kind": "status", "data": status}
         assert (await a.call("match_report", report))["ok"]
         steps = {
@@ -221,7 +223,8 @@ async def test_the_state_shows_a_running_match_and_ending_it_gives_its_members_t
         (running,) = state["matches"]
         assert running["id"] == match_id and running["scene_id"] == "duo"
         member = running["members"][0]
-        assert member["participant"] == a.pid and member["input_delay"] == 3 and member["stalls"] == 2
+        assert member["participant"] == a.pid and member["input_delay"] == 3
+        assert (member["stalls"], member["frame"]) == (2, 120), "the latest status report"
         assert member["links"] == [{"slot": 1, "type": "direct", "rtt_ms": 0.4}]
         assert running["members"][1]["links"] == [], "b sent no status yet"
         assert state["participants"]["by_scene"] == [{"scene": "duo", "phases": {"match": 2, "lobby": 1}}]

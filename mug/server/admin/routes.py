@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import html
-import io
 import logging
+import os
 import tempfile
 import time
 import urllib.parse
@@ -13,8 +13,9 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
+from starlette.background import BackgroundTask
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
@@ -181,23 +182,36 @@ class AdminView:
     async def export(self, request: Request) -> Response:
         if self._session(request) is None:
             return _error(401, "not_logged_in", "log in at /admin first")
-        from mug.server.export import export_async
-
-        with tempfile.TemporaryDirectory(prefix="mug-export-") as folder:
-            paths = await export_async(
-                self.database_url, Path(folder), self.experiment.id, self.experiment, self.bundle_dir
-            )
-            buffer = io.BytesIO()
-            with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-                for path in paths:
-                    archive.write(path, path.relative_to(folder).as_posix())
         stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
         name = f"{self.experiment.id}-{stamp}.zip"
-        return Response(
-            buffer.getvalue(),
+        # in a thread, with its own event loop and database connection: writing the tables of a large study
+        # takes seconds that this process's lobbies and matches must not wait for
+        archive = await asyncio.to_thread(self._export_zip)
+        return FileResponse(
+            archive,
             media_type="application/zip",
-            headers={"Content-Disposition": f'attachment; filename="{name}"', **NO_STORE},
+            filename=name,
+            headers=NO_STORE,
+            background=BackgroundTask(archive.unlink, missing_ok=True),
         )
+
+    def _export_zip(self) -> Path:
+        """`mug export` of this experiment into a temporary zip file (the caller removes it)."""
+        from mug.server.export import export_csv
+
+        handle, name = tempfile.mkstemp(prefix="mug-export-", suffix=".zip")
+        os.close(handle)
+        archive = Path(name)
+        try:
+            with tempfile.TemporaryDirectory(prefix="mug-export-") as folder:
+                paths = export_csv(self.database_url, folder, self.experiment.id, self.experiment, self.bundle_dir)
+                with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as out:
+                    for path in paths:
+                        out.write(path, path.relative_to(folder).as_posix())
+        except BaseException:
+            archive.unlink(missing_ok=True)
+            raise
+        return archive
 
 
 async def _bounded_body(request: Request) -> bytes | None:

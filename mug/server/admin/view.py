@@ -85,12 +85,18 @@ async def snapshot(store: Store, experiment: Experiment, now: float | None = Non
         )
         ended_rows = [m for m in ended_rows if set(json.loads(m["members"])) & ids]
         live_ids = [m["id"] for m in live_rows]
+        # each member's latest status report only (a long match has hundreds)
+        latest = (
+            select(func.max(match_reports.c.id))
+            .where(match_reports.c.match_id.in_(live_ids), match_reports.c.kind == "status")
+            .group_by(match_reports.c.match_id, match_reports.c.participant_id)
+        )
         reports = list(
             (
                 await conn.execute(
-                    select(match_reports.c.match_id, match_reports.c.participant_id, match_reports.c.data)
-                    .where(match_reports.c.match_id.in_(live_ids), match_reports.c.kind == "status")
-                    .order_by(match_reports.c.id)
+                    select(match_reports.c.match_id, match_reports.c.participant_id, match_reports.c.data).where(
+                        match_reports.c.id.in_(latest)
+                    )
                 )
             ).all()
         )
@@ -182,7 +188,7 @@ async def snapshot(store: Store, experiment: Experiment, now: float | None = Non
 
     status: dict[tuple[str, str], dict[str, Any]] = {}
     for match_id, pid, data in reports:
-        status[(match_id, pid)] = json.loads(data)  # the latest wins (ordered by id)
+        status[(match_id, pid)] = json.loads(data)
     links: dict[tuple[str, str], list[dict[str, Any]]] = {}
     desyncs: dict[tuple[str, str], int] = {}
     for pid, kind, data in connected:

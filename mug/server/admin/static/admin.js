@@ -117,16 +117,17 @@ async function post(path) {
 /** @type {Map<string, uPlot>} one plot per chart, given new data at each poll */
 const plots = new Map();
 
-/** @param {string} id @param {string[]} labels @param {number[][]} data */
-function plot(id, labels, data) {
+/** @param {string} id @param {string[]} labels @param {number[][]} data @param {boolean} [points] */
+function plot(id, labels, data, points = false) {
   const el = /** @type {HTMLElement} */ (document.getElementById(id));
   const colours = ["#1f77b4", "#d62728", "#2ca02c"];
   let p = plots.get(id);
   if (p === undefined) {
     p = new uPlot({
       width: Math.max(320, el.clientWidth || 400), height: 160,
+      // the waits are one point per member of a formed match: points, no line
       series: [{}, ...labels.map((label, i) => ({ label, stroke: colours[i % colours.length], width: 1.5,
-        points: { show: id === "admin-wait-plot", size: 5 } }))],
+        points: { show: points, size: 5 }, ...(points ? { paths: () => null } : {}) }))],
       scales: { x: { time: true } },
     }, data, el);
     plots.set(id, p);
@@ -151,7 +152,10 @@ function drawMatches(matches) {
       m.members.map((x) => `${num(x.stalls)} (${num(x.stall_ms)})`).join(" / "),
       m.members.map((x) => x.desyncs).join(" / "),
     ];
-    return h("tr", { "data-testid": `admin-match-${m.id}`, "data-connection": types.join(",") },
+    // data-reported: every member has sent a status report (the figures are theirs, not just the scene's)
+    const reported = String(m.members.every((x) => x.input_delay !== null));
+    return h("tr", { "data-testid": `admin-match-${m.id}`, "data-connection": types.join(","),
+      "data-reported": reported },
       ...cells.map((c) => h("td", { class: "pre" }, c)),
       h("td", {}, dangerButton("End match", `admin-end-${m.id}`,
         () => post(`/admin/api/matches/${encodeURIComponent(m.id)}/end`))));
@@ -180,7 +184,7 @@ function draw(s) {
       dangerButton("Exclude", `admin-exclude-${p.id}`, () => post(`/admin/api/participants/${encodeURIComponent(p.id)}/exclude`))]),
     "nobody under way"));
   plot("admin-load-plot", ["arrivals", "running matches"], [s.load.t, s.load.arrivals, s.load.matches]);
-  plot("admin-wait-plot", ["wait (s)"], [s.waits.t, s.waits.waited_s]);
+  plot("admin-wait-plot", ["wait (s)"], [s.waits.t, s.waits.waited_s], true);
 }
 
 let lastOk = Date.now();
