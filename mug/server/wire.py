@@ -2,7 +2,7 @@
 
 Every event the page emits carries `v` (the protocol version) and is answered through the Socket.IO
 acknowledgement with either `{"ok": true, ...}` or `{"ok": false, "error": {"code": str, "message": str}}`.
-Unsolicited server events: `mug_error` `{"code", "message"}` and `mug_kicked` `{"reason"}`.
+Unsolicited server events: `mug_error` `{"code", "message"}`, `mug_kicked` `{"reason"}` and `mug_outcome` `{"outcome"}`.
 
 Every event is one Socket.IO event with exactly one argument, a JSON object; anything else is refused with an
 error ack before any handler runs (see `mug.server.edge`):
