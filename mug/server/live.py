@@ -31,6 +31,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
+from mug.server.limits import WindowCounter
 from mug.server.lobby import LobbyQueue, Match, Matches, Notice
 
 # members of live matches whose connection to the server is gone ("absent"), or whose reloaded page is
@@ -148,6 +149,11 @@ class LiveState(Protocol):
         """The other live process that holds the participant's connection, or None (this one, or nobody)."""
         ...
 
+    async def take(self, bucket: str, key: str, limit: int, window_s: float) -> int | None:
+        """Count one event of `bucket` for `key` (say, a new participant from an address) unless `key` already
+        had `limit` of them in the last `window_s` seconds, across every process; then count nothing and return
+        how many it had. None: counted."""
+
     async def send(self, process_id: str, command: Command) -> None:
         """Ask another process to run a command (see `start`)."""
 
@@ -168,6 +174,7 @@ class LocalState:
         # live matches only (pruned when they end): members who played every episode
         self._finished: dict[str, set[str]] = {}
         self._marks: dict[str, dict[str, float]] = {"absent": {}, "rejoining": {}}
+        self._windows = WindowCounter()
 
     async def start(self, on_command: CommandHandler) -> None:
         return None
@@ -261,6 +268,9 @@ class LocalState:
 
     async def owner(self, pid: str) -> str | None:
         return None
+
+    async def take(self, bucket: str, key: str, limit: int, window_s: float) -> int | None:
+        return self._windows.take(bucket, key, limit, window_s)
 
     async def send(self, process_id: str, command: Command) -> None:
         raise RuntimeError("one process has no other process to send to")

@@ -125,3 +125,15 @@ async def test_connections_of_a_process_that_is_gone_are_swept_once(redis_server
         assert await b.state.claim("gone", "sid-new", "other-tab") is None  # a new tab may take over now
     finally:
         await b.state.close()
+
+
+async def test_a_window_is_counted_once_across_processes(two: tuple[Process, Process]) -> None:
+    a, b = two
+    taken = await asyncio.gather(*((a if i % 2 else b).state.take("new", "1.2.3.4", 5, 0.5) for i in range(8)))
+    assert sorted(taken, key=lambda t: -1 if t is None else t) == [None] * 5 + [5, 5, 5]
+    assert await b.state.take("new", "5.6.7.8", 5, 0.5) is None  # per key
+    assert await a.state.take("other", "1.2.3.4", 5, 0.5) is None  # per bucket
+    await asyncio.sleep(0.6)  # the window slides by Redis's clock, and its key expires with it
+    assert await a.state.take("new", "1.2.3.4", 5, 0.5) is None
+    await asyncio.sleep(0.6)
+    assert await a.state.redis.exists("mug:exp:take:new:1.2.3.4") == 0
