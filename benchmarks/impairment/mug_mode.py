@@ -218,6 +218,7 @@ def mug_rows(results: list[dict[str, Any]], links: list[dict[str, str]]) -> list
             desyncs = link.get("desyncs") if link else None
             n_desync = len(json.loads(desyncs)) if desyncs else len(m.get("desyncs") or [])
             stall_per_input = (stall_ms / (1000 / FPS)) / frames if frames else None
+            pacing = m.get("pacing") or {}
             per_page.append(
                 {
                     "rtt": statistics.median(rtts) if rtts else None,
@@ -231,6 +232,8 @@ def mug_rows(results: list[dict[str, Any]], links: list[dict[str, str]]) -> list
                     "desyncs": n_desync,
                     "state": m.get("state"),
                     "stall_ms": stall_ms,
+                    "own_delay_max": pacing.get("max_delay"),
+                    "paced": (pacing.get("paced_ms") or 0.0) / (frames * 1000 / FPS) if frames and pacing else None,
                     "from_export": bool(link),
                 }
             )
@@ -251,7 +254,7 @@ def print_mug_table(rows: list[dict[str, Any]]) -> None:
     print(
         f"{'profile':<15}{'set rtt':>8}{'jit':>5}{'loss':>6}{'ICE rtt':>8}{'app rtt':>8}{'delay':>6}{'frames':>7}"
         f"{'stalls':>7}{'stalled %':>10}{'stall ms':>9}{'stall fr/in':>12}{'latency fr':>11}{'desyncs':>8}"
-        f"{'to play s':>10}  state / end"
+        f"{'own D max':>10}{'paced %':>8}{'to play s':>10}  state / end"
     )
     for r in rows:
         p = r["profile"]
@@ -263,7 +266,9 @@ def print_mug_table(rows: list[dict[str, Any]]) -> None:
                 f"{name:<15}{set_cols}{f(pg['rtt']):>8}{f(pg['app_rtt']):>8}{f(pg['delay'], 0):>6}{pg['frames']:>7}"
                 f"{f(pg['stalls'], 0):>7}{f(None if pg['stalled'] is None else 100 * pg['stalled']):>10}"
                 f"{f(pg['stall_ms'], 0):>9}{f(pg['stall_per_input'], 3):>12}{f(pg['latency'], 2):>11}"
-                f"{pg['desyncs']:>8}{f(r['to_playing_s'] if i == 0 else None):>10}  {pg['state']} / "
+                f"{pg['desyncs']:>8}{f(pg['own_delay_max'], 0):>10}"
+                f"{f(None if pg['paced'] is None else 100 * pg['paced']):>8}"
+                f"{f(r['to_playing_s'] if i == 0 else None):>10}  {pg['state']} / "
                 f"{(r['phases'] or {}).get(i)}"
             )
         px = r["proxy"]

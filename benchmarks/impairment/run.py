@@ -48,6 +48,10 @@ credentials minted from the secret); for each profile two new browser contexts o
                       than D frame periods (drawing the stepped frame adds the same +1 frame in every profile
                       and is left out)
     desyncs           checksum mismatches reported by the pages
+    own D max         the page's own input delay at its largest (`status().match.pacing.max_delay`: the adaptive
+                      delay of mug/client/lockstep/pacing.py raises it when its partner's slack runs out)
+    paced %           time pacing added between frames, over the game's length (the game ran that much slower
+                      than its fps to keep pace with a slower partner)
 
 Layout: this file is the entry point (flags, the order of parts, cleanup); `harness.py` has the profiles, the proxy
 thread and the TURN check; `rtc.py` the plain RTCPeerConnection mode; `mug_mode.py` the MUG mode, its experiment

@@ -85,11 +85,12 @@ class WorkerBridge:
         except Exception as exc:
             return _error(exc, "start"), None
 
-    def match_receive(self, peer: str, data: Any) -> None:
-        """Bytes from a peer: `bytes`, or a JS Uint8Array proxy (converted with `to_bytes()`)."""
+    def match_receive(self, peer: str, data: Any, now_ms: float | None = None) -> None:
+        """Bytes from a peer: `bytes`, or a JS Uint8Array proxy (converted with `to_bytes()`), that reached
+        the worker at `now_ms` (its `performance.now()`)."""
         if self.match is not None:
             raw = data.to_bytes() if hasattr(data, "to_bytes") else bytes(data)
-            self.match.receive(str(peer), raw)
+            self.match.receive(str(peer), raw, None if now_ms is None else float(now_ms))
 
     def match_peer_left(self, peer: str) -> None:
         """The page's transport lost `peer`."""

@@ -95,6 +95,8 @@ class MatchRunner:
             reconnect_grace_ms=spec.reconnect_grace_s * 1000.0,
             rejoin=self.plan.rejoin,
             rejoin_nonce=secrets.randbits(32),
+            # a delay the scene fixes is an experimental condition: it stays as set
+            adaptive_delay=self.plan.input_delay is None,
         )
         self._life = MatchLifecycle()
         self._held: list[dict[str, Any]] = []  # rows not yet safe to record (see `_release`)
@@ -174,9 +176,9 @@ class MatchRunner:
         self.session.set_acting_slots(self.session.frame, slots)
 
     # -- the caller's entry points
-    def receive(self, peer: str, data: bytes) -> None:
-        """Bytes from `peer`'s data channel."""
-        self.session.receive(peer, data)
+    def receive(self, peer: str, data: bytes, now_ms: float | None = None) -> None:
+        """Bytes from `peer`'s data channel, arrived at `now_ms` (the page's clock; None: the last poll)."""
+        self.session.receive(peer, data, now_ms)
 
     def peer_left(self, peer: str) -> None:
         """The transport lost `peer` (its connection closed or failed)."""
@@ -420,6 +422,7 @@ class MatchRunner:
             "desyncs": list(self.desyncs),
             "rtt_ms": s["rtt_ms"],
             "episode": self.episode,
+            "pacing": s["pacing"],
         }
 
     def close(self) -> None:

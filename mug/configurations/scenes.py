@@ -312,7 +312,9 @@ class GameScene(_Scene):
     input_delay: int | Literal["auto"] = Field(
         default="auto",
         description=f"Multiplayer: frames between a key press and its step ({MIN_INPUT_DELAY} to "
-        f"{MAX_INPUT_DELAY}); 'auto' picks it from the measured round trip.",
+        f"{MAX_INPUT_DELAY}), the same for every member throughout; 'auto' picks it from the measured round trip "
+        "and lets each member's own delay follow what its partners measure while playing (a slow env or a "
+        "loaded machine gets more, a quiet one gives it back).",
     )
     turn_time_limit_s: float | None = Field(
         default=None,

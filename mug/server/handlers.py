@@ -12,7 +12,7 @@ from pydantic import BaseModel, ValidationError
 
 from mug.server import entry
 from mug.server.edge import GuardedServer
-from mug.server.limits import AddressQuota, Limits, StorageQuota, event_bytes, rows_bytes, stored_bytes
+from mug.server.limits import Limits, StorageQuota, event_bytes, quota_refused, rows_bytes, stored_bytes
 from mug.server.live import LiveState
 from mug.server.multiplayer import Multiplayer
 from mug.server.participants import Participants
@@ -100,7 +100,6 @@ def register(
     sio: GuardedServer, participants: Participants, multiplayer: Multiplayer, limits: Limits, presence: LiveState
 ) -> None:
     """Attach the event handlers to a Socket.IO server."""
-    addresses = AddressQuota(limits.new_participants_per_minute)
     storage = StorageQuota(limits.max_stored_bytes)
     greeting: set[str] = set()  # connections with a hello under way
 
@@ -113,15 +112,18 @@ def register(
         try:
             environ = sio.get_environ(sid) or {}
             if msg.token is None and sid not in participants.by_sid:
-                addresses.spend(client_address(environ))
+                per_minute = limits.new_participants_per_minute
+                had = await presence.take("new_participant", client_address(environ), per_minute, 60.0)
+                if had is not None:
+                    raise quota_refused(had, per_minute)
             refused = None
             if msg.token is None:
                 refused = await screen(sid, msg, environ)
             ack, stale = await participants.hello(sid, msg, environ.get("HTTP_USER_AGENT"), refused)
             pid = ack["participant"]
             if pid not in storage.used:
-                # counted once per process (a reconnection keeps its count; after a restart, the first hello
-                # of each participant counts what the database holds), not again on every reconnection
+                # counted from the database when the participant connects to this process (after a restart, or
+                # after stores through another process), then kept up to date while they stay connected here
                 storage.used[pid] = 0 if msg.token is None else await stored_bytes(participants.store, pid)
         finally:
             greeting.discard(sid)
@@ -203,6 +205,9 @@ def register(
     async def disconnect(sid: str, *_: Any) -> None:
         greeting.discard(sid)
         pid = participants.disconnect(sid)
+        if pid is not None and pid not in participants.by_pid:
+            # gone from this process: what it stored may grow elsewhere, so a return here counts it again
+            storage.used.pop(pid, None)
         # a page that reconnected to another server process has moved on: its old connection changes nothing
         if pid is not None and await presence.release(pid, sid):
             log.info("disconnected %s", pid)

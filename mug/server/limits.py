@@ -11,7 +11,8 @@ Per connection (enforced in `mug.server.edge` before any handler runs, and below
 
 Per participant and per client address (enforced in `mug.server.handlers`, configurable in `mug.settings`):
 
-- `new_participants_per_minute` participants created per client address in any 60 seconds;
+- `new_participants_per_minute` participants created per client address in any 60 seconds, counted across
+  every server process when they share Redis (`LiveState.take`);
 - `max_stored_bytes` bytes of step rows, events and match reports stored per participant (see `row_bytes`,
   `event_bytes`).
 """
@@ -159,30 +160,36 @@ class Flooding(Exception):
     """A connection that ignored its `rate_limited` refusals."""
 
 
-class AddressQuota:
-    """New participants per client address in any window of `window_s` seconds."""
+class WindowCounter:
+    """Events per key in any window of `window_s` seconds (a sliding log): the in-process counter behind
+    `LiveState.take` (`mug.server.live_redis` keeps the same log in Redis, shared by every process)."""
 
-    def __init__(self, per_window: int, window_s: float = 60.0) -> None:
-        self.per_window = per_window
-        self.window_s = window_s
-        self.created: dict[str, deque[float]] = {}
+    def __init__(self) -> None:
+        self.logs: dict[tuple[str, str], deque[float]] = {}
 
-    def spend(self, address: str, now: float | None = None) -> None:
-        """Count one new participant from `address`, or raise `quota_exceeded` if it has had its share."""
+    def take(self, bucket: str, key: str, limit: int, window_s: float, now: float | None = None) -> int | None:
+        """Count one event for `key`, or, when it already had `limit` in the window, count nothing and return
+        how many it had. None: counted."""
         now = time.monotonic() if now is None else now
-        stamps = self.created.setdefault(address, deque())
-        while stamps and stamps[0] <= now - self.window_s:
+        stamps = self.logs.setdefault((bucket, key), deque())
+        while stamps and stamps[0] <= now - window_s:
             stamps.popleft()
-        if len(stamps) >= self.per_window:
-            raise WireError(
-                "quota_exceeded",
-                f"{len(stamps)} participants were created from your address in the last minute; the limit is "
-                f"{self.per_window}: try again in a minute",
-            )
+        if len(stamps) >= limit:
+            return len(stamps)
         stamps.append(now)
-        if len(self.created) > 10_000:  # addresses whose window has passed are forgotten
-            for old in [a for a, s in self.created.items() if not s or s[-1] <= now - self.window_s]:
-                del self.created[old]
+        if len(self.logs) > 10_000:  # keys whose window has passed are forgotten
+            for old in [k for k, s in self.logs.items() if not s or s[-1] <= now - window_s]:
+                del self.logs[old]
+        return None
+
+
+def quota_refused(had: int, limit: int) -> WireError:
+    """The refusal of a new participant from an address that had its share of the last minute."""
+    return WireError(
+        "quota_exceeded",
+        f"{had} participants were created from your address in the last minute; the limit is {limit}: "
+        "try again in a minute",
+    )
 
 
 @dataclass

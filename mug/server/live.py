@@ -31,6 +31,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
+from mug.server.limits import WindowCounter
 from mug.server.lobby import LobbyQueue, Match, Matches, Notice
 
 # members of live matches whose connection to the server is gone ("absent"), or whose reloaded page is
@@ -148,19 +149,17 @@ class LiveState(Protocol):
         """The other live process that holds the participant's connection, or None (this one, or nobody)."""
         ...
 
+    async def take(self, bucket: str, key: str, limit: int, window_s: float) -> int | None:
+        """Count one event of `bucket` for `key` (say, a new participant from an address) unless `key` already
+        had `limit` of them in the last `window_s` seconds, across every process; then count nothing and return
+        how many it had. None: counted."""
+
     async def send(self, process_id: str, command: Command) -> None:
         """Ask another process to run a command (see `start`)."""
 
     async def sweep(self, now: float) -> list[str]:
         """Participants whose connection was held by a process that is gone (killed): each is returned once,
         to be treated as disconnected."""
-        ...
-
-    # counters (rate limits several processes share)
-
-    async def hit(self, key: str, window_s: float, now: float) -> int:
-        """Count one event under `key` in the fixed window of `window_s` seconds that holds `now`; returns
-        how many the window has counted, this one included."""
         ...
 
 
@@ -175,7 +174,7 @@ class LocalState:
         # live matches only (pruned when they end): members who played every episode
         self._finished: dict[str, set[str]] = {}
         self._marks: dict[str, dict[str, float]] = {"absent": {}, "rejoining": {}}
-        self._hits: dict[tuple[str, int], int] = {}  # (key, window number) -> count
+        self._windows = WindowCounter()
 
     async def start(self, on_command: CommandHandler) -> None:
         return None
@@ -270,16 +269,11 @@ class LocalState:
     async def owner(self, pid: str) -> str | None:
         return None
 
+    async def take(self, bucket: str, key: str, limit: int, window_s: float) -> int | None:
+        return self._windows.take(bucket, key, limit, window_s)
+
     async def send(self, process_id: str, command: Command) -> None:
         raise RuntimeError("one process has no other process to send to")
 
     async def sweep(self, now: float) -> list[str]:
         return []
-
-    async def hit(self, key: str, window_s: float, now: float) -> int:
-        window = int(now // window_s)
-        if len(self._hits) > 10_000:  # old windows go (a flood of addresses cannot grow this for ever)
-            self._hits = {k: v for k, v in self._hits.items() if k[1] == window}
-        count = self._hits.get((key, window), 0) + 1
-        self._hits[(key, window)] = count
-        return count

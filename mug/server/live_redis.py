@@ -15,7 +15,7 @@ Every key starts with `mug:<experiment id>:` so experiments can share one Redis:
 | `conn` | hash | participant -> their connection as JSON: process, sid, tab |
 | `proc:<process>` | string | present while that process lives (renewed; expires `PROCESS_TTL_S` after its end) |
 | `sweep` | string | the lease of the process that looks for connections of dead processes (`SWEEP_LEASE_S`) |
-| `hits:<key>:<window>` | string | a rate limit's count in one fixed window (`hit`; expires after two windows) |
+| `take:<bucket>:<key>` | sorted set | a sliding window (`LiveState.take`): one member per event, scored by Redis time |
 
 and the pub/sub channel `cmd:<process>` carries commands to one process (JSON, see `LiveState.send`).
 
@@ -102,6 +102,20 @@ return 0
 """
 
 
+# ARGV: limit, window in seconds, a unique member. Redis's own clock, so every process counts in one window.
+_TAKE = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local window = tonumber(ARGV[2])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+local had = redis.call('ZCARD', KEYS[1])
+if had >= tonumber(ARGV[1]) then return had end
+redis.call('ZADD', KEYS[1], now, ARGV[3])
+redis.call('PEXPIRE', KEYS[1], math.ceil(window * 1000))
+return -1
+"""
+
+
 def _match_json(match: Match) -> str:
     return json.dumps(
         {
@@ -164,6 +178,7 @@ class RedisState:
         self._claim = self.redis.register_script(_CLAIM)
         self._release = self.redis.register_script(_RELEASE)
         self._drop_if = self.redis.register_script(_DROP_IF)
+        self._take = self.redis.register_script(_TAKE)
 
     def _k(self, *parts: str) -> str:
         return self.prefix + ":".join(parts)
@@ -392,6 +407,10 @@ class RedisState:
             return None
         return process
 
+    async def take(self, bucket: str, key: str, limit: int, window_s: float) -> int | None:
+        had = int(await self._take(keys=[self._k("take", bucket, key)], args=[limit, window_s, secrets.token_hex(8)]))
+        return None if had < 0 else had
+
     async def send(self, process_id: str, command: Command) -> None:
         await self.redis.publish(self._k("cmd", process_id), json.dumps(command))
 
@@ -411,12 +430,3 @@ class RedisState:
         if gone:
             log.warning("%d connections of server processes that are gone: counted as disconnected", len(gone))
         return gone
-
-    async def hit(self, key: str, window_s: float, now: float) -> int:
-        window = int(now // window_s)
-        name = self._k("hits", key, str(window))
-        async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.incr(name)
-            pipe.pexpire(name, int(window_s * 2000))  # gone once its window is long past
-            count, _ = await pipe.execute()
-        return int(count)

@@ -201,6 +201,17 @@ def test_turn_based_aec_waits_only_for_the_acting_player() -> None:
     assert all(p["runner"].state == "done" for p in peers)
 
 
+@pytest.mark.parametrize("delay", ["auto", 3])
+def test_a_delay_the_scene_fixes_stays_fixed_and_auto_adapts(delay: Any) -> None:
+    out = run(scene(), start(DUO, 2, delay=delay))
+    for peer in out:
+        status = peer["runner"].status()
+        assert status["state"] == "done"
+        assert status["pacing"]["adaptive"] is (delay == "auto")
+        if delay != "auto":
+            assert status["input_delay"] == status["pacing"]["local_delay"] == status["pacing"]["max_delay"] == 3
+
+
 def test_bad_match_start_is_refused_with_the_field() -> None:
     with pytest.raises(ValueError, match="slot"):
         MatchPlan.from_start(start(DUO, 2) | {"slot": 5})

@@ -6,12 +6,12 @@ import pytest
 
 from mug.server.limits import (
     MAX_STORED_BYTES,
-    AddressQuota,
     Flooding,
     Limits,
     RateLimiter,
     StorageQuota,
     TokenBucket,
+    WindowCounter,
     row_bytes,
 )
 from mug.server.wire import WireError, check_plain_json
@@ -48,14 +48,15 @@ def test_bytes_have_their_own_bucket() -> None:
     limiter.admit("a", 100, now=1)
 
 
-def test_address_quota_is_a_sliding_minute() -> None:
-    quota = AddressQuota(per_window=2)
-    quota.spend("1.2.3.4", now=0)
-    quota.spend("1.2.3.4", now=30)
-    with pytest.raises(WireError, match="the limit is 2"):
-        quota.spend("1.2.3.4", now=59)
-    quota.spend("5.6.7.8", now=59)
-    quota.spend("1.2.3.4", now=60.5)  # the first one left the window
+def test_a_window_counter_is_a_sliding_window() -> None:
+    counter = WindowCounter()
+    assert counter.take("new", "1.2.3.4", 2, 60, now=0) is None
+    assert counter.take("new", "1.2.3.4", 2, 60, now=30) is None
+    assert counter.take("new", "1.2.3.4", 2, 60, now=59) == 2  # refused: nothing counted
+    assert counter.take("new", "5.6.7.8", 2, 60, now=59) is None
+    assert counter.take("other", "1.2.3.4", 2, 60, now=59) is None  # buckets are apart
+    assert counter.take("new", "1.2.3.4", 2, 60, now=60.5) is None  # the first one left the window
+    assert counter.take("new", "1.2.3.4", 2, 60, now=61) == 2
 
 
 def test_storage_quota_refuses_what_would_pass_it() -> None:

@@ -343,6 +343,20 @@ async def test_members_held_by_a_killed_process_who_never_return_count_as_gone(
         await stop_all(a, b)
 
 
+async def test_the_new_participant_quota_of_an_address_is_counted_across_processes(
+    cluster: Callable[..., Cluster],
+) -> None:
+    c = cluster(env={"MUG_NEW_PARTICIPANTS_PER_MINUTE": "3"})
+    # one address, its arrivals spread over both processes: the fourth in a minute is refused wherever it lands
+    urls = [c.url(0), c.url(1), c.url(0), c.url(1), c.url(0)]
+    acks = [await _new_participant(url, "127.0.0.4", claims=None) for url in urls]
+    assert [ack.get("ok") or ack["error"]["code"] for ack in acks] == [True] * 3 + ["quota_exceeded"] * 2
+    assert "the limit is 3" in acks[3]["error"]["message"]
+    assert (await _new_participant(c.url(1), "127.0.0.5", claims=None))["ok"]  # another address has its own
+    rows = await query(c.database_url, "SELECT count(*) AS n FROM participants")
+    assert rows[0]["n"] == 4
+
+
 def _healthz(url: str) -> str:
     import urllib.request
 
@@ -396,11 +410,12 @@ async def test_behind_a_proxy_configured_as_the_readme_says(cluster: Callable[..
         await stop_all(*group)
 
 
-async def _new_participant(url: str, source: str, claims: str) -> dict[str, Any]:
+async def _new_participant(url: str, source: str, claims: str | None) -> dict[str, Any]:
     """A new participant's hello from the loopback address `source`, with an X-Forwarded-For of its own."""
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(local_addr=(source, 0))) as session:
         client = socketio.AsyncClient(reconnection=False, http_session=session)
-        await client.connect(url, transports=["websocket"], headers={"X-Forwarded-For": claims})
+        headers = {"X-Forwarded-For": claims} if claims else {}
+        await client.connect(url, transports=["websocket"], headers=headers)
         try:
             hello: dict[str, Any] = {"v": 1, "token": None, "tab": "tab-quota", "params": {}, "match_id": None}
             ack: dict[str, Any] = await client.call("hello", hello, timeout=10)

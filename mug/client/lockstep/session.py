@@ -19,6 +19,9 @@ Protocol in brief:
    MAX_FRAMES_PER_MESSAGE) and piggy-backs our acknowledgements, so a lost message is repaired by the next
    one; with nothing new to send, unacknowledged data is re-sent every RESEND_INTERVAL_MS, and an owed
    acknowledgement goes alone after ACK_DELAY_MS as a pure acknowledgement (no data).
+   Each peer's own delay then follows what its partners measure (pacing.py): a peer whose inputs arrive
+   too close to the frames they are for (a slow env, a loaded machine) seals them further ahead, and gives
+   the frame back when there is room again. Frames below the agreed D always use `default_action`.
 3. Checksums reported by the caller travel in the same messages as 32-bit CRCs, each sent once plus a short
    redundancy and repaired when unacknowledged for a round trip (checks.py); frames are compared in order,
    a mismatch is a `Desync` at the first differing frame.
@@ -55,6 +58,7 @@ from .checks import ChecksumExchange, RemoteChecksums
 from .config import validate_settings, validate_slots
 from .inputs import RECEIVE_AHEAD_FRAMES, LocalInputs, RemoteInputs
 from .lifecycle import Lifecycle, SessionState
+from .pacing import Pacing
 from .peers import PeerLink
 from .rejoin import MatchLog, Reassembly, plan_resume
 from .requests import PeerAway, PeerBack, PeerGone, Ready, Request, Send, Stalled, Step
@@ -114,6 +118,10 @@ class LockstepSession:
             gone; 0: gone at once.
         rejoin: this peer's page was reloaded during the match: get the match so far from the peers first
             (REJOINING), then replay it and run on. `rejoin_nonce` tells this attempt's answers from stale ones.
+        adaptive_delay: let this peer's own input delay follow what its partners measure
+            (`mug.client.lockstep.pacing`); False: the agreed delay throughout.
+        pace: keep pace with a slower partner by longer frames rather than stalls, and share the slack
+            (`mug.client.lockstep.pacing`); False only to measure what it does.
 
     Raises:
         ValueError: inconsistent slots/peers or out-of-range settings (the message names the fix).
@@ -133,6 +141,8 @@ class LockstepSession:
         reconnect_grace_ms: float = 0.0,
         rejoin: bool = False,
         rejoin_nonce: int = 0,
+        adaptive_delay: bool = True,
+        pace: bool = True,
     ) -> None:
         self._slots = validate_slots(local_slots, slots, peers)
         self._default = validate_settings(input_delay, frame_ms, max_frames, default_action)
@@ -182,6 +192,8 @@ class LockstepSession:
         self._unknown = 0
         self._pongs: list[tuple[PeerLink, int]] = []
         self._sent_inputs: dict[str, int] = {p: 0 for p in remote_ids}  # next_seal at our last INPUTS
+        self._pacing = Pacing(remote_ids, self._frame_ms, adaptive=adaptive_delay, pace=pace)
+        self._received_at: float | None = None  # the caller's clock for the bytes being received
 
     # ------------------------------------------------------------------ public API
 
@@ -198,12 +210,14 @@ class LockstepSession:
         """The next frame to be stepped (an input added now is taken at this frame)."""
         return self._frame
 
-    def receive(self, peer_id: str, data: bytes) -> None:
+    def receive(self, peer_id: str, data: bytes, now_ms: float | None = None) -> None:
         """Take bytes that arrived from `peer_id`. Malformed bytes are counted and dropped, never raised.
 
         Args:
             peer_id: the sending peer.
             data: the message bytes, as sent by the peer's `Send` request.
+            now_ms: when they arrived (the caller's clock; None: the last poll's time). Inputs' arrival times
+                measure the slack that phase balancing shares out (`mug.client.lockstep.phase`).
         """
         if self._life.state is _S.CLOSED:
             return
@@ -228,6 +242,7 @@ class LockstepSession:
             return
         if link.away_since is not None and isinstance(message, Inputs):
             self._back(link, rejoined=False)  # play data again: its connection came back
+        self._received_at = now_ms if now_ms is not None else self._now
         try:
             self._handle(link, message)
         except PeerMessageError as exc:
@@ -384,6 +399,7 @@ class LockstepSession:
             "unacknowledged": self.unacknowledged(),
             "away": {p: now - link.away_since for p, link in self._links.items() if link.away_since is not None},
             "pauses": list(self._pauses),
+            "pacing": self._pacing.status(),
         }
 
     def checksum_progress(self) -> dict[str, tuple[int, int]]:
@@ -431,6 +447,8 @@ class LockstepSession:
     def _handle(self, link: PeerLink, m: Message) -> None:
         if isinstance(m, Ping):
             self._send(link, Pong(m.seq))
+            if self._life.state is _S.RUNNING:
+                self._pacing.reported(link.peer, m.slack)
         elif isinstance(m, Pong):
             self._pongs.append((link, m.seq))
         elif isinstance(m, Rejoin):
@@ -450,7 +468,10 @@ class LockstepSession:
             checks = self._checks.remote[link.peer]
             checks.acknowledged(m.checksum_ack)
             remote = self._remote[link.peer]
+            before = remote.frontier
             advanced = remote.receive(m.input_start, m.inputs, self._frame + RECEIVE_AHEAD_FRAMES)
+            if advanced and before is not None and remote.frontier is not None and self._received_at is not None:
+                self._pacing.arrived(link.peer, before, remote.frontier, self._received_at)
             advanced |= checks.receive(m.checksum_start, m.checksums, self._checks.next_local + RECEIVE_AHEAD_FRAMES)
             # Owe an ack for new data, and for a repeat of data we have (our last ack may have been lost).
             if (advanced or m.inputs or m.checksums) and link.owe_ack_since is None:
@@ -477,6 +498,7 @@ class LockstepSession:
     def _start(self, input_delay: int, now: float) -> None:
         self.input_delay = input_delay
         self._local.start(input_delay)
+        self._pacing.start(input_delay)
         for p, remote in self._remote.items():
             remote.start(input_delay)
             self._links[p].their_input_ack = max(self._links[p].their_input_ack, input_delay)
@@ -492,8 +514,8 @@ class LockstepSession:
         if now < self._next_due:
             return
         f = self._frame
-        assert self.input_delay is not None
-        last_seal = f + self.input_delay
+        assert self.input_delay is not None and self._pacing.delay is not None
+        last_seal = f + self._pacing.delay  # this peer's local delay (the agreed one, or what pacing made of it)
         if self.max_frames is not None:
             last_seal = min(last_seal, self.max_frames - 1)
         self._local.seal_through(last_seal, now)
@@ -509,6 +531,8 @@ class LockstepSession:
         actions = self._actions(f)
         self._out.append(Step(f, actions))
         self._log.steps.append(tuple(actions[s] for s in self._slots))
+        self._pacing.stepped(f, self._next_due, self._remote_needed(f))
+        self._local.delay = self._pacing.next_delay() or self.input_delay
         if self._stall_start is not None:
             self._stall_ms += now - self._stall_start
             self._stall_start = None
@@ -517,7 +541,7 @@ class LockstepSession:
             self._next_due = now
         else:
             self._next_due = max(self._next_due, now - MAX_CATCH_UP_MS)
-        self._next_due += self._frame_ms
+        self._next_due += self._frame_ms + self._pacing.pace_ms()
         seal_time = self._local.seal_times.get(f)
         if seal_time is not None:
             self._latency_ms_sum += now - seal_time
@@ -527,6 +551,14 @@ class LockstepSession:
         self._forget()
         if self.max_frames is not None and self._frame >= self.max_frames:
             self._end(now, "max_frames")
+
+    def _remote_needed(self, f: int) -> list[str]:
+        """The remote peers whose inputs frame `f` needed."""
+        assert self.input_delay is not None
+        if f < self.input_delay:
+            return []
+        needed = self._acting.get(f, frozenset()) if self.turn_based else self._slots
+        return sorted({self._owner[s] for s in needed if self._owner[s] != self.local_peer})
 
     def _waiting_for(self, f: int) -> list[int] | None:
         assert self.input_delay is not None
@@ -601,6 +633,7 @@ class LockstepSession:
             return
         away_ms = now - link.away_since if link.away_since is not None else 0.0
         link.away_since = None
+        self._pacing.forget_reports()  # the pause re-phased the clocks
         self._pauses.append({"peer": link.peer, "frame": self._frame, "away_ms": away_ms, "rejoined": rejoined})
         self._out.append(PeerBack(link.peer, away_ms, rejoined))
 
@@ -724,7 +757,7 @@ class LockstepSession:
             if self._life.state is _S.SYNCHRONIZING:
                 continue
             if now - link.last_ping_ms >= PING_INTERVAL_MS:
-                self._send(link, Ping(link.next_ping(now)))
+                self._send(link, Ping(link.next_ping(now), self._pacing.for_ping(link.peer)))
             self._flush_inputs(link, now)
 
     def _flush_inputs(self, link: PeerLink, now: float) -> None:

@@ -68,6 +68,42 @@ and catch up (one Step per poll); older lag is forgiven, so a paused tab is not 
 *network* stall the clock is re-phased instead (next frame one frame_ms after the stall ends): this peer was
 ahead of the slowest input stream, and catching up would only stall it again, frame after frame."""
 
+SLACK_WINDOW_FRAMES = 60
+"""Adaptive input delay (`mug.client.lockstep.pacing`): a peer's slack toward a partner is measured over the
+last this-many frames it stepped with that partner's inputs: 2 s at 30 fps, 4 s at 15, so one window holds
+enough frames to see a 2% tail."""
+
+PACE_TARGET_MS = 8.0
+"""Pacing (`mug.client.lockstep.pacing`): the slack a peer keeps toward its slowest partner by waiting a little
+longer between frames. A few milliseconds covers the poll interval (4 ms) and timer jitter; more would only
+slow the game for partners that are on time."""
+
+PACE_MAX_SHARE = 0.25
+"""At most a quarter of a frame is added to one frame (8 ms at 30 fps): a partner that fell far behind is
+caught up with over several frames rather than by one long one."""
+
+SHARE_DEADBAND_MS = 5.0
+"""Slack sharing (`mug.client.lockstep.pacing`): a gap of slack between two peers under twice this is left
+alone (medians of noisy arrival times; correcting it would only make both clocks wander)."""
+
+SLACK_REPORT_RANK = 2
+"""The slack a peer reports is the second smallest of its window: a single late message in a window (a lost
+packet repaired by the next send) does not raise anyone's delay; two do."""
+
+RAISE_BELOW_MS = 2.0
+"""A partner's reported slack under this (the second-latest input of its window arrived less than 2 ms before
+its frame was due, or after) raises this peer's local delay by a frame: at that slack a stall is one
+scheduling hiccup away. The aim is the issue-level goal of fewer than 1% of frames stalled: more than one
+late frame in 60 is about 2%."""
+
+LOWER_MARGIN_MS = 10.0
+"""The delay goes down a frame only when every partner's reported slack exceeds one frame plus this: after
+the change it still has this much to spare."""
+
+LOWER_AFTER = 10
+"""... and only after this many such reports in a row (5 s of pings): a delay that was raised for a reason is
+not given back at the first quiet moment."""
+
 REJOIN_ANSWER_INTERVAL_MS = 1000.0
 """A peer's REJOIN is answered with our history at most this often: a history is the whole match so far, and
 a rejoining session that got nothing asks again after 1 s anyway; a peer sending REJOINs with new nonces in

@@ -3,11 +3,15 @@
 Every message starts with the same two bytes:
 
     offset  size  field
-    0       1     version      WIRE_VERSION (2); anything else is rejected
+    0       1     version      WIRE_VERSION (3); anything else is rejected
     1       1     type         1 PING, 2 PONG, 3 PROPOSAL, 4 INPUTS, 5 REJOIN, 6 HISTORY
 
-PING / PONG (4 bytes): `seq` u16 big-endian. A PONG echoes the PING's seq; the pinger keeps the send time
-    itself, so no clock value crosses the wire.
+PING (6 bytes): `seq` u16 big-endian, then `slack` i16 big-endian: how many milliseconds before they were
+    due the recipient's inputs reached the sender lately (the median over its last `SLACK_WINDOW_FRAMES`
+    frames; negative: after; -32768: not measured yet). Peers use it to share the slack evenly
+    (see `mug.client.lockstep.timing.PHASE_DEADBAND_MS`).
+PONG (4 bytes): `seq` u16 big-endian, the PING's. The pinger keeps the send time itself, so no clock value
+    crosses the wire. (Version 2 had no `slack` in PING.)
 PROPOSAL (4 bytes): `delay` u8 (the input delay this peer proposes, MIN..MAX_INPUT_DELAY), `flags` u8
     (bit 0: "I have your proposal"; other bits must be 0).
 INPUTS (variable; all integers big-endian):
@@ -61,7 +65,8 @@ import zlib
 from dataclasses import dataclass
 from typing import Any
 
-WIRE_VERSION = 2
+WIRE_VERSION = 3
+NO_SLACK = -32768  # PING.slack: not measured yet
 MAX_MESSAGE_BYTES = 16 * 1024  # the portable SCTP message size for WebRTC data channels
 MAX_FRAMES_PER_MESSAGE = 64  # redundancy window: older unacknowledged frames go in the next message
 MAX_ACTION_BYTES = 512  # one action of one slot, encoded; larger ones are refused at add_local_input
@@ -87,6 +92,7 @@ class PeerMessageError(ValueError):
 @dataclass(frozen=True, slots=True)
 class Ping:
     seq: int
+    slack: int = NO_SLACK
 
 
 @dataclass(frozen=True, slots=True)
@@ -319,8 +325,11 @@ def encode(message: Message) -> bytes:
     """Encode a message; raises PeerMessageError if a field is out of range."""
     out = bytearray((WIRE_VERSION,))
     try:
-        if isinstance(message, Ping | Pong):
-            out.append(T_PING if isinstance(message, Ping) else T_PONG)
+        if isinstance(message, Ping):
+            out.append(T_PING)
+            out += struct.pack(">Hh", message.seq, message.slack)
+        elif isinstance(message, Pong):
+            out.append(T_PONG)
             out += struct.pack(">H", message.seq)
         elif isinstance(message, Proposal):
             out.append(T_PROPOSAL)
@@ -385,7 +394,7 @@ def decode(data: bytes) -> Message:
     kind = r.u8()
     message: Message
     if kind == T_PING:
-        message = Ping(r.u16())
+        message = Ping(r.u16(), int.from_bytes(r.take(2), "big", signed=True))
     elif kind == T_PONG:
         message = Pong(r.u16())
     elif kind == T_PROPOSAL:

@@ -10,12 +10,13 @@
  *     lockstep_rtt_ms?: number|null}[],
  *   input_delay: number|null, stalls: number, stall_ms: number, desyncs: number[], state: string,
  *   connect_ms: number|null, rejoin: boolean, replayed: number, resumed_at: number|null, ice_restarts: number,
- *   reconnects: number,
+ *   reconnects: number, pacing?: import("./worker_protocol.js").PacingStatus,
  *   pauses: {slot: number, frame: number, away_ms: number|null, rejoined: boolean|null}[]}} MatchStatus
  *   `rejoin`: this page rejoined a running match (after a reload), replaying `replayed` frames, and played on
  *   from `resumed_at` (Date.now() ms); `pauses`: the
  *   peers that were away (`away_ms` null while they still are); `ice_restarts`: ICE restarts this page
- *   started; `reconnects`: connections replaced after a loss that opened
+ *   started; `reconnects`: connections replaced after a loss that opened; `pacing`: the lockstep's own input
+ *   delay and slack per peer (mug/client/lockstep/pacing.py)
  *   `state`: "connecting", then the match runner's ("synchronizing", "running", "pause", "finished", "done",
  *   "peer_gone"), or "ended" (the server ended the match) / "failed" (the connection could not be made).
  * @typedef {{phase: Phase, scene_id: string|null, episode: number|null, frame: number,

@@ -26,7 +26,7 @@ import { WORKER_PROTOCOL_VERSION, WorkerCallError, staleFilesMessage } from "./w
  *   start_match(scene: string, match: string): PyFrame,
  *   match_exchange(now_ms: number, keys: string): PyExchange,
  *   match_advance(now_ms: number, t_ms: number, with_status: boolean): PyFrame,
- *   match_receive(peer: string, data: Uint8Array): void, match_peer_left(peer: string): void,
+ *   match_receive(peer: string, data: Uint8Array, now_ms: number): void, match_peer_left(peer: string): void,
  *   close(): void}} Bridge
  * @typedef {{runPython(code: string): unknown, pyimport(name: "mug.client.bridge"): {WorkerBridge(): Bridge}}} Pyodide
  * @typedef {[string, number, number][]} Sends  match_exchange's JSON (or {error}): [peer, bytes, reliable]
@@ -372,7 +372,7 @@ scope.addEventListener("message", async (ev) => {
     if (!hidden) clicks.push([msg.x, msg.y, msg.width, msg.height]);
   } else if (msg.type === "net") {
     if (!bridge) return;
-    bridge.match_receive(msg.peer, new Uint8Array(msg.data));
+    bridge.match_receive(msg.peer, new Uint8Array(msg.data), performance.now());
     if (matchRunning) matchPoll(); // a peer's input may be what the due frame waits for
   } else if (msg.type === "visibility") {
     hidden = msg.hidden;

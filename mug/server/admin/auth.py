@@ -2,8 +2,8 @@
 
 - The password (`MUG_ADMIN_PASSWORD`) is compared in constant time (`hmac.compare_digest` of SHA-256 digests,
   so neither its length nor its content leaks through timing).
-- Login attempts are counted per client address in fixed one-minute windows, in the live state
-  (`LiveState.hit`): with several processes behind Redis they share one count. The address is the ASGI
+- Login attempts are counted per client address over a sliding minute, in the live state
+  (`LiveState.take`): with several processes behind Redis they share one count. The address is the ASGI
   client, which uvicorn takes from X-Forwarded-For only for proxies in its `--forwarded-allow-ips`.
 - A session is a cookie `mug_admin` = `<random id>.<issued at>.<MAC>`: 128 random bits, the issue time, and an
   HMAC-SHA256 over both with a key derived from the password (PBKDF2, once at start-up), so every process that
@@ -72,11 +72,11 @@ class AdminAuth:
         """Whether `attempt` is the password (constant time)."""
         return hmac.compare_digest(hashlib.sha256(attempt.encode()).digest(), self._digest)
 
-    async def allow_attempt(self, live: LiveState, address: str, now: float | None = None) -> bool:
-        """Count a login attempt from `address` in the live state (shared by every process); False once it
-        made more than the limit this minute."""
-        count = await live.hit(f"admin-login:{address}", LOGIN_WINDOW_S, time.time() if now is None else now)
-        return count <= self.attempts_per_minute
+    async def allow_attempt(self, live: LiveState, address: str) -> bool:
+        """Count a login attempt from `address` in the live state (one sliding minute shared by every process);
+        False, counting nothing, once it made the limit's worth in the last minute."""
+        refused = await live.take("admin_login", address, self.attempts_per_minute, LOGIN_WINDOW_S)
+        return refused is None
 
     def _mac(self, message: str) -> str:
         return hmac.new(self._key, message.encode(), hashlib.sha256).hexdigest()

@@ -85,6 +85,9 @@ class Simulation:
         step_ms: (low, high): each live Step keeps its peer busy for a time drawn from this range (the
             environment's step and render); meanwhile it is not polled and what arrives waits for it. Its
             sends of the poll go out first (as the browser worker sends before it steps).
+        hiccups: peer -> (per second, low ms, high ms): at random moments (on average that often) the peer is
+            not scheduled for a time drawn from the range, as a browser thread on a loaded machine; what
+            arrives meanwhile waits for it.
         session_kwargs: passed to every LockstepSession (input_delay, frame_ms, max_frames, ...).
     """
 
@@ -100,9 +103,11 @@ class Simulation:
         start_ms: dict[str, float] | None = None,
         diverge: dict[str, int] | None = None,
         step_ms: tuple[float, float] | None = None,
+        hiccups: dict[str, tuple[float, float, float]] | None = None,
         **session_kwargs: Any,
     ) -> None:
         self.step_ms = step_ms
+        self.hiccups = hiccups or {}
         self._busy_until: dict[str, float] = {}
         self._inbox: dict[str, list[tuple[str, bytes]]] = {}
         self._cost_rng = random.Random(seed + 7919)
@@ -162,10 +167,14 @@ class Simulation:
             if self.now >= p.start_ms and not self._closed(dst):
                 self._inbox.setdefault(dst, []).append((src, data))
         for p in self.peers.values():
+            hiccup = self.hiccups.get(p.peer)
+            if hiccup is not None and self._cost_rng.random() < hiccup[0] * self.tick_ms / 1000.0:
+                frozen = self.now + self._cost_rng.uniform(hiccup[1], hiccup[2])
+                self._busy_until[p.peer] = max(self._busy_until.get(p.peer, 0.0), frozen)
             if self.now < p.start_ms or self._closed(p.peer) or self.now < self._busy_until.get(p.peer, 0.0):
                 continue
             for src, data in self._inbox.pop(p.peer, []):
-                p.session.receive(src, data)
+                p.session.receive(src, data, self.now)
             s = p.session
             if s.state in (SessionState.SYNCHRONIZING, SessionState.REJOINING, SessionState.RUNNING):
                 for slot in s.local_slots:
@@ -225,6 +234,10 @@ def benchmark(
     seed: int = 0,
     step_ms: tuple[float, float] | None = None,
     tick_ms: float = 1.0,
+    hiccups: tuple[float, float, float] | None = None,
+    start_ms: dict[str, float] | None = None,
+    adaptive_delay: bool = True,
+    pace: bool = True,
 ) -> BenchmarkResult:
     """Run `peers` peers (one slot each) for `frames` frames over `profile` and measure the session.
 
@@ -237,6 +250,9 @@ def benchmark(
         seed: network and input seed.
         step_ms: the environment's cost per step (a range), see `Simulation`.
         tick_ms: how often each peer is polled (the browser worker polls every 4 ms).
+        hiccups: (per second, low ms, high ms) for every peer, see `Simulation`.
+        start_ms: per-peer start times (peers that start apart start with their clocks apart).
+        adaptive_delay, pace: passed to the sessions (False: as before `mug.client.lockstep.pacing`, to compare).
 
     Returns:
         A BenchmarkResult (means over peers). Raises AssertionError if the peers' trajectories differ.
@@ -248,9 +264,13 @@ def benchmark(
         seed=seed,
         tick_ms=tick_ms,
         step_ms=step_ms,
+        hiccups={name: hiccups for name in names} if hiccups else None,
+        start_ms=start_ms,
         input_delay=input_delay,
         frame_ms=1000.0 / fps,
         max_frames=frames,
+        adaptive_delay=adaptive_delay,
+        pace=pace,
     )
     sim.run()
     runs = list(sim.peers.values())

@@ -56,6 +56,8 @@ def test_unencodable_actions_raise_wire_error(action: object) -> None:
 def sample_messages() -> list[wire.Message]:
     return [
         Ping(0),
+        Ping(7, -40),
+        Ping(65535, 32767),
         Pong(65535),
         Proposal(3, True),
         Proposal(12, False),

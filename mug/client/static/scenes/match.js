@@ -172,7 +172,8 @@ async function playMatch(scene, ctx, ui, start, early) {
     worker.on("match", (msg) => {
       if (msg.status) {
         Object.assign(match, { input_delay: msg.status.input_delay, stalls: msg.status.stalls,
-          stall_ms: msg.status.stall_ms, desyncs: msg.status.desyncs, state: msg.status.state });
+          stall_ms: msg.status.stall_ms, desyncs: msg.status.desyncs, state: msg.status.state,
+          pacing: msg.status.pacing });
         lockstepRtt = msg.status.rtt_ms || {};
       }
       for (const e of msg.events) {
