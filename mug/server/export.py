@@ -66,6 +66,7 @@ STEP_COLUMNS = [
     "obs_checksum",
     "episode_seed",
     "frame",
+    "turn_fallback",
     "match_id",
     "t_client_ms",
     "t_server",
