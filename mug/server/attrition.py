@@ -20,9 +20,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from mug.configurations import Experiment, GameScene, Randomize, Repeat
+from mug.server.store import ENTRY_SCENE
 
 STAGES = ("refused_at_entry", "no_game", "game_no_steps", "played", "completed")
-ENTRY_SCENE = "entry"  # mug.server.store.ENTRY_SCENE
 
 ATTRITION_COLUMNS = [
     "participant_id",

@@ -233,6 +233,53 @@ async def test_the_guides_https_nginx_serves_the_page_and_the_websocket(serve: A
             await sio.disconnect()
 
 
+def guide_caddyfile() -> str:
+    """The one-process Caddyfile that docs/deploy.md shows."""
+    text = (ROOT / "docs" / "deploy.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"^```\w*\n(.*?)^```$", text, flags=re.S | re.M)
+    (block,) = [b for b in blocks if "reverse_proxy 127.0.0.1:8000" in b]
+    return block
+
+
+@pytest.mark.proxy
+async def test_the_guides_caddy_serves_the_page_and_the_websocket_over_https(serve: Any, tmp_path: Path) -> None:
+    import httpx
+    import socketio
+
+    from mug.configurations import EndScene, Experiment, StaticScene
+    from mug.testing.services import CaddyServer, ServiceNotInstalled
+
+    live = serve(Experiment(id="https", scenes=[StaticScene(id="welcome"), EndScene(id="end")]))
+    tls, plain = free_port(), free_port()
+    site = guide_caddyfile()
+    assert site.count("study.example.org {") == 1 and site.count("127.0.0.1:8000") == 1
+    # Caddy's own CA for 127.0.0.1 instead of Let's Encrypt (no internet), trusted by nobody but this test
+    options = f"{{\n\tadmin off\n\tskip_install_trust\n\thttp_port {plain}\n\thttps_port {tls}\n}}\n"
+    site = site.replace("study.example.org {", f"https://127.0.0.1:{tls} {{\n\ttls internal")
+    try:
+        caddy = CaddyServer(options + site.replace("127.0.0.1:8000", live.url.removeprefix("http://")), tls)
+    except ServiceNotInstalled as exc:
+        pytest.skip(str(exc))
+    with caddy:
+        async with httpx.AsyncClient(verify=False) as http:
+            page = await http.get(f"https://127.0.0.1:{tls}/")
+            assert page.status_code == 200, caddy.log()
+        sio = socketio.AsyncClient(reconnection=False, ssl_verify=False)
+        sio.on("mug_ping", lambda data: data)
+        await sio.connect(f"https://127.0.0.1:{tls}", transports=["polling", "websocket"])
+        try:
+            ack = await sio.call("hello", {"v": 1, "token": None, "tab": "tab-caddy", "params": {}}, timeout=10)
+            assert ack["ok"] and ack["scene"]["id"] == "welcome", ack
+            deadline = time.monotonic() + 5
+            while sio.transport() != "websocket":
+                assert time.monotonic() < deadline, "the connection was not upgraded to a WebSocket"
+                await asyncio.sleep(0.05)
+            again = await sio.call("advance", {"v": 1, "scene_id": "welcome", "answers": {}}, timeout=10)
+            assert again["ok"] and again["scene"]["kind"] == "end"
+        finally:
+            await sio.disconnect()
+
+
 # -- systemd ----------------------------------------------------------------------------------------------
 
 
