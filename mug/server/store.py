@@ -361,6 +361,7 @@ class Store:
                 "obs_checksum": r.get("obs_checksum"),
                 "episode_seed": r.get("episode_seed"),
                 "frame": r.get("frame"),
+                "turn_fallback": bool(r.get("turn_fallback")),
                 "match_id": r.get("match_id") or "",
                 "t_client_ms": r["t_ms"],
                 "t_server": now,

@@ -207,6 +207,9 @@ class StepRow(BaseModel):
     episode_seed: int | None = None
     t_ms: float = Field(description="Browser wall clock (ms since the epoch) when the step was taken.")
     frame: int | None = None
+    turn_fallback: bool = Field(
+        default=False, description="The scene's turn_fallback chose this step's move: the human's time ran out."
+    )
     match_id: Annotated[str, StringConstraints(max_length=64)] | None = None
 
 
