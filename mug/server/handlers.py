@@ -22,6 +22,7 @@ from mug.server.wire import (
     Advance,
     Event,
     Hello,
+    Inactive,
     Kicked,
     LobbyJoin,
     MatchReport,
@@ -193,6 +194,7 @@ def register(
         "lobby_leave": (LobbyJoin, multiplayer.leave),
         "signal": (Signal, multiplayer.signal),
         "match_report": (MatchReport, report),
+        "inactive": (Inactive, multiplayer.inactive),
     }
     sio.on("hello", guarded("hello", hello))
     for name, (model, method) in routes.items():
