@@ -13,6 +13,7 @@ from sio_peer import Peer
 from mug.configurations import EndScene, Experiment, Outcome, StaticScene
 from mug.configurations.scenes import Question
 from mug.server.export import export_async
+from mug.server.limits import Limits
 
 QUIZ = StaticScene(
     id="quiz",
@@ -139,3 +140,19 @@ async def test_past_the_limit_the_participant_ends_on_comprehension_failed(serve
     kinds = [e["kind"] for e in read_csv(out / "events.csv")]
     assert kinds.count("comprehension_attempt") == 3
     assert read_csv(out / "answers.csv") == []  # a failed scene stores no answers, only its attempts
+
+
+async def test_endless_wrong_attempts_run_into_the_storage_quota(serve: Any) -> None:
+    unlimited = QUIZ.model_copy(update={"max_attempts": None})
+    live = serve(Experiment(id="endless", scenes=[unlimited, EndScene(id="end")]), limits=Limits(max_stored_bytes=3000))
+    page = await Peer(live.url, "endless").start()
+    try:
+        codes = []
+        for _ in range(30):
+            ack = await page.call("advance", advance(GOOD | {"goal": "avoid"}))
+            codes.append(ack["error"]["code"])
+            if codes[-1] != "wrong_answers":
+                break
+        assert codes[-1] == "quota_exceeded" and 3 <= len(codes) < 30, codes
+    finally:
+        await page.stop()
