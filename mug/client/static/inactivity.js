@@ -57,8 +57,9 @@ export class InactivityWatch {
     if (this.stopped) return;
     const now = Date.now();
     if (this.warnedAt === null && now - this.lastInput >= this.limitMs) {
-      // the warning's countdown starts when the limit passed, even if a throttled timer notices it late
-      this.warnedAt = Math.max(this.lastInput + this.limitMs, now - this.warningMs);
+      // a participant who sees the page gets the whole countdown; a hidden tab's throttled timer may notice
+      // the limit late, so there the countdown started when the limit passed
+      this.warnedAt = document.hidden ? Math.max(this.lastInput + this.limitMs, now - this.warningMs) : now;
       this.report("inactivity_warning", { idle_ms: now - this.lastInput, hidden: document.hidden });
       this.countdown = h("strong", { "data-testid": "mug-inactivity-left" });
       this.dialog = h("div", { class: "mug-inactivity", role: "alertdialog", "data-testid": "mug-inactivity" },
