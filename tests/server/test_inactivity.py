@@ -31,7 +31,8 @@ async def test_an_inactive_participant_ends_on_the_scenes_inactive_outcome(serve
     try:
         early = await page.call("inactive", {"v": 1, "scene_id": "intro"})
         assert early["error"]["code"] == "not_watched"  # a static scene is not watched
-        await page.call("advance", {"v": 1, "scene_id": "intro", "answers": {}})
+        entered = await page.call("advance", {"v": 1, "scene_id": "intro", "answers": {}})
+        assert (entered["scene"]["inactivity_s"], entered["scene"]["inactivity_warning_s"]) == (5, 10)
         wrong = await page.call("inactive", {"v": 1, "scene_id": "intro"})
         assert wrong["error"]["code"] == "wrong_scene"
         row = {"episode": 0, "step": 0, "t_ms": 1.0}
