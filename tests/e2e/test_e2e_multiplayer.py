@@ -420,3 +420,25 @@ def test_members_who_cannot_connect_end_on_the_no_connection_page(bundle: BuiltB
     assert match["end_reason"] == "no_connection"
     outcomes = {(r["outcome"], r["completion_code"]) for r in table(tmp_path, "participants.csv")}
     assert outcomes == {("no_connection", "NOCONN")}
+
+
+@pytest.mark.netns
+def test_an_idle_member_ends_the_match_with_inactive_and_the_partner_with_partner_inactive(
+    bundle: BuiltBundle, tmp_path: Path
+) -> None:
+    result = scenario(netns_prefix(), "mp_duo_idle", 2, bundle.path, tmp_path, "--idle-slot", "1", "--timeout", "60")
+    by_slot = {p["status"]["match"]["slot"]: p for p in result["players"]}
+    idle, partner = by_slot[1], by_slot[0]
+    assert idle["code"] == "IDLE" and "You stopped playing." in idle["text"]
+    assert partner["code"] == "PIDLE" and "Your partner stopped playing." in partner["text"]
+    (match,) = table(tmp_path, "matches.csv")
+    assert match["end_reason"] == "peer_inactive"
+    outcomes = {r["id"]: (r["outcome"], r["completion_code"]) for r in table(tmp_path, "participants.csv")}
+    assert outcomes[pid_of(tmp_path, idle["index"])] == ("inactive", "IDLE")
+    assert outcomes[pid_of(tmp_path, partner["index"])] == ("partner_inactive", "PIDLE")
+    by = steps(tmp_path)
+    for p in (idle, partner):
+        frames = sorted(int(r["frame"]) for r in by[pid_of(tmp_path, p["index"])])
+        assert len(frames) > 90 and frames == list(range(len(frames))), "every confirmed frame is stored"
+    warned = [r for r in table(tmp_path, "events.csv") if r["kind"] == "inactivity_warning"]
+    assert [r["participant_id"] for r in warned] == [pid_of(tmp_path, idle["index"])]
