@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from mug.configurations import Experiment, GameScene
+from mug.configurations import Experiment, GameScene, StaticScene
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 
@@ -48,6 +48,18 @@ def test_the_study_design_example_builds() -> None:
     assert isinstance(study, Experiment) and study.condition_ids == ["easy", "hard"]
     ids = [p.scene.id for p in study.plan("hard", 1)]
     assert ids[0] == "consent" and ids[-3:] == ["game--hard-1", "game--hard-2", "end"] and len(ids) == 5
+
+
+def test_the_survey_example_builds() -> None:
+    (code,) = [s for s in snippets() if "survey_study = Experiment(" in s]
+    namespace: dict[str, object] = {}
+    exec(compile(code, "README.md", "exec"), namespace)
+    study = namespace["survey_study"]
+    assert isinstance(study, Experiment)
+    quiz = study.scene("quiz")
+    assert isinstance(quiz, StaticScene) and quiz.max_attempts == 3
+    assert [q.kind for q in quiz.questions] == ["likert", "multi", "slider", "choice"]
+    assert [q.id for q in quiz.checks] == ["goal"]
 
 
 def test_every_served_command_names_mugs_websocket_protocol() -> None:

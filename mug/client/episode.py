@@ -62,6 +62,7 @@ class EpisodeCore:
         self.max_steps = spec.max_steps
         self.scored = scored
         self.turns: Turns | None = None
+        self.fallback_played = False  # the step being recorded was played by the turn fallback
         if host.kind == "aec":
             self.turns = Turns(host, spec.turn, spec.fps, humans, spec.default_action, self.seed)
         self.episode = 0
@@ -113,6 +114,7 @@ class EpisodeCore:
         """
         assert self.turns is not None, "step_turn is for turn-based (AEC) envs"
         act: Any = None
+        self.fallback_played = False
         if self.host.ended(actor):
             act = None  # the dead step
         elif actor in self.controllers:
@@ -121,6 +123,7 @@ class EpisodeCore:
             go, act = self.turns.resolve(actor, move())
             if not go:
                 return None
+            self.fallback_played = self.turns.fell_back
         _, out = self.host.step_turn(act)
         self.turns.moved()
         return {actor: act}, out
@@ -160,7 +163,12 @@ class EpisodeCore:
             episode_seed=self.episode_seed,
             t_ms=t_ms,
             frame=frame,
+            turn_fallback=self._take_fallback(),
         )
+
+    def _take_fallback(self) -> bool:
+        played, self.fallback_played = self.fallback_played, False
+        return played
 
     # -- what the page sees
     def turn_info(self, local: AgentId | None = None) -> dict[str, Any] | None:

@@ -66,6 +66,7 @@ def step_row(
     episode_seed: int | None,
     t_ms: float,
     frame: int | None = None,
+    turn_fallback: bool = False,
 ) -> dict[str, Any]:
     """Build one StepRow dict (JSON-safe), with `obs_checksum` = `checksum(obs)`.
 
@@ -75,6 +76,8 @@ def step_row(
         agent: "" for a single-agent env (or a row that holds all agents' values in dicts).
         obs: the observation after the step (only its checksum is stored).
         t_ms: the browser's wall clock (ms since the epoch) when the step was taken.
+        turn_fallback: a turn-based human's time ran out and the scene's `turn_fallback` chose this
+            step's move (`mug.client.turns`).
     """
     return {
         "episode": int(episode),
@@ -89,4 +92,5 @@ def step_row(
         "episode_seed": episode_seed,
         "t_ms": float(t_ms),
         "frame": frame,
+        "turn_fallback": bool(turn_fallback),
     }

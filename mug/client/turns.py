@@ -63,6 +63,7 @@ class Turns:
             self._policies = {a: load_policy(ref, a, host.action_space(a), kwargs) for a in humans}
         self._rngs: dict[AgentId, np.random.Generator] = {}
         self.waited = 0
+        self.fell_back = False  # the last move `resolve` returned was the fallback's, not the human's
 
     def reset(self, episode: int) -> None:
         """A new episode: nobody has waited yet; fallback generators are seeded for this episode."""
@@ -80,12 +81,14 @@ class Turns:
 
         Returns:
             (True, action) to step the env with `action` (the move if legal, or the fallback once time is
-            up), or (False, None) to wait this frame.
+            up: `fell_back` then says so), or (False, None) to wait this frame.
         """
+        self.fell_back = False
         if move is not None and self.host.legal(actor, move):
             return True, move
         self.waited += 1
         if self.limit_frames is not None and self.waited >= self.limit_frames:
+            self.fell_back = True
             return True, self._fallback(actor)
         return False, None
 

@@ -6,6 +6,7 @@ played in the browser) and an end scene (completion code, optional redirect).
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Annotated, Any, Literal, Self
 
@@ -62,32 +63,125 @@ class _Scene(BaseModel):
         return value
 
 
+QuestionKind = Literal["text", "choice", "scale", "number", "likert", "multi", "slider"]
+_STEP_TOLERANCE = 1e-6  # a slider value off its step grid by less than this (of a step) is on it
+
+
 class Question(BaseModel):
-    """A survey question on a static scene; answers are stored and exported per participant."""
+    """A survey question on a static scene; answers are stored and exported per participant.
+
+    Kinds and their answers:
+
+    - `text`: free text; `number`: any number.
+    - `choice`: one of `options`.
+    - `scale`, `likert`: a whole number from `scale_min` to `scale_max`; a `likert` question shows `anchors`,
+      either two labels (the two ends) or one per point.
+    - `multi`: a list of distinct `options`, between `min_selected` and `max_selected` of them.
+    - `slider`: a number from `slider_min` to `slider_max` in steps of `slider_step`, with optional `anchors`
+      (two end labels). The slider starts at `slider_start` (default: the middle) and counts as answered only
+      once the participant has moved it.
+
+    A comprehension check has a `correct` answer: for `multi`, the exact list of options to select; for the
+    other kinds, one value or a list of accepted values (text is compared without case and surrounding
+    spaces). The page never learns the correct answers; the server checks them (`StaticScene.max_attempts`).
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     id: str
     prompt: str
-    kind: Literal["text", "choice", "scale", "number"] = "text"
+    kind: QuestionKind = "text"
     options: list[str] = Field(default_factory=list)
     scale_min: int = 1
     scale_max: int = 7
+    anchors: list[str] = Field(
+        default_factory=list, description="likert: 2 end labels or one per point; slider: 2 end labels."
+    )
+    min_selected: int = Field(default=0, ge=0, description="multi: the fewest options to select.")
+    max_selected: int | None = Field(default=None, ge=1, description="multi: the most options to select.")
+    slider_min: float = 0.0
+    slider_max: float = 100.0
+    slider_step: float = Field(default=1.0, gt=0)
+    slider_start: float | None = Field(default=None, description="slider: where it starts (default: the middle).")
+    correct: Any = Field(default=None, description="A comprehension check's correct answer(s); never sent to the page.")
     required: bool = True
 
     @model_validator(mode="after")
     def _check(self) -> Self:
         if not _ID.match(self.id):
             raise ValueError(f"question id {self.id!r}: use 1-64 letters, digits, '-' or '_'")
-        if self.kind == "choice" and len(self.options) < 2:
-            raise ValueError(f"question {self.id!r}: kind 'choice' needs at least two options")
-        if self.kind == "scale" and self.scale_max <= self.scale_min:
-            raise ValueError(f"question {self.id!r}: scale_max must be greater than scale_min")
+        where = f"question {self.id!r}"
+        if self.kind in ("choice", "multi") and len(self.options) < 2:
+            raise ValueError(f"{where}: kind {self.kind!r} needs at least two options")
+        if len(set(self.options)) != len(self.options):
+            raise ValueError(f"{where}: options must be distinct, got {self.options}")
+        if self.kind in ("scale", "likert") and self.scale_max <= self.scale_min:
+            raise ValueError(f"{where}: scale_max must be greater than scale_min")
+        if self.kind == "likert":
+            points = self.scale_max - self.scale_min + 1
+            if len(self.anchors) not in (0, 2, points):
+                raise ValueError(
+                    f"{where}: a likert scale of {points} points takes 2 anchors (its two ends) or {points} "
+                    f"(one per point), got {len(self.anchors)}"
+                )
+        if self.kind == "slider":
+            self._check_slider(where)
+        elif self.anchors and self.kind != "likert":
+            raise ValueError(f"{where}: anchors label likert and slider questions, not kind {self.kind!r}")
+        if self.kind == "multi":
+            most = len(self.options) if self.max_selected is None else self.max_selected
+            if most > len(self.options) or self.min_selected > most:
+                raise ValueError(
+                    f"{where}: min_selected={self.min_selected} and max_selected={self.max_selected} must satisfy "
+                    f"min_selected <= max_selected <= {len(self.options)} (the number of options)"
+                )
+        if self.correct is not None:
+            self._check_correct(where)
         return self
+
+    def _check_slider(self, where: str) -> None:
+        if self.slider_max <= self.slider_min:
+            raise ValueError(f"{where}: slider_max must be greater than slider_min")
+        if not self._on_grid(self.slider_max):
+            raise ValueError(f"{where}: slider_max - slider_min must be a whole number of slider_step")
+        if self.slider_start is not None and not (
+            self.slider_min <= self.slider_start <= self.slider_max and self._on_grid(self.slider_start)
+        ):
+            raise ValueError(f"{where}: slider_start must be a step of the slider from slider_min to slider_max")
+        if len(self.anchors) not in (0, 2):
+            raise ValueError(f"{where}: a slider takes 2 anchors (its two end labels), got {len(self.anchors)}")
+
+    def _check_correct(self, where: str) -> None:
+        if not self.required:
+            raise ValueError(f"{where}: a comprehension check (with `correct`) must be required")
+        accepted = [self.correct] if self.kind == "multi" or not isinstance(self.correct, list) else self.correct
+        if not accepted:
+            raise ValueError(f"{where}: correct must name at least one accepted answer")
+        for value in accepted:
+            try:
+                self.validate_answer(value)
+            except ValueError as exc:
+                raise ValueError(f"{where}: correct answer {value!r} is not a valid answer: {exc}") from None
+
+    def _on_grid(self, value: float) -> bool:
+        steps = (value - self.slider_min) / self.slider_step
+        return abs(steps - round(steps)) < _STEP_TOLERANCE
+
+    @property
+    def start(self) -> float:
+        """slider: where the handle starts (the nearest step to the middle unless `slider_start` is set)."""
+        if self.slider_start is not None:
+            return self.slider_start
+        middle = round((self.slider_max - self.slider_min) / self.slider_step / 2)
+        return self.slider_min + middle * self.slider_step
+
+    def page_spec(self) -> dict[str, Any]:
+        """The question for the page: every field but `correct` (whether it is a check is `check`)."""
+        return self.model_dump(exclude={"correct"}) | {"check": self.correct is not None, "slider_start": self.start}
 
     def validate_answer(self, value: Any) -> Any:
         """Return the answer normalised, or raise ValueError saying what is wrong with it."""
-        if value is None or value == "":
+        if value is None or value == "" or value == []:
             if self.required:
                 raise ValueError(f"question {self.id!r} needs an answer")
             return None
@@ -99,17 +193,58 @@ class Question(BaseModel):
             if value not in self.options:
                 raise ValueError(f"question {self.id!r}: {value!r} is not one of the options")
             return value
+        if self.kind == "multi":
+            return self._validate_multi(value)
+        if isinstance(value, bool):
+            raise ValueError(f"question {self.id!r}: the answer must be a number")
         try:
             number = float(value)
         except (TypeError, ValueError):
             raise ValueError(f"question {self.id!r}: the answer must be a number") from None
-        if self.kind == "scale":
+        if not math.isfinite(number):
+            raise ValueError(f"question {self.id!r}: the answer must be a finite number")
+        if self.kind in ("scale", "likert"):
             if number != int(number) or not self.scale_min <= number <= self.scale_max:
                 raise ValueError(
                     f"question {self.id!r}: the answer must be a whole number from {self.scale_min} to {self.scale_max}"
                 )
             return int(number)
+        if self.kind == "slider":
+            if not (self.slider_min <= number <= self.slider_max and self._on_grid(number)):
+                raise ValueError(
+                    f"question {self.id!r}: the answer must be from {self.slider_min:g} to {self.slider_max:g} "
+                    f"in steps of {self.slider_step:g}"
+                )
+            steps = round((number - self.slider_min) / self.slider_step)
+            number = self.slider_min + steps * self.slider_step
         return int(number) if number.is_integer() else number
+
+    def _validate_multi(self, value: Any) -> list[str]:
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ValueError(f"question {self.id!r}: the answer must be a list of options")
+        unknown = [v for v in value if v not in self.options]
+        if unknown:
+            raise ValueError(f"question {self.id!r}: {unknown} are not among the options")
+        if len(set(value)) != len(value):
+            raise ValueError(f"question {self.id!r}: an option is selected twice")
+        most = len(self.options) if self.max_selected is None else self.max_selected
+        least = max(self.min_selected, 1 if self.required else 0)
+        if not least <= len(value) <= most:
+            raise ValueError(f"question {self.id!r}: select from {least} to {most} options, not {len(value)}")
+        return [o for o in self.options if o in value]  # in the options' order
+
+    def is_correct(self, answer: Any) -> bool:
+        """Whether a normalised answer (`validate_answer`) is a correct answer of this comprehension check."""
+        if self.correct is None:
+            raise ValueError(f"question {self.id!r} has no correct answer")
+        if self.kind == "multi":
+            return answer is not None and set(answer) == set(self.correct)
+        accepted = self.correct if isinstance(self.correct, list) else [self.correct]
+        if self.kind == "text":
+            return isinstance(answer, str) and answer.strip().casefold() in {
+                str(a).strip().casefold() for a in accepted
+            }
+        return any(answer == self.validate_answer(a) for a in accepted)
 
 
 class StaticScene(_MarkdownBody, _Scene):
@@ -131,13 +266,39 @@ class StaticScene(_MarkdownBody, _Scene):
         ),
         description="With consent=True: the page of a participant who declines (its own code and redirect).",
     )
+    max_attempts: int | None = Field(
+        default=None,
+        ge=1,
+        le=100,
+        description="Comprehension checks (questions with `correct`): how many submissions a participant has. "
+        "A wrong one shows which checks are wrong and lets them try again; the last wrong one ends the study "
+        "on the `comprehension_failed` page. Default: no limit.",
+    )
+    comprehension_failed: Outcome = Field(
+        default_factory=lambda: Outcome(
+            title="Thank you",
+            body="The answers to the comprehension questions were not right within the attempts allowed, so "
+            "the study ends here. Thank you for your time.",
+        ),
+        description="With max_attempts: the page of a participant whose last attempt was wrong (its own code "
+        "and redirect); outcome `comprehension_failed`.",
+    )
 
     @model_validator(mode="after")
     def _check_questions(self) -> Self:
         ids = [q.id for q in self.questions]
         if len(ids) != len(set(ids)):
             raise ValueError(f"scene {self.id!r}: question ids must be unique, got {ids}")
+        if self.max_attempts is not None and not self.checks:
+            raise ValueError(
+                f"scene {self.id!r}: max_attempts limits comprehension checks, but no question has a `correct` answer"
+            )
         return self
+
+    @property
+    def checks(self) -> list[Question]:
+        """The comprehension checks: questions with a `correct` answer."""
+        return [q for q in self.questions if q.correct is not None]
 
 
 class Policy(BaseModel):
@@ -359,6 +520,36 @@ class GameScene(_Scene):
         ),
         description="Multiplayer: the page of the members of a match the researchers ended from the admin view "
         "(`/admin`); their records so far are kept.",
+    )
+    inactivity_s: float | None = Field(
+        default=None,
+        gt=0,
+        le=3600,
+        description="Seconds without a key press or click (a hidden tab gets none) after which the page warns "
+        "the participant; default: not watched.",
+    )
+    inactivity_warning_s: float = Field(
+        default=10.0,
+        ge=1,
+        le=600,
+        description="With inactivity_s: how long the warning counts down before the participant ends on the "
+        "`inactive` page (a key press or click in that time dismisses it).",
+    )
+    inactive: Outcome = Field(
+        default_factory=lambda: Outcome(
+            title="The game ended",
+            body="You did not respond for a while, so the game ended.",
+            give_code=False,
+        ),
+        description="With inactivity_s: the page of a participant who did not respond to the warning; by "
+        "default it gives no completion code.",
+    )
+    partner_inactive: Outcome = Field(
+        default_factory=lambda: Outcome(
+            title="Your partner stopped playing",
+            body="Another participant stopped responding, so the game ended early. Thank you!",
+        ),
+        description="Multiplayer with inactivity_s: the page of the other members when one became inactive.",
     )
     connect_timeout_s: float = Field(
         default=20.0,

@@ -86,18 +86,22 @@ def replay_data(
 
 
 def line(r: EpisodeResult) -> str:
-    """`participant P scene S match M episode E steps N OK` (or `MISMATCH at ...`)."""
+    """`participant P scene S match M episode E steps N OK` (or `MISMATCH at ...`); `steps N (F by turn
+    fallback)` when the turn time limit chose F of the moves."""
     verdict = "OK" if r.ok else f"MISMATCH at {r.mismatch}"
     where = f"participant {r.participant} scene {r.scene} match {r.match_id or '-'}"
-    return f"{where} episode {r.episode} steps {r.steps} {verdict}"
+    fallbacks = f" ({r.fallbacks} by turn fallback)" if r.fallbacks else ""
+    return f"{where} episode {r.episode} steps {r.steps}{fallbacks} {verdict}"
 
 
 def summary(results: list[EpisodeResult]) -> str:
     bad = [r for r in results if not r.ok]
     people = len({r.participant for r in results})
     steps = sum(r.steps for r in results)
+    fallbacks = sum(r.fallbacks for r in results)
+    played = f"{steps} steps, {fallbacks} by turn fallback" if fallbacks else f"{steps} steps"
     verdict = "every step agrees" if not bad else f"{len(bad)} with a mismatch"
-    return f"replayed {len(results)} episodes ({steps} steps) of {people} participants: {verdict}"
+    return f"replayed {len(results)} episodes ({played}) of {people} participants: {verdict}"
 
 
 def _experiment(ref: str | None, data: ExportData, from_database: bool) -> Experiment:

@@ -39,9 +39,11 @@ class Recorded:
     obs_checksum: str
     episode_seed: int | None
     frame: int | None
+    turn_fallback: bool | None = None  # None: an export of before the column
 
     def compared(self) -> dict[str, Any]:
         """The fields a replay must reproduce (everything but the agent column and the clocks)."""
+        fallback = {} if self.turn_fallback is None else {"turn_fallback": self.turn_fallback}
         return {
             "episode": self.episode,
             "step": self.step,
@@ -53,7 +55,7 @@ class Recorded:
             "obs_checksum": self.obs_checksum,
             "episode_seed": self.episode_seed,
             "frame": self.frame,
-        }
+        } | fallback
 
 
 @dataclass
@@ -144,6 +146,7 @@ def load_export(folder: Path) -> ExportData:
                         obs_checksum=_text(r["obs_checksum"]),
                         episode_seed=_int(r["episode_seed"]),
                         frame=_int(r["frame"]),
+                        turn_fallback=None if r.get("turn_fallback", "") == "" else r["turn_fallback"] == "1",
                     )
                 )
     except (OSError, ValueError, KeyError) as exc:

@@ -16,13 +16,13 @@ Replay only stands in for the keyboard and the network:
   episodes, episode seeds and AI policies are the runner's own.
 
 Each replayed row is compared with the recorded one field by field (action, reward, terminated, truncated,
-info, observation checksum, episode seed, frame; the AI policies' actions are part of `action`). The first
-difference in an episode is reported; later episodes are still replayed.
+info, observation checksum, episode seed, frame, turn fallback; the AI policies' actions are part of
+`action`). The first difference in an episode is reported; later episodes are still replayed.
 
-What is not recomputed: on a turn that the time limit played (`turn_fallback`), the replay plays the
-recorded move as the human's, since a row does not say whether the human or the fallback chose it; its
-outcome is still checked, and a fallback that would have fired earlier than the recorded move is a
-mismatch.
+A turn that the time limit played (a row with `turn_fallback` set) is replayed with no human move, so the
+runner's own `turn_fallback` fires at that frame and chooses the move again, as the page's did. Rows of an
+export without the `turn_fallback` column are replayed as before it existed: the recorded move is played as
+the human's (its outcome is still checked, and a fallback due earlier is a mismatch).
 """
 
 from __future__ import annotations
@@ -51,6 +51,7 @@ class EpisodeResult:
     episode: int
     steps: int
     mismatch: str | None = None
+    fallbacks: int = 0  # recorded steps whose move the turn fallback chose
 
     @property
     def ok(self) -> bool:
@@ -85,6 +86,10 @@ def _open_error(exc: Exception, spec: GameSpec) -> ReplayError:
     return ReplayError(f"env {spec.env!r}: {type(exc).__name__}: {exc}")
 
 
+def _fallbacks(rows: list[Recorded]) -> int:
+    return sum(1 for r in rows if r.turn_fallback)
+
+
 def _episodes(rows: list[Recorded]) -> Iterator[tuple[int, list[Recorded]]]:
     start = 0
     for i in range(1, len(rows) + 1):
@@ -94,6 +99,8 @@ def _episodes(rows: list[Recorded]) -> Iterator[tuple[int, list[Recorded]]]:
 
 
 def _human_actions(row: Recorded, single: AgentId | None) -> dict[AgentId, Any]:
+    if row.turn_fallback:
+        return {}  # the human made no move: the replay's own turn fallback plays it
     if single is not None:
         return {single: row.action}
     if not isinstance(row.action, dict):
@@ -108,7 +115,7 @@ def replay_single(played: Played, spec: GameSpec, seed: int) -> list[EpisodeResu
     previous: Recorded | None = None  # the last recorded row of the previous episode
     try:
         for episode, rows in _episodes(played.rows):
-            result = EpisodeResult(played.participant, played.scene, "", episode, len(rows))
+            result = EpisodeResult(played.participant, played.scene, "", episode, len(rows), fallbacks=_fallbacks(rows))
             results.append(result)
             first = rows[0].frame or 0
             # the page's runner went on to this episode, unless it was reloaded (a new runner, frames from 0)
@@ -190,7 +197,7 @@ def replay_match(played: Played, spec: GameSpec, match: Match) -> list[EpisodeRe
 
 def _replay_frames(runner: MatchRunner, played: Played) -> list[EpisodeResult]:
     results = {
-        e: EpisodeResult(played.participant, played.scene, played.match_id, e, len(rows))
+        e: EpisodeResult(played.participant, played.scene, played.match_id, e, len(rows), fallbacks=_fallbacks(rows))
         for e, rows in _episodes(played.rows)
     }
     by_frame: dict[int, Recorded] = {}

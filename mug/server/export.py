@@ -11,6 +11,9 @@ Files written (rows in a fixed order, JSON cells with sorted keys, no export tim
   measured them; `pauses` and `pause_ms`: how often and how long that member's game waited for that peer to
   reconnect (the peer's connection dropped, or its page was reloaded); `rejoins`: how often that member's own
   reloaded page rejoined the match;
+- `attrition.csv`: one row per participant: the furthest stage they reached (refused at entry, no game,
+  a game but no steps, played, completed), their outcome and condition; `attrition_summary.csv`: those
+  stages and outcomes counted per condition (see `mug.server.attrition`);
 - `metadata.json`: what the data was recorded with (the experiment's configuration, versions, the bundle
   lock's hash; see `mug.server.metadata`), so `mug replay` can re-simulate the export on its own;
 - `MANIFEST.csv`: every other file with its row count (empty for `metadata.json`) and SHA-256.
@@ -35,11 +38,19 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Table, select
 
+from mug.server.attrition import (
+    ATTRITION_COLUMNS,
+    SUMMARY_COLUMNS,
+    attrition_rows,
+    game_scene_ids,
+    summary_rows,
+)
 from mug.server.metadata import METADATA_FILE, build_metadata, metadata_bytes
 from mug.server.store import Store
 from mug.server.tables import (
     answers,
     events,
+    match_members,
     match_reports,
     matches,
     participants,
@@ -66,6 +77,7 @@ STEP_COLUMNS = [
     "obs_checksum",
     "episode_seed",
     "frame",
+    "turn_fallback",
     "match_id",
     "t_client_ms",
     "t_server",
@@ -193,6 +205,7 @@ async def export_async(
         for p in people:
             for entry in json.loads(p["scene_order"] or "[]"):
                 placed[(p["id"], entry["id"])] = (entry["scene"], entry["repeat"])
+        visits: list[dict[str, Any]] = []
         for name, source, order, columns in simple:
             rows = event_rows if source is events else await _rows(store, source, order, experiment_id)
             path = out_dir / name
@@ -203,6 +216,7 @@ async def export_async(
                     for cell, r in zip(cells, rows, strict=True)
                 ]
                 columns = [*columns, "scene", "repeat"]
+                visits = [dict(zip(columns, cell, strict=True)) for cell in cells]
             written.append((path, *_write(path, columns, cells)))
         by_scene: dict[str, list[list[Any]]] = {}
         for r in step_rows:
@@ -212,6 +226,20 @@ async def export_async(
             path = out_dir / f"steps_{scene_id}.csv"
             written.append((path, *_write(path, STEP_COLUMNS, rows)))
         written += await _export_matches(store, out_dir, step_rows, experiment_of, experiment_id)
+        async with store.engine.connect() as conn:
+            played = select(matches.c.scene_id, match_members.c.participant_id).join(
+                match_members, match_members.c.match_id == matches.c.id
+            )
+            matched = {r.scene_id for r in await conn.execute(played) if r.participant_id in experiment_of}
+        declared = experiment if experiment is not None and experiment.id in experiment_of.values() else None
+        games = game_scene_ids(declared) | {r["scene_id"] for r in step_rows} | matched
+        per_person = attrition_rows(people, visits, stored, games)
+        for name, header, rows in (
+            ("attrition.csv", ATTRITION_COLUMNS, per_person),
+            ("attrition_summary.csv", SUMMARY_COLUMNS, summary_rows(per_person)),
+        ):
+            path = out_dir / name
+            written.append((path, *_write(path, header, rows)))
         ids = sorted(set(experiment_of.values()))
         data = metadata_bytes(build_metadata(experiment, ids, bundle_dir))
         path = out_dir / METADATA_FILE

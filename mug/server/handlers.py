@@ -10,18 +10,20 @@ from typing import Any
 import socketio
 from pydantic import BaseModel, ValidationError
 
+from mug.configurations import StaticScene
 from mug.server import entry
 from mug.server.edge import GuardedServer
 from mug.server.limits import Limits, StorageQuota, event_bytes, quota_refused, rows_bytes, stored_bytes
 from mug.server.live import LiveState
 from mug.server.multiplayer import Multiplayer
 from mug.server.participants import Participants
-from mug.server.store import dumps
+from mug.server.store import ATTEMPT_EVENT, dumps
 from mug.server.wire import (
     MAX_MESSAGE_BYTES,
     Advance,
     Event,
     Hello,
+    Inactive,
     Kicked,
     LobbyJoin,
     MatchReport,
@@ -157,7 +159,20 @@ def register(
         return refused
 
     async def advance(sid: str, msg: Advance) -> dict[str, Any]:
-        ack = await participants.advance(sid, msg)
+        live = participants.live(sid)
+        pid, scene = live.pid, live.scenes[live.scene_index]
+        # each submission of comprehension checks, a wrong one too, is stored as an event: it counts against
+        # the participant's quota like the page's own events (an estimate: the event also holds its verdict)
+        checked = live.outcome is None and isinstance(scene, StaticScene) and bool(scene.checks)
+        size = event_bytes(ATTEMPT_EVENT, dumps(msg.answers)) if checked else 0
+        storage.check(pid, size)
+        try:
+            ack = await participants.advance(sid, msg)
+        except WireError as exc:
+            if exc.code == "wrong_answers":
+                storage.add(pid, size)
+            raise
+        storage.add(pid, size)
         await multiplayer.leaving_scene(participants.live(sid).pid)
         return ack
 
@@ -195,6 +210,7 @@ def register(
         "lobby_leave": (LobbyJoin, multiplayer.leave),
         "signal": (Signal, multiplayer.signal),
         "match_report": (MatchReport, report),
+        "inactive": (Inactive, multiplayer.inactive),
     }
     sio.on("hello", guarded("hello", hello))
     for name, (model, method) in routes.items():

@@ -50,6 +50,7 @@ from mug.server.participants import EXCLUDED, Participants
 from mug.server.signaling import route_match
 from mug.server.store import Store
 from mug.server.wire import (
+    Inactive,
     LobbyJoin,
     LobbyTimeout,
     LobbyWaiting,
@@ -234,6 +235,32 @@ class Multiplayer:
             await self.live.unmark("rejoining", live.pid)
         return {"ok": True}
 
+    async def inactive(self, sid: str, msg: Inactive) -> dict[str, Any]:
+        """A participant did not answer their game scene's inactivity warning: they end on its `inactive`
+        outcome; in a running match of the scene the others get `partner_inactive` (like a member who left:
+        the match ends, every recorded step is kept)."""
+        live = self.participants.live(sid)
+        if live.outcome is not None:
+            raise WireError("finished", "this participant has finished already")
+        scene = live.scenes[live.scene_index]
+        if scene.id != msg.scene_id:
+            raise WireError("wrong_scene", f"you are in scene {scene.id!r}, not {msg.scene_id!r}")
+        if not isinstance(scene, GameScene) or scene.inactivity_s is None:
+            raise WireError("not_watched", f"scene {scene.id!r} does not watch for inactivity (no inactivity_s)")
+        match = await self.live.live_match_of(live.pid)
+        if match is not None and match.scene_id == scene.id and live.pid not in await self.live.finished(match.id):
+            await self._end_early(
+                match, "peer_inactive", leavers=set(), stayed="partner_inactive", own={live.pid: "inactive"}
+            )
+        else:
+            await self._leave_lobbies(live.pid)
+            await self.participants.finish_with_outcome(live.pid, scene.id, "inactive")
+        if live.outcome != "inactive":
+            raise WireError("server_error", "the inactive outcome could not be recorded")
+        log.info("%s inactive in %s", live.pid, scene.id)
+        spec = await self.participants.outcome_spec(live)
+        return {"ok": True, "scene": spec, "scene_index": live.scene_index}
+
     async def leaving_scene(self, pid: str) -> None:
         """A participant moves on from their scene: they leave its lobby; a live match they have not finished
         ends for the others (as if they had left); they themselves go on to the next scene, with no outcome."""
@@ -292,7 +319,16 @@ class Multiplayer:
             await self.emit(pid, OutcomeSet(outcome=EXCLUDED))
         return where
 
-    async def _end_early(self, match: Match, reason: str, leavers: set[str], stayed: str = "partner_left") -> None:
+    async def _end_early(
+        self,
+        match: Match,
+        reason: str,
+        leavers: set[str],
+        stayed: str = "partner_left",
+        own: dict[str, str] | None = None,
+    ) -> None:
+        """End a match before its last episode: `leavers` (and absent members) get `left`, members named in
+        `own` their own outcome, everyone else who had not finished `stayed`."""
         if not await self.live.end(match.id, reason, time.time()):
             return  # ended already (here, or by another process)
         done = await self.live.finished(match.id)
@@ -305,7 +341,7 @@ class Multiplayer:
         for pid in match.members:
             if pid in done:
                 continue  # they played every episode (or moved on): nothing ends for them
-            outcome = "left" if pid in gone else stayed
+            outcome = (own or {}).get(pid) or ("left" if pid in gone else stayed)
             spec = None
             try:
                 spec = await self.participants.finish_with_outcome(pid, match.scene_id, outcome)

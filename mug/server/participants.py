@@ -82,6 +82,8 @@ OUTCOME_FIELDS = {
     "left": "left",
     "no_connection": "no_connection",
     "ended_by_admin": "ended_by_admin",
+    "inactive": "inactive",
+    "partner_inactive": "partner_inactive",
 }
 EXCLUDED = "excluded"  # the outcome of a participant excluded from the admin view (`Experiment.excluded`)
 
@@ -98,6 +100,10 @@ def outcome_config(scene: GameScene, outcome: str) -> Outcome:
         return scene.no_connection
     if outcome == "ended_by_admin":
         return scene.ended_by_admin
+    if outcome == "inactive":
+        return scene.inactive
+    if outcome == "partner_inactive":
+        return scene.partner_inactive
     raise ValueError(f"unknown outcome {outcome!r}; known: {sorted(OUTCOME_FIELDS)}")
 
 
@@ -250,7 +256,7 @@ class Participants:
             self.by_sid[sid] = live
             self.by_pid[pid] = live
             log.info("hello %s (new) refused at entry: %s", pid, admission.outcome)
-            return self._welcome(token, live, await self._outcome_spec(live), {})
+            return self._welcome(token, live, await self.outcome_spec(live), {})
         chosen = admission.plan
         assert chosen is not None
         scenes = [self.experiment.scene(e["id"]) for e in chosen.order]
@@ -303,7 +309,7 @@ class Participants:
 
     async def _enter(self, live: Live) -> dict[str, Any]:
         if live.outcome is not None:
-            return await self._outcome_spec(live)
+            return await self.outcome_spec(live)
         scene = live.scenes[live.scene_index]
         seed = await self.store.enter_scene(live.pid, scene.id, live.scene_index, _fresh_seed(scene))
         params = await self.store.params(live.pid) if isinstance(scene, EndScene) else {}
@@ -318,10 +324,13 @@ class Participants:
         scene = self.experiment.scene(outcome_scene)
         if isinstance(scene, StaticScene) and outcome == "consent_declined":
             return scene.id, scene.declined
+        if isinstance(scene, StaticScene) and outcome == "comprehension_failed":
+            return scene.id, scene.comprehension_failed
         assert isinstance(scene, GameScene)
         return scene.id, outcome_config(scene, outcome)
 
-    async def _outcome_spec(self, live: Live) -> dict[str, Any]:
+    async def outcome_spec(self, live: Live) -> dict[str, Any]:
+        """The outcome page (an end SceneSpec with `outcome`) of a participant who ended on an outcome."""
         assert live.outcome_scene is not None and live.outcome is not None
         where, outcome = self._outcome_page(live.outcome_scene, live.outcome)
         end = EndScene(
@@ -364,7 +373,7 @@ class Participants:
         if live is None:
             return None
         live.outcome, live.outcome_scene, live.completion_code = outcome, scene_id, code
-        return await self._outcome_spec(live)
+        return await self.outcome_spec(live)
 
     async def exclude(self, pid: str) -> str:
         """End a participant's way through the experiment on the `Experiment.excluded` page, wherever they are
@@ -406,7 +415,7 @@ class Participants:
             return None
         live.outcome, live.outcome_scene = row["outcome"], row["outcome_scene"]
         live.completion_code = row["completion_code"]
-        return await self._outcome_spec(live)
+        return await self.outcome_spec(live)
 
     async def jump(self, pid: str, scene_id: str) -> dict[str, Any] | None:
         """Move a participant from their current scene to a later one (a lobby timeout's `timeout_scene`,
@@ -450,6 +459,10 @@ class Participants:
                 answers[question.id] = question.validate_answer(msg.answers.get(question.id))
             except ValueError as exc:
                 raise WireError("bad_answers", str(exc)) from None
+        if isinstance(scene, StaticScene) and scene.checks:
+            failed = await self._check_comprehension(live, scene, answers)
+            if failed is not None:
+                return failed
         live.scene_index += 1
         nxt = live.scenes[live.scene_index]
         await self.store.leave_scene(live.pid, scene.id, answers, finished=isinstance(nxt, EndScene))
@@ -463,7 +476,32 @@ class Participants:
         await self.store.set_outcome(live.pid, scene.id, "consent_declined", code)
         live.outcome, live.outcome_scene, live.completion_code = "consent_declined", scene.id, code
         log.info("%s declined consent in %s", live.pid, scene.id)
-        return {"ok": True, "scene": await self._outcome_spec(live), "scene_index": live.scene_index}
+        return {"ok": True, "scene": await self.outcome_spec(live), "scene_index": live.scene_index}
+
+    async def _check_comprehension(
+        self, live: Live, scene: StaticScene, answers: dict[str, Any]
+    ) -> dict[str, Any] | None:
+        """Record an attempt at the scene's comprehension checks. A right one returns None (the participant
+        moves on); the last wrong one ends on `comprehension_failed`; an earlier wrong one is refused with
+        `wrong_answers`, naming the checks that are wrong."""
+        wrong = [q.id for q in scene.checks if not q.is_correct(answers[q.id])]
+        attempt = await self.store.add_attempt(live.pid, scene.id, answers, wrong)
+        log.info("%s comprehension attempt %d in %s: wrong %s", live.pid, attempt, scene.id, wrong)
+        if not wrong:
+            return None
+        left = None if scene.max_attempts is None else scene.max_attempts - attempt
+        if left is not None and left <= 0:
+            code = _outcome_code(scene.comprehension_failed)
+            await self.store.set_outcome(live.pid, scene.id, "comprehension_failed", code)
+            live.outcome, live.outcome_scene, live.completion_code = "comprehension_failed", scene.id, code
+            return {"ok": True, "scene": await self.outcome_spec(live), "scene_index": live.scene_index}
+        some = "one answer is" if len(wrong) == 1 else f"{len(wrong)} answers are"
+        tries = "" if left is None else f" ({left} attempt{'s' if left != 1 else ''} left)"
+        raise WireError(
+            "wrong_answers",
+            f"{some} not right: {', '.join(wrong)}; check them and submit again{tries}",
+            details={"wrong": wrong, "attempt": attempt, "attempts_left": left},
+        )
 
     async def _check_played(self, live: Live, scene: GameScene) -> None:
         """`Entry.require_play`: a game scene is left only once its episodes are recorded (multiplayer: once

@@ -41,7 +41,7 @@ def scene_spec(
             "button_label": scene.button_label,
             "consent": scene.consent,
             "decline_label": scene.decline_label,
-            "questions": [q.model_dump() for q in scene.questions],
+            "questions": [q.page_spec() for q in scene.questions],
         }
     if isinstance(scene, GameScene):
         return base | {
@@ -65,6 +65,8 @@ def scene_spec(
             "seed": seed,
             "connect_timeout_s": scene.connect_timeout_s,
             "reconnect_grace_s": scene.reconnect_grace_s,
+            "inactivity_s": scene.inactivity_s,
+            "inactivity_warning_s": scene.inactivity_warning_s,
         }
     assert isinstance(scene, EndScene)
     redirect = None

@@ -43,6 +43,7 @@ from mug.server.tables import (
 )
 
 ENTRY_SCENE = "entry"  # the outcome_scene of a participant refused at entry
+ATTEMPT_EVENT = "comprehension_attempt"  # the event kind of a submission of comprehension checks
 
 
 @dataclass
@@ -361,6 +362,7 @@ class Store:
                 "obs_checksum": r.get("obs_checksum"),
                 "episode_seed": r.get("episode_seed"),
                 "frame": r.get("frame"),
+                "turn_fallback": bool(r.get("turn_fallback")),
                 "match_id": r.get("match_id") or "",
                 "t_client_ms": r["t_ms"],
                 "t_server": now,
@@ -541,6 +543,38 @@ class Store:
                     match_id=match_id, participant_id=pid, kind=kind, data=dumps(data), t_server=time.time()
                 )
             )
+
+    async def add_attempt(self, pid: str, scene_id: str, answers_by_question: dict[str, Any], wrong: list[str]) -> int:
+        """Record a submission of a scene's comprehension checks (an event `comprehension_attempt` {attempt,
+        answers, wrong, passed}) and return its number, 1 for the first: counted and written in one
+        transaction."""
+        async with self.engine.begin() as conn:
+            if self.engine.dialect.name == "sqlite":
+                # take SQLite's write lock before counting, so two submissions cannot get one number
+                await conn.execute(
+                    participants.update().where(participants.c.id == pid).values(scene_index=participants.c.scene_index)
+                )
+            else:
+                await conn.execute(select(participants.c.id).where(participants.c.id == pid).with_for_update())
+            done = (
+                await conn.execute(
+                    select(func.count())
+                    .select_from(events)
+                    .where(
+                        events.c.participant_id == pid,
+                        events.c.scene_id == scene_id,
+                        events.c.kind == ATTEMPT_EVENT,
+                    )
+                )
+            ).scalar_one()
+            attempt = int(done) + 1
+            data = {"attempt": attempt, "answers": answers_by_question, "wrong": wrong, "passed": not wrong}
+            await conn.execute(
+                events.insert().values(
+                    participant_id=pid, scene_id=scene_id, kind=ATTEMPT_EVENT, data=dumps(data), t_server=time.time()
+                )
+            )
+        return attempt
 
     async def add_event(self, pid: str | None, scene_id: str | None, kind: str, data: Any) -> None:
         """Store a bookkeeping event."""

@@ -23,7 +23,8 @@ from sqlalchemy import (
 
 # 2: steps keyed by match too; match members and lobby waits stored
 # 3: a participant's condition and resolved scene order; condition counts; URL parameter values seen once
-SCHEMA_VERSION = 3
+# 4: steps say whether a turn's time limit played the move (turn_fallback)
+SCHEMA_VERSION = 4
 
 metadata = MetaData()
 
@@ -121,6 +122,8 @@ steps = Table(
     Column("obs_checksum", String(64)),
     Column("episode_seed", BigInteger),
     Column("frame", Integer),
+    # the scene's turn_fallback chose the move: the human's turn time ran out (turn-based scenes only)
+    Column("turn_fallback", Boolean, nullable=False, default=False),
     Column("match_id", String(64), nullable=False, default=""),  # "" when played alone (NULLs never collide)
     Column("t_client_ms", Float, nullable=False),
     Column("t_server", Float, nullable=False),

@@ -40,7 +40,11 @@ Page -> server (event name: payload -> ack):
     window) has left that match (outcome `left`). `resume.played`:
     the participant played every episode of this multiplayer scene already (the page moves on).
 - `advance` {v, scene_id, answers: {question_id: value}, decline?: bool} -> {ok, scene: SceneSpec, scene_index}
-    Leaves `scene_id` (which must be the current scene) for the next one, storing survey answers. With
+    Leaves `scene_id` (which must be the current scene) for the next one, storing survey answers (each
+    checked by `Question.validate_answer`: `bad_answers` names the question). A scene with comprehension
+    checks records every submission (event `comprehension_attempt`); a wrong one is refused with
+    `wrong_answers` and `error.wrong` (the question ids), `error.attempt`, `error.attempts_left`, and the
+    last one allowed (`StaticScene.max_attempts`) ends on the `comprehension_failed` outcome page. With
     `decline` on a consent page (`StaticScene.consent`), ends on its `declined` outcome page instead
     (`not_consent` elsewhere). With `Entry.require_play`, leaving a game scene whose episodes are not all
     recorded is refused (`not_played`).
@@ -49,6 +53,11 @@ Page -> server (event name: payload -> ack):
     trail their scene). Idempotent: a row already stored (same match, episode, agent and step) counts as a
     duplicate, so a batch may be sent again after a lost acknowledgement. A row's `match_id` must name a
     match the participant is a member of (the server remembers matches across restarts).
+- `inactive` {v, scene_id} -> {ok, scene: SceneSpec, scene_index}
+    The page saw no input for the game scene's `inactivity_s` and its warning went unanswered: the
+    participant ends on the scene's `inactive` outcome page; in a running match the other members get
+    `match_end` (reason `peer_inactive`) with their `partner_inactive` page. Refused in a scene without
+    `inactivity_s` (`not_watched`), outside the current scene (`wrong_scene`), after an outcome (`finished`).
 - `event` {v, scene_id, kind: str, data: {}} -> {ok}
     Bookkeeping (runtime ready and its load time, episode start and end, focus lost...).
 
@@ -207,6 +216,9 @@ class StepRow(BaseModel):
     episode_seed: int | None = None
     t_ms: float = Field(description="Browser wall clock (ms since the epoch) when the step was taken.")
     frame: int | None = None
+    turn_fallback: bool = Field(
+        default=False, description="The scene's turn_fallback chose this step's move: the human's time ran out."
+    )
     match_id: Annotated[str, StringConstraints(max_length=64)] | None = None
 
 
@@ -220,6 +232,12 @@ class Event(_Msg):
     scene_id: SceneId | None = None
     kind: Annotated[str, StringConstraints(pattern=r"^[a-z_]{1,40}$")]
     data: Annotated[dict[Text, Any], AfterValidator(_json_field)] = Field(default_factory=dict, max_length=50)
+
+
+class Inactive(_Msg):
+    """The participant did not answer the inactivity warning of the game scene they are in."""
+
+    scene_id: SceneId
 
 
 class LobbyJoin(_Msg):
@@ -243,14 +261,15 @@ class MatchReport(_Msg):
 class WireError(Exception):
     """A message the server refuses; `code` is machine-readable, the message says what to fix."""
 
-    def __init__(self, code: str, message: str) -> None:
+    def __init__(self, code: str, message: str, details: dict[str, Any] | None = None) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
+        self.details = details or {}  # more for the page to act on (e.g. which answers are wrong)
 
     def as_ack(self) -> dict[str, Any]:
-        """The acknowledgement payload for this error."""
-        return {"ok": False, "error": {"code": self.code, "message": self.message}}
+        """The acknowledgement payload for this error (`details` beside `code` and `message`)."""
+        return {"ok": False, "error": self.details | {"code": self.code, "message": self.message}}
 
 
 # Server -> page events. Each is built here and only here; `mug/client/static/wire.js` has their JSDoc types.

@@ -53,7 +53,9 @@ def test_step_row_fields_and_checksum() -> None:
         "episode_seed",
         "t_ms",
         "frame",
+        "turn_fallback",
     }
+    assert row["turn_fallback"] is False  # by default: the move was not the turn time limit's
     assert row["obs_checksum"] == checksum(obs)
     assert row["action"] == 2 and isinstance(row["action"], int)
     json.dumps(row, allow_nan=False)

@@ -118,9 +118,15 @@ def test_turn_time_limit_plays_the_default_action_or_the_lowest_legal_one() -> N
     assert [len(o["rows"]) for o in outs] == [0] * 5 + [1]
     assert outs[4]["turn"]["seconds_left"] == pytest.approx(1 / 30)
     assert outs[-1]["rows"][0]["action"] == {"player_1": 0}  # the default action, legal
-    assert tick(runner)["rows"][0]["action"] == {"player_2": 1}
+    assert outs[-1]["rows"][0]["turn_fallback"] is True  # the row says the time limit chose it
+    policy = tick(runner)["rows"][0]
+    assert policy["action"] == {"player_2": 1} and policy["turn_fallback"] is False
     outs = [tick(runner) for _ in range(6)]
     assert outs[-1]["rows"][0]["action"] == {"player_1": 2}  # cell 0 is taken: the lowest legal cell
+    assert outs[-1]["rows"][0]["turn_fallback"] is True
+    tick(runner)  # player_2's policy
+    human = tick(runner, "9")["rows"]
+    assert human[0]["action"] == {"player_1": 8} and human[0]["turn_fallback"] is False  # in time: the human's
 
 
 def test_turn_time_limit_with_a_policy_fallback_is_reproducible() -> None:
@@ -253,6 +259,9 @@ def test_a_match_turn_time_limit_plays_the_fallback_on_every_peer_alike() -> Non
     assert [r["action"] for r in a] == [r["action"] for r in b] and len(a) >= 5 + 2
     frames = [r["frame"] for r in a if None not in r["action"].values()]
     assert all(later - earlier == 9 for earlier, later in zip(frames, frames[1:], strict=False))  # 0.3 s
+    played = [r for r in a if None not in r["action"].values()]
+    assert played and all(r["turn_fallback"] for r in played), "nobody pressed: the fallback played every move"
+    assert [r["turn_fallback"] for r in a] == [r["turn_fallback"] for r in b]
 
 
 def test_integer_agent_ids_play_a_match_and_rows_name_them_by_label() -> None:

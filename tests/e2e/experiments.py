@@ -332,3 +332,70 @@ admin_duo = _mp(
     max_steps=900,
     ended_by_admin=Outcome(title="The game was ended", body="The researchers ended it.", completion_code="ADMINEND"),
 )
+
+# ---- surveys and inactivity (test_e2e_surveys.py) ------------------------------------------------------
+from mug.configurations.scenes import Question  # noqa: E402
+
+survey = Experiment(
+    id="e2e-survey",
+    title="Survey",
+    scenes=[
+        StaticScene(
+            id="quiz",
+            body="A few questions.",
+            questions=[
+                Question(id="mood", prompt="How do you feel?", kind="likert", scale_max=5, anchors=["Bad", "Good"]),
+                Question(
+                    id="colours",
+                    prompt="Pick one or two",
+                    kind="multi",
+                    options=["red", "green", "blue"],
+                    max_selected=2,
+                ),
+                Question(id="warmth", prompt="How warm is it?", kind="slider", slider_max=10, anchors=["cold", "hot"]),
+                Question(
+                    id="goal", prompt="What is the goal?", kind="choice", options=["catch", "avoid"], correct="catch"
+                ),
+            ],
+            max_attempts=2,
+            comprehension_failed=Outcome(
+                title="Not passed", body="The check was not passed.", completion_code="NOPASS"
+            ),
+        ),
+        EndScene(id="end", completion_code="DONE"),
+    ],
+)
+
+# Catch in one long episode, watched for inactivity: 2 s without a key, then a 3 s warning.
+idle_solo = Experiment(
+    id="e2e-idle-solo",
+    title="Idle",
+    scenes=[
+        GameScene(
+            id="catch",
+            env="mug.demos.catch:make_env",
+            env_kwargs={"max_misses": 1000},
+            key_bindings={"ArrowLeft": 0, "ArrowRight": 2},
+            default_action=1,
+            num_episodes=1,
+            max_steps=3000,
+            inactivity_s=2,
+            inactivity_warning_s=3,
+            inactive=Outcome(title="Game over", body="You stopped playing.", completion_code="IDLE"),
+        ),
+        EndScene(id="end", completion_code="DONE"),
+    ],
+)
+
+# A long match watched for inactivity (the scenario's --idle-slot presses nothing).
+mp_duo_idle = _mp(
+    "e2e-mp-duo-idle",
+    2,
+    NO_STUN,
+    num_episodes=1,
+    max_steps=3000,
+    inactivity_s=3,
+    inactivity_warning_s=2,
+    inactive=Outcome(body="You stopped playing.", completion_code="IDLE"),
+    partner_inactive=Outcome(body="Your partner stopped playing.", completion_code="PIDLE"),
+)

@@ -7,6 +7,7 @@ peer-to-peer links, or in the normal namespace with a TURN relay. Usage:
         [--close-slot K --close-at-frame F] [--block-slot K --block-at-s S --block-ms MS --quiet-s Q]
         [--kill-at-frame F --down-s S] [--reload-slot K --reload-at-frame F]
         [--drop-slot K --drop-at-frame F --drop-s S] [--blackhole-at-frame F --blackhole-s S] [--servers N]
+        [--idle-slot K]
 
 Writes `DIR/result.json`: per participant its final status, phase, completion code and when it got there;
 `close_to_end_s`: for `--close-slot`, seconds from closing that tab to each other page's end scene;
@@ -37,6 +38,8 @@ goes "disconnected"; `result["blackhole"]`: the frame.
 `--servers N` (N >= 2): N server processes serve the experiment, sharing a redis-server and a PostgreSQL
 database that the scenario starts itself (inside the scenario's network namespace, where the servers are);
 participant i opens process i mod N. `result["servers"]`: their URLs.
+
+`--idle-slot K`: the participant in slot K presses nothing at all (for a scene with `inactivity_s`).
 """
 
 from __future__ import annotations
@@ -174,6 +177,7 @@ def run(args: argparse.Namespace, result: dict[str, Any]) -> dict[str, Any]:
             statuses = [status(pg) or {} for pg in pages]
             slots = {st["match"]["slot"]: i for i, st in enumerate(statuses) if st.get("match")}
             blocker = slots.get(args.block_slot) if args.block_slot is not None else None
+            idler = slots.get(args.idle_slot) if args.idle_slot is not None else None
             if blocker is not None:
                 pages[blocker].keyboard.down("ArrowRight")
             closed: int | None = None
@@ -197,6 +201,8 @@ def run(args: argparse.Namespace, result: dict[str, Any]) -> dict[str, Any]:
                         result["block"] = {"slot": args.block_slot, "index": i, "t0_ms": t_busy, "t1_ms": t_free}
                     if blocker is not None and time.monotonic() - t_play < args.quiet_s:
                         continue  # the quiet start: nobody changes keys (the blocked slot holds ArrowRight)
+                    if i == idler:
+                        continue  # this participant presses nothing (GameScene.inactivity_s)
                     if tick % 5 == i % 5:  # change keys now and then, differently per participant
                         key = KEYS[(tick // 5 + i) % len(KEYS)]
                         for k in ("ArrowLeft", "ArrowRight"):
@@ -315,6 +321,7 @@ def main() -> None:
     parser.add_argument("--blackhole-at-frame", type=int, default=None)
     parser.add_argument("--blackhole-s", type=float, default=8.0)
     parser.add_argument("--servers", type=int, default=1)
+    parser.add_argument("--idle-slot", type=int, default=None)
     args = parser.parse_args()
     result: dict[str, Any] = {"players": [], "close_to_end_s": None, "log": []}
     try:

@@ -275,7 +275,7 @@ def test_two_participants_play_a_gymnasium_env_with_a_joint_tuple_action(bundle:
 
 @pytest.mark.netns
 def test_turn_based_aec_players_alternate_and_only_the_acting_one_is_awaited(
-    bundle: BuiltBundle, tmp_path: Path
+    bundle: BuiltBundle, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # "right" (slot 1) holds ArrowRight out of turn while "left", whose turn it is, waits; meanwhile right's
     # page is frozen for 1.5 s. Then both press keys at random until both episodes are won.
@@ -283,7 +283,8 @@ def test_turn_based_aec_players_alternate_and_only_the_acting_one_is_awaited(
     assert [p["code"] for p in result["players"]] == ["DONE"] * 2, result["players"]
     by = steps(tmp_path)
     keyed = [
-        {(r["episode"], r["step"]): (r["frame"], r["obs_checksum"], r["action"]) for r in rows} for rows in by.values()
+        {(r["episode"], r["step"]): (r["frame"], r["obs_checksum"], r["action"], r["turn_fallback"]) for r in rows}
+        for rows in by.values()
     ]
     assert len(keyed) == 2 and keyed[0] == keyed[1], "both peers recorded the same frames, actions, checksums"
     (match,) = table(tmp_path, "matches.csv")
@@ -306,6 +307,10 @@ def test_turn_based_aec_players_alternate_and_only_the_acting_one_is_awaited(
             )
         moves = [agent for agent, action in live if action]
         assert {"left", "right"} <= set(moves) and len(moves) <= 19
+        # a move (1 or 2) was a player's key; a wait (0, the default action) was the one-frame time limit's
+        assert [r["turn_fallback"] for r, (_, action) in zip(ep, turns, strict=True) if action] == ["0"] * len(moves)
+        waits = [r for r, (_, action) in zip(ep, turns, strict=True) if action == 0]
+        assert waits and all(r["turn_fallback"] == "1" for r in waits), "the time limit's waits are marked"
 
     # While right's page was frozen, left (whose turn it was) kept stepping at the frame rate: the game did
     # not wait for the non-acting player's inputs; right stepped the same frames only once it was free.
@@ -314,6 +319,18 @@ def test_turn_based_aec_players_alternate_and_only_the_acting_one_is_awaited(
     left = [r for r in by[pid_of(tmp_path, 1 - block["index"])] if t0 <= float(r["t_client_ms"]) <= t1]
     assert len(left) >= 0.6 * (t1 - t0) / 1000 * 30, (len(left), block)
     assert all(json.loads(r["action"]) == {"left": 0} for r in left), "right's held key was not applied"
+    assert all(r["turn_fallback"] == "1" for r in left), "left pressed nothing: the time limit played each wait"
+
+    # mug replay confirms both browsers' rows, its own turn fallback choosing the time limit's waits again
+    from mug.replay.cli import cli
+
+    monkeypatch.syspath_prepend(str(HERE / "envpkg"))
+    capsys.readouterr()
+    code = cli(["--export", str(tmp_path / "export"), "--experiment", f"{EXPERIMENTS}:mp_turns"])
+    lines = capsys.readouterr().out.splitlines()
+    assert code == 0 and lines[-1].endswith("every step agrees"), lines
+    fell_back = sum(r["turn_fallback"] == "1" for rows in by.values() for r in rows)
+    assert f"steps, {fell_back} by turn fallback) of 2 participants" in lines[-1], lines[-1]
     right = {r["frame"]: float(r["t_client_ms"]) for r in by[pid_of(tmp_path, block["index"])]}
     assert all(right[r["frame"]] >= block["t1_ms"] - 50 for r in left)
 
@@ -403,3 +420,25 @@ def test_members_who_cannot_connect_end_on_the_no_connection_page(bundle: BuiltB
     assert match["end_reason"] == "no_connection"
     outcomes = {(r["outcome"], r["completion_code"]) for r in table(tmp_path, "participants.csv")}
     assert outcomes == {("no_connection", "NOCONN")}
+
+
+@pytest.mark.netns
+def test_an_idle_member_ends_the_match_with_inactive_and_the_partner_with_partner_inactive(
+    bundle: BuiltBundle, tmp_path: Path
+) -> None:
+    result = scenario(netns_prefix(), "mp_duo_idle", 2, bundle.path, tmp_path, "--idle-slot", "1", "--timeout", "60")
+    by_slot = {p["status"]["match"]["slot"]: p for p in result["players"]}
+    idle, partner = by_slot[1], by_slot[0]
+    assert idle["code"] == "IDLE" and "You stopped playing." in idle["text"]
+    assert partner["code"] == "PIDLE" and "Your partner stopped playing." in partner["text"]
+    (match,) = table(tmp_path, "matches.csv")
+    assert match["end_reason"] == "peer_inactive"
+    outcomes = {r["id"]: (r["outcome"], r["completion_code"]) for r in table(tmp_path, "participants.csv")}
+    assert outcomes[pid_of(tmp_path, idle["index"])] == ("inactive", "IDLE")
+    assert outcomes[pid_of(tmp_path, partner["index"])] == ("partner_inactive", "PIDLE")
+    by = steps(tmp_path)
+    for p in (idle, partner):
+        frames = sorted(int(r["frame"]) for r in by[pid_of(tmp_path, p["index"])])
+        assert len(frames) > 90 and frames == list(range(len(frames))), "every confirmed frame is stored"
+    warned = [r for r in table(tmp_path, "events.csv") if r["kind"] == "inactivity_warning"]
+    assert [r["participant_id"] for r in warned] == [pid_of(tmp_path, idle["index"])]

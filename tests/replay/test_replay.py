@@ -83,10 +83,11 @@ def test_single_player_gymnasium_parallel_and_aec_replay_ok(tmp_path: Path, caps
     assert len(lines) == 2 + 2 + 2 + 4 + 1
     assert "participant p_1 scene catch match - episode 0 steps 40 OK" in lines
     assert all(line.endswith(" OK") for line in lines[:-1])
-    assert lines[
-        -1
-    ] == f"replayed 10 episodes ({sum(len(r.rows) for r in study.recordings)} steps) of 2 participants: " + (
-        "every step agrees"
+    steps = sum(len(r.rows) for r in study.recordings)
+    fell_back = sum(1 for r in study.recordings for row in r.rows if row["turn_fallback"])
+    assert fell_back > 0  # tic-tac-toe's 0.1 s turns ran out now and then
+    assert lines[-1] == (
+        f"replayed 10 episodes ({steps} steps, {fell_back} by turn fallback) of 2 participants: every step agrees"
     )
     # one participant, one scene
     code, lines, _ = replay(capsys, "--export", str(out), "--participant", "p_1", "--scene", "ttt")
@@ -96,9 +97,43 @@ def test_single_player_gymnasium_parallel_and_aec_replay_ok(tmp_path: Path, caps
 def test_a_turn_fallback_policy_and_its_timing_replay(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     ttt = tictactoe(turn_fallback=Policy(ref="replay_envs:make_legal_policy"), turn_time_limit_s=0.2)
     rec = play_single(ttt, "p_1", 5, [*CELL_KEYS, None, None, None, None], rng_seed=3)
+    fell_back = [r for r in rec.rows if r["turn_fallback"]]
+    assert fell_back and all(set(r["action"]) == {"player_1"} for r in fell_back), "the time limit played a human"
     _, out = store_and_export(tmp_path, Study(experiment(ttt), [rec]))
+    with (out / "steps_ttt.csv").open(newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert sum(r["turn_fallback"] == "1" for r in rows) == len(fell_back)  # stored and exported
     code, lines, err = replay(capsys, "--export", str(out))
     assert code == 0, (lines, err)
+    assert any(" by turn fallback) OK" in line for line in lines[:-1]), lines
+    assert f"steps, {len(fell_back)} by turn fallback) of 1 participants: every step agrees" in lines[-1]
+    # the replay chooses the fallback's moves again: a fallback row whose move was altered is caught
+    fallback_row = next(i for i, r in enumerate(rows) if r["turn_fallback"] == "1")
+    moved = json.loads(rows[fallback_row]["action"])
+    cell = next(c for c in range(9) if c != moved["player_1"])
+    _tamper(out, "ttt", fallback_row, "action", json.dumps({"player_1": cell}))
+    code, lines, _ = replay(capsys, "--export", str(out))
+    assert code == 1 and f"MISMATCH at step {rows[fallback_row]['step']}" in "\n".join(lines)
+    _tamper(out, "ttt", fallback_row, "action", rows[fallback_row]["action"])
+    # and a move the human made in time, marked as the fallback's, is caught too
+    human = next(
+        i
+        for i, r in enumerate(rows)
+        if i > 0
+        and r["turn_fallback"] == "0"
+        and '"player_1"' in r["action"]
+        and r["frame"] == str(int(rows[i - 1]["frame"]) + 1)
+    )
+    _tamper(out, "ttt", human, "turn_fallback", "1")
+    code, lines, _ = replay(capsys, "--export", str(out))
+    assert code == 1 and f"MISMATCH at step {rows[human]['step']}" in "\n".join(lines), lines
+    # an export of before the column: the recorded moves are played as the human's, and still agree
+    with (out / "steps_ttt.csv").open("w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=[c for c in rows[0] if c != "turn_fallback"], lineterminator="\n")
+        writer.writeheader()
+        writer.writerows({k: v for k, v in r.items() if k != "turn_fallback"} for r in rows)
+    code, lines, err = replay(capsys, "--export", str(out))
+    assert code == 0 and "turn fallback" not in "\n".join(lines), (lines, err)
 
 
 def test_a_match_with_an_ai_slot_and_a_turn_based_match_replay_ok(
@@ -269,7 +304,7 @@ def test_metadata_is_listed_and_reproducible(tmp_path: Path) -> None:
         assert path.read_bytes() == (tmp_path / "b" / path.name).read_bytes(), path.name
     meta = json.loads((tmp_path / "a" / "metadata.json").read_text())
     assert load_experiment_config(meta["experiment"]) == study.experiment
-    assert meta["experiment_ids"] == ["study"] and meta["schema_version"] == 3
+    assert meta["experiment_ids"] == ["study"] and meta["schema_version"] == 4
     assert set(meta["packages"]) == {"gymnasium", "numpy", "pettingzoo"} and all(meta["packages"].values())
     assert meta["bundle"]["bundle_id"] == "b-1" and len(meta["bundle"]["lock_sha256"]) == 64
     with (tmp_path / "a" / "MANIFEST.csv").open(newline="") as f:

@@ -2,16 +2,21 @@
 // The server <-> page protocol (mug/server/wire.py, version 1) and a Connection that speaks it.
 
 /**
- * @typedef {{ok: false, error: {code: string, message: string}}} AckError
+ * @typedef {{ok: false, error: {code: string, message: string} & Object<string, unknown>}} AckError
+ *   `error` may carry more for the page to act on, e.g. `wrong_answers` {wrong: [question id], attempt,
+ *   attempts_left: number|null}
  * @typedef {{id: string, kind: "static", title: string, body_html: string, button_label: string,
  *   questions: Question[], consent?: boolean, decline_label?: string}} StaticSpec
- * @typedef {{id: string, prompt: string, kind: "text"|"choice"|"scale"|"number", options: string[],
- *   scale_min: number, scale_max: number, required: boolean}} Question
+ * @typedef {{id: string, prompt: string, kind: "text"|"choice"|"scale"|"number"|"likert"|"multi"|"slider",
+ *   options: string[], scale_min: number, scale_max: number, anchors: string[], min_selected: number,
+ *   max_selected: number|null, slider_min: number, slider_max: number, slider_step: number, slider_start: number,
+ *   required: boolean, check: boolean}} Question  `check`: a comprehension check (the server knows its answer)
  * @typedef {{id: string, kind: "game", title: string, instructions_html: string, env: string,
  *   env_kwargs: Object<string, unknown>, agents: Object<string, "human"|{ref: string, kwargs: Object<string, unknown>}>,
  *   key_bindings: Object<string, unknown>, default_action: unknown, input_mode: "held"|"press", fps: number,
  *   num_episodes: number, max_steps: number|null, canvas_width: number, canvas_height: number,
- *   show_score: boolean, seed: number, connect_timeout_s: number, reconnect_grace_s: number, turn?: {time_limit_s: number, fallback: any}|null,
+ *   show_score: boolean, seed: number, connect_timeout_s: number, reconnect_grace_s: number,
+ *   inactivity_s?: number|null, inactivity_warning_s?: number, turn?: {time_limit_s: number, fallback: any}|null,
  *   pygame_stub?: boolean, pointer?: PointerSpec|null, assets?: Object<string, string>}} GameSpec
  *   `assets`: the scene's files (mug/server/assets.py), name -> content-versioned URL
  *   `agents` keys are agent labels (mug/client/agents.py: an int id 0 is "0", a str id "0" is '"0"')
@@ -71,6 +76,7 @@
  *   lobby_leave: {data: {scene_id: string}, ack: OkAck},
  *   signal: {data: {to: number, kind: SignalRelay["kind"], data: unknown}, ack: OkAck},
  *   match_report: {data: {match_id: string, kind: MatchReportKind, data: Object<string, unknown>}, ack: OkAck},
+ *   inactive: {data: {scene_id: string}, ack: AdvanceAck},
  * }} Requests  every event the page emits: its payload (without `v`) and its ok-true acknowledgement
  * @typedef {keyof Requests} RequestName
  * @typedef {"links"|"summary"|"finished"|"peer_gone"|"pause"|"resumed"|"status"} MatchReportKind
@@ -81,10 +87,12 @@ export const PROTOCOL_VERSION = 1;
 
 /** The server refused a message; `code` is machine-readable (e.g. "second_tab", "wrong_scene"). */
 export class WireError extends Error {
-  /** @param {string} code @param {string} message */
-  constructor(code, message) {
+  /** @param {string} code @param {string} message @param {Object<string, unknown>} [details] */
+  constructor(code, message, details = {}) {
     super(message);
     this.code = code;
+    /** more for the page to act on (e.g. `wrong`: the comprehension checks answered wrong) */
+    this.details = details;
   }
 }
 
@@ -144,7 +152,7 @@ export class Connection {
     const ack = await this.socket.timeout(timeoutMs).emitWithAck(event, { v: PROTOCOL_VERSION, ...data });
     if (isOk(ack)) return /** @type {Requests[E]["ack"]} the rest of an ok ack is the server's (wire.py) */ (ack);
     const error = isAckError(ack) ? ack.error : { code: "bad_ack", message: "the server sent no answer" };
-    throw new WireError(error.code, error.message);
+    throw new WireError(error.code, error.message, error);
   }
 
   /**

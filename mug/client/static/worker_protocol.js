@@ -91,7 +91,7 @@ export const WORKER_PROTOCOL_VERSION = 3;
  *   the draw list of mug/rendering/surface.py (its docstring is the format); the renderer skips other ops
  * @typedef {{episode: number, step: number, agent: string, action: unknown, reward: unknown, terminated: boolean,
  *   truncated: boolean, info: unknown, obs_checksum: string|null, episode_seed: number|null, t_ms: number,
- *   frame: number|null, match_id?: string|null}} StepRow  mug.server.wire.StepRow
+ *   frame: number|null, turn_fallback: boolean, match_id?: string|null}} StepRow  mug.server.wire.StepRow
  * @typedef {Uint8ClampedArray<ArrayBuffer>} Pixels  RGBA, row by row, of a RenderPayload of kind "rgb"
  * @typedef {"synchronizing"|"running"|"pause"|"finished"|"done"|"peer_gone"} MatchState  mug.client.match
  * @typedef {{agent: string, yours: boolean, human: boolean, seconds_left: number|null}} TurnInfo

@@ -3,6 +3,7 @@
 
 import { h } from "../dom.js";
 import { Keyboard, Pointer } from "../input.js";
+import { watchInactivity } from "../inactivity.js";
 import { formatScore, gameLayout, showTurn, waitForRuntime } from "./game_view.js";
 import { matchScene } from "./match.js";
 
@@ -31,9 +32,18 @@ export async function gameScene(scene, ctx, resume) {
 
   // Rows still in the outbox count as played: they reach the server before this scene's new rows.
   const first = Math.max(resume.episode ?? 0, outbox.lastEpisode(scene.id) + 1);
-  if (first < scene.num_episodes) await play(scene, ctx, renderer, first, { score, episodeText, stepText, turn, panel });
+  let ended = "played";
+  if (first < scene.num_episodes) {
+    ended = await play(scene, ctx, renderer, first, { score, episodeText, stepText, turn, panel });
+  }
+  status.setPhase("saving");
   panel.replaceChildren(h("p", { class: "mug-saving", text: "Saving your game..." }));
   await outbox.flush();
+  if (ended === "inactive") {
+    // the warning went unanswered: the server ends this participant on the scene's `inactive` outcome page
+    const ack = await ctx.conn.request("inactive", { scene_id: scene.id });
+    return ack.scene;
+  }
   return ctx.advance(scene.id, {});
 }
 
@@ -50,6 +60,7 @@ export function isMultiplayer(scene) {
  * @param {number} first
  * @param {{score: HTMLElement, episodeText: HTMLElement, stepText: HTMLElement, turn: HTMLElement,
  *   panel: HTMLElement}} ui
+ * @returns {Promise<"played"|"inactive">} every episode played, or the inactivity warning went unanswered
  */
 async function play(scene, ctx, renderer, first, ui) {
   const { status, outbox, runtime } = ctx;
@@ -73,6 +84,9 @@ async function play(scene, ctx, renderer, first, ui) {
     if (f.episode_done) episodeOver(f);
   });
   const offError = worker.on("error", (msg) => crashed(msg.error));
+  const watch = watchInactivity(scene, ctx);
+  /** @type {Promise<"inactive">} never resolves without a watcher */
+  const inactive = watch ? watch.fired.then(() => /** @type {"inactive"} */ ("inactive")) : new Promise(() => {});
   try {
     let episode = first;
     for (;;) {
@@ -85,16 +99,20 @@ async function play(scene, ctx, renderer, first, ui) {
       ctx.report("episode_start", { episode, seed: scene.seed });
       if (episode === first) await worker.call("start", { scene, seed: scene.seed, first_episode: first });
       else await worker.call("next_episode");
-      const last = /** @type {FrameInfo} */ (await done);
+      const last = await Promise.race([done, inactive]);
+      if (last === "inactive") return "inactive";
       ctx.report("episode_end", { episode, score: last.score, steps: last.step });
       outbox.cut(); // an episode's rows go out as soon as it ends
       if (last.scene_done) break;
       status.setPhase("between_episodes");
-      await pressContinue(ui.panel, "Continue",
-        `Episode ${episode + 1} of ${scene.num_episodes} done. Press Space or the button to continue.`, true);
+      const next = await Promise.race([inactive, pressContinue(ui.panel, "Continue",
+        `Episode ${episode + 1} of ${scene.num_episodes} done. Press Space or the button to continue.`, true)]);
+      if (next === "inactive") return "inactive";
       episode += 1;
     }
+    return "played";
   } finally {
+    watch?.stop();
     offFrame();
     offError();
     keyboard.detach();

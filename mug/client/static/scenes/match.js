@@ -17,6 +17,7 @@
 
 import { h } from "../dom.js";
 import { Keyboard, Pointer } from "../input.js";
+import { watchInactivity } from "../inactivity.js";
 import { Mesh } from "../transport.js";
 import { waitForMatch } from "./lobby.js";
 import { formatScore, gameLayout, showTurn, waitForRuntime } from "./game_view.js";
@@ -25,7 +26,7 @@ import { formatScore, gameLayout, showTurn, waitForRuntime } from "./game_view.j
 /** @typedef {import("../wire.js").SceneSpec} SceneSpec */
 /** @typedef {import("../flow.js").Context} Context */
 /** @typedef {import("./lobby.js").MatchStart} MatchStart */
-/** @typedef {{kind: "finished"}|{kind: "ended", scene: SceneSpec|null}|{kind: "lost", reason: string}} MatchResult */
+/** @typedef {{kind: "finished"}|{kind: "ended", scene: SceneSpec|null}|{kind: "lost", reason: string}|{kind: "inactive"}} MatchResult */
 
 const MATCH_END_WAIT_MS = 5000; // after we report a lost peer, the server's match_end should follow at once
 const LINGER_WAIT_MS = 4000; // after the last frame, waiting for the peers to get there too (worker "done")
@@ -93,6 +94,8 @@ async function playMatch(scene, ctx, ui, start, early) {
   /** @type {() => void} */
   let lingerDone = () => {};
   const lingered = new Promise((resolve) => (lingerDone = () => resolve(undefined)));
+  /** @type {{watch: import("../inactivity.js").InactivityWatch|null}} armed once the game runs */
+  const idle = { watch: null };
 
   const mesh = new Mesh({
     matchId: start.match_id, slot: start.slot, members: start.members, ice: start.ice, rejoin: start.rejoin,
@@ -180,6 +183,10 @@ async function playMatch(scene, ctx, ui, start, early) {
         if (e.kind === "ready") {
           status.setPhase("playing");
           ui.panel.replaceChildren();
+          if (!idle.watch && !over) {
+            idle.watch = watchInactivity(scene, ctx);
+            idle.watch?.fired.then(() => settle({ kind: "inactive" }));
+          }
         } else if (e.kind === "replayed") {
           match.replayed = e.frames;
           match.resumed_at = Date.now();
@@ -254,11 +261,25 @@ async function playMatch(scene, ctx, ui, start, early) {
       settle({ kind: "lost", reason: start.rejoin ? "rejoin_failed" : "connect_failed" });
     }
     const result = await outcome;
+    idle.watch?.stop();
     away.clear();
     showAway();
     clearInterval(statsTimer);
     clearInterval(statusTimer);
     keyboard.detach();
+    if (result.kind === "inactive") {
+      // the warning went unanswered: the server ends the match (the others get `partner_inactive`) and this
+      // participant ends on the scene's `inactive` page; the records played so far are kept
+      match.state = "ended";
+      status.setPhase("saving");
+      ui.panel.replaceChildren(h("p", { class: "mug-saving", text: "Saving your game..." }));
+      const ack = await conn.request("inactive", { scene_id: scene.id });
+      await worker.call("stop").catch(() => {});
+      await refreshStats().catch(() => {});
+      await report("summary", summary(match, lastFrame));
+      await outbox.flush();
+      return ack.scene;
+    }
     if (result.kind === "finished") {
       status.setPhase("saving");
       ui.panel.replaceChildren(h("p", { class: "mug-saving", text: "Saving your game..." }));
@@ -290,6 +311,7 @@ async function playMatch(scene, ctx, ui, start, early) {
     location.reload(); // no match_end reached us: the server knows where this participant is now
     return new Promise(() => {});
   } finally {
+    idle.watch?.stop();
     if (awayTimer !== null) clearInterval(awayTimer);
     clearInterval(statsTimer);
     clearInterval(statusTimer);

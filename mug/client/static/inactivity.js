@@ -1,0 +1,100 @@
+// @ts-check
+// Inactivity in a game scene (GameScene.inactivity_s): no key press or click for `inactivity_s` seconds (a
+// hidden tab gets none, so it counts as idle) shows a warning with a countdown of `inactivity_warning_s`; a key
+// press or click dismisses it, and when it runs out the watcher fires (the scene then tells the server, which
+// ends the participant on the scene's `inactive` outcome; see mug/server/multiplayer.py, `inactive`).
+//
+// A hidden tab's timers are throttled (to about once a second, and much less after minutes hidden), so every
+// decision compares wall-clock times instead of counting ticks, and a tab shown again is checked at once.
+
+import { h } from "./dom.js";
+
+const TICK_MS = 250;
+
+export class InactivityWatch {
+  /**
+   * @param {{limitS: number, warningS: number, root: HTMLElement, report: (kind: string, data: Object<string, any>) => void}} opts
+   *   `report`: stores a bookkeeping event (the warning shown, dismissed)
+   */
+  constructor(opts) {
+    this.limitMs = opts.limitS * 1000;
+    this.warningMs = opts.warningS * 1000;
+    this.root = opts.root;
+    this.report = opts.report;
+    this.lastInput = Date.now();
+    /** @type {number|null} when the warning appeared (Date.now() ms) */
+    this.warnedAt = null;
+    /** @type {HTMLElement|null} */
+    this.dialog = null;
+    /** @type {HTMLElement|null} */
+    this.countdown = null;
+    /** @type {() => void} */
+    this.resolveFired = () => {};
+    /** Resolves once the warning ran out unanswered. */
+    this.fired = new Promise((resolve) => (this.resolveFired = () => resolve(undefined)));
+    this.stopped = false;
+    this.onInput = () => this.input();
+    this.onVisibility = () => this.tick();
+    window.addEventListener("keydown", this.onInput, true);
+    window.addEventListener("pointerdown", this.onInput, true);
+    document.addEventListener("visibilitychange", this.onVisibility);
+    this.timer = setInterval(() => this.tick(), TICK_MS);
+  }
+
+  /** A key press or click: the participant is here (a hidden tab receives none). */
+  input() {
+    if (document.hidden || this.stopped) return;
+    this.lastInput = Date.now();
+    if (this.warnedAt !== null) {
+      this.report("inactivity_dismissed", { warned_ms: Date.now() - this.warnedAt });
+      this.warnedAt = null;
+      this.dialog?.remove();
+      this.dialog = this.countdown = null;
+    }
+  }
+
+  tick() {
+    if (this.stopped) return;
+    const now = Date.now();
+    if (this.warnedAt === null && now - this.lastInput >= this.limitMs) {
+      // a participant who sees the page gets the whole countdown; a hidden tab's throttled timer may notice
+      // the limit late, so there the countdown started when the limit passed
+      this.warnedAt = document.hidden ? Math.max(this.lastInput + this.limitMs, now - this.warningMs) : now;
+      this.report("inactivity_warning", { idle_ms: now - this.lastInput, hidden: document.hidden });
+      this.countdown = h("strong", { "data-testid": "mug-inactivity-left" });
+      this.dialog = h("div", { class: "mug-inactivity", role: "alertdialog", "data-testid": "mug-inactivity" },
+        h("div", {}, h("p", { text: "Are you still there?" }),
+          h("p", {}, "Press any key or click within ", this.countdown, " to go on playing.")));
+      this.root.append(this.dialog);
+    }
+    if (this.warnedAt === null || !this.countdown) return;
+    const left = this.warnedAt + this.warningMs - now;
+    this.countdown.textContent = `${Math.max(0, Math.ceil(left / 1000))} s`;
+    if (left <= 0) {
+      this.stop();
+      this.resolveFired();
+    }
+  }
+
+  /** Stop watching (the scene ended); the warning, if shown, goes. */
+  stop() {
+    this.stopped = true;
+    clearInterval(this.timer);
+    window.removeEventListener("keydown", this.onInput, true);
+    window.removeEventListener("pointerdown", this.onInput, true);
+    document.removeEventListener("visibilitychange", this.onVisibility);
+    this.dialog?.remove();
+  }
+}
+
+/**
+ * A watcher for a game scene that asks for one, else null.
+ * @param {import("./wire.js").GameSpec} scene
+ * @param {import("./flow.js").Context} ctx
+ * @returns {InactivityWatch|null}
+ */
+export function watchInactivity(scene, ctx) {
+  if (!scene.inactivity_s) return null;
+  return new InactivityWatch({ limitS: scene.inactivity_s, warningS: scene.inactivity_warning_s ?? 10,
+    root: ctx.root, report: ctx.report });
+}
