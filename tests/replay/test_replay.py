@@ -269,7 +269,7 @@ def test_metadata_is_listed_and_reproducible(tmp_path: Path) -> None:
         assert path.read_bytes() == (tmp_path / "b" / path.name).read_bytes(), path.name
     meta = json.loads((tmp_path / "a" / "metadata.json").read_text())
     assert load_experiment_config(meta["experiment"]) == study.experiment
-    assert meta["experiment_ids"] == ["study"] and meta["schema_version"] == 3
+    assert meta["experiment_ids"] == ["study"] and meta["schema_version"] == 4
     assert set(meta["packages"]) == {"gymnasium", "numpy", "pettingzoo"} and all(meta["packages"].values())
     assert meta["bundle"]["bundle_id"] == "b-1" and len(meta["bundle"]["lock_sha256"]) == 64
     with (tmp_path / "a" / "MANIFEST.csv").open(newline="") as f:

@@ -83,14 +83,14 @@ async def test_a_database_of_another_schema_is_refused_with_a_message(tmp_path: 
     db = tmp_path / "old.sqlite3"
     with sqlite3.connect(db) as conn:  # the layout of MUG 0.1's first schema: no version table
         conn.execute("create table participants (id varchar(32) primary key)")
-    with pytest.raises(StoreError, match="schema version 1; this MUG writes version 3"):
+    with pytest.raises(StoreError, match="schema version 1; this MUG writes version 4"):
         await Store.open(f"sqlite:///{db}")
     v2 = tmp_path / "v2.sqlite3"
     with sqlite3.connect(v2) as conn:  # schema 2: no conditions or scene orders
         conn.execute("create table participants (id varchar(32) primary key)")
         conn.execute("create table mug_schema (version integer primary key)")
         conn.execute("insert into mug_schema values (2)")
-    with pytest.raises(StoreError, match="schema version 2; this MUG writes version 3"):
+    with pytest.raises(StoreError, match="schema version 2; this MUG writes version 4"):
         await Store.open(f"sqlite:///{v2}")
     store = await Store.open(f"sqlite:///{tmp_path / 'new.sqlite3'}")  # a new database is set up
     await store.close()
