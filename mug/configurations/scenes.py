@@ -224,6 +224,12 @@ class Lobby(BaseModel):
     slot down from their last match: the two members of a pair swap roles; a new group takes arrival order),
     or `"balanced"` (the order in which each member has had each slot least often so far, over every match
     of the experiment; ties alternate from match to match).
+
+    `max_rtt_ms`: the server measures each participant's round trip to it as they enter the lobby (the median
+    of 3 pings their page answers), and strangers are grouped only when, for every two of them, the two
+    round trips add up to at most `max_rtt_ms`. This is what their link would take through a relay at the
+    server, not a measurement between the peers (a direct link is usually shorter). Someone who does not fit
+    anyone waits, until `timeout_s`; kept groups are not held to it.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -238,6 +244,7 @@ class Lobby(BaseModel):
     )
     keep_group: bool = False
     slots: Literal["arrival", "balanced", "rotate"] = "arrival"
+    max_rtt_ms: float | None = Field(default=None, gt=0, le=5000)
 
     @model_validator(mode="after")
     def _check_slots(self) -> Self:

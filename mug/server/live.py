@@ -45,12 +45,14 @@ CommandHandler = Callable[[Command], Awaitable[None]]
 @dataclass(frozen=True, slots=True)
 class LobbyRules:
     """One game scene's lobby: how many play together, how long one may wait (None: for ever), and how
-    members get their slots (`mug.server.lobby.SlotRule`)."""
+    members get their slots (`mug.server.lobby.SlotRule`), and the most two strangers' round trips to the
+    server may add up to (None: no limit)."""
 
     scene_id: str
     group_size: int
     timeout_s: float | None
     slots: SlotRule = "arrival"
+    max_rtt_ms: float | None = None
 
 
 class LiveState(Protocol):
@@ -75,10 +77,17 @@ class LiveState(Protocol):
         ...
 
     async def lobby_join(
-        self, rules: LobbyRules, pid: str, now: float, since: float | None, group: Group | None = None
+        self,
+        rules: LobbyRules,
+        pid: str,
+        now: float,
+        since: float | None,
+        group: Group | None = None,
+        rtt_ms: float | None = None,
     ) -> list[Notice]:
-        """`LobbyQueue.join` on the shared queue (with `group`, waiting for that kept group); a formed match is
-        registered with it, with its members' groups and slot counts."""
+        """`LobbyQueue.join` on the shared queue (with `group`, waiting for that kept group; `rtt_ms`, their
+        round trip to the server); a formed match is registered with it, with its members' groups and slot
+        counts."""
         ...
 
     async def lobby_leave(self, rules: LobbyRules, pid: str, now: float) -> list[Notice]:
@@ -206,7 +215,15 @@ class LocalState:
     def _queue(self, rules: LobbyRules) -> LobbyQueue:
         queue = self.queues.get(rules.scene_id)
         if queue is None:
-            queue = LobbyQueue(rules.scene_id, rules.group_size, rules.timeout_s, self.matches, rules.slots, self.slots)
+            queue = LobbyQueue(
+                rules.scene_id,
+                rules.group_size,
+                rules.timeout_s,
+                self.matches,
+                rules.slots,
+                self.slots,
+                max_rtt_ms=rules.max_rtt_ms,
+            )
             self.queues[rules.scene_id] = queue
         return queue
 
@@ -221,9 +238,15 @@ class LocalState:
         return pid in self._queue(rules)
 
     async def lobby_join(
-        self, rules: LobbyRules, pid: str, now: float, since: float | None, group: Group | None = None
+        self,
+        rules: LobbyRules,
+        pid: str,
+        now: float,
+        since: float | None,
+        group: Group | None = None,
+        rtt_ms: float | None = None,
     ) -> list[Notice]:
-        return self._formed(self._queue(rules).join(pid, now, since=since, group=group))
+        return self._formed(self._queue(rules).join(pid, now, since=since, group=group, rtt_ms=rtt_ms))
 
     async def lobby_leave(self, rules: LobbyRules, pid: str, now: float) -> list[Notice]:
         return self._queue(rules).leave(pid, now)

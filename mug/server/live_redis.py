@@ -6,6 +6,7 @@ Every key starts with `mug:<experiment id>:` so experiments can share one Redis:
 | --- | --- | --- |
 | `lobby:<scene>` | hash | participant -> when they started waiting (`repr` of a float, seconds since the epoch) |
 | `keep:<scene>` | hash | participant waiting in `lobby:<scene>` for a kept group -> that group as JSON: id, members |
+| `rtt:<scene>` | hash | participant waiting in `lobby:<scene>` -> their round trip to the server in ms (`max_rtt_ms`) |
 | `formed:<scene>` | string | how many matches the lobby formed (`"balanced"` slots break ties with it) |
 | `match:<id>` | string | a match as JSON: id, scene_id, members (slot order), seed, created_at, group_id |
 | `group:<pid>` | string | the group of the participant's latest match as JSON: id, members (slot order) |
@@ -244,9 +245,18 @@ class RedisState:
         return bool(await self.redis.hexists(self._k("lobby", rules.scene_id), pid))
 
     async def lobby_join(
-        self, rules: LobbyRules, pid: str, now: float, since: float | None, group: Group | None = None
+        self,
+        rules: LobbyRules,
+        pid: str,
+        now: float,
+        since: float | None,
+        group: Group | None = None,
+        rtt_ms: float | None = None,
     ) -> list[Notice]:
-        return await self._lobby(rules, lambda queue: queue.join(pid, now, since=since, group=group), joining=pid)
+        def join(queue: LobbyQueue) -> list[Notice]:
+            return queue.join(pid, now, since=since, group=group, rtt_ms=rtt_ms)
+
+        return await self._lobby(rules, join, joining=pid)
 
     async def lobby_leave(self, rules: LobbyRules, pid: str, now: float) -> list[Notice]:
         return await self._lobby(rules, lambda queue: queue.leave(pid, now))
@@ -270,11 +280,11 @@ class RedisState:
     async def _lobby(
         self, rules: LobbyRules, change: Callable[[LobbyQueue], list[Notice]], joining: str | None = None
     ) -> list[Notice]:
-        key, keep, formed_key = (self._k(kind, rules.scene_id) for kind in ("lobby", "keep", "formed"))
+        key, keep, rtt, formed_key = (self._k(kind, rules.scene_id) for kind in ("lobby", "keep", "rtt", "formed"))
         async with self.redis.pipeline(transaction=True) as pipe:
             while True:
                 try:
-                    watched = [key, keep, formed_key] + ([] if joining is None else [self._k("member", joining)])
+                    watched = [key, keep, rtt, formed_key] + ([] if joining is None else [self._k("member", joining)])
                     await pipe.watch(*watched)
                     if joining is not None and await self._in_live_match(pipe, joining):
                         raise LobbyError(
@@ -282,6 +292,7 @@ class RedisState:
                         )
                     stored: dict[str, str] = await pipe.hgetall(key)
                     kept = {p: _group_from(g) for p, g in (await pipe.hgetall(keep)).items()}
+                    rtts = {p: float(ms) for p, ms in (await pipe.hgetall(rtt)).items()}
                     counts: dict[str, dict[int, int]] = {}
                     if rules.slots == "balanced":
                         pids = [*stored, *([joining] if joining is not None else [])]
@@ -295,9 +306,10 @@ class RedisState:
                         slots=rules.slots,
                         slot_counts=counts,
                         formed=int(await pipe.get(formed_key) or 0),
+                        max_rtt_ms=rules.max_rtt_ms,
                     )
                     for waiting, joined in sorted(stored.items(), key=lambda item: (float(item[1]), item[0])):
-                        queue.join(waiting, float(joined), group=kept.get(waiting))
+                        queue.put(waiting, float(joined), kept.get(waiting), rtts.get(waiting))
                     before = (queue.waits, queue.kept)
                     notices = change(queue)
                     after = queue.waits
@@ -305,7 +317,9 @@ class RedisState:
                     if (after, queue.kept) == before and not formed:
                         return notices
                     pipe.multi()
-                    pipe.delete(key, keep)
+                    pipe.delete(key, keep, rtt)
+                    if queue.rtts:
+                        pipe.hset(rtt, mapping={p: repr(ms) for p, ms in queue.rtts.items()})
                     if after:
                         pipe.hset(key, mapping={p: repr(t) for p, t in after.items()})
                     if queue.kept:

@@ -17,6 +17,13 @@ Rules:
   least often so far (`SlotCounts`, over every match the counts have seen), ties broken by the number of
   matches this queue has formed, so that among strangers with no history the first to arrive does not always
   get slot 0.
+- Round trips (`max_rtt_ms`): each stranger comes with their round trip to the server (`join(..., rtt_ms=)`,
+  measured by the server before they join), and strangers group only when, for every two of them, the sum
+  of their round trips is at most `max_rtt_ms` (what a relay at the server would give them; a direct link
+  is usually shorter). The group is chosen greedily in arrival order from the newcomer (exact for pairs);
+  someone whose round trip is unknown groups with nobody and waits for their timeout. Those who do not fit
+  wait, so more than `group_size` strangers may wait. Kept groups ignore the limit (they have played
+  together already).
 - Joining twice raises `LobbyError("already_waiting")` (the page asked twice; refusing is clearer than a
   silent no-op). Leaving when not waiting is a no-op (a disconnect handler may call it blindly).
 - `tick(now)` times out everyone who has waited `timeout_s` or longer. Pass one clock to every call (wall
@@ -309,6 +316,7 @@ class LobbyQueue:
         slot_counts: for `"balanced"`: how often each participant had each slot; updated as matches form (share
             one mapping between the queues of an experiment to count over all its scenes).
         formed: matches this queue formed before (for `"balanced"`'s ties; counted on as matches form).
+        max_rtt_ms: the most the round trips of two strangers to the server may add up to; None: no limit.
     """
 
     scene_id: str
@@ -318,14 +326,20 @@ class LobbyQueue:
     slots: SlotRule = "arrival"
     slot_counts: SlotCounts = field(default_factory=dict)
     formed: int = 0
+    max_rtt_ms: float | None = None
     _waiting: OrderedDict[str, float] = field(default_factory=OrderedDict, init=False, repr=False)
     _kept: dict[str, Group] = field(default_factory=dict, init=False, repr=False)
+    _rtt: dict[str, float] = field(default_factory=dict, init=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.group_size < 1:
             raise ValueError(f"LobbyQueue {self.scene_id!r}: group_size must be >= 1, got {self.group_size}")
         if self.timeout_s is not None and self.timeout_s <= 0:
             raise ValueError(f"LobbyQueue {self.scene_id!r}: timeout_s must be positive or None, got {self.timeout_s}")
+        if self.max_rtt_ms is not None and self.max_rtt_ms <= 0:
+            raise ValueError(
+                f"LobbyQueue {self.scene_id!r}: max_rtt_ms must be positive or None, got {self.max_rtt_ms}"
+            )
         if self.slots not in SLOT_RULES:
             raise ValueError(
                 f"LobbyQueue {self.scene_id!r}: slots must be one of {', '.join(SLOT_RULES)}, got {self.slots!r}"
@@ -341,6 +355,11 @@ class LobbyQueue:
         """Participants waiting and when each started waiting, in join order (to store the queue elsewhere and
         rebuild it with `join(pid, joined, group=kept.get(pid))` in that order)."""
         return dict(self._waiting)
+
+    @property
+    def rtts(self) -> dict[str, float]:
+        """The round trips of those waiting who came with one (ms)."""
+        return dict(self._rtt)
 
     @property
     def kept(self) -> dict[str, Group]:
@@ -365,7 +384,12 @@ class LobbyQueue:
         return [p for p in self._waiting if (self._kept[p].id if p in self._kept else None) == gid]
 
     def join(
-        self, participant_id: str, now: float, since: float | None = None, group: Group | None = None
+        self,
+        participant_id: str,
+        now: float,
+        since: float | None = None,
+        group: Group | None = None,
+        rtt_ms: float | None = None,
     ) -> list[Notice]:
         """Add a participant to the queue.
 
@@ -376,6 +400,7 @@ class LobbyQueue:
                 restart and keep their place in time: their timeout is not reset).
             group: the kept group they wait for (they must be one of its `group_size` members), or None to be
                 grouped with whoever comes.
+            rtt_ms: their round trip to the server, for `max_rtt_ms` (None: not measured).
 
         Returns:
             `[Matched]` when their arrival completes a group, else `[Waiting]` for everyone waiting with them.
@@ -396,18 +421,40 @@ class LobbyQueue:
                 f"LobbyQueue {self.scene_id!r}: {participant_id!r} cannot wait for group {group.id!r} "
                 f"({len(group.members)} members, needs {self.group_size} including them)"
             )
-        joined = now if since is None else min(since, now)
+        self.put(participant_id, now if since is None else min(since, now), group, rtt_ms)
+        section = self._section(group)
+        members = section[: self.group_size] if group is not None else self._fitting(participant_id, section)
+        if len(members) < self.group_size:
+            return [self._waiting_notice(section)]
+        return [self._form(tuple(members), now, group)]
+
+    def put(self, participant_id: str, joined: float, group: Group | None = None, rtt_ms: float | None = None) -> None:
+        """Put a participant back in the queue as they waited (since `joined`), forming nothing: to rebuild a
+        queue stored elsewhere from `waits`, `kept` and `rtts`."""
         last = next(reversed(self._waiting.values()), None)
         self._waiting[participant_id] = joined
         if group is not None:
             self._kept[participant_id] = group
+        if rtt_ms is not None:
+            self._rtt[participant_id] = rtt_ms
         if last is not None and joined < last:
             # keep join order = deadline order (`tick` stops at the first participant not yet due)
             self._waiting = OrderedDict(sorted(self._waiting.items(), key=lambda item: item[1]))
-        section = self._section(group)
-        if len(section) < self.group_size:
-            return [self._waiting_notice(section)]
-        return [self._form(tuple(section[: self.group_size]), now, group)]
+
+    def _fitting(self, anchor: str, strangers: list[str]) -> list[str]:
+        # up to group_size strangers with `anchor`, in arrival order, every two within max_rtt_ms together
+        if self.max_rtt_ms is None:
+            return strangers[: self.group_size]
+        limit, rtt = self.max_rtt_ms, self._rtt
+        if anchor not in rtt:
+            return [anchor]
+        chosen = [anchor]
+        for pid in strangers:
+            if len(chosen) == self.group_size:
+                break
+            if pid != anchor and pid in rtt and all(rtt[pid] + rtt[q] <= limit for q in chosen):
+                chosen.append(pid)
+        return [pid for pid in strangers if pid in chosen]
 
     def form_partial(self, now: float) -> list[Notice]:
         """Start a match now with those waiting with the first to have joined, fewer than `group_size` (for a
@@ -416,12 +463,15 @@ class LobbyQueue:
             return []
         first = next(iter(self._waiting))
         group = self._kept.get(first)
-        return [self._form(tuple(self._section(group)), now, group, partial=True)]
+        section = self._section(group)
+        members = section if group is not None else self._fitting(first, section)
+        return [self._form(tuple(members), now, group, partial=True)]
 
     def _form(self, members: tuple[str, ...], now: float, group: Group | None, partial: bool = False) -> Matched:
         for pid in members:
             del self._waiting[pid]
             self._kept.pop(pid, None)
+            self._rtt.pop(pid, None)
         order = assign_slots(members, self.slots, self.slot_counts, group, self.formed)
         match_id = secrets.token_urlsafe(MATCH_ID_BYTES)
         match = Match(
@@ -449,6 +499,7 @@ class LobbyQueue:
         """
         if self._waiting.pop(participant_id, None) is None:
             return []
+        self._rtt.pop(participant_id, None)
         section = self._section(self._kept.pop(participant_id, None))
         return [self._waiting_notice(section)] if section else []
 
@@ -465,8 +516,9 @@ class LobbyQueue:
             return []
         notices: list[Notice] = []
         strangers = self._section(None)
-        if len(strangers) >= self.group_size:
-            notices.append(self._form(tuple(strangers[: self.group_size]), now, None))
+        members = self._fitting(participant_id, strangers)
+        if len(members) >= self.group_size:
+            notices.append(self._form(tuple(members), now, None))
         else:
             notices.append(self._waiting_notice(strangers))
         rest = self._section(group)
@@ -490,6 +542,7 @@ class LobbyQueue:
             if joined + self.timeout_s > now:
                 break
             del self._waiting[pid]
+            self._rtt.pop(pid, None)
             group = self._kept.pop(pid, None)
             touched[None if group is None else group.id] = group
             notices.append(TimedOut(self.scene_id, pid, now - joined))
@@ -501,4 +554,5 @@ class LobbyQueue:
 
     def _waiting_notice(self, section: list[str]) -> Waiting:
         waiting = tuple(section)
-        return Waiting(self.scene_id, waiting, waiting, self.group_size - len(waiting))
+        # more than a group may wait when round trips keep them apart: someone waiting always needs one more
+        return Waiting(self.scene_id, waiting, waiting, max(1, self.group_size - len(waiting)))

@@ -104,7 +104,7 @@ class Multiplayer:
         # lobby queues, matches, finishers and absences: this process's own, or shared with others
         self.live: LiveState = live or LocalState()
         self.lobbies = {
-            s.id: LobbyRules(s.id, len(s.human_agents), s.lobby.timeout_s, s.lobby.slots)
+            s.id: LobbyRules(s.id, len(s.human_agents), s.lobby.timeout_s, s.lobby.slots, s.lobby.max_rtt_ms)
             for s in experiment.game_scenes
             if s.multiplayer
         }
@@ -169,8 +169,14 @@ class Multiplayer:
 
     # page events
 
-    async def join(self, sid: str, msg: LobbyJoin) -> dict[str, Any]:
-        """Put a participant who is in a multiplayer scene (with its runtime ready) in that scene's lobby."""
+    def max_rtt_ms(self, scene_id: str) -> float | None:
+        """The lobby's limit on two strangers' round trips to the server (`Lobby.max_rtt_ms`), or None."""
+        lobby = self.lobbies.get(scene_id)
+        return None if lobby is None else lobby.max_rtt_ms
+
+    async def join(self, sid: str, msg: LobbyJoin, rtt_ms: float | None = None) -> dict[str, Any]:
+        """Put a participant who is in a multiplayer scene (with its runtime ready) in that scene's lobby, with
+        their round trip to the server (`rtt_ms`, measured for a lobby with `max_rtt_ms`)."""
         live = self.participants.live(sid)
         scene = live.scenes[live.scene_index]
         if live.outcome is not None or scene.id != msg.scene_id:
@@ -186,7 +192,9 @@ class Multiplayer:
         since = await self.store.lobby_wait(live.pid, scene.id, now)
         keep = self._scene(scene.id).lobby.keep_group
         group = await self._kept_group(live.pid, lobby.group_size) if keep else None
-        await self.dispatch(await self.live.lobby_join(lobby, live.pid, now, since, group))
+        if lobby.max_rtt_ms is not None:  # recorded (events.csv): who was grouped, or not, on what round trip
+            await self.store.add_event(live.pid, scene.id, "lobby_rtt", {"rtt_ms": rtt_ms})
+        await self.dispatch(await self.live.lobby_join(lobby, live.pid, now, since, group, rtt_ms))
         return {"ok": True}
 
     async def _kept_group(self, pid: str, size: int) -> Group | None:

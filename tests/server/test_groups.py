@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import csv
+import json
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -129,3 +131,46 @@ async def test_who_waits_for_a_partner_who_leaves_the_study_meanwhile_is_grouped
     finally:
         for p in (a, b, c, d):
             await p.stop()
+
+
+class SlowPeer(Peer):
+    """A page whose answers to the server's pings take `delay_s` (a long round trip)."""
+
+    delay_s = 0.6
+
+    def _client(self) -> Any:
+        sio = super()._client()
+
+        async def ping(data: Any) -> Any:
+            await asyncio.sleep(self.delay_s)
+            return data
+
+        sio.on("mug_ping", ping)
+        return sio
+
+
+async def test_strangers_are_grouped_only_when_their_measured_round_trips_fit_the_limit(
+    serve: Any, tmp_path: Path
+) -> None:
+    live = serve(experiment(duo(lobby=Lobby(max_rtt_ms=500))))
+    slow = await SlowPeer(live.url, "slow").start()
+    a, b = await peers(live.url, 2)
+    try:
+        assert (await slow.call("lobby_join", {"v": 1, "scene_id": "duo"}))["ok"]
+        # a's round trip is short, but with slow's 600 ms it is over 500: they do not play together
+        assert (await a.call("lobby_join", {"v": 1, "scene_id": "duo"}))["ok"]
+        assert (await a.wait_for("lobby_waiting"))["waiting"] == 2
+        start = (await matched(b))[0]
+        assert start["members"] == [a.pid, b.pid]
+        assert not slow.got("match_start")
+    finally:
+        for p in (slow, a, b):
+            await p.stop()
+    out = tmp_path / "export"
+    await export_async(live.database_url, out, None, None, None)
+    measured = {
+        r["participant_id"]: json.loads(r["data"])["rtt_ms"]
+        for r in rows(out, "events.csv")
+        if r["kind"] == "lobby_rtt"
+    }
+    assert measured[slow.pid] >= 600 and measured[a.pid] + measured[b.pid] <= 500

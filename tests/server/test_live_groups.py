@@ -105,3 +105,16 @@ async def test_a_member_waiting_for_a_kept_group_can_be_released_to_strangers(tw
     assert await a.lobby_release(ROUND2, "alice", 2.0) == []
     (m,) = formed(await a.lobby_join(ROUND2, "zoe", 3.0, None))
     assert m.members == ("alice", "zoe") and m.group_id == m.id
+
+
+async def test_round_trips_are_shared_and_keep_far_strangers_apart(two: tuple[LiveState, LiveState]) -> None:
+    a, b = two
+    near = LobbyRules("near", 2, 60.0, max_rtt_ms=100.0)
+    await a.lobby_join(near, "far", 1.0, None, rtt_ms=90.0)
+    await b.lobby_join(near, "slow", 2.0, None, rtt_ms=40.0)  # 90 + 40: apart
+    assert await a.in_lobby(near, "far") and await a.in_lobby(near, "slow")
+    (m,) = formed(await a.lobby_join(near, "quick", 3.0, None, rtt_ms=10.0))  # 90 + 10 fits, far came first
+    assert m.members == ("far", "quick")
+    (m,) = formed(await b.lobby_join(near, "fast", 4.0, None, rtt_ms=60.0))
+    assert m.members == ("slow", "fast")
+    assert not await a.in_lobby(near, "slow") and not await b.in_lobby(near, "far")

@@ -143,3 +143,37 @@ def test_a_released_member_waits_with_the_strangers_and_keeps_their_place_in_tim
         Waiting("round2", ("d",), ("d",), 2),
     ]
     assert big.tick(10.0) == [TimedOut("round2", "c", 10.0)]
+
+
+def test_strangers_group_only_when_their_round_trips_add_up_to_the_limit_at_most() -> None:
+    lobby = LobbyQueue("game", 2, timeout_s=10, max_rtt_ms=100)
+    lobby.join("far", 0.0, rtt_ms=80)
+    lobby.join("unknown", 1.0)  # not measured: groups with nobody
+    assert lobby.join("near", 2.0, rtt_ms=30) == [
+        Waiting("game", ("far", "unknown", "near"), ("far", "unknown", "near"), 1)
+    ]
+    m = matched(lobby.join("close", 3.0, rtt_ms=20)).match  # 30 + 20 <= 100; 80 + 20 = 100 fits too, far came first
+    assert m.members == ("far", "close")
+    m = matched(lobby.join("also", 4.0, rtt_ms=70)).match  # 30 + 70 = 100
+    assert m.members == ("near", "also")
+    assert lobby.waiting == ("unknown",) and lobby.rtts == {}
+    assert lobby.tick(11.0) == [TimedOut("game", "unknown", 10.0)]
+
+
+def test_a_trio_within_the_limit_is_chosen_from_the_newcomer_in_arrival_order() -> None:
+    lobby = LobbyQueue("game", 3, timeout_s=None, max_rtt_ms=100)
+    for t, (pid, ms) in enumerate([("a", 60.0), ("b", 30.0), ("c", 50.0)]):
+        lobby.join(pid, float(t), rtt_ms=ms)  # a+b fit, a+c do not, b+c do
+    m = matched(lobby.join("d", 3.0, rtt_ms=20.0)).match  # d fits a and b, and a+b fit: a, b, d
+    assert m.members == ("a", "b", "d") and lobby.rtts == {"c": 50.0}
+    partial = LobbyQueue("game", 3, timeout_s=1, max_rtt_ms=100)
+    partial.join("a", 0.0, rtt_ms=90.0)
+    partial.join("b", 0.5, rtt_ms=20.0)
+    assert matched(partial.form_partial(1.0)).match.members == ("a",), "with AI: only who fits the first"
+
+
+def test_a_kept_group_ignores_the_round_trip_limit() -> None:
+    lobby = LobbyQueue("round2", 2, timeout_s=None, max_rtt_ms=10, slots="rotate")
+    pair = Group("g", ("a", "b"))
+    lobby.join("a", 0.0, group=pair, rtt_ms=200.0)
+    assert matched(lobby.join("b", 1.0, group=pair)).match.members == ("b", "a")
