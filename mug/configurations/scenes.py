@@ -374,6 +374,23 @@ class Lobby(BaseModel):
     `"end"` shows the `timeout_end` page (its own completion code), `"scene"` jumps to `timeout_scene`, and
     `"ai"` starts the game with the participants waiting so far, AI policies (`GameScene.ai_fallback`)
     taking the empty human slots.
+
+    `keep_group=True`: a participant whose latest match had as many people as this scene needs waits for
+    the same people again (partners meet again in round 2), not for whoever comes. When one of them has
+    left the study (their page finished on an outcome: left, excluded, timed out...) the others are grouped
+    with whoever comes, as without `keep_group`; a member who has not arrived yet is waited for until
+    `timeout_s`, like anyone else.
+
+    `slots`: `"arrival"` (slot `i` to the `i`-th to arrive), `"rotate"` (a kept group moves every member one
+    slot down from their last match: the two members of a pair swap roles; a new group takes arrival order),
+    or `"balanced"` (the order in which each member has had each slot least often so far, over every match
+    of the experiment; ties alternate from match to match).
+
+    `max_rtt_ms`: the server measures each participant's round trip to it as they enter the lobby (the median
+    of 3 pings their page answers), and strangers are grouped only when, for every two of them, the two
+    round trips add up to at most `max_rtt_ms`. This is what their link would take through a relay at the
+    server, not a measurement between the peers (a direct link is usually shorter). Someone who does not fit
+    anyone waits, until `timeout_s`; kept groups are not held to it.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -386,6 +403,18 @@ class Lobby(BaseModel):
             title="No partner found", body="Sorry, no other participant arrived in time. Thank you for waiting."
         )
     )
+    keep_group: bool = False
+    slots: Literal["arrival", "balanced", "rotate"] = "arrival"
+    max_rtt_ms: float | None = Field(default=None, gt=0, le=5000)
+
+    @model_validator(mode="after")
+    def _check_slots(self) -> Self:
+        if self.slots == "rotate" and not self.keep_group:
+            raise ValueError(
+                "lobby.slots='rotate' turns the slots of a kept group: set keep_group=True too, or use "
+                "slots='balanced' to balance slots between changing partners"
+            )
+        return self
 
 
 class PointerGrid(BaseModel):

@@ -4,8 +4,12 @@ Files written (rows in a fixed order, JSON cells with sorted keys, no export tim
 - `steps_<scene_id>.csv`: one row per recorded step of that game scene;
 - `participants.csv` (with the steps stored for each, and the steps their page reported the server refused
   for good: `records_refused` events), `url_params.csv`, `scene_visits.csv`, `answers.csv`, `events.csv`;
-- `matches.csv`: one row per multiplayer match: members, seed, how it ended, the agreed input delay, and the
-  server's comparison of the members' own records (steps compared, steps whose checksums differ, the first);
+- `matches.csv`: one row per multiplayer match: its group, members, seed, how it ended, the agreed input
+  delay, and the server's comparison of the members' own records (steps compared, steps whose checksums
+  differ, the first);
+- `match_members.csv`: one row per match and member: the match's scene and group, the member's slot, and the
+  match's start: who played with whom, in which role, in each round (a group kept across scenes keeps its
+  `group_id`);
 - `match_links.csv`: one row per match, reporting member and peer: connection type (direct or relay), the
   protocol to the relay (udp, tcp or tls), round trip, input delay, stalls and desyncs as that member
   measured them; `pauses` and `pause_ms`: how often and how long that member's game waited for that peer to
@@ -255,6 +259,7 @@ async def export_async(
 MATCH_COLUMNS = [
     "match_id",
     "scene_id",
+    "group_id",
     "seed",
     "members",
     "agents",
@@ -266,6 +271,7 @@ MATCH_COLUMNS = [
     "steps_differing",
     "first_difference",
 ]
+MEMBER_COLUMNS = ["match_id", "scene_id", "group_id", "participant_id", "slot", "created_at"]
 LINK_COLUMNS = [
     "match_id",
     "participant_id",
@@ -334,9 +340,11 @@ async def _export_matches(
             )
         elif report["kind"] == "resumed":
             rejoins[key] = rejoins.get(key, 0) + 1
-    match_rows, link_rows = [], []
+    match_rows, member_rows, link_rows = [], [], []
     for m in all_matches:
         members = json.loads(m["members"])
+        for slot, pid in enumerate(members):
+            member_rows.append([m["id"], m["scene_id"], m["group_id"], pid, slot, m["created_at"]])
         delays = sorted(
             {
                 str(s["input_delay"])
@@ -349,6 +357,7 @@ async def _export_matches(
             [
                 m["id"],
                 m["scene_id"],
+                m["group_id"],
                 m["seed"],
                 m["members"],
                 m["agents"],
@@ -386,6 +395,7 @@ async def _export_matches(
     out = []
     for name, header, rows in (
         ("matches.csv", MATCH_COLUMNS, match_rows),
+        ("match_members.csv", MEMBER_COLUMNS, member_rows),
         ("match_links.csv", LINK_COLUMNS, link_rows),
     ):
         path = out_dir / name

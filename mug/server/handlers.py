@@ -193,6 +193,19 @@ def register(
         storage.add(pid, size)
         return ack
 
+    async def lobby_join(sid: str, msg: LobbyJoin) -> dict[str, Any]:
+        # a lobby with Lobby.max_rtt_ms groups by round trips to the server, measured here as they join
+        limit = multiplayer.max_rtt_ms(msg.scene_id)
+        rtt = None
+        if limit is not None:
+            timeout = max(1.0, 1.5 * limit / 1000)  # a late answer is still measured (max_rtt_ms <= 5 s)
+
+            async def ping(n: int) -> Any:
+                return await sio.call("mug_ping", {"n": n}, to=sid, timeout=timeout)
+
+            rtt = await entry.measure_rtt(ping, timeout)
+        return await multiplayer.join(sid, msg, rtt_ms=rtt)
+
     async def report(sid: str, msg: MatchReport) -> dict[str, Any]:
         pid = participants.live(sid).pid
         size = event_bytes(msg.kind, dumps(msg.data))  # stored like an event: a kind and its JSON data
@@ -206,7 +219,7 @@ def register(
         "advance": (Advance, advance),
         "records": (Records, records),
         "event": (Event, event),
-        "lobby_join": (LobbyJoin, multiplayer.join),
+        "lobby_join": (LobbyJoin, lobby_join),
         "lobby_leave": (LobbyJoin, multiplayer.leave),
         "signal": (Signal, multiplayer.signal),
         "match_report": (MatchReport, report),

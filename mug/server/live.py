@@ -9,8 +9,10 @@ What each operation guarantees, whatever the implementation:
 
 - lobby operations are atomic: a participant joins, leaves or times out of a queue exactly once, and a group
   forms exactly once, even when members arrive at the same moment on different processes. The rules (first
-  come first served, slots in arrival order, timeouts) are `mug.server.lobby.LobbyQueue`'s, applied to the
-  shared queue;
+  come first served, kept groups waiting for their own members, slots by the lobby's rule, timeouts) are
+  `mug.server.lobby.LobbyQueue`'s, applied to the shared queue;
+- a formed match records, in the same atomic step, each member's group (`group_of`: whom they meet again
+  in a lobby that keeps groups) and the slot each got (`slot_counts`, which `"balanced"` slots read);
 - `end` returns True once per match across every process (the one caller that gets True applies the
   outcomes); `add_finished` returns the set after adding, so whoever completes the set ends the match;
 - marks (`absent`, `rejoining`) are shared: a member's absence noticed by one process is ended by whichever
@@ -32,7 +34,7 @@ from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
 from mug.server.limits import WindowCounter
-from mug.server.lobby import LobbyQueue, Match, Matches, Notice
+from mug.server.lobby import Group, LobbyQueue, Match, Matched, Matches, Notice, SlotCounts, SlotRule
 
 # members of live matches whose connection to the server is gone ("absent"), or whose reloaded page is
 # rejoining and has not reported `resumed` yet ("rejoining"), each since when
@@ -43,11 +45,15 @@ CommandHandler = Callable[[Command], Awaitable[None]]
 
 @dataclass(frozen=True, slots=True)
 class LobbyRules:
-    """One game scene's lobby: how many play together, and how long one may wait (None: for ever)."""
+    """One game scene's lobby: how many play together, how long one may wait (None: for ever), and how
+    members get their slots (`mug.server.lobby.SlotRule`), and the most two strangers' round trips to the
+    server may add up to (None: no limit)."""
 
     scene_id: str
     group_size: int
     timeout_s: float | None
+    slots: SlotRule = "arrival"
+    max_rtt_ms: float | None = None
 
 
 class LiveState(Protocol):
@@ -71,8 +77,18 @@ class LiveState(Protocol):
         """Whether the participant waits in that lobby."""
         ...
 
-    async def lobby_join(self, rules: LobbyRules, pid: str, now: float, since: float | None) -> list[Notice]:
-        """`LobbyQueue.join` on the shared queue; a formed match is registered with it."""
+    async def lobby_join(
+        self,
+        rules: LobbyRules,
+        pid: str,
+        now: float,
+        since: float | None,
+        group: Group | None = None,
+        rtt_ms: float | None = None,
+    ) -> list[Notice]:
+        """`LobbyQueue.join` on the shared queue (with `group`, waiting for that kept group; `rtt_ms`, their
+        round trip to the server); a formed match is registered with it, with its members' groups and slot
+        counts."""
         ...
 
     async def lobby_leave(self, rules: LobbyRules, pid: str, now: float) -> list[Notice]:
@@ -82,6 +98,22 @@ class LiveState(Protocol):
     async def lobby_tick(self, rules: LobbyRules, now: float, partial: bool) -> list[Notice]:
         """Time out who waited too long (`LobbyQueue.tick`), or with `partial`, form a match of everyone
         waiting once the first wait runs out (`LobbyQueue.form_partial`)."""
+        ...
+
+    async def lobby_kept(self, rules: LobbyRules) -> dict[str, Group]:
+        """Who waits in that lobby for a kept group, and the group."""
+        ...
+
+    async def lobby_release(self, rules: LobbyRules, pid: str, now: float) -> list[Notice]:
+        """`LobbyQueue.release` on the shared queue: they wait for whoever comes instead of their group."""
+        ...
+
+    async def group_of(self, pid: str) -> Group | None:
+        """The group of the participant's latest match (its members in that match's slot order), or None."""
+        ...
+
+    async def slot_counts(self, pid: str) -> dict[int, int]:
+        """How often the participant had each slot (slot -> matches)."""
         ...
 
     # matches
@@ -171,6 +203,8 @@ class LocalState:
     def __init__(self) -> None:
         self.matches = Matches()
         self.queues: dict[str, LobbyQueue] = {}
+        self.groups: dict[str, Group] = {}
+        self.slots: SlotCounts = {}  # shared by every queue: counts over all scenes
         # live matches only (pruned when they end): members who played every episode
         self._finished: dict[str, set[str]] = {}
         self._marks: dict[str, dict[str, float]] = {"absent": {}, "rejoining": {}}
@@ -188,15 +222,38 @@ class LocalState:
     def _queue(self, rules: LobbyRules) -> LobbyQueue:
         queue = self.queues.get(rules.scene_id)
         if queue is None:
-            queue = LobbyQueue(rules.scene_id, rules.group_size, rules.timeout_s, self.matches)
+            queue = LobbyQueue(
+                rules.scene_id,
+                rules.group_size,
+                rules.timeout_s,
+                self.matches,
+                rules.slots,
+                self.slots,
+                max_rtt_ms=rules.max_rtt_ms,
+            )
             self.queues[rules.scene_id] = queue
         return queue
+
+    def _formed(self, notices: list[Notice]) -> list[Notice]:
+        for notice in notices:
+            if isinstance(notice, Matched):
+                for pid in notice.match.members:
+                    self.groups[pid] = notice.match.group
+        return notices
 
     async def in_lobby(self, rules: LobbyRules, pid: str) -> bool:
         return pid in self._queue(rules)
 
-    async def lobby_join(self, rules: LobbyRules, pid: str, now: float, since: float | None) -> list[Notice]:
-        return self._queue(rules).join(pid, now, since=since)
+    async def lobby_join(
+        self,
+        rules: LobbyRules,
+        pid: str,
+        now: float,
+        since: float | None,
+        group: Group | None = None,
+        rtt_ms: float | None = None,
+    ) -> list[Notice]:
+        return self._formed(self._queue(rules).join(pid, now, since=since, group=group, rtt_ms=rtt_ms))
 
     async def lobby_leave(self, rules: LobbyRules, pid: str, now: float) -> list[Notice]:
         return self._queue(rules).leave(pid, now)
@@ -206,12 +263,26 @@ class LocalState:
         if not partial:
             return queue.tick(now)
         deadline = queue.next_deadline()
-        return queue.form_partial(now) if deadline is not None and deadline <= now else []
+        return self._formed(queue.form_partial(now)) if deadline is not None and deadline <= now else []
+
+    async def lobby_kept(self, rules: LobbyRules) -> dict[str, Group]:
+        return self._queue(rules).kept
+
+    async def lobby_release(self, rules: LobbyRules, pid: str, now: float) -> list[Notice]:
+        return self._formed(self._queue(rules).release(pid, now))
+
+    async def group_of(self, pid: str) -> Group | None:
+        return self.groups.get(pid)
+
+    async def slot_counts(self, pid: str) -> dict[int, int]:
+        return dict(self.slots.get(pid, {}))
 
     async def add_match(self, match: Match) -> bool:
         if self.matches.get(match.id) is not None:
             return False
         self.matches.add(match)
+        for pid in match.members:
+            self.groups[pid] = match.group
         return True
 
     async def match_of(self, pid: str) -> tuple[Match | None, str | None]:

@@ -5,7 +5,12 @@ Every key starts with `mug:<experiment id>:` so experiments can share one Redis:
 | key | type | holds |
 | --- | --- | --- |
 | `lobby:<scene>` | hash | participant -> when they started waiting (`repr` of a float, seconds since the epoch) |
-| `match:<id>` | string | a match as JSON: id, scene_id, members (slot order), seed, created_at |
+| `keep:<scene>` | hash | participant waiting in `lobby:<scene>` for a kept group -> that group as JSON: id, members |
+| `rtt:<scene>` | hash | participant waiting in `lobby:<scene>` -> their round trip to the server in ms (`max_rtt_ms`) |
+| `formed:<scene>` | string | how many matches the lobby formed (`"balanced"` slots break ties with it) |
+| `match:<id>` | string | a match as JSON: id, scene_id, members (slot order), seed, created_at, group_id |
+| `group:<pid>` | string | the group of the participant's latest match as JSON: id, members (slot order) |
+| `slots:<pid>` | hash | slot -> how many matches the participant had that slot in |
 | `member:<pid>` | string | the participant's latest match id |
 | `ended:<id>` | string | why the match ended (set once: `SET NX`) |
 | `live` | set | ids of matches that have not ended |
@@ -20,13 +25,14 @@ Every key starts with `mug:<experiment id>:` so experiments can share one Redis:
 and the pub/sub channel `cmd:<process>` carries commands to one process (JSON, see `LiveState.send`).
 
 Atomicity. A lobby operation reads the queue under `WATCH`, applies `mug.server.lobby.LobbyQueue`'s own rules
-to it (the queue holds fewer than a group, so this is a handful of entries), and writes the result, with a
-formed match and its members' pointers, in one `MULTI`/`EXEC`; a concurrent change to the queue (a join on
-another process) aborts the transaction and it runs again on the new queue. So two arrivals on two processes
-never both complete one group, nobody is matched twice, and a timeout is applied by exactly one process (it
-takes the participant out of the queue; the others find them gone). Ending a match is `SET ended:<id> NX`:
-one process wins and applies the outcomes. Presence (`claim`, `release`, and the sweep's removal of a dead
-process's connections) are Lua scripts, atomic on the server.
+to it (the queue holds fewer than a group of strangers, plus kept groups waiting for a member), and writes the
+result, with a formed match, its members' pointers, groups and slot counts and the lobby's count of matches,
+in one `MULTI`/`EXEC` (the slot counts the `"balanced"` rule read are watched too); a concurrent change to the
+queue (a join on another process) aborts the transaction and it runs again on the new queue. So two arrivals
+on two processes never both complete one group, nobody is matched twice, and a timeout is applied by exactly
+one process (it takes the participant out of the queue; the others find them gone). Ending a match is `SET
+ended:<id> NX`: one process wins and applies the outcomes. Presence (`claim`, `release`, and the sweep's
+removal of a dead process's connections) are Lua scripts, atomic on the server.
 
 Ended matches keep their records for `ENDED_TTL_S` (so late signals get `match_ended` and late reports find
 the match), then Redis drops them: memory stays bounded by the matches of the last hour.
@@ -48,7 +54,7 @@ import socketio
 from redis.exceptions import WatchError
 
 from mug.server.live import Command, CommandHandler, LobbyRules, Mark
-from mug.server.lobby import LobbyError, LobbyQueue, Match, Matched, Notice
+from mug.server.lobby import Group, LobbyError, LobbyQueue, Match, Matched, Notice
 from mug.server.wire import WireError
 
 log = logging.getLogger("mug.live")
@@ -57,6 +63,9 @@ PROCESS_TTL_S = 5.0  # a process that has not renewed its key for this long is g
 HEARTBEAT_S = 1.0  # how often a process renews its key (well inside the TTL, even on a busy machine)
 SWEEP_LEASE_S = 1.0  # one process a second looks for connections of dead processes
 ENDED_TTL_S = 3600  # an ended match's records stay this long in Redis, then expire
+# a participant's group and slot counts stay this long after their latest match (a study's rounds are minutes
+# or hours apart; the database keeps them for good)
+GROUP_TTL_S = 7 * 24 * 3600
 MATCH_CACHE_MAX = 10_000  # matches are immutable, so each process caches them by id; cleared past this many
 
 _MATCH_OF = """
@@ -124,13 +133,25 @@ def _match_json(match: Match) -> str:
             "members": list(match.members),
             "seed": match.seed,
             "created_at": match.created_at,
+            "group_id": match.group_id,
         }
     )
 
 
 def _match_from(text: str) -> Match:
     d = json.loads(text)
-    return Match(d["id"], d["scene_id"], tuple(d["members"]), int(d["seed"]), float(d["created_at"]))
+    return Match(
+        d["id"], d["scene_id"], tuple(d["members"]), int(d["seed"]), float(d["created_at"]), str(d["group_id"])
+    )
+
+
+def _group_json(group: Group) -> str:
+    return json.dumps({"id": group.id, "members": list(group.members)})
+
+
+def _group_from(text: str) -> Group:
+    d = json.loads(text)
+    return Group(str(d["id"]), tuple(str(m) for m in d["members"]))
 
 
 REDIS_CONNECTIONS = 100  # per process; a command beyond them waits for one (up to REDIS_WAIT_S)
@@ -239,11 +260,29 @@ class RedisState:
     async def in_lobby(self, rules: LobbyRules, pid: str) -> bool:
         return bool(await self.redis.hexists(self._k("lobby", rules.scene_id), pid))
 
-    async def lobby_join(self, rules: LobbyRules, pid: str, now: float, since: float | None) -> list[Notice]:
-        return await self._lobby(rules, lambda queue: queue.join(pid, now, since=since), joining=pid)
+    async def lobby_join(
+        self,
+        rules: LobbyRules,
+        pid: str,
+        now: float,
+        since: float | None,
+        group: Group | None = None,
+        rtt_ms: float | None = None,
+    ) -> list[Notice]:
+        def join(queue: LobbyQueue) -> list[Notice]:
+            return queue.join(pid, now, since=since, group=group, rtt_ms=rtt_ms)
+
+        return await self._lobby(rules, join, joining=pid)
 
     async def lobby_leave(self, rules: LobbyRules, pid: str, now: float) -> list[Notice]:
         return await self._lobby(rules, lambda queue: queue.leave(pid, now))
+
+    async def lobby_kept(self, rules: LobbyRules) -> dict[str, Group]:
+        stored: dict[str, str] = await self.redis.hgetall(self._k("keep", rules.scene_id))
+        return {pid: _group_from(text) for pid, text in stored.items()}
+
+    async def lobby_release(self, rules: LobbyRules, pid: str, now: float) -> list[Notice]:
+        return await self._lobby(rules, lambda queue: queue.release(pid, now))
 
     async def lobby_tick(self, rules: LobbyRules, now: float, partial: bool) -> list[Notice]:
         def due(queue: LobbyQueue) -> list[Notice]:
@@ -257,32 +296,53 @@ class RedisState:
     async def _lobby(
         self, rules: LobbyRules, change: Callable[[LobbyQueue], list[Notice]], joining: str | None = None
     ) -> list[Notice]:
-        key = self._k("lobby", rules.scene_id)
+        key, keep, rtt, formed_key = (self._k(kind, rules.scene_id) for kind in ("lobby", "keep", "rtt", "formed"))
         async with self.redis.pipeline(transaction=True) as pipe:
             while True:
                 try:
-                    watched = [key] if joining is None else [key, self._k("member", joining)]
+                    watched = [key, keep, rtt, formed_key] + ([] if joining is None else [self._k("member", joining)])
                     await pipe.watch(*watched)
                     if joining is not None and await self._in_live_match(pipe, joining):
                         raise LobbyError(
                             "already_in_match", f"participant {joining!r} is in a live match; end it before joining"
                         )
                     stored: dict[str, str] = await pipe.hgetall(key)
-                    queue = LobbyQueue(rules.scene_id, rules.group_size, rules.timeout_s)
+                    kept = {p: _group_from(g) for p, g in (await pipe.hgetall(keep)).items()}
+                    rtts = {p: float(ms) for p, ms in (await pipe.hgetall(rtt)).items()}
+                    counts: dict[str, dict[int, int]] = {}
+                    if rules.slots == "balanced":
+                        pids = [*stored, *([joining] if joining is not None else [])]
+                        await pipe.watch(*(self._k("slots", p) for p in pids))
+                        for p in pids:
+                            counts[p] = {int(s): int(n) for s, n in (await pipe.hgetall(self._k("slots", p))).items()}
+                    queue = LobbyQueue(
+                        rules.scene_id,
+                        rules.group_size,
+                        rules.timeout_s,
+                        slots=rules.slots,
+                        slot_counts=counts,
+                        formed=int(await pipe.get(formed_key) or 0),
+                        max_rtt_ms=rules.max_rtt_ms,
+                    )
                     for waiting, joined in sorted(stored.items(), key=lambda item: (float(item[1]), item[0])):
-                        queue.join(waiting, float(joined))
-                    before = queue.waits
+                        queue.put(waiting, float(joined), kept.get(waiting), rtts.get(waiting))
+                    before = (queue.waits, queue.kept)
                     notices = change(queue)
                     after = queue.waits
                     formed = [n.match for n in notices if isinstance(n, Matched)]
-                    if after == before and not formed:
+                    if (after, queue.kept) == before and not formed:
                         return notices
                     pipe.multi()
-                    pipe.delete(key)
+                    pipe.delete(key, keep, rtt)
+                    if queue.rtts:
+                        pipe.hset(rtt, mapping={p: repr(ms) for p, ms in queue.rtts.items()})
                     if after:
                         pipe.hset(key, mapping={p: repr(t) for p, t in after.items()})
+                    if queue.kept:
+                        pipe.hset(keep, mapping={p: _group_json(g) for p, g in queue.kept.items()})
                     for match in formed:
                         self._write_match(pipe, match)
+                        pipe.incr(formed_key)
                     await pipe.execute()
                     for match in formed:
                         self._remember(match)
@@ -298,9 +358,20 @@ class RedisState:
 
     def _write_match(self, pipe: Any, match: Match) -> None:
         pipe.set(self._k("match", match.id), _match_json(match))
-        for pid in match.members:
+        for slot, pid in enumerate(match.members):
             pipe.set(self._k("member", pid), match.id)
+            pipe.set(self._k("group", pid), _group_json(match.group), ex=GROUP_TTL_S)
+            pipe.hincrby(self._k("slots", pid), str(slot), 1)
+            pipe.expire(self._k("slots", pid), GROUP_TTL_S)
         pipe.sadd(self._k("live"), match.id)
+
+    async def group_of(self, pid: str) -> Group | None:
+        text = await self.redis.get(self._k("group", pid))
+        return None if text is None else _group_from(text)
+
+    async def slot_counts(self, pid: str) -> dict[int, int]:
+        stored: dict[str, str] = await self.redis.hgetall(self._k("slots", pid))
+        return {int(slot): int(n) for slot, n in stored.items()}
 
     def _remember(self, match: Match) -> None:
         if len(self._cache) >= MATCH_CACHE_MAX:
@@ -315,6 +386,7 @@ class RedisState:
         async with self.redis.pipeline(transaction=True) as pipe:
             for pid in match.members:
                 pipe.set(self._k("member", pid), match.id)
+                pipe.set(self._k("group", pid), _group_json(match.group), ex=GROUP_TTL_S)
             pipe.sadd(self._k("live"), match.id)
             await pipe.execute()
         self._remember(match)

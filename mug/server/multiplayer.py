@@ -45,7 +45,7 @@ from typing import Any
 from mug.configurations import Experiment, GameScene, agent_label
 from mug.server.ice import ice_config
 from mug.server.live import Command, LiveState, LobbyRules, LocalState
-from mug.server.lobby import Match, Matched, Notice, TimedOut, Waiting
+from mug.server.lobby import Group, Match, Matched, Notice, TimedOut, Waiting
 from mug.server.participants import EXCLUDED, Participants
 from mug.server.signaling import route_match
 from mug.server.store import Store
@@ -68,6 +68,9 @@ log = logging.getLogger("mug.multiplayer")
 Emit = Callable[[str, ServerMessage], Awaitable[None]]  # (participant id, message)
 ENDED_BY_ADMIN = "ended_by_admin"  # a match ended from the admin view: its reason, and its members' outcome
 TICK_S = 0.25  # how often lobby timeouts and absences are checked: they take effect at most this late
+# how often those waiting for a kept group are checked for a member who has left the study meanwhile (a
+# database read per member waiting: a slower pace than TICK_S)
+KEPT_CHECK_S = 2.0
 
 
 def match_agents(scene: GameScene, humans: int) -> dict[str, dict[str, Any]]:
@@ -104,11 +107,12 @@ class Multiplayer:
         # lobby queues, matches, finishers and absences: this process's own, or shared with others
         self.live: LiveState = live or LocalState()
         self.lobbies = {
-            s.id: LobbyRules(s.id, len(s.human_agents), s.lobby.timeout_s)
+            s.id: LobbyRules(s.id, len(s.human_agents), s.lobby.timeout_s, s.lobby.slots, s.lobby.max_rtt_ms)
             for s in experiment.game_scenes
             if s.multiplayer
         }
         participants.matchbook = self
+        self._kept_checked = 0.0
 
     def _scene(self, scene_id: str) -> GameScene:
         scene = self.experiment.scene(scene_id)
@@ -128,7 +132,9 @@ class Multiplayer:
                 log.warning("match %s of scene %r cannot go on: the scene is gone", row["id"], row["scene_id"])
                 await self.store.end_match(row["id"], "scene_removed")
                 continue
-            match = Match(row["id"], row["scene_id"], tuple(row["members"]), int(row["seed"]), row["created_at"])
+            match = Match(
+                row["id"], row["scene_id"], tuple(row["members"]), int(row["seed"]), row["created_at"], row["group_id"]
+            )
             if not await self.live.add_match(match):
                 continue  # another process serving the experiment holds it already
             for pid in row["finished"]:
@@ -166,8 +172,14 @@ class Multiplayer:
 
     # page events
 
-    async def join(self, sid: str, msg: LobbyJoin) -> dict[str, Any]:
-        """Put a participant who is in a multiplayer scene (with its runtime ready) in that scene's lobby."""
+    def max_rtt_ms(self, scene_id: str) -> float | None:
+        """The lobby's limit on two strangers' round trips to the server (`Lobby.max_rtt_ms`), or None."""
+        lobby = self.lobbies.get(scene_id)
+        return None if lobby is None else lobby.max_rtt_ms
+
+    async def join(self, sid: str, msg: LobbyJoin, rtt_ms: float | None = None) -> dict[str, Any]:
+        """Put a participant who is in a multiplayer scene (with its runtime ready) in that scene's lobby, with
+        their round trip to the server (`rtt_ms`, measured for a lobby with `max_rtt_ms`)."""
         live = self.participants.live(sid)
         scene = live.scenes[live.scene_index]
         if live.outcome is not None or scene.id != msg.scene_id:
@@ -181,8 +193,41 @@ class Multiplayer:
             raise WireError("already_played", f"you have played the match of scene {scene.id!r}; move on")
         now = time.time()
         since = await self.store.lobby_wait(live.pid, scene.id, now)
-        await self.dispatch(await self.live.lobby_join(lobby, live.pid, now, since))
+        keep = self._scene(scene.id).lobby.keep_group
+        group = await self._kept_group(live.pid, lobby.group_size) if keep else None
+        if lobby.max_rtt_ms is not None:  # recorded (events.csv): who was grouped, or not, on what round trip
+            await self.store.add_event(live.pid, scene.id, "lobby_rtt", {"rtt_ms": rtt_ms})
+        await self.dispatch(await self.live.lobby_join(lobby, live.pid, now, since, group, rtt_ms))
         return {"ok": True}
+
+    async def _kept_group(self, pid: str, size: int) -> Group | None:
+        # the group of their latest match, if it had `size` people and none of the others has left the study
+        group = await self.live.group_of(pid)
+        if group is None:
+            group = await self.store.last_group(pid)  # the live state was lost (a restart): the database has it
+        if group is None or len(group.members) != size or await self._left_group(pid, group):
+            return None
+        return group
+
+    async def _left_group(self, pid: str, group: Group) -> bool:
+        # whether another member of the group has left the study (their page finished on an outcome)
+        for other in group.members:
+            if other == pid:
+                continue
+            row = await self.store.participant(other)
+            if row is None or row["outcome"] is not None:
+                log.info("%s's group %s is not kept: %s has left the study", pid, group.id, other)
+                return True
+        return False
+
+    async def _release_left_groups(self, now: float) -> None:
+        # who waits for a kept group of which a member has left since: they wait for whoever comes instead
+        for scene_id, lobby in self.lobbies.items():
+            if not self._scene(scene_id).lobby.keep_group:
+                continue
+            for pid, group in (await self.live.lobby_kept(lobby)).items():
+                if await self._left_group(pid, group):
+                    await self.dispatch(await self.live.lobby_release(lobby, pid, now))
 
     async def leave(self, sid: str, msg: LobbyJoin) -> dict[str, Any]:
         """Take a participant out of a lobby."""
@@ -386,6 +431,9 @@ class Multiplayer:
             notices = await self.live.lobby_tick(lobby, now, partial=self._scene(scene_id).lobby.on_timeout == "ai")
             if notices:
                 await self.dispatch(notices)
+        if now - self._kept_checked >= KEPT_CHECK_S:
+            self._kept_checked = now
+            await self._release_left_groups(now)
         for pid in await self.live.sweep(now):
             await self.disconnected(pid)  # their connection was on a server process that is gone
         for pid, since in (await self.live.marked("absent")).items():
@@ -430,12 +478,12 @@ class Multiplayer:
         scene = self._scene(match.scene_id)
         agents = match_agents(scene, len(match.members))
         since = await self.store.add_match(
-            match.id, scene.id, match.seed, list(match.members), agents, match.created_at
+            match.id, scene.id, match.seed, list(match.members), agents, match.created_at, match.group.id
         )
         for pid, joined_at in since.items():  # how long each waited (the admin view plots it; exported as events)
             waited = {"match_id": match.id, "waited_s": round(max(0.0, match.created_at - joined_at), 3)}
             await self.store.add_event(pid, scene.id, "lobby_matched", waited)
-        log.info("match %s formed in %s: %s", match.id, scene.id, list(match.members))
+        log.info("match %s (group %s) formed in %s: %s", match.id, match.group.id, scene.id, list(match.members))
         for slot, pid in enumerate(match.members):
             await self.emit(pid, self._match_start(match, slot))
 

@@ -24,6 +24,7 @@ from sqlalchemy import Table, event, func, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from mug.server.lobby import Group
 from mug.server.tables import (
     SCHEMA_VERSION,
     answers,
@@ -403,9 +404,17 @@ class Store:
             await conn.execute(_close_visit(pid, scene_id, now))
 
     async def add_match(
-        self, match_id: str, scene_id: str, seed: int, members: list[str], agents: dict[str, Any], created_at: float
+        self,
+        match_id: str,
+        scene_id: str,
+        seed: int,
+        members: list[str],
+        agents: dict[str, Any],
+        created_at: float,
+        group_id: str = "",
     ) -> dict[str, float]:
-        """Record a match as it starts, with its members by slot, and take them out of the lobby's waits.
+        """Record a match as it starts, with its members by slot and its group (`group_id`, "" for a new group:
+        the match's own id), and take them out of the lobby's waits.
 
         Returns:
             When each member who waited in the lobby started waiting (seconds since the epoch).
@@ -425,6 +434,7 @@ class Store:
                     seed=seed,
                     members=dumps(members),
                     agents=dumps(agents),
+                    group_id=group_id or match_id,
                     created_at=created_at,
                 )
             )
@@ -468,10 +478,24 @@ class Store:
                 "seed": r["seed"],
                 "members": json.loads(r["members"]),
                 "created_at": r["created_at"],
+                "group_id": r["group_id"],
                 "finished": finished.get(r["id"], set()),
             }
             for r in sorted(rows, key=lambda r: (r["created_at"], r["id"]))
         ]
+
+    async def last_group(self, pid: str) -> Group | None:
+        """The group of the participant's latest match (members in that match's slot order), or None."""
+        query = (
+            select(matches.c.group_id, matches.c.members)
+            .join(match_members, match_members.c.match_id == matches.c.id)
+            .where(match_members.c.participant_id == pid)
+            .order_by(matches.c.created_at.desc(), matches.c.id.desc())
+            .limit(1)
+        )
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(query)).first()
+        return None if row is None else Group(row.group_id, tuple(json.loads(row.members)))
 
     async def _exists(self, query: Any) -> bool:
         async with self.engine.connect() as conn:

@@ -23,7 +23,8 @@ from sqlalchemy import (
 
 # 2: steps keyed by match too; match members and lobby waits stored
 # 3: a participant's condition and resolved scene order; condition counts; URL parameter values seen once
-# 4: steps say whether a turn's time limit played the move (turn_fallback)
+# 4: steps say whether a turn's time limit played the move (turn_fallback); matches carry the id of the
+#    group that played them (kept across scenes with Lobby(keep_group=True))
 SCHEMA_VERSION = 4
 
 metadata = MetaData()
@@ -150,6 +151,8 @@ matches = Table(
     Column("seed", BigInteger, nullable=False),
     Column("members", Text, nullable=False),
     Column("agents", Text, nullable=False),
+    # the group: the id of the first match its members played together (this match's own id for a new group)
+    Column("group_id", String(64), nullable=False, index=True),
     Column("created_at", Float, nullable=False),
     Column("ended_at", Float),
     Column("end_reason", String(40)),

@@ -205,6 +205,22 @@ mp_party = _mp("e2e-mp-party", 3, NO_STUN)
 # a closed tab is awaited for reconnect_grace_s before the match ends: 3 s keeps the test short
 mp_duo_long = _mp("e2e-mp-duo-long", 2, NO_STUN, num_episodes=1, max_steps=900, reconnect_grace_s=3)
 
+# Two rounds of the duo game: the partners of round 1 meet again in round 2, their roles swapped.
+_rounds = {"num_episodes": 1, "max_steps": 60}
+_round1 = _mp("e2e-mp-rounds", 2, NO_STUN, id="round1", **_rounds).scenes[0]
+_kept = Lobby(timeout_s=60, keep_group=True, slots="rotate")
+_round2 = _mp("e2e-mp-rounds", 2, NO_STUN, id="round2", lobby=_kept, **_rounds).scenes[0]
+mp_rounds = Experiment(
+    id="e2e-mp-rounds",
+    title="Two rounds",
+    scenes=[
+        _round1,
+        _round2,
+        EndScene(id="end", completion_code="DONE"),
+    ],
+    remote=NO_STUN,
+)
+
 # Turn-based (PettingZoo AEC, tests/e2e/envpkg/mug_e2e_envs/race.py): "left" then "right" move by 1 or 2
 # (ArrowLeft, ArrowRight) to race to 10; action 0 waits (the turn stays). A human's turn waits for a move, so
 # a one-frame turn time limit with the default action (0) makes pressing nothing wait frame by frame, as a

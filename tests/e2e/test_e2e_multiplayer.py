@@ -442,3 +442,28 @@ def test_an_idle_member_ends_the_match_with_inactive_and_the_partner_with_partne
         assert len(frames) > 90 and frames == list(range(len(frames))), "every confirmed frame is stored"
     warned = [r for r in table(tmp_path, "events.csv") if r["kind"] == "inactivity_warning"]
     assert [r["participant_id"] for r in warned] == [pid_of(tmp_path, idle["index"])]
+
+
+def test_partners_of_round_1_play_round_2_together_with_their_roles_swapped(
+    bundle: BuiltBundle, tmp_path: Path
+) -> None:
+    result = scenario(netns_prefix(), "mp_rounds", 2, bundle.path, tmp_path)
+    assert [p["code"] for p in result["players"]] == ["DONE", "DONE"], result["players"]
+    members = table(tmp_path, "match_members.csv")
+    rounds = {r["scene_id"] for r in members}
+    assert rounds == {"round1", "round2"}
+    slots = {(r["scene_id"], r["participant_id"]): r["slot"] for r in members}
+    pids = sorted({r["participant_id"] for r in members})
+    assert len(pids) == 2 and len(members) == 4
+    for pid in pids:
+        assert {slots[("round1", pid)], slots[("round2", pid)]} == {"0", "1"}, "each had the other role in round 2"
+    matches = {r["scene_id"]: r for r in table(tmp_path, "matches.csv")}
+    assert matches["round1"]["group_id"] == matches["round2"]["group_id"] == matches["round1"]["match_id"]
+    assert {r["group_id"] for r in members} == {matches["round1"]["match_id"]}
+    for scene in ("round1", "round2"):
+        assert matches[scene]["end_reason"] == "finished" and matches[scene]["steps_differing"] == "0"
+        assert int(matches[scene]["steps_compared"]) == 60
+        with open(tmp_path / "export" / f"steps_{scene}.csv", newline="") as f:
+            rows = list(csv.DictReader(f))
+        assert {r["participant_id"] for r in rows} == set(pids)
+        assert {r["match_id"] for r in rows} == {matches[scene]["match_id"]}
