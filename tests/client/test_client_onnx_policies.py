@@ -274,3 +274,25 @@ def test_a_turn_based_match_with_an_onnx_agent_is_refused() -> None:
     agents = {"player_1": {"kind": "human", "slot": 0}, "player_2": onnx_agent()}
     with pytest.raises(SpecError, match="turn-based"):
         MatchRunner(spec, start(agents) | {"slot": 0, "members": ["p0"]})
+
+
+def test_single_player_turn_based_onnx_moves_skip_masked_cells() -> None:
+    bias = np.array([1, 2, 3, 4, 100, 5, 6, 7, 8], dtype=np.float32)  # favours the centre, then the last cells
+    model = linear_policy(np.zeros((18, 9), dtype=np.float32), bias)
+    spec = {
+        "id": "ttt",
+        "env": "mug_e2e_envs.tictactoe:make_env",
+        "agents": {"player_1": "human", "player_2": onnx_agent()},
+        "key_bindings": {str(i + 1): i for i in range(9)},
+        "input_mode": "press",
+        "fps": 10,
+    }
+    runner, worker = Runner(), FakeWorker(model)
+    runner.start(spec, 1)
+    rows: list[dict[str, Any]] = []
+    for key in ["9", None, "5", None, "8", None, "1", None]:  # X takes 8, then 4 (taken: ignored), 7, 0
+        outputs = worker.run(runner.inference())
+        rows += runner.tick([], [key] if key else [], 0.0, outputs=outputs)["rows"]
+    moves = [(next(iter(r["action"].items()))) for r in rows]
+    assert [m for m in moves if m[0] == "player_2"] == [("player_2", 4), ("player_2", 6), ("player_2", 5)]
+    assert worker.runs == 3, "the model runs only on the partner's turns"
