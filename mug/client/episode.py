@@ -113,6 +113,7 @@ class EpisodeCore:
         every = dict(act_every or {})
         self._every = {a: Every(int(every.get(a, 1))) for a in [*self.policies, *self.onnx_specs]}
         self._outputs: dict[AgentId, Mapping[str, Any]] = {}
+        self._recorded: dict[AgentId, Any] = {}
         self.max_steps = spec.max_steps
         self.scored = scored
         self.turns: Turns | None = None
@@ -147,6 +148,7 @@ class EpisodeCore:
         for every in self._every.values():
             every.reset()
         self._outputs = {}
+        self._recorded = {}
         if self.turns is not None:
             self.turns.reset(episode)
 
@@ -170,6 +172,8 @@ class EpisodeCore:
             return every.hold()
         mask = self.host.mask(agent)
         if agent in self.onnx:
+            if agent in self._recorded:  # a replay: the action the model chose then (CPython runs no model)
+                return every.took(self._recorded.pop(agent))
             outputs = self._outputs.pop(agent, None)
             if outputs is None:
                 raise PolicyError(
@@ -192,6 +196,11 @@ class EpisodeCore:
         if agent not in self.onnx:
             raise PolicyError(f"agent {agent!r} is not played by an ONNX policy here")
         self._outputs[agent] = outputs
+
+    def give_recorded(self, agent: AgentId, action: Any) -> None:
+        """A replay: the recorded action of an ONNX agent stands in for its model's next decision."""
+        if agent in self.onnx:
+            self._recorded[agent] = action
 
     def onnx_decision(self, agent: AgentId, outputs: Mapping[str, Any]) -> Any:
         """The ONNX policy's action from these outputs now (the match's owner peer: see `mug.client.match`)."""

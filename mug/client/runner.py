@@ -186,8 +186,12 @@ class Runner:
 
         Everything else is `tick`'s: the policies act, a turn-based human without an entry in `actions`
         makes no move this tick (their turn time runs), and a human's recorded move plays if it is legal.
+        An ONNX agent's entry in `actions` is the action its model chose (no model runs in CPython).
         Nothing is rendered.
         """
+        core = self._require()
+        for agent, act in actions.items():
+            core.give_recorded(agent, act)
 
         def recorded(agent: AgentId, legal: Any) -> Any:
             return actions.get(agent)
