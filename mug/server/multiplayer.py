@@ -43,6 +43,8 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from mug.configurations import Experiment, GameScene, agent_label
+from mug.configurations.scenes import controller_spec
+from mug.server.assets import Assets
 from mug.server.ice import ice_config
 from mug.server.live import Command, LiveState, LobbyRules, LocalState
 from mug.server.lobby import Group, Match, Matched, Notice, TimedOut, Waiting
@@ -71,19 +73,27 @@ TICK_S = 0.25  # how often lobby timeouts and absences are checked: they take ef
 KEPT_CHECK_S = 2.0
 
 
-def match_agents(scene: GameScene, humans: int) -> dict[str, dict[str, Any]]:
-    """Who controls each agent in a match of `humans` members: a slot, or a policy run on every peer.
+def match_agents(scene: GameScene, humans: int, assets: Assets | None = None) -> dict[str, dict[str, Any]]:
+    """Who controls each agent in a match of `humans` members: a slot, a Python policy run on every peer,
+    or an ONNX policy (`kind: "onnx"`, its model's URL from `assets`) run by one peer (`mug.client.match`).
 
     Keyed by agent label (`GameScene.agents_spec`: an int id 0 is "0", a str id "0" is '"0"')."""
+    files = assets or Assets()
+
+    def policy(controller: dict[str, Any]) -> dict[str, Any]:
+        if controller.get("kind") == "onnx":
+            return dict(files.controller(controller))
+        return {"kind": "policy", **controller}
+
     agents: dict[str, dict[str, Any]] = {}
     for slot, agent in enumerate(scene.human_agents):
         if slot < humans:
             agents[agent_label(agent)] = {"kind": "human", "slot": slot}
         else:
-            agents[agent_label(agent)] = {"kind": "policy", **scene.ai_fallback[agent].model_dump()}
+            agents[agent_label(agent)] = policy(controller_spec(scene.ai_fallback[agent]))
     for label, controller in scene.agents_spec().items():
         if label not in agents and controller != "human":
-            agents[label] = {"kind": "policy", **controller}
+            agents[label] = policy(controller)
     return dict(sorted(agents.items()))
 
 
@@ -437,7 +447,7 @@ class Multiplayer:
 
     async def _start(self, match: Match) -> None:
         scene = self._scene(match.scene_id)
-        agents = match_agents(scene, len(match.members))
+        agents = match_agents(scene, len(match.members), self.participants.assets)
         await self.store.add_match(
             match.id, scene.id, match.seed, list(match.members), agents, match.created_at, match.group.id
         )
@@ -454,7 +464,7 @@ class Multiplayer:
             seed=match.seed,
             slot=slot,
             members=list(match.members),
-            agents=match_agents(scene, len(match.members)),
+            agents=match_agents(scene, len(match.members), self.participants.assets),
             input_delay=scene.input_delay,
             ice=ice_config(self.experiment.remote.webrtc_config, pid, time.time()),
             rejoin=rejoin,

@@ -12,7 +12,7 @@
  *   max_selected: number|null, slider_min: number, slider_max: number, slider_step: number, slider_start: number,
  *   required: boolean, check: boolean}} Question  `check`: a comprehension check (the server knows its answer)
  * @typedef {{id: string, kind: "game", title: string, instructions_html: string, env: string,
- *   env_kwargs: Object<string, unknown>, agents: Object<string, "human"|{ref: string, kwargs: Object<string, unknown>}>,
+ *   env_kwargs: Object<string, unknown>, agents: Object<string, "human"|PolicySpec|OnnxSpec>,
  *   key_bindings: Object<string, unknown>, default_action: unknown, input_mode: "held"|"press", fps: number,
  *   num_episodes: number, max_steps: number|null, canvas_width: number, canvas_height: number,
  *   show_score: boolean, seed: number, connect_timeout_s: number, reconnect_grace_s: number,
@@ -20,6 +20,9 @@
  *   pygame_stub?: boolean, pointer?: PointerSpec|null, assets?: Object<string, string>}} GameSpec
  *   `assets`: the scene's files (mug/server/assets.py), name -> content-versioned URL
  *   `agents` keys are agent labels (mug/client/agents.py: an int id 0 is "0", a str id "0" is '"0"')
+ * @typedef {{ref: string, kwargs: Object<string, unknown>, act_every?: number}} PolicySpec  a Python policy
+ * @typedef {{kind: "onnx", model: string, sha256: string, input: string|null, output: string, act_every: number}} OnnxSpec
+ *   an ONNX policy (mug/client/onnx_policies.py): `model` its file's content-versioned URL
  * @typedef {{kind: "grid", rows: number, cols: number, actions: unknown[]}|{kind: "function", ref: string}} PointerSpec
  *   GameScene.pointer_spec: clicks on the canvas -> actions (mug/client/pointer.py)
  * @typedef {{id: string, kind: "end", title: string, body_html: string, completion_code: string,
@@ -44,7 +47,8 @@
  * @typedef {{urls: string|string[], username?: string, credential?: string}} IceServer
  * @typedef {{iceServers: IceServer[], iceTransportPolicy: "all"|"relay", expiresAt?: number|null}} IceConfig
  *   mug/server/ice.py; `expiresAt` is not an RTCConfiguration field
- * @typedef {{kind: "human", slot: number}|{kind: "policy", ref: string, kwargs: Object<string, unknown>}} MatchAgent
+ * @typedef {{kind: "human", slot: number}|{kind: "policy", ref: string, kwargs: Object<string, unknown>, act_every?: number}
+ *   |OnnxSpec} MatchAgent
  * @typedef {{match_id: string, scene_id: string, seed: number, slot: number, members: string[],
  *   agents: Object<string, MatchAgent>, ice: IceConfig, input_delay: "auto"|number, rejoin: boolean}} MatchStart
  *   `match_start`; `rejoin`: the member's page was reloaded mid-match and rejoins it (sent in the hello's resume)
