@@ -322,3 +322,12 @@ conditioned = Experiment(
     conditions=[Condition(id="easy"), Condition(id="hard", overrides={"catch": {"env_kwargs": {"max_misses": 1}}})],
     entry=Entry(require_play=True),
 )
+
+# ---- other browsers (test_browsers.py) ------------------------------------------------------------------
+# A duo without an AI fallback: a browser without WebRTC ends on its own page when it reaches the lobby.
+mp_duo_no_webrtc = _mp(
+    "e2e-mp-no-webrtc",
+    2,
+    NO_STUN,
+    no_webrtc=Outcome(body="This browser cannot play with others.", completion_code="NORTC"),
+)
