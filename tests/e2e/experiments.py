@@ -331,3 +331,6 @@ mp_duo_no_webrtc = _mp(
     NO_STUN,
     no_webrtc=Outcome(body="This browser cannot play with others.", completion_code="NORTC"),
 )
+# The demo whose lobby waits 10 minutes for a partner before the AI steps in: a browser without WebRTC that
+# plays the two-player scene within a test's time was never made to wait there.
+demo_long_lobby = demo_experiment(duo_scene(lobby_timeout_s=600.0, num_episodes=1, max_steps=60))

@@ -65,10 +65,11 @@ def test_firefox_plays_the_demo_to_its_completion_code(
     page.close()
 
 
+@pytest.mark.timeout(600)  # WebKitGTK loads the runtime slowly: over a minute on a busy machine
 def test_webkit_plays_the_demo_solo_and_with_an_ai_partner_at_once(
     mug_server: Any, webkit_page: webkit.WebKitPage, tmp_path: Path
 ) -> None:
-    server = mug_server(f"{HERE_EXPERIMENTS}:demo_short")
+    server = mug_server(f"{HERE_EXPERIMENTS}:demo_long_lobby")  # the AI steps in after 600 s of waiting
     code, match = play_demo(webkit_page, server.url + "/?PROLIFIC_PID=webkit-1", load_timeout_ms=240_000)
     assert webkit_page.evaluate("typeof RTCPeerConnection") == "undefined"
     assert match["slot"] == 0 and match["peers"] == []
@@ -76,13 +77,14 @@ def test_webkit_plays_the_demo_solo_and_with_an_ai_partner_at_once(
     check_demo_records(out, code)
     (participant,) = rows(out, "participants.csv")
     assert "AppleWebKit/" in participant["user_agent"] and "Chrome" not in participant["user_agent"]
-    # it never waited in the lobby (whose timeout is 1 s): its match formed as it arrived, with the AI
+    # it never waited in the lobby (play_demo allows 60 s from the scene to play, the lobby waits 600 s): its
+    # match formed as it arrived, alone with the AI
     (m,) = rows(out, "matches.csv")
     assert json.loads(m["members"]) == [participant["id"]]
-    log = (tmp_path / "server-0.log").read_text()
-    assert "has no WebRTC: plays catch-duo with AI partners" in log
+    assert json.loads(m["agents"])["right"]["kind"] == "policy"
 
 
+@pytest.mark.timeout(600)
 def test_webkit_is_kept_out_of_a_lobby_without_ai_on_its_own_page(
     mug_server: Any, webkit_page: webkit.WebKitPage, tmp_path: Path
 ) -> None:
