@@ -652,6 +652,15 @@ class GameScene(_Scene):
         ),
         description="Multiplayer with inactivity_s: the page of the other members when one became inactive.",
     )
+    no_webrtc: Outcome = Field(
+        default_factory=lambda: Outcome(
+            title="Browser cannot play with others",
+            body="This browser cannot connect to other participants (it has no WebRTC), so you cannot take part "
+            "in this game. Thank you for your interest!",
+        ),
+        description="Multiplayer: the page of a participant whose browser has no WebRTC, shown when they reach "
+        "the lobby instead of waiting (with lobby.on_timeout='ai' they play with AI partners at once instead).",
+    )
     connect_timeout_s: float = Field(
         default=20.0,
         ge=2,

@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -47,7 +48,7 @@ from mug.configurations.scenes import controller_spec
 from mug.server.assets import Assets
 from mug.server.ice import ice_config
 from mug.server.live import Command, LiveState, LobbyRules, LocalState
-from mug.server.lobby import Group, Match, Matched, Notice, TimedOut, Waiting
+from mug.server.lobby import MATCH_ID_BYTES, SEED_BOUND, Group, Match, Matched, Notice, TimedOut, Waiting
 from mug.server.participants import Participants
 from mug.server.signaling import route_match
 from mug.server.store import Store
@@ -199,6 +200,8 @@ class Multiplayer:
             return {"ok": True}  # joined again after a reconnection: still waiting
         if await self.live.live_match_of(live.pid) is None and await self.store.finished_a_match(live.pid, scene.id):
             raise WireError("already_played", f"you have played the match of scene {scene.id!r}; move on")
+        if not live.webrtc:
+            return await self._without_webrtc(live.pid, self._scene(scene.id))
         now = time.time()
         since = await self.store.lobby_wait(live.pid, scene.id, now)
         keep = self._scene(scene.id).lobby.keep_group
@@ -236,6 +239,24 @@ class Multiplayer:
             for pid, group in (await self.live.lobby_kept(lobby)).items():
                 if await self._left_group(pid, group):
                     await self.dispatch(await self.live.lobby_release(lobby, pid, now))
+
+    async def _without_webrtc(self, pid: str, scene: GameScene) -> dict[str, Any]:
+        # A browser that cannot connect to peers would wait for a match it cannot play: it never enters the
+        # lobby. A scene whose lobby falls back to AI starts its match at once, AI in every other slot (a match
+        # of one member opens no peer connection); any other scene ends on its `no_webrtc` outcome page.
+        if await self.live.live_match_of(pid) is not None:
+            return {"ok": True}  # its solo match is running: the page asked again after a reconnection
+        if scene.lobby.on_timeout == "ai":
+            now = time.time()
+            match = Match(secrets.token_urlsafe(MATCH_ID_BYTES), scene.id, (pid,), secrets.randbelow(SEED_BOUND), now)
+            if not await self.live.add_match(match):
+                raise WireError("already_in_match", "you are already in a match")
+            log.info("%s has no WebRTC: plays %s with AI partners", pid, scene.id)
+            await self._start(match)
+            return {"ok": True}
+        log.info("%s has no WebRTC: kept out of the lobby of %s", pid, scene.id)
+        spec = await self.participants.finish_with_outcome(pid, scene.id, "no_webrtc")
+        return {"ok": True, "outcome": "no_webrtc", "scene": spec}
 
     async def leave(self, sid: str, msg: LobbyJoin) -> dict[str, Any]:
         """Take a participant out of a lobby."""

@@ -441,3 +441,15 @@ mp_onnx = _mp(
     env_kwargs={"agents": ["left", "right", "zai"]},
     agents={"left": "human", "right": "human", "zai": OnnxPolicy(model=PARTNER_MODEL, act_every=2)},
 )
+
+# ---- other browsers (test_browsers.py) ------------------------------------------------------------------
+# A duo without an AI fallback: a browser without WebRTC ends on its own page when it reaches the lobby.
+mp_duo_no_webrtc = _mp(
+    "e2e-mp-no-webrtc",
+    2,
+    NO_STUN,
+    no_webrtc=Outcome(body="This browser cannot play with others.", completion_code="NORTC"),
+)
+# The demo whose lobby waits 10 minutes for a partner before the AI steps in: a browser without WebRTC that
+# plays the two-player scene within a test's time was never made to wait there.
+demo_long_lobby = demo_experiment(duo_scene(lobby_timeout_s=600.0, num_episodes=1, max_steps=60))

@@ -66,14 +66,16 @@
  *   ServerEvents  every event the page listens to, with its payload
  * @typedef {import("./vendor/socket.io.esm.min.js").Socket<ServerEvents>} PageSocket
  * @typedef {{ok: true}} OkAck
+ * @typedef {{ok: true, outcome?: "no_webrtc", scene?: SceneSpec|null}} LobbyJoinAck
+ *   `outcome`: a browser without WebRTC was kept out of the lobby and ended on that outcome (its page in `scene`)
  * @typedef {{
  *   hello: {data: {token: string|null, tab: string, params: Object<string, string>, match_id: string|null,
- *     client?: {mobile: boolean|null, platform: string|null}},
+ *     client?: {mobile: boolean|null, platform: string|null, webrtc: boolean}},
  *     ack: HelloAck},
  *   advance: {data: {scene_id: string, answers: Object<string, unknown>, decline?: boolean}, ack: AdvanceAck},
  *   records: {data: {scene_id: string, batch: number, rows: StepRow[]}, ack: RecordsAck},
  *   event: {data: {scene_id: string|null, kind: string, data: Object<string, unknown>}, ack: OkAck},
- *   lobby_join: {data: {scene_id: string}, ack: OkAck},
+ *   lobby_join: {data: {scene_id: string}, ack: LobbyJoinAck},
  *   lobby_leave: {data: {scene_id: string}, ack: OkAck},
  *   signal: {data: {to: number, kind: SignalRelay["kind"], data: unknown}, ack: OkAck},
  *   match_report: {data: {match_id: string, kind: MatchReportKind, data: Object<string, unknown>}, ack: OkAck},
