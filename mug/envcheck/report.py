@@ -116,6 +116,8 @@ class CheckReport:
 
     def _timing(self) -> str:
         t = self.timings
+        if not self._side("Pyodide"):
+            return f"(CPython {t.get('cpython', 0):.2f} s)"
         return (
             f"(CPython {t.get('cpython', 0):.2f} s; Pyodide {t.get('pyodide_total', 0):.2f} s: load "
             f"{t.get('pyodide_load', 0):.2f} s, import {t.get('pyodide_import', 0):.2f} s, run "
