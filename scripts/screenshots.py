@@ -45,8 +45,10 @@ def gather(bundle: Path, out: Path, work: Path) -> None:
             browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
             page = browser.new_context(viewport={"width": 900, "height": 820}).new_page()
             page.goto(server.url + "/?PROLIFIC_PID=screenshot")
-            page.get_by_role("button", name="Start").click()
-            page.wait_for_function("document.body.dataset.mugPhase === 'playing'", timeout=120_000)
+            page.click("[data-testid=mug-continue]")  # the instructions
+            page.wait_for_function("window.mug?.status().runtime.ready", timeout=120_000)
+            page.click("[data-testid=mug-continue]")  # the game scene's Start
+            page.wait_for_function("document.body.dataset.mugPhase === 'playing'", timeout=60_000)
             for key in ["ArrowDown", "ArrowRight", "ArrowDown", "ArrowRight"]:
                 page.keyboard.down(key)
                 time.sleep(0.6)
