@@ -96,3 +96,12 @@ def test_first_difference() -> None:
     assert first_difference(["a", "b"], ["a", "b"]) is None
     assert first_difference(["a", "b"], ["a", "c"]) == 1
     assert first_difference(["a", "b"], ["a"]) == 1
+
+
+def test_cli_refuses_bad_step_counts(capsys: pytest.CaptureFixture[str]) -> None:
+    from mug.envcheck.cli import cli
+
+    for args, message in ((["--steps", "0"], "--steps 0: give 1 or more"), (["--max-steps", "-1"], "--max-steps -1")):
+        with pytest.raises(SystemExit) as exit_info:
+            cli(["gymnasium.envs.classic_control.cartpole:CartPoleEnv", *args])
+        assert exit_info.value.code == 2 and message in capsys.readouterr().err
