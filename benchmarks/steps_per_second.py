@@ -56,10 +56,11 @@ def main() -> int:
             "seed": 1,
             "steps": args.steps,
             "actions": "random",
+            "probe": False,
         }
         for _ in range(args.repeat):  # alternate the sides, so both see the same machine state
             t0 = time.perf_counter()
-            cpy = trajectory_report(factory, kwargs, 1, args.steps, "random")
+            cpy = trajectory_report(factory, kwargs, 1, args.steps, "random", probe=False)
             cpy_times.append(time.perf_counter() - t0)
             pyo = run_in_pyodide(args.bundle_dir, request)
             if not pyo.get("ok") or pyo.get("error") or cpy.get("error"):

@@ -15,7 +15,7 @@ from typing import Any
 import socketio
 from starlette.applications import Starlette
 
-from mug.configurations import Experiment, load_experiment
+from mug.configurations import Experiment, ExperimentError, load_experiment
 from mug.server.assets import Assets
 from mug.server.edge import GuardedServer
 from mug.server.handlers import emitter, register
@@ -43,7 +43,12 @@ def _bundle_manifest(settings: Settings) -> dict[str, Any] | None:
             settings.bundle_dir,
         )
         return None
-    return {"bundle_id": manifest.bundle_id, "lock_file": manifest.lock_file, "packages": list(manifest.packages)}
+    return {
+        "bundle_id": manifest.bundle_id,
+        "lock_file": manifest.lock_file,
+        "packages": list(manifest.packages),
+        "onnxruntime": manifest.onnxruntime.get("entry"),
+    }
 
 
 def _live_state(settings: Settings, namespace: str) -> LiveState:
@@ -102,6 +107,11 @@ def create_app(
     state: dict[str, Any] = {}
     assets = Assets.of(experiment)  # a missing folder stops the start-up here, naming the field
     site = Site(experiment.title, settings.bundle_dir, _bundle_manifest(settings), assets)
+    if assets.models and site.bundle is not None and not site.bundle.get("onnxruntime"):
+        raise ExperimentError(
+            f"the experiment has OnnxPolicy models ({', '.join(sorted(f.name for f in assets.models.values()))}) "
+            f"but the bundle in {settings.bundle_dir} has no onnxruntime-web: run `make node`, then `mug bundle`"
+        )
 
     def info() -> dict[str, Any]:
         participants = state.get("participants")

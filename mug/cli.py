@@ -55,6 +55,27 @@ def _bundle_for(experiment: Experiment, bundle_dir: Path, offline: bool) -> None
         print(note, file=sys.stderr)
 
 
+def check_envs(experiment: Experiment, mode: str) -> bool:
+    """The start-up env check (`mug.envcheck.startup`): print one verdict per env; return False if the
+    server must not start (`mode` "fail" and an env is not deterministic or fails)."""
+    if mode == "off":
+        print("mug: env check skipped (MUG_ENV_CHECK=off / --env-check off)", file=sys.stderr)
+        return True
+    from mug.envcheck.startup import check_scenes
+
+    bad = False
+    for check in check_scenes(experiment):
+        print(check.line, file=sys.stderr)
+        bad = bad or check.verdict in ("not deterministic", "failed")
+    if bad and mode == "fail":
+        print(
+            "mug: not starting: fix the env, or start anyway with --env-check warn (MUG_ENV_CHECK=warn)",
+            file=sys.stderr,
+        )
+        return False
+    return True
+
+
 def serve(args: argparse.Namespace) -> int:
     """Build the bundle if needed, then serve the experiment with uvicorn."""
     import uvicorn
@@ -69,8 +90,12 @@ def serve(args: argparse.Namespace) -> int:
         settings = settings.model_copy(update={"bundle_dir": Path(args.bundle_dir)})
     if args.database:
         settings = Settings.model_validate(settings.model_dump() | {"database_url": args.database})
+    if args.env_check:
+        settings = settings.model_copy(update={"env_check": args.env_check})
     if not args.no_bundle:
         _bundle_for(experiment, settings.bundle_dir, args.offline)
+    if not check_envs(experiment, settings.env_check):
+        return 2
     # the protocol `uvicorn mug.app:app --ws ...` names (see mug.server.websocket): compression that holds no
     # memory between messages
     uvicorn.run(
@@ -149,6 +174,12 @@ def main(argv: list[str] | None = None) -> int:
     p_serve.add_argument("--database", help="default: MUG_DATABASE_URL or sqlite:///mug_data.sqlite3")
     p_serve.add_argument("--no-bundle", action="store_true", help="do not build the bundle")
     p_serve.add_argument("--offline", action="store_true", help="build the bundle from caches only")
+    p_serve.add_argument(
+        "--env-check",
+        choices=["fail", "warn", "off"],
+        help="play each game scene's env twice in CPython before serving and refuse to start ('fail'), warn, "
+        "or skip it when they differ (default: MUG_ENV_CHECK or 'fail')",
+    )
     p_export = sub.add_parser("export", help="write the data as CSV tables")
     p_export.add_argument("--database", help="default: MUG_DATABASE_URL or sqlite:///mug_data.sqlite3")
     p_export.add_argument("--out", default="exports", help="folder to write (default: exports)")

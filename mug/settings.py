@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Literal
 
 from dotenv import find_dotenv, load_dotenv
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
@@ -27,6 +28,12 @@ class Settings(BaseModel):
         default_factory=list, description="MUG_CORS_ORIGINS, comma-separated; empty: same origin only."
     )
     log_level: str = Field(default="info", description="MUG_LOG_LEVEL")
+    env_check: Literal["fail", "warn", "off"] = Field(
+        default="fail",
+        description="MUG_ENV_CHECK: what `mug serve` does when a game scene's env is not deterministic in "
+        "its start-up check (two short CPython runs, in child processes): refuse to start ('fail'), start "
+        "with a warning ('warn'), or skip the check ('off').",
+    )
     redis_url: str | None = Field(
         default=None,
         description="MUG_REDIS_URL: redis://host:port/db shared by several server processes; unset: one process.",
@@ -91,6 +98,8 @@ class Settings(BaseModel):
             values["admin_password"] = env["MUG_ADMIN_PASSWORD"]
         if env.get("MUG_LOG_LEVEL"):
             values["log_level"] = env["MUG_LOG_LEVEL"]
+        if env.get("MUG_ENV_CHECK"):
+            values["env_check"] = env["MUG_ENV_CHECK"]
         for name in ("new_participants_per_minute", "max_stored_bytes"):
             if env.get(f"MUG_{name.upper()}"):
                 values[name] = env[f"MUG_{name.upper()}"].replace("_", "")

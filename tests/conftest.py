@@ -1,7 +1,7 @@
 """Shared fixtures: MUG's server on a free loopback port (`serve`), and one real Pyodide bundle per session.
 
 The bundle holds every local package the tests need (the env checker's test environments, the browser tests'
-environments, both examples), so it is built once for the whole run (downloads are cached in ~/.cache/mug).
+environments, the examples), so it is built once for the whole run (downloads are cached in ~/.cache/mug).
 Tests that use it pass `bundle.packages` wherever a package list is asked for, so nothing rebuilds it.
 """
 
@@ -26,6 +26,8 @@ BUNDLE_PACKAGES = [
     str(TESTS / "e2e" / "envpkg"),
     str(EXAMPLES / "dodge" / "dodge_env"),
     str(EXAMPLES / "cartpole" / "cartpole_browser"),
+    str(EXAMPLES / "connect_four" / "connect_four_env"),
+    str(EXAMPLES / "gather" / "gather_env"),
 ]
 
 

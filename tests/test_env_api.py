@@ -52,6 +52,7 @@ ENVS: list[tuple[str, dict[str, Any]]] = [
     ("mug_e2e_envs.tictactoe:make_env", {}),
     ("mug_e2e_envs.walkers:make_env", {}),
     ("mug_e2e_envs.sprite:make_env", {}),
+    ("mug_e2e_envs.beacon:make_env", {}),
     ("mug_e2e_envs.classic:make_env", {}),  # with the pygame stand-in, as its scene plays it
 ]
 NEEDS_PYGAME_STUB = {"mug_e2e_envs.classic:make_env"}

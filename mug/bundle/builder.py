@@ -8,10 +8,12 @@ import json
 import shutil
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
+from mug.bundle import onnxruntime
 from mug.bundle.client_wheel import build_client_wheel
 from mug.bundle.constants import (
     BASE_REQUIREMENTS,
@@ -88,6 +90,11 @@ def build_bundle(
         files = {name: core[name] for name in CORE_FILES}
         for item in chosen.values():
             files[item.path.name] = item.path
+        ort_folder = onnxruntime.find_package()
+        ort: dict[str, Any] = {}
+        if ort_folder is not None:
+            ort_files, ort = onnxruntime.vendor(ort_folder, staging / "onnxruntime")
+            files |= ort_files
         added = [item.path for item in chosen.values() if item.source != "official"]
         lock = lock_bytes(extend_lock(official, added))
         files |= _precompress(files, lock, staging / "gz")
@@ -95,7 +102,8 @@ def build_bundle(
         sizes = {name: path.stat().st_size for name, path in sorted(files.items())}
         sizes[LOCK_FILE] = len(lock)
         manifest = BundleManifest(
-            bundle_id=hashlib.sha256(lock).hexdigest()[:12],
+            # the runtime's files are not in the lock: their hashes count too (immutable URLs carry the id)
+            bundle_id=hashlib.sha256(lock + json.dumps(ort, sort_keys=True).encode()).hexdigest()[:12],
             lock_file=LOCK_FILE,
             packages=load_list,
             python=PYODIDE_PYTHON,
@@ -104,6 +112,7 @@ def build_bundle(
             sources={n: f"{r.version} {r.source}" for n, r in chosen.items()},
             inputs=inputs,
             assets={k: dict(sorted(v.items())) for k, v in sorted((assets or {}).items())},
+            onnxruntime=ort,
         )
         _sync(out_dir, files, lock, manifest)
     return manifest

@@ -58,6 +58,12 @@ def run(
         f"{manifest.total_bytes / 1e6:.1f} MB, built in {time.perf_counter() - start:.1f} s\n"
         f"loadPyodide packages: {', '.join(manifest.packages)}"
     )
+    if manifest.onnxruntime:
+        ort = manifest.onnxruntime
+        size = sum(manifest.files[n] for n in ort["files"]) / 1e6
+        print(f"onnxruntime-web {ort['version']} ({ort['license']}): {len(ort['files'])} files, {size:.1f} MB")
+    else:
+        print("onnxruntime-web: not found (run `make node`); experiments with an OnnxPolicy cannot start")
     if manifest.assets:
         count = sum(len(files) for files in manifest.assets.values())
         print(f"assets: {count} files listed with their SHA-256 ({', '.join(manifest.assets)})")

@@ -50,6 +50,12 @@ def folder_fingerprint(folder: Path) -> str:
     return h.hexdigest()[:16]
 
 
+def _found_onnxruntime() -> str | None:
+    from mug.bundle.onnxruntime import found_version
+
+    return found_version()
+
+
 def describe_inputs(packages: list[str]) -> dict[str, Any]:
     """Return the JSON-able description of a build's inputs, recorded in mug-bundle.json."""
     requested = []
@@ -62,6 +68,7 @@ def describe_inputs(packages: list[str]) -> dict[str, Any]:
     return {
         "client": client_fingerprint(),
         "mug": mug.__version__,
+        "onnxruntime": _found_onnxruntime(),
         "pins": dict(sorted(PINNED_PURE.items())),
         "pyodide": PYODIDE_VERSION,
         "requested": requested,

@@ -26,6 +26,8 @@ class BundleManifest:
         assets: the experiment's asset files with their SHA-256, by folder ("experiment" or "scene:<id>") and
             name (`mug.server.assets`). The server serves them from their folders under URLs made of these
             hashes; they are listed here so a bundle says which files its experiment was built with.
+        onnxruntime: the vendored onnxruntime-web (`mug.bundle.onnxruntime`): version, license, entry module
+            and each file's SHA-256; empty when the bundle has none.
     """
 
     bundle_id: str
@@ -37,6 +39,7 @@ class BundleManifest:
     sources: dict[str, str] = field(default_factory=dict)
     inputs: dict[str, Any] = field(default_factory=dict)
     assets: dict[str, dict[str, str]] = field(default_factory=dict)
+    onnxruntime: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> str:
         """Return the manifest as deterministic, indented JSON."""

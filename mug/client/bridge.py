@@ -54,14 +54,36 @@ class WorkerBridge:
             return _error(exc, "start"), None
 
     def tick(self, keys_json: str, t_ms: float) -> tuple[str, Any]:
-        """`Runner.tick` with `{"held": [...], "pressed": [...], "clicks": [[x, y, width, height], ...]}`
-        (`clicks` optional); returns (frame JSON, pixels or None)."""
+        """`Runner.tick` with `{"held": [...], "pressed": [...], "clicks": [[x, y, width, height], ...],
+        "outputs": {agent label: {output name: {"type", "dims", "data"}}}}` (`clicks` and `outputs`
+        optional); returns (frame JSON, pixels or None)."""
         try:
             keys = json.loads(keys_json)
             clicks = keys.get("clicks") or []
-            return self._frame(self.runner.tick(keys["held"], keys["pressed"], float(t_ms), clicks))
+            outputs = keys.get("outputs") or None
+            return self._frame(self.runner.tick(keys["held"], keys["pressed"], float(t_ms), clicks, outputs))
         except Exception as exc:
             return _error(exc, "step"), None
+
+    def inference(self) -> str:
+        """`Runner.inference` (single player) or `MatchRunner.inference` (a match): JSON
+        `[{"agent", "model", "sha256", "feeds"}]` (or `{"error"}`), the ONNX runs the worker owes."""
+        try:
+            if self.match is not None:
+                return json.dumps(self.match.inference())
+            return json.dumps(self.runner.inference())
+        except Exception as exc:
+            return _error(exc, "inference")
+
+    def match_outputs(self, outputs_json: str) -> str:
+        """`MatchRunner.take_outputs` with `{agent label: outputs}`; returns "{}" or `{"error"}`."""
+        try:
+            if self.match is None:
+                raise RuntimeError("start_match first")
+            self.match.take_outputs(json.loads(outputs_json))
+            return "{}"
+        except Exception as exc:
+            return _error(exc, "inference")
 
     def next_episode(self) -> tuple[str, Any]:
         """`Runner.next_episode`; returns (frame JSON, pixels or None)."""

@@ -11,6 +11,12 @@ action space is seeded with `derive_seed(seed, "action_space", label, e)` and ea
 `np.random.default_rng(derive_seed(seed, "policy", label, e))` (`label`: the agent's label,
 `mug.client.agents`). `seed` is the scene's seed (single player) or the match seed.
 
+Policies (`mug.client.policies`, `mug.client.onnx_policies`): a Python policy is called when its agent
+acts; an ONNX policy's model runs in the worker between frames, so its outputs are given before the step
+that uses them (`needs_inference` says for whom, `give_outputs` hands them over). `act_every=k` (both
+kinds): the policy decides on every k-th step of its agent and holds its last action in between
+(`mug.client.policies.Every`).
+
 An episode ends on a step whose outcome is done (every agent terminated or truncated) or at the scene's
 `max_steps`; the row says `terminated` if some agent terminated, else `truncated`.
 """
@@ -18,19 +24,58 @@ An episode ends on a step whose outcome is done (every agent terminated or trunc
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from mug.client.agents import AgentId, by_label, label
+from mug.client.agents import AgentId, by_label, label, ordered
 from mug.client.host import EnvHost, StepResult
-from mug.client.policies import Controller, load_policy
+from mug.client.onnx_policies import OnnxController, OnnxSpec
+from mug.client.policies import Controller, Every, PolicyError, load_policy
 from mug.client.records import step_row
 from mug.client.seeding import derive_seed, episode_seed
-from mug.client.spec import GameSpec
+from mug.client.spec import HUMAN, GameSpec, SpecError
 from mug.client.turns import Turns
 
 PolicySpec = tuple[str, dict[str, Any]]  # (policy ref, kwargs)
+
+
+@dataclass
+class Controllers:
+    """Who plays what, from the agents' controller specs: "human", `{"ref", "kwargs", "act_every"}` (a
+    Python policy) or `{"kind": "onnx", ...}` (`OnnxSpec`)."""
+
+    humans: list[AgentId] = field(default_factory=list)
+    policies: dict[AgentId, PolicySpec] = field(default_factory=dict)
+    onnx: dict[AgentId, OnnxSpec] = field(default_factory=dict)
+    act_every: dict[AgentId, int] = field(default_factory=dict)
+
+    @classmethod
+    def parse(cls, agents: Mapping[AgentId, Any]) -> Controllers:
+        """Read agent -> controller spec.
+
+        Raises:
+            SpecError: a controller is neither "human" nor a policy (the message names the agent).
+        """
+        out = cls()
+        for agent in ordered(agents):
+            ctrl = agents[agent]
+            where = f"agent {agent!r}"
+            if ctrl == HUMAN:
+                out.humans.append(agent)
+            elif isinstance(ctrl, Mapping) and ctrl.get("kind") == "onnx":
+                out.onnx[agent] = spec = OnnxSpec.parse(where, ctrl)
+                out.act_every[agent] = spec.act_every
+            elif isinstance(ctrl, Mapping) and isinstance(ctrl.get("ref"), str):
+                out.policies[agent] = (ctrl["ref"], dict(ctrl.get("kwargs") or {}))
+                every = ctrl.get("act_every", 1)
+                if not isinstance(every, int) or isinstance(every, bool) or every < 1:
+                    raise SpecError(f"{where}: 'act_every' must be a whole number of steps (1 or more), not {every!r}")
+                out.act_every[agent] = every
+            else:
+                raise SpecError(f"{where}: expected 'human', {{ref, kwargs, act_every}} or {{kind: 'onnx', ...}}")
+        return out
 
 
 class EpisodeCore:
@@ -44,6 +89,8 @@ class EpisodeCore:
         policies: agent -> (policy ref, kwargs), for agents played by a policy.
         scored: the agents whose rewards make the score; None: the humans, or with no humans the agents
             that acted on the step.
+        onnx: agent -> ONNX policy, for agents whose actions this core computes from a model's outputs.
+        act_every: agent -> k, for policies that act every k steps (default 1).
     """
 
     def __init__(
@@ -54,11 +101,19 @@ class EpisodeCore:
         humans: list[AgentId],
         policies: Mapping[AgentId, PolicySpec],
         scored: list[AgentId] | None = None,
+        onnx: Mapping[AgentId, OnnxSpec] | None = None,
+        act_every: Mapping[AgentId, int] | None = None,
     ) -> None:
         self.host = host
         self.seed = int(seed)
         self.humans = humans
         self.policies = dict(policies)
+        self.onnx_specs = dict(onnx or {})
+        self.onnx: dict[AgentId, OnnxController] = {}
+        every = dict(act_every or {})
+        self._every = {a: Every(int(every.get(a, 1))) for a in [*self.policies, *self.onnx_specs]}
+        self._outputs: dict[AgentId, Mapping[str, Any]] = {}
+        self._recorded: dict[AgentId, Any] = {}
         self.max_steps = spec.max_steps
         self.scored = scored
         self.turns: Turns | None = None
@@ -83,12 +138,18 @@ class EpisodeCore:
         for agent in host.agents:
             host.action_space(agent).seed(derive_seed(self.seed, "action_space", label(agent), episode))
         self._rngs = {
-            a: np.random.default_rng(derive_seed(self.seed, "policy", label(a), episode)) for a in self.policies
+            a: np.random.default_rng(derive_seed(self.seed, "policy", label(a), episode))
+            for a in [*self.policies, *self.onnx_specs]
         }
-        if not self.controllers:  # once, after the first reset (a space may only be complete then)
+        if not self.controllers and not self.onnx:  # once, after the first reset (a space may only be complete then)
             self.controllers = {
                 a: load_policy(ref, a, host.action_space(a), kw) for a, (ref, kw) in self.policies.items()
             }
+            self.onnx = {a: OnnxController(spec, a, host.action_space(a)) for a, spec in self.onnx_specs.items()}
+        for every in self._every.values():
+            every.reset()
+        self._outputs = {}
+        self._recorded = {}
         if self.turns is not None:
             self.turns.reset(episode)
 
@@ -96,9 +157,55 @@ class EpisodeCore:
         """Whether `agent` has an observation now (it takes part in the next joint step)."""
         return agent in self.obs
 
+    def is_policy(self, agent: AgentId) -> bool:
+        """Whether this core computes `agent`'s actions (a Python or an ONNX policy)."""
+        return agent in self.controllers or agent in self.onnx
+
     def policy_action(self, agent: AgentId) -> Any:
-        """The policy's action for `agent` now (its observation, its generator, its mask)."""
-        return self.controllers[agent](self.obs.get(agent), self._rngs[agent], self.host.mask(agent))
+        """The policy's action for `agent` now (its observation, its generator, its mask), or the action it
+        holds (`act_every`). An ONNX policy that decides now needs its outputs first (`give_outputs`).
+
+        Raises:
+            PolicyError: an ONNX policy decides now and no outputs were given.
+        """
+        every = self._every[agent]
+        if not every.due(lambda a: self.host.legal(agent, a)):
+            return every.hold()
+        mask = self.host.mask(agent)
+        if agent in self.onnx:
+            if agent in self._recorded:  # a replay: the action the model chose then (CPython runs no model)
+                return every.took(self._recorded.pop(agent))
+            outputs = self._outputs.pop(agent, None)
+            if outputs is None:
+                raise PolicyError(
+                    f"ONNX policy for agent {agent!r}: no model outputs for this step (the worker runs the model "
+                    "for the agents `needs_inference` names before each frame)"
+                )
+            return every.took(self.onnx[agent].action(outputs, self._rngs[agent], mask))
+        return every.took(self.controllers[agent](self.obs.get(agent), self._rngs[agent], mask))
+
+    def decides(self, agent: AgentId) -> bool:
+        """Whether `agent`'s policy decides at its next step (rather than holding its action)."""
+        return self._every[agent].due(lambda a: self.host.legal(agent, a))
+
+    def needs_inference(self, agents: list[AgentId]) -> list[tuple[AgentId, dict[str, Any]]]:
+        """For the ONNX agents among `agents` that decide at their next step: (agent, the model's feeds)."""
+        return [(a, self.onnx[a].feeds(self.obs.get(a))) for a in agents if a in self.onnx and self.decides(a)]
+
+    def give_outputs(self, agent: AgentId, outputs: Mapping[str, Any]) -> None:
+        """The model's outputs for `agent`'s next decision (`{name: {"type", "dims", "data"}}`)."""
+        if agent not in self.onnx:
+            raise PolicyError(f"agent {agent!r} is not played by an ONNX policy here")
+        self._outputs[agent] = outputs
+
+    def give_recorded(self, agent: AgentId, action: Any) -> None:
+        """A replay: the recorded action of an ONNX agent stands in for its model's next decision."""
+        if agent in self.onnx:
+            self._recorded[agent] = action
+
+    def onnx_decision(self, agent: AgentId, outputs: Mapping[str, Any]) -> Any:
+        """The ONNX policy's action from these outputs now (the match's owner peer: see `mug.client.match`)."""
+        return self.onnx[agent].action(outputs, self._rngs[agent], self.host.mask(agent))
 
     # -- stepping
     def step_joint(self, actions: dict[AgentId, Any]) -> StepResult:
@@ -117,7 +224,7 @@ class EpisodeCore:
         self.fallback_played = False
         if self.host.ended(actor):
             act = None  # the dead step
-        elif actor in self.controllers:
+        elif self.is_policy(actor):
             act = self.policy_action(actor)
         else:
             go, act = self.turns.resolve(actor, move())

@@ -21,12 +21,25 @@ from typing import Any, Literal
 
 import gymnasium
 import numpy as np
+import pettingzoo
 
 from mug.client.agents import AgentId, ordered
-from mug.client.trajectory import env_kind
 from mug.refs import RefError, resolve_ref
 
 EnvKind = Literal["gymnasium", "parallel", "aec"]
+
+
+def env_kind(env: Any) -> EnvKind | None:
+    """The env's API by its base class: PettingZoo ``AECEnv`` ("aec") or ``ParallelEnv`` ("parallel"),
+    ``gymnasium.Env`` ("gymnasium"), else None. Wrappers of each library subclass its base class, so a
+    wrapped env is recognised too (and no attribute is touched: PettingZoo's wrappers raise before reset)."""
+    if isinstance(env, pettingzoo.AECEnv):
+        return "aec"
+    if isinstance(env, pettingzoo.ParallelEnv):
+        return "parallel"
+    if isinstance(env, gymnasium.Env):
+        return "gymnasium"
+    return None
 
 
 class EnvError(Exception):
@@ -54,7 +67,7 @@ def make_env(ref: str, kwargs: dict[str, Any]) -> Any:
     try:
         return factory(**kwargs, render_mode="rgb_array")
     except TypeError as exc:
-        if "render_mode" not in str(exc):
+        if "render_mode" not in str(exc) and "takes no arguments" not in str(exc):
             raise EnvError(f"env {ref!r}({kwargs}) raised TypeError: {exc}") from exc
     return factory(**kwargs)
 
@@ -112,12 +125,13 @@ class EnvHost:
         kwargs: the factory's keyword arguments.
         agents: the scene's agent names; a Gymnasium env must have exactly one (or, with `joint`, several
             sharing a Tuple/Dict action space), a PettingZoo env's must be among its `possible_agents`.
+            None: every agent the env has (a Gymnasium env's one agent is then `player`).
         joint: allow a Gymnasium env played by several agents (a multiplayer match): its action is the
             tuple of the agents' actions in sorted agent order (Tuple space) or a dict by agent (Dict space);
             every agent sees the one observation and reward.
     """
 
-    def __init__(self, ref: str, kwargs: dict[str, Any], agents: list[AgentId], joint: bool = False) -> None:
+    def __init__(self, ref: str, kwargs: dict[str, Any], agents: list[AgentId] | None, joint: bool = False) -> None:
         self.env = make_env(ref, kwargs)
         self.joint = False
         kind = env_kind(self.env)
@@ -127,6 +141,8 @@ class EnvHost:
                 "PettingZoo AECEnv or ParallelEnv: subclass one of them (wrappers keep the base class)"
             )
         self.kind: EnvKind = kind
+        if agents is None:
+            agents = ["player"] if kind == "gymnasium" else list(self.env.possible_agents)
         self._obs: dict[AgentId, Any] = {}
         self._infos: dict[AgentId, Any] = {}
         if self.kind == "gymnasium" and joint and len(agents) > 1:

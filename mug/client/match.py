@@ -7,6 +7,19 @@ has the episode core (`mug.client.episode`) step the env with every agent's acti
 policies computed identically on every peer from generators seeded by the match seed) and record a row;
 the runner reports the outcome checksum and renders.
 
+AI players, by kind. A Python policy is computed on every peer, identically: the same bundle's code, its
+generator seeded from the match seed, called at the same step with the same observation; nothing crosses
+the wire, and it acts on the step's own observation. An ONNX policy is not: a model's floating-point
+results are not promised to be bit-identical across machines, and its run is asynchronous JavaScript. So
+one peer, the owner (slot 0's member, `MatchPlan.owns_onnx`), runs it: after each step the owner's
+worker runs the model on the newest observation (`inference`), the action (argmax, or sampled with the
+owner's seeded generator, mask applied) becomes the input of the agent's own lockstep slot
+(`take_outputs`), and the lockstep delivers it to every peer for frame f + D, exactly as a key. Every peer
+steps with the same inputs, so the records agree by construction, whatever the model computes where.
+The AI then sees what a human sees: the observation D frames before its action applies. While the model
+runs, the agent's previous action is entered (a model slower than a frame acts on a later observation);
+the peers never wait for it. Turn-based matches with ONNX agents are refused at start.
+
 Deterministic episode boundaries: an episode ends on the same frame everywhere (terminated, truncated or
 `max_steps` follow from the same inputs), then `pause_frames` lockstep frames pass with no env step
 ("Episode k of n done"), then the next episode is reset with `episode_seed(match_seed, k)`. Nobody
@@ -32,7 +45,7 @@ import secrets
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from mug.client.agents import ordered
+from mug.client.agents import from_label, label, ordered
 from mug.client.checksum import checksum
 from mug.client.controls import Controls
 from mug.client.episode import EpisodeCore
@@ -40,11 +53,12 @@ from mug.client.host import EnvHost, StepResult
 from mug.client.keys import KeyMapper
 from mug.client.lockstep import Desync, LockstepSession, PeerGone, Ready, Send, Stalled, Step
 from mug.client.lockstep.requests import PeerAway, PeerBack
+from mug.client.lockstep.wire import normalize_action
 from mug.client.match_plan import MatchPlan
 from mug.client.match_state import PLAYING, MatchLifecycle, MatchState
 from mug.client.pointer import Click
 from mug.client.pyodide_compat import install_pygame_stub
-from mug.client.spec import GameSpec
+from mug.client.spec import GameSpec, SpecError
 
 PAUSE_S = 2.0  # between episodes, in frames of the scene's fps
 LINGER_MS = 3000.0  # at most this long after the last frame, waiting for peers to catch up
@@ -70,20 +84,37 @@ class MatchRunner:
         self.fps = spec.fps
         self.num_episodes = spec.num_episodes
         self.pause_frames = max(1, round(pause_s * self.fps))
-        agents = ordered([*self.plan.humans, *self.plan.policies])
+        agents = ordered([*self.plan.humans, *self.plan.policies, *self.plan.onnx])
         if spec.pygame_stub:
             install_pygame_stub()  # before the env's module is imported
         self.host = EnvHost(spec.env, dict(spec.env_kwargs), agents, joint=True)
         self.turn_based = self.host.kind == "aec"
+        if self.turn_based and self.plan.onnx:
+            self.host.close()
+            raise SpecError(
+                f"ONNX policies for {sorted(map(str, self.plan.onnx))} in a turn-based (AEC) match: not supported; "
+                "use a Python Policy for AI players of turn-based matches (ONNX works in single player)"
+            )
         self.default_action = spec.default_action
         self.keys = KeyMapper(spec.key_bindings, self.default_action, spec.input_mode)
         self.controls = Controls(self.keys, spec.pointer)  # keys and clicks: mug.client.controls
         mine = self.plan.local_agent
         self.core = EpisodeCore(
-            self.host, spec, self.plan.seed, ordered(self.plan.humans), self.plan.policies, scored=[mine]
+            self.host,
+            spec,
+            self.plan.seed,
+            ordered(self.plan.humans),
+            self.plan.policies,
+            scored=[mine],
+            onnx=self.plan.onnx if self.plan.owns_onnx else None,  # only the owner runs the models
+            act_every=self.plan.act_every,
         )
+        # the owner's ONNX agents: the action each enters now, and which decision was last asked of the model
+        self._onnx_action: dict[Any, Any] = {}
+        self._onnx_asked: dict[Any, tuple[int, int]] = {}
+        self._inflight: tuple[int, list[Any]] | None = None  # (episode, agents) of the run the worker is doing
         self.session = LockstepSession(
-            [self.plan.slot],
+            self.plan.local_slots,
             self.plan.slots,
             self.plan.peers,
             input_delay=self.plan.input_delay,
@@ -138,6 +169,7 @@ class MatchRunner:
     # -- episodes
     def _reset(self, episode: int, declare: bool = True) -> None:
         self.core.reset(episode)
+        self._onnx_action = {a: self.default_action for a in self.core.onnx}
         self._last_check = checksum(self.core.obs)
         if declare:
             self._declare_acting()
@@ -218,6 +250,9 @@ class MatchRunner:
         self._clicks.extend(clicks or ())
         if self.state in PLAYING:
             self.session.add_local_input(self.plan.slot, self._local_input(held))
+            for agent, slot in self.plan.onnx_slots.items() if self.core.onnx else ():
+                action = self._onnx_action[agent] if self.core.live(agent) else self.default_action
+                self.session.add_local_input(slot, action)
         if self.state is MatchState.DONE:
             return []
         sends: list[tuple[str, bytes, bool]] = []
@@ -303,6 +338,48 @@ class MatchRunner:
         found, move = self.controls.move(held, self._pressed, self._clicks, legal, self.host.action_space(mine))
         return move if found else None
 
+    # -- ONNX policies, on the owner peer
+    def inference(self) -> list[dict[str, Any]]:
+        """The model runs the owner's worker should do now: `[{"agent", "model", "sha256", "feeds"}]` for
+        each live ONNX agent whose next decision (every `act_every` steps, from the newest observation) has
+        not been asked for; empty on other peers, between episodes, or while a run is in flight.
+
+        The worker runs them asynchronously and hands the outputs to `take_outputs`; the action is then
+        entered as that agent's input, like a key, and the lockstep gives it to every peer for the frame
+        D frames on. Until then the agent's last action is entered again: a model slower than a frame
+        makes the AI act on a later observation, never makes the peers disagree.
+        """
+        core = self.core
+        if not core.onnx or self.state is not MatchState.RUNNING or self._inflight is not None:
+            return []
+        due: list[Any] = []
+        for agent in core.onnx:
+            every = max(1, self.plan.act_every.get(agent, 1))
+            decision = (core.episode, core.step // every)
+            if core.live(agent) and self._onnx_asked.get(agent) != decision:
+                self._onnx_asked[agent] = decision
+                due.append(agent)
+        if not due:
+            return []
+        self._inflight = (core.episode, due)
+        return [
+            {"agent": label(a), **core.onnx_specs[a].page(), "feeds": core.onnx[a].feeds(core.obs.get(a))} for a in due
+        ]
+
+    def take_outputs(self, outputs: Mapping[str, Any]) -> None:
+        """The outputs of the run `inference` asked for, by agent label: each agent's new action (entered
+        from the next poll on). Outputs of an episode that has ended meanwhile are dropped."""
+        inflight, self._inflight = self._inflight, None
+        if inflight is None:
+            raise RuntimeError("take_outputs without a run asked for by inference()")
+        episode, _ = inflight
+        if episode != self.core.episode or self.state is not MatchState.RUNNING:
+            return
+        for name, out in outputs.items():
+            agent = from_label(name)
+            if agent in self.core.onnx and self.core.live(agent):
+                self._onnx_action[agent] = normalize_action(self.core.onnx_decision(agent, out))
+
     def _caught_up(self, now_ms: float) -> bool:
         assert self.final_frame is not None and self._finished_at is not None
         if now_ms - self._finished_at >= LINGER_MS:
@@ -340,7 +417,7 @@ class MatchRunner:
                 return self.frame_info([], render=False)
             actions, out = played
         else:
-            for agent in self.plan.humans:
+            for agent in [*self.plan.humans, *self.plan.onnx]:
                 if core.live(agent) and not self.host.legal(agent, actions[agent]):
                     actions[agent] = self.default_action  # a masked input is no input, on every peer
             for agent in core.controllers:

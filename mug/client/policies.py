@@ -67,3 +67,42 @@ def load_policy(ref: str, agent: AgentId, action_space: Any, kwargs: dict[str, A
             "callable act(observation, rng)"
         )
     return Controller(act)
+
+
+class Every:
+    """`act_every=k`: a policy acts on its agent's 1st, (k+1)th, (2k+1)th, ... step of an episode and holds
+    its last action in between. A held action that the agent's mask now forbids is not held: the policy
+    acts anew at that step (the cadence of the others does not change).
+
+    Args:
+        k: steps per decision (1: every step).
+    """
+
+    def __init__(self, k: int = 1) -> None:
+        if not isinstance(k, int) or isinstance(k, bool) or k < 1:
+            raise PolicyError(f"act_every={k!r}: use a whole number of steps, 1 or more")
+        self.k = k
+        self.reset()
+
+    def reset(self) -> None:
+        """A new episode: the next step is a decision."""
+        self.count = 0
+        self.last: Any = None
+        self._has = False
+
+    def due(self, legal: Callable[[Any], bool] | None = None) -> bool:
+        """Whether the policy decides at this step (else `hold`)."""
+        if not self._has or self.count % self.k == 0:
+            return True
+        return legal is not None and not legal(self.last)
+
+    def hold(self) -> Any:
+        """The held action for this step."""
+        self.count += 1
+        return self.last
+
+    def took(self, action: Any) -> Any:
+        """The policy decided `action` at this step; returns it."""
+        self.count += 1
+        self.last, self._has = action, True
+        return action

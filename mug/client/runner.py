@@ -20,14 +20,14 @@ import functools
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from mug.client.agents import AgentId, from_label, ordered
+from mug.client.agents import AgentId, from_label, label, ordered
 from mug.client.controls import Controls
-from mug.client.episode import EpisodeCore, PolicySpec
+from mug.client.episode import Controllers, EpisodeCore
 from mug.client.host import EnvHost, StepResult
 from mug.client.keys import KeyMapper
 from mug.client.pointer import Click
 from mug.client.pyodide_compat import install_pygame_stub
-from mug.client.spec import HUMAN, GameSpec
+from mug.client.spec import GameSpec
 
 HumanInput = Callable[[AgentId, Any], Any]  # (agent, legal) -> the human's action (or move) this frame
 
@@ -54,15 +54,14 @@ class Runner:
         spec = scene if isinstance(scene, GameSpec) else GameSpec.parse(scene)
         self.spec = spec
         agents = {from_label(a): c for a, c in spec.agents.items()}
-        humans = ordered(a for a, c in agents.items() if c == HUMAN)
-        policies: dict[AgentId, PolicySpec] = {
-            a: (c["ref"], dict(c.get("kwargs") or {})) for a, c in agents.items() if c != HUMAN
-        }
+        who = Controllers.parse(agents)
         self._controls = Controls(KeyMapper(spec.key_bindings, spec.default_action, spec.input_mode), spec.pointer)
         if spec.pygame_stub:
             install_pygame_stub()  # before the env's module is imported
         self.host = EnvHost(spec.env, dict(spec.env_kwargs), ordered(agents))
-        self.core = EpisodeCore(self.host, spec, int(seed), humans, policies)
+        self.core = EpisodeCore(
+            self.host, spec, int(seed), who.humans, who.policies, onnx=who.onnx, act_every=who.act_every
+        )
         self.core.reset(int(first_episode))
         return self._result([])
 
@@ -116,9 +115,40 @@ class Runner:
             raise RuntimeError("start() the runner first")
         return self.core
 
+    # -- ONNX policies: the worker runs their models between frames
+    def inference(self) -> list[dict[str, Any]]:
+        """The model runs the next tick needs: `[{"agent": label, "model": url, "sha256", "feeds"}]` for each
+        ONNX agent that decides at its next step (`EpisodeCore.needs_inference`). The worker runs them and
+        passes the outputs to `tick`; the policy then acts on the observation it sees now, so single-player
+        rows do not depend on how long inference takes (a slow model makes the frame late, like a slow step).
+        """
+        core = self._require()
+        if core.done or not core.onnx:
+            return []
+        host = core.host
+        if core.turns is not None:
+            actor = host.acting()
+            targets = [] if actor is None or host.ended(actor) else [actor]
+        else:
+            targets = [a for a in host.agents if core.live(a)]
+        return [
+            {"agent": label(a), **core.onnx_specs[a].page(), "feeds": feeds}
+            for a, feeds in core.needs_inference(targets)
+        ]
+
+    def _give(self, outputs: Mapping[str, Any] | None) -> None:
+        core = self._require()
+        for name, out in (outputs or {}).items():
+            core.give_outputs(from_label(name), out)
+
     # -- the frame
     def tick(
-        self, held: list[str], pressed: list[str], t_ms: float, clicks: Sequence[Click] | None = None
+        self,
+        held: list[str],
+        pressed: list[str],
+        t_ms: float,
+        clicks: Sequence[Click] | None = None,
+        outputs: Mapping[str, Any] | None = None,
     ) -> dict[str, Any]:
         """Play one frame.
 
@@ -128,6 +158,7 @@ class Runner:
             t_ms: the browser's wall clock (ms since the epoch).
             clicks: clicks on the canvas since the previous tick, `(x, y, width, height)` in surface
                 coordinates (`mug.client.pointer`); they count like pressed keys.
+            outputs: the ONNX models' outputs for the runs `inference` asked for, by agent label.
 
         Returns:
             `{"render", "pixels", "turn", "rows", "episode", "step", "frame", "score", "episode_done",
@@ -139,6 +170,7 @@ class Runner:
         controls = self._controls
         assert controls is not None
         taps = list(clicks or [])
+        self._give(outputs)
 
         def action(agent: AgentId, legal: Any) -> Any:
             return controls.action(held, pressed, taps, legal, core.host.action_space(agent))
@@ -154,8 +186,12 @@ class Runner:
 
         Everything else is `tick`'s: the policies act, a turn-based human without an entry in `actions`
         makes no move this tick (their turn time runs), and a human's recorded move plays if it is legal.
+        An ONNX agent's entry in `actions` is the action its model chose (no model runs in CPython).
         Nothing is rendered.
         """
+        core = self._require()
+        for agent, act in actions.items():
+            core.give_recorded(agent, act)
 
         def recorded(agent: AgentId, legal: Any) -> Any:
             return actions.get(agent)

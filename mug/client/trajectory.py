@@ -1,47 +1,83 @@
-"""Seeded trajectories of an environment, reduced to per-step checksums.
+"""Seeded trajectories of an environment played by the browser's own code, reduced to per-step checksums.
 
-The very same function runs in CPython and in Pyodide (the env checker compares the two), so it imports only
-the standard library, numpy and what the environment itself needs.
+The env checker runs this in CPython and in Pyodide and compares the two, so it plays the environment
+exactly as the browser worker does: `EnvHost` builds and steps it (Gymnasium, PettingZoo parallel or AEC,
+with the same action conversion), `EpisodeCore` resets each episode with `episode_seed(seed, e)`, seeds
+every agent's action space with `derive_seed(seed, "action_space", label, e)` and calls the scene's
+policies with their seeded generators; a turn-based (AEC) env plays one turn per step, honouring the
+action mask. A human agent's action is a sample of its seeded action space (a legal one under a mask),
+converted to JSON first, as a key binding's action arrives from the page.
+
+Each step yields `checksum((obs, rewards, terminated, truncated))` (dicts by agent label) and the dtypes of
+the observation's arrays, which say where CPython and Pyodide (wasm32, 32-bit C long) disagree on a
+dtype. `mug.client.probes` watches the global generators and the clock meanwhile.
+
+It imports only the standard library, numpy, gymnasium, pettingzoo and what the environment itself needs.
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import os
+import sys
 import traceback
-from collections.abc import Iterator
-from typing import Any, Literal
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
 
 import gymnasium
 import numpy as np
-import pettingzoo
 
+from mug.client.agents import AgentId, by_label, from_label, label, ordered
 from mug.client.checksum import checksum
-from mug.client.seeding import derive_seed, episode_seed
-from mug.refs import resolve_ref
+from mug.client.episode import EpisodeCore, PolicySpec
+from mug.client.host import EnvError, EnvHost, env_kind
+from mug.client.probes import Probes
+from mug.client.spec import HUMAN, GameSpec
+
+__all__ = ["env_kind", "dtypes_of", "iter_trajectory", "run_request", "run_trajectory", "trajectory_report"]
 
 
-def env_kind(env: Any) -> Literal["gymnasium", "parallel", "aec"] | None:
-    """The env's API by its base class: PettingZoo ``AECEnv`` ("aec") or ``ParallelEnv`` ("parallel"),
-    ``gymnasium.Env`` ("gymnasium"), else None. Wrappers of each library subclass its base class, so a
-    wrapped env is recognised too (and no attribute is touched: PettingZoo's wrappers raise before reset)."""
-    if isinstance(env, pettingzoo.AECEnv):
-        return "aec"
-    if isinstance(env, pettingzoo.ParallelEnv):
-        return "parallel"
-    if isinstance(env, gymnasium.Env):
-        return "gymnasium"
-    return None
+@dataclass(frozen=True)
+class TrajectoryStep:
+    """One step's checksum and the dtype of each array in its observation (path -> numpy dtype text)."""
+
+    checksum: str
+    dtypes: dict[str, str]
 
 
-def is_parallel_env(env: Any) -> bool:
-    """True for a PettingZoo parallel env (per-agent ``action_space(agent)``, dict actions)."""
-    return env_kind(env) == "parallel"
+def dtypes_of(value: Any, path: str = "obs") -> dict[str, str]:
+    """Path -> dtype name of every numpy array or scalar inside `value` (dicts by key, sequences by index)."""
+    if isinstance(value, np.ndarray | np.generic):
+        return {path: str(np.asarray(value).dtype)}
+    out: dict[str, str] = {}
+    if isinstance(value, Mapping):
+        for key in sorted(value, key=str):
+            out |= dtypes_of(value[key], f"{path}[{key!r}]")
+    elif isinstance(value, list | tuple):
+        for i, item in enumerate(value):
+            out |= dtypes_of(item, f"{path}[{i}]")
+    return out
 
 
-def _as_action(space: Any, value: Any) -> Any:
-    dtype = getattr(space, "dtype", None)
-    if isinstance(value, list) or (dtype is not None and np.issubdtype(dtype, np.floating)):
-        return np.asarray(value, dtype=dtype)
+def _json_action(value: Any) -> Any:
+    """A sampled action as JSON carries it (numpy scalars and arrays become Python numbers and lists)."""
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, dict):
+        return {k: _json_action(v) for k, v in value.items()}
+    if isinstance(value, tuple):
+        return tuple(_json_action(v) for v in value)
     return value
+
+
+def _sample(space: Any, mask: np.ndarray | None) -> Any:
+    if mask is not None and isinstance(space, gymnasium.spaces.Discrete):
+        return _json_action(space.sample(mask=np.asarray(mask, dtype=np.int8)))
+    return _json_action(space.sample())
 
 
 def iter_trajectory(
@@ -49,43 +85,67 @@ def iter_trajectory(
     kwargs: dict[str, Any],
     seed: int,
     steps: int,
-    actions_seed: int | None = None,
     actions: str | list[Any] = "random",
-) -> Iterator[str]:
-    """Yield one checksum of ``(obs, reward, terminated, truncated)`` per step; see :func:`run_trajectory`."""
-    env = resolve_ref(factory, "env")(**kwargs)
-    actions_seed = derive_seed(seed, "actions") if actions_seed is None else actions_seed
+    agents: Mapping[str, Any] | None = None,
+    max_steps: int | None = None,
+    probes: Probes | None = None,
+) -> Iterator[TrajectoryStep]:
+    """Yield one `TrajectoryStep` per step; see :func:`run_trajectory` for the arguments."""
     given = None if actions == "random" else list(actions)
     if given is not None and len(given) < steps:
         raise ValueError(f"{len(given)} actions were given for {steps} steps")
-    parallel = is_parallel_env(env)
-    episode = 0
+    controllers = {from_label(a): c for a, c in (agents or {}).items()}
+    host = EnvHost(factory, dict(kwargs), ordered(controllers) if controllers else None)
     try:
-        env.reset(seed=episode_seed(seed, episode))
-        if parallel:
-            for agent in env.possible_agents:
-                env.action_space(agent).seed(derive_seed(actions_seed, agent))
-        else:
-            env.action_space.seed(actions_seed)
+        controllers = {a: controllers.get(a, HUMAN) for a in host.agents}
+        humans = ordered(a for a, c in controllers.items() if c == HUMAN)
+        policies: dict[AgentId, PolicySpec] = {
+            a: (str(c["ref"]), dict(c.get("kwargs") or {})) for a, c in controllers.items() if c != HUMAN
+        }
+        spec = GameSpec(env=factory, env_kwargs=dict(kwargs), max_steps=max_steps)
+        core = EpisodeCore(host, spec, int(seed), humans, policies)
+        if probes is not None:
+            probes.mark(-1)
+        core.reset(0)
+
+        def human(agent: AgentId, step: int) -> Any:
+            if given is None:
+                return _sample(host.action_space(agent), host.mask(agent))
+            value = given[step]
+            if host.single or core.turns is not None:
+                return value
+            if not isinstance(value, Mapping) or label(agent) not in value:
+                raise ValueError(f"action {step} must be an object with an action for agent {label(agent)!r}")
+            return value[label(agent)]
+
         for step in range(steps):
-            if parallel:
-                if given is not None:
-                    action = {a: _as_action(env.action_space(a), v) for a, v in given[step].items()}
-                else:
-                    action = {a: env.action_space(a).sample() for a in env.agents}
-                obs, reward, term, trunc, _ = env.step(action)
-                yield checksum((obs, reward, term, trunc))
-                done = not env.agents
+            if probes is not None:
+                probes.mark(step)
+            if core.turns is not None:
+                actor = host.acting()
+                if actor is None:
+                    raise EnvError(f"step {step}: the AEC env has no live agent but did not end the episode")
+                played = core.step_turn(actor, functools.partial(human, actor, step))
+                if played is None:
+                    raise EnvError(
+                        f"step {step}: agent {label(actor)!r} has no legal action (its action mask allows none, "
+                        "or the given action is masked): a turn-based game must leave its player a move"
+                    )
+                acts, out = played
             else:
-                action = env.action_space.sample() if given is None else _as_action(env.action_space, given[step])
-                obs, reward, term, trunc, _ = env.step(action)
-                yield checksum((obs, reward, bool(term), bool(trunc)))
-                done = bool(term) or bool(trunc)
-            if done:
-                episode += 1
-                env.reset(seed=episode_seed(seed, episode))
+                acts = {
+                    a: (human(a, step) if a in core.humans else core.policy_action(a))
+                    for a in host.agents
+                    if core.live(a)
+                }
+                out = core.step_joint(acts)
+            core.record(acts, out, step + 1, 0.0)
+            outcome = (by_label(out.obs), by_label(out.rewards), by_label(out.terminated), by_label(out.truncated))
+            yield TrajectoryStep(checksum(outcome), dtypes_of(outcome[0]))
+            if core.done:
+                core.reset(core.episode + 1)
     finally:
-        env.close()
+        host.close()
 
 
 def run_trajectory(
@@ -93,27 +153,27 @@ def run_trajectory(
     kwargs: dict[str, Any],
     seed: int,
     steps: int,
-    actions_seed: int | None = None,
     actions: str | list[Any] = "random",
+    agents: Mapping[str, Any] | None = None,
+    max_steps: int | None = None,
 ) -> list[str]:
-    """Run a seeded trajectory of an environment and return its per-step checksums.
-
-    Episode ``e`` is reset with ``episode_seed(seed, e)``; a new episode starts whenever one ends.
-    Random actions come from the action space(s) seeded with ``derive_seed(seed, "actions")`` (per agent of a
-    PettingZoo parallel env: ``derive_seed(actions_seed, agent)``).
+    """Play a seeded trajectory as the browser does and return its per-step checksums.
 
     Args:
-        factory: ``"package.module:callable"`` returning a Gymnasium env or a PettingZoo parallel env.
+        factory: ``"package.module:callable"`` returning a Gymnasium env or a PettingZoo parallel or AEC env.
         kwargs: keyword arguments for the factory.
-        seed: the root seed.
-        steps: the number of steps.
-        actions_seed: the action sampler's seed (default: derived from ``seed``).
-        actions: ``"random"``, or one action per step (a dict of agent -> action for parallel envs).
+        seed: the root seed (the scene's seed, or a match's).
+        steps: the number of steps (AEC: turns); a new episode starts whenever one ends.
+        actions: ``"random"``, or one action per step: the action (Gymnasium), an object of agent label ->
+            action (parallel), the acting agent's action (AEC).
+        agents: agent label -> "human" or a policy ``{"ref", "kwargs"}`` (`GameScene.agents_spec()`);
+            default: every agent of the env, played as a human.
+        max_steps: the scene's step limit per episode (None: the env's own end).
 
     Returns:
-        ``checksum((obs, reward, terminated, truncated))`` of each step.
+        ``checksum((obs, rewards, terminated, truncated))`` of each step, dicts keyed by agent label.
     """
-    return list(iter_trajectory(factory, kwargs, seed, steps, actions_seed, actions))
+    return [s.checksum for s in iter_trajectory(factory, kwargs, seed, steps, actions, agents, max_steps)]
 
 
 def trajectory_report(
@@ -123,24 +183,63 @@ def trajectory_report(
     steps: int,
     actions: str | list[Any] = "random",
     pygame_stub: bool = False,
+    agents: Mapping[str, Any] | None = None,
+    max_steps: int | None = None,
+    probe: bool = True,
 ) -> dict[str, Any]:
-    """Run :func:`run_trajectory` and return JSON-able data: the checksums so far, any error as data, and
-    `pygame`: with `pygame_stub`, which pygame the env got ("pygame" if a real one is importable, else
-    "stand-in", see `mug.client.pyodide_compat.install_pygame_stub`), else None."""
+    """Play :func:`iter_trajectory` under `mug.client.probes` (unless `probe` is False: a benchmark's
+    timing) and return JSON-able data.
+
+    Returns:
+        ``{"checksums", "dtypes", "findings", "error", "pygame", "hash_seed"}``: the checksums so far;
+        `dtypes` as ``[step index, {path: dtype}]`` for the first step and each step whose dtypes changed;
+        the probes' findings (``{"step", "kind", "what"}``, step -1 being the first reset); any error as data;
+        with `pygame_stub`, which pygame the env got ("pygame" if a real one is importable, else
+        "stand-in", see `mug.client.pyodide_compat.install_pygame_stub`), else None; `hash_seed` the
+        process's PYTHONHASHSEED (None: random) and `hash_bits` the width of its hashes.
+    """
     sums: list[str] = []
+    dtypes: list[list[Any]] = []
     pygame = None
     if pygame_stub:
         from mug.client.pyodide_compat import install_pygame_stub
 
         pygame = install_pygame_stub()
+    probes = Probes()
+    watched = probes if probe else None
+    error = None
     try:
-        for value in iter_trajectory(factory, kwargs, seed, steps, None, actions):
-            sums.append(value)
+        with probes.watching() if probe else contextlib.nullcontext(probes):
+            played = iter_trajectory(factory, kwargs, seed, steps, actions, agents, max_steps, watched)
+            for i, step in enumerate(played):
+                sums.append(step.checksum)
+                if not dtypes or dtypes[-1][1] != step.dtypes:
+                    dtypes.append([i, step.dtypes])
     except Exception as exc:  # reported to the checker as data, whatever the environment raised
         tb = traceback.format_exception(exc)
-        return {
-            "checksums": sums,
-            "error": {"type": type(exc).__name__, "message": str(exc), "traceback": "".join(tb[-6:])},
-            "pygame": pygame,
-        }
-    return {"checksums": sums, "error": None, "pygame": pygame}
+        error = {"type": type(exc).__name__, "message": str(exc), "traceback": "".join(tb[-6:])}
+    return {
+        "checksums": sums,
+        "dtypes": dtypes,
+        "findings": [f.as_dict() for f in probes.findings],
+        "error": error,
+        "pygame": pygame,
+        "hash_seed": os.environ.get("PYTHONHASHSEED"),
+        "hash_bits": sys.hash_info.width,
+    }
+
+
+def run_request(request: Mapping[str, Any]) -> dict[str, Any]:
+    """:func:`trajectory_report` for the env checker's JSON request (the same in CPython and Pyodide):
+    ``{"factory", "kwargs", "seed", "steps", "actions", "pygame_stub", "agents", "max_steps", "probe"}``."""
+    return trajectory_report(
+        str(request["factory"]),
+        dict(request.get("kwargs") or {}),
+        int(request["seed"]),
+        int(request["steps"]),
+        request.get("actions", "random"),
+        pygame_stub=bool(request.get("pygame_stub", False)),
+        agents=request.get("agents"),
+        max_steps=request.get("max_steps"),
+        probe=bool(request.get("probe", True)),
+    )

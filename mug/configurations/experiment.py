@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError,
 from mug.configurations.conditions import Condition, Placed, Randomize, Repeat, Step, resolve
 from mug.configurations.entry import Entry
 from mug.configurations.remote import RemoteConfig
-from mug.configurations.scenes import EndScene, GameScene, Outcome, Scene
+from mug.configurations.scenes import EndScene, GameScene, OnnxPolicy, Outcome, Scene
 
 
 class ExperimentError(Exception):
@@ -229,6 +229,14 @@ def load_experiment(spec: str) -> Experiment:
     return value
 
 
+def _resolve_models(controllers: dict[Any, Any], base: Path) -> dict[Any, Any]:
+    """OnnxPolicy models given by relative paths -> paths from the experiment file's folder."""
+    return {
+        a: c.model_copy(update={"model": str(base / Path(c.model).expanduser())}) if isinstance(c, OnnxPolicy) else c
+        for a, c in controllers.items()
+    }
+
+
 def _resolve_packages(experiment: Experiment, base: Path) -> Experiment:
     def fix(item: Any) -> Any:
         if isinstance(item, Repeat):
@@ -241,6 +249,13 @@ def _resolve_packages(experiment: Experiment, base: Path) -> Experiment:
                 for p in item.packages
             ]
             item = item.model_copy(update={"packages": resolved})
+        if isinstance(item, GameScene) and item.onnx_models():
+            item = item.model_copy(
+                update={
+                    "agents": _resolve_models(item.agents, base),
+                    "ai_fallback": _resolve_models(item.ai_fallback, base),
+                }
+            )
         if item.assets is not None:
             item = item.model_copy(update={"assets": str(base / Path(item.assets).expanduser())})
         return item

@@ -304,12 +304,14 @@ class StaticScene(_MarkdownBody, _Scene):
 class Policy(BaseModel):
     """An AI controller: `ref` names a factory `make_policy(agent, action_space, **kwargs)` that returns
     `act(observation, rng) -> action`. It runs in the browser; `rng` is a numpy Generator seeded from the
-    scene (or match) seed, so its choices are reproducible."""
+    scene (or match) seed, so its choices are reproducible. With `act_every=k` it acts on every k-th of
+    its agent's steps (the first of each episode included) and holds its last action in between."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     ref: str
     kwargs: dict[str, Any] = Field(default_factory=dict)
+    act_every: int = Field(default=1, ge=1, le=10_000, description="Act every k steps; hold the action between.")
 
     @field_validator("ref")
     @classmethod
@@ -317,13 +319,91 @@ class Policy(BaseModel):
         return check_ref(value, "policy")
 
 
-Controller = Annotated[Literal["human"] | Policy, Field(union_mode="left_to_right")]
+ONNX_OUTPUT_RULES = ("argmax", "sample")
+
+
+class OnnxPolicy(BaseModel):
+    """An AI controller exported to ONNX, run in the browser by onnxruntime-web (wasm, one thread).
+
+    Attributes:
+        model: the `.onnx` file; a relative path is taken from the experiment file's folder. It is hashed
+            and served under a content-versioned URL, like assets.
+        input: how an observation becomes the model's input. None (default): the observation flattened
+            to float32 of shape [1, n] (a Dict observation's `action_mask` left out, other keys in sorted
+            order), fed to the model's single input. Or `"module:callable"`, called in the browser as
+            `f(observation) -> {input name: numpy array}` (float32, int32, int64, uint8 or bool).
+        output: how the model's first output (shape [1, n] or [n], one value per discrete action) becomes
+            the action. "argmax" (default): the highest value; "sample": drawn with the policy's seeded
+            numpy generator from the softmax of the values (they are taken as logits). Both leave out the
+            actions the agent's mask forbids. Or `"module:callable"`, called as
+            `f(outputs, rng, action_mask) -> action` with `outputs` {output name: numpy array}.
+        act_every: act on every k-th step of its agent (the first of each episode included) and hold the
+            last action in between.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    model: str = Field(description="Path to the .onnx file (relative: from the experiment file's folder).")
+    input: str | None = None
+    output: str = "argmax"
+    act_every: int = Field(default=1, ge=1, le=10_000, description="Act every k steps; hold the action between.")
+
+    @field_validator("model")
+    @classmethod
+    def _check_model(cls, value: str) -> str:
+        if not value.endswith(".onnx"):
+            raise ValueError(f"OnnxPolicy model {value!r}: name a .onnx file, e.g. 'policies/partner.onnx'")
+        return value
+
+    @field_validator("input")
+    @classmethod
+    def _check_input(cls, value: str | None) -> str | None:
+        return None if value is None else check_ref(value, "OnnxPolicy input")
+
+    @field_validator("output")
+    @classmethod
+    def _check_output(cls, value: str) -> str:
+        if value in ONNX_OUTPUT_RULES:
+            return value
+        if ":" not in value:
+            raise ValueError(
+                f"OnnxPolicy output {value!r}: use 'argmax', 'sample' or a 'package.module:callable' function"
+            )
+        return check_ref(value, "OnnxPolicy output")
+
+    def spec(self, url: str, sha256: str) -> dict[str, Any]:
+        """The controller as the page sees it: the model's versioned URL and hash instead of its path."""
+        return {
+            "kind": "onnx",
+            "model": url,
+            "sha256": sha256,
+            "input": self.input,
+            "output": self.output,
+            "act_every": self.act_every,
+        }
+
+
+AnyPolicy = Annotated[Policy | OnnxPolicy, Field(union_mode="left_to_right")]
+Controller = Annotated[Literal["human"] | Policy | OnnxPolicy, Field(union_mode="left_to_right")]
 
 
 def _controller(value: Any) -> Any:
     if isinstance(value, str) and value != HUMAN:
         return Policy(ref=value)
     return value
+
+
+def controller_spec(controller: str | Policy | OnnxPolicy) -> Any:
+    """A controller as JSON: "human", a Policy's fields, or an OnnxPolicy's fields with `kind: "onnx"` (the
+    server swaps its `model` path for the file's versioned URL, `mug.server.assets`)."""
+    if isinstance(controller, str):
+        return controller
+    if isinstance(controller, OnnxPolicy):
+        return {"kind": "onnx", **controller.model_dump()}
+    fields = controller.model_dump()
+    if fields["act_every"] == 1:
+        del fields["act_every"]  # the default: every step
+    return fields
 
 
 def _default_agents() -> dict[str | int, Controller]:
@@ -495,7 +575,7 @@ class GameScene(_Scene):
     canvas_height: int = Field(default=400, ge=50, le=4096)
     show_score: bool = True
     lobby: Lobby = Field(default_factory=Lobby, description="Multiplayer only: waiting, grouping, timeouts.")
-    ai_fallback: dict[str | int, Policy] = Field(
+    ai_fallback: dict[str | int, AnyPolicy] = Field(
         default_factory=dict,
         description="Multiplayer with lobby.on_timeout='ai': the policy for each human agent left empty.",
     )
@@ -580,6 +660,15 @@ class GameScene(_Scene):
         ),
         description="Multiplayer with inactivity_s: the page of the other members when one became inactive.",
     )
+    no_webrtc: Outcome = Field(
+        default_factory=lambda: Outcome(
+            title="Browser cannot play with others",
+            body="This browser cannot connect to other participants (it has no WebRTC), so you cannot take part "
+            "in this game. Thank you for your interest!",
+        ),
+        description="Multiplayer: the page of a participant whose browser has no WebRTC, shown when they reach "
+        "the lobby instead of waiting (with lobby.on_timeout='ai' they play with AI partners at once instead).",
+    )
     connect_timeout_s: float = Field(
         default=20.0,
         ge=2,
@@ -626,6 +715,11 @@ class GameScene(_Scene):
     @field_validator("turn_fallback", mode="before")
     @classmethod
     def _parse_turn_fallback(cls, value: Any) -> Any:
+        if isinstance(value, OnnxPolicy) or (isinstance(value, dict) and "model" in value):
+            raise ValueError(
+                "turn_fallback: an OnnxPolicy cannot stand in for a human's timed-out move (its inference runs "
+                "asynchronously, between frames); use 'default_action' or a Python Policy"
+            )
         if isinstance(value, str) and value != "default_action":
             return Policy(ref=value)
         return value
@@ -670,9 +764,15 @@ class GameScene(_Scene):
     def agents_spec(self) -> dict[str, Any]:
         """The agents for the page: label (see `mug.client.agents`) -> "human" or a policy dict, in order."""
         return {
-            agent_ids.label(a): c if isinstance(c, str) else c.model_dump()
+            agent_ids.label(a): controller_spec(c)
             for a, c in ((a, self.agents[a]) for a in agent_ids.ordered(self.agents))
         }
+
+    def onnx_models(self) -> list[tuple[str, str]]:
+        """(field, model path) of every OnnxPolicy of the scene (agents and ai_fallback)."""
+        found = [(f"agents[{a!r}]", c.model) for a, c in self.agents.items() if isinstance(c, OnnxPolicy)]
+        found += [(f"ai_fallback[{a!r}]", c.model) for a, c in self.ai_fallback.items() if isinstance(c, OnnxPolicy)]
+        return found
 
     @property
     def turn_spec(self) -> dict[str, Any] | None:
@@ -680,7 +780,7 @@ class GameScene(_Scene):
         "default_action"), or None when the game waits for every move."""
         if self.turn_time_limit_s is None or self.turn_fallback is None:
             return None
-        fallback = self.turn_fallback if isinstance(self.turn_fallback, str) else self.turn_fallback.model_dump()
+        fallback = controller_spec(self.turn_fallback)
         return {"time_limit_s": self.turn_time_limit_s, "fallback": fallback}
 
     @property

@@ -1,8 +1,10 @@
 // @ts-check
 // Runs one seeded trajectory inside Pyodide under Node and prints the result as one JSON line.
 // Usage: node runner.mjs <bundle_dir> <request.json>
-// request: {"packages": [...], "factory": "...", "kwargs": {...}, "seed": 0, "steps": 200, "actions": "random"|[...]}
-// output (stdout, one line): {"ok": true, "checksums": [...], "error": null|{...}, "timings": {...}}
+// request: {"packages": [...], "lock_file": "...", "factory": "...", "kwargs": {...}, "seed": 0, "steps": 200,
+//           "actions": "random"|[...], "agents": null|{...}, "max_steps": null|n, "pygame_stub": bool,
+//           "hash_seed": null|n (PYTHONHASHSEED for this interpreter)}
+// output (stdout, one line): {"ok": true, ...trajectory_report's keys..., "timings": {...}}
 //                         or {"ok": false, "stage": "load"|"import", "message": "..."}
 import { readFileSync } from "node:fs";
 import path from "node:path";
@@ -28,6 +30,7 @@ try {
     stdout: (/** @type {string} */ s) => process.stderr.write(s + "\n"),
     stderr: (/** @type {string} */ s) => process.stderr.write(s + "\n"),
     messageCallback: () => {},
+    env: request.hash_seed == null ? {} : { PYTHONHASHSEED: String(request.hash_seed) },
   });
 } catch (err) {
   print({ ok: false, stage: "load", message: String(err && /** @type {Error} */ (err).message || err) });
@@ -44,10 +47,8 @@ const t2 = performance.now();
 pyodide.globals.set("_mug_request_json", JSON.stringify(request));
 const out = pyodide.runPython(`
 import json
-from mug.client.trajectory import trajectory_report
-_r = json.loads(_mug_request_json)
-json.dumps(trajectory_report(_r["factory"], _r["kwargs"], _r["seed"], _r["steps"], _r["actions"],
-                             pygame_stub=_r.get("pygame_stub", False)))
+from mug.client.trajectory import run_request
+json.dumps(run_request(json.loads(_mug_request_json)))
 `);
 const t3 = performance.now();
 const result = JSON.parse(out);

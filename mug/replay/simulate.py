@@ -208,7 +208,8 @@ def _replay_frames(runner: MatchRunner, played: Played) -> list[EpisodeResult]:
             ].mismatch = f"step {recorded.step}: a match row needs its own frame, found {recorded.frame}"
             return list(results.values())
         by_frame[recorded.frame] = recorded
-    slot_of = runner.plan.humans
+    # humans' and ONNX agents' actions were lockstep inputs: both come from the rows (Python policies run)
+    slot_of = {agent: slot for slot, agent in runner.plan.agent_of_slot.items()}
     idle: Any = None if runner.turn_based else runner.default_action
     last = max(by_frame, default=-1)
     for frame in range(last + 1):

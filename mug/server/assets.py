@@ -7,6 +7,10 @@ out. A file is served at `/assets/<first 16 hex digits of its SHA-256>/<relative
 immutable caching: a changed file gets a new URL, so a browser never shows a stale sprite, and an unchanged
 one is never asked for again.
 
+The `.onnx` files of the scenes' `OnnxPolicy` controllers are indexed and served the same way (a missing
+file stops the start-up, naming the field); the page gets each model's URL and SHA-256 in place of its
+path (`Assets.controller`).
+
 Only indexed files are served: a URL is looked up among them, never joined to a folder, so `..`, an
 absolute path or an unknown name is a 404 by construction. A symbolic link that leads out of its folder is
 refused at start-up (an error naming the field); a link to a file inside the folder serves that file;
@@ -28,13 +32,14 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote, unquote
 
 from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 from starlette.routing import Route
 
-from mug.configurations import Experiment, ExperimentError
+from mug.configurations import Experiment, ExperimentError, GameScene
 
 log = logging.getLogger("mug.assets")
 
@@ -108,6 +113,18 @@ def scan_folder(folder: str | Path, field: str) -> dict[str, AssetFile]:
     return dict(sorted(found.items()))
 
 
+def _model_file(model: str, field: str) -> AssetFile:
+    """Index one OnnxPolicy model file, served under its own name."""
+    path = Path(model)
+    if not path.is_file():
+        raise ExperimentError(
+            f"{field}: the OnnxPolicy model {model!r} ({path.absolute()}) does not exist or is not a file; "
+            "a relative path is taken from the experiment file's folder"
+        )
+    stat = path.stat()
+    return AssetFile(path.name, path, path.resolve().parent, _sha256(path), stat.st_size, stat.st_mtime_ns)
+
+
 class Assets:
     """The experiment's asset folders, indexed: URLs for the page, and the route that serves them.
 
@@ -115,9 +132,13 @@ class Assets:
         folders: scope -> indexed folder; scope None is the experiment's folder, a scene id that scene's.
     """
 
-    def __init__(self, folders: dict[str | None, dict[str, AssetFile]] | None = None) -> None:
+    def __init__(
+        self, folders: dict[str | None, dict[str, AssetFile]] | None = None, models: dict[str, AssetFile] | None = None
+    ) -> None:
         self.folders = dict(folders or {})
-        self._by_url = {(f.sha256[:_DIGEST], f.name): f for files in self.folders.values() for f in files.values()}
+        self.models = dict(models or {})  # OnnxPolicy model path -> its file
+        every = [f for files in self.folders.values() for f in files.values()] + list(self.models.values())
+        self._by_url = {(f.sha256[:_DIGEST], f.name): f for f in every}
 
     @classmethod
     def of(cls, experiment: Experiment) -> Assets:
@@ -132,7 +153,25 @@ class Assets:
         for scene in experiment.all_scenes:  # conditions and repetitions have scene ids of their own
             if scene.assets is not None:
                 folders[scene.id] = scan_folder(scene.assets, f"scene {scene.id!r}: assets")
-        return cls(folders)
+        models: dict[str, AssetFile] = {}
+        for scene in experiment.all_scenes:
+            if isinstance(scene, GameScene):
+                for field, model in scene.onnx_models():
+                    if model not in models:
+                        models[model] = _model_file(model, f"scene {scene.id!r}: {field}")
+        return cls(folders, models)
+
+    def controller(self, spec: Any) -> Any:
+        """A controller as the page gets it: an OnnxPolicy's `model` path becomes its versioned URL, with
+        its `sha256`; "human" and Python policies are unchanged.
+
+        Raises:
+            KeyError: the model was not indexed (the assets were not built from this experiment).
+        """
+        if not (isinstance(spec, dict) and spec.get("kind") == "onnx"):
+            return spec
+        found = self.models[spec["model"]]
+        return spec | {"model": found.url, "sha256": found.sha256}
 
     def files(self, scene_id: str | None) -> dict[str, AssetFile]:
         """The files a scene sees: the experiment's, then its own (which win on the same name)."""
@@ -158,10 +197,13 @@ class Assets:
     def listing(self) -> dict[str, dict[str, str]]:
         """Every indexed file's SHA-256, by folder ("experiment" or "scene:<id>") and name (for the bundle's
         manifest)."""
-        return {
+        listed = {
             ("experiment" if scope is None else f"scene:{scope}"): {n: f.sha256 for n, f in files.items()}
             for scope, files in self.folders.items()
         }
+        if self.models:
+            listed["models"] = {f.name: f.sha256 for f in self.models.values()}
+        return listed
 
     async def serve(self, request: Request) -> Response:
         """`GET /assets/<digest>/<name>`: an indexed file whose bytes still have that digest, else 404."""

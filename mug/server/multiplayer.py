@@ -38,14 +38,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from mug.configurations import Experiment, GameScene, agent_label
+from mug.configurations.scenes import controller_spec
+from mug.server.assets import Assets
 from mug.server.ice import ice_config
 from mug.server.live import Command, LiveState, LobbyRules, LocalState
-from mug.server.lobby import Group, Match, Matched, Notice, TimedOut, Waiting
+from mug.server.lobby import MATCH_ID_BYTES, SEED_BOUND, Group, Match, Matched, Notice, TimedOut, Waiting
 from mug.server.participants import EXCLUDED, Participants
 from mug.server.signaling import route_match
 from mug.server.store import Store
@@ -73,19 +76,27 @@ TICK_S = 0.25  # how often lobby timeouts and absences are checked: they take ef
 KEPT_CHECK_S = 2.0
 
 
-def match_agents(scene: GameScene, humans: int) -> dict[str, dict[str, Any]]:
-    """Who controls each agent in a match of `humans` members: a slot, or a policy run on every peer.
+def match_agents(scene: GameScene, humans: int, assets: Assets | None = None) -> dict[str, dict[str, Any]]:
+    """Who controls each agent in a match of `humans` members: a slot, a Python policy run on every peer,
+    or an ONNX policy (`kind: "onnx"`, its model's URL from `assets`) run by one peer (`mug.client.match`).
 
     Keyed by agent label (`GameScene.agents_spec`: an int id 0 is "0", a str id "0" is '"0"')."""
+    files = assets or Assets()
+
+    def policy(controller: dict[str, Any]) -> dict[str, Any]:
+        if controller.get("kind") == "onnx":
+            return dict(files.controller(controller))
+        return {"kind": "policy", **controller}
+
     agents: dict[str, dict[str, Any]] = {}
     for slot, agent in enumerate(scene.human_agents):
         if slot < humans:
             agents[agent_label(agent)] = {"kind": "human", "slot": slot}
         else:
-            agents[agent_label(agent)] = {"kind": "policy", **scene.ai_fallback[agent].model_dump()}
+            agents[agent_label(agent)] = policy(controller_spec(scene.ai_fallback[agent]))
     for label, controller in scene.agents_spec().items():
         if label not in agents and controller != "human":
-            agents[label] = {"kind": "policy", **controller}
+            agents[label] = policy(controller)
     return dict(sorted(agents.items()))
 
 
@@ -191,6 +202,8 @@ class Multiplayer:
             return {"ok": True}  # joined again after a reconnection: still waiting
         if await self.live.live_match_of(live.pid) is None and await self.store.finished_a_match(live.pid, scene.id):
             raise WireError("already_played", f"you have played the match of scene {scene.id!r}; move on")
+        if not live.webrtc:
+            return await self._without_webrtc(live.pid, self._scene(scene.id))
         now = time.time()
         since = await self.store.lobby_wait(live.pid, scene.id, now)
         keep = self._scene(scene.id).lobby.keep_group
@@ -228,6 +241,24 @@ class Multiplayer:
             for pid, group in (await self.live.lobby_kept(lobby)).items():
                 if await self._left_group(pid, group):
                     await self.dispatch(await self.live.lobby_release(lobby, pid, now))
+
+    async def _without_webrtc(self, pid: str, scene: GameScene) -> dict[str, Any]:
+        # A browser that cannot connect to peers would wait for a match it cannot play: it never enters the
+        # lobby. A scene whose lobby falls back to AI starts its match at once, AI in every other slot (a match
+        # of one member opens no peer connection); any other scene ends on its `no_webrtc` outcome page.
+        if await self.live.live_match_of(pid) is not None:
+            return {"ok": True}  # its solo match is running: the page asked again after a reconnection
+        if scene.lobby.on_timeout == "ai":
+            now = time.time()
+            match = Match(secrets.token_urlsafe(MATCH_ID_BYTES), scene.id, (pid,), secrets.randbelow(SEED_BOUND), now)
+            if not await self.live.add_match(match):
+                raise WireError("already_in_match", "you are already in a match")
+            log.info("%s has no WebRTC: plays %s with AI partners", pid, scene.id)
+            await self._start(match)
+            return {"ok": True}
+        log.info("%s has no WebRTC: kept out of the lobby of %s", pid, scene.id)
+        spec = await self.participants.finish_with_outcome(pid, scene.id, "no_webrtc")
+        return {"ok": True, "outcome": "no_webrtc", "scene": spec}
 
     async def leave(self, sid: str, msg: LobbyJoin) -> dict[str, Any]:
         """Take a participant out of a lobby."""
@@ -476,7 +507,7 @@ class Multiplayer:
 
     async def _start(self, match: Match) -> None:
         scene = self._scene(match.scene_id)
-        agents = match_agents(scene, len(match.members))
+        agents = match_agents(scene, len(match.members), self.participants.assets)
         since = await self.store.add_match(
             match.id, scene.id, match.seed, list(match.members), agents, match.created_at, match.group.id
         )
@@ -496,7 +527,7 @@ class Multiplayer:
             seed=match.seed,
             slot=slot,
             members=list(match.members),
-            agents=match_agents(scene, len(match.members)),
+            agents=match_agents(scene, len(match.members), self.participants.assets),
             input_delay=scene.input_delay,
             ice=ice_config(self.experiment.remote.webrtc_config, pid, time.time()),
             rejoin=rejoin,

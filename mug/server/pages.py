@@ -96,6 +96,8 @@ class Site:
                 "indexURL": base,
                 "lockFileURL": base + self.bundle["lock_file"],
                 "packages": self.bundle["packages"],
+                # loaded by the worker only for scenes with an OnnxPolicy
+                "onnxruntime": base + self.bundle["onnxruntime"] if self.bundle.get("onnxruntime") else None,
             }
         return {
             "title": self.title,

@@ -84,8 +84,16 @@ OUTCOME_FIELDS = {
     "ended_by_admin": "ended_by_admin",
     "inactive": "inactive",
     "partner_inactive": "partner_inactive",
+    "no_webrtc": "no_webrtc",
 }
 EXCLUDED = "excluded"  # the outcome of a participant excluded from the admin view (`Experiment.excluded`)
+
+
+def can_webrtc(msg: Hello) -> bool:
+    """Whether a hello's browser can join multiplayer lobbies. The page reports `client.webrtc` (whether it has
+    `RTCPeerConnection`); a `client` without it is a page that cannot say so, and counts as unable. A hello with
+    no `client` at all comes from a scripted peer (load tools, tests), which brings its own transport."""
+    return msg.client is None or msg.client.webrtc is True
 
 
 def outcome_config(scene: GameScene, outcome: str) -> Outcome:
@@ -104,6 +112,8 @@ def outcome_config(scene: GameScene, outcome: str) -> Outcome:
         return scene.inactive
     if outcome == "partner_inactive":
         return scene.partner_inactive
+    if outcome == "no_webrtc":
+        return scene.no_webrtc
     raise ValueError(f"unknown outcome {outcome!r}; known: {sorted(OUTCOME_FIELDS)}")
 
 
@@ -125,6 +135,7 @@ class Live:
     outcome_scene: str | None = None
     scenes: list[Scene] = field(default_factory=list)  # the participant's resolved scene list
     condition: str | None = None
+    webrtc: bool = True  # what this connection's hello said (`can_webrtc`)
 
 
 class Participants:
@@ -158,6 +169,13 @@ class Participants:
         Returns:
             The acknowledgement, and the sid of an older connection of the same tab to drop (a refresh).
         """
+        ack, stale = await self._hello(sid, msg, user_agent, refused)
+        self.by_sid[sid].webrtc = can_webrtc(msg)
+        return ack, stale
+
+    async def _hello(
+        self, sid: str, msg: Hello, user_agent: str | None, refused: str | None
+    ) -> tuple[dict[str, Any], str | None]:
         if sid in self.by_sid:
             raise WireError("already_identified", "this connection already said hello")
         if msg.token is None:

@@ -49,7 +49,7 @@ def scene_spec(
             "assets": files.urls(owner),
             "env": scene.env,
             "env_kwargs": scene.env_kwargs,
-            "agents": scene.agents_spec(),
+            "agents": {a: files.controller(c) for a, c in scene.agents_spec().items()},
             "key_bindings": scene.key_bindings,
             "pointer": scene.pointer_spec,
             "default_action": scene.default_action,

@@ -181,6 +181,9 @@ class ClientHints(BaseModel):
 
     mobile: bool | None = None
     platform: Text | None = None
+    # whether the page has RTCPeerConnection: a page without it is kept out of multiplayer lobbies
+    # (mug.server.multiplayer); the page always says, so a `client` without it counts as no WebRTC
+    webrtc: bool | None = None
 
 
 class Hello(_Msg):

@@ -415,3 +415,51 @@ mp_duo_idle = _mp(
     inactive=Outcome(body="You stopped playing.", completion_code="IDLE"),
     partner_inactive=Outcome(body="Your partner stopped playing.", completion_code="PIDLE"),
 )
+
+
+# ONNX partners (tests/e2e/models/beacon_partner.onnx, a linear layer; mug_e2e_envs/beacon.py says what each
+# agent observes at each step, so a test can recompute every action the model chose).
+from pathlib import Path  # noqa: E402
+
+from mug.configurations import OnnxPolicy  # noqa: E402
+
+PARTNER_MODEL = str(Path(__file__).parent / "models" / "beacon_partner.onnx")
+onnx_solo = Experiment(
+    id="e2e-onnx-solo",
+    title="ONNX partner",
+    scenes=[
+        GameScene(
+            id="beacon",
+            env="mug_e2e_envs.beacon:make_env",
+            env_kwargs={"agents": ["ai", "player"]},
+            agents={"player": "human", "ai": OnnxPolicy(model=PARTNER_MODEL)},
+            key_bindings={"ArrowLeft": 0, "ArrowRight": 2},
+            default_action=1,
+            fps=30,
+            num_episodes=1,
+            max_steps=60,
+        ),
+        EndScene(id="end", completion_code="DONE"),
+    ],
+)
+# Two humans and the ONNX partner, acting every 2 steps: slot 0's page runs the model for everyone.
+mp_onnx = _mp(
+    "e2e-mp-onnx",
+    2,
+    NO_STUN,
+    env="mug_e2e_envs.beacon:make_env",
+    env_kwargs={"agents": ["left", "right", "zai"]},
+    agents={"left": "human", "right": "human", "zai": OnnxPolicy(model=PARTNER_MODEL, act_every=2)},
+)
+
+# ---- other browsers (test_browsers.py) ------------------------------------------------------------------
+# A duo without an AI fallback: a browser without WebRTC ends on its own page when it reaches the lobby.
+mp_duo_no_webrtc = _mp(
+    "e2e-mp-no-webrtc",
+    2,
+    NO_STUN,
+    no_webrtc=Outcome(body="This browser cannot play with others.", completion_code="NORTC"),
+)
+# The demo whose lobby waits 10 minutes for a partner before the AI steps in: a browser without WebRTC that
+# plays the two-player scene within a test's time was never made to wait there.
+demo_long_lobby = demo_experiment(duo_scene(lobby_timeout_s=600.0, num_episodes=1, max_steps=60))

@@ -52,6 +52,50 @@ def test_nondeterministic_env_is_located(bundle: BuiltBundle, testenvs: Path) ->
     assert not report.ok
     assert report.first_mismatch == 3
     assert "first difference at step 3" in report.message
+    # each side's pair disagrees (the global generator), and says so: four runs, two differences
+    assert [(d.a.side, d.b.side, d.step) for d in report.differences] == [
+        ("CPython", "CPython", 3),
+        ("Pyodide", "Pyodide", 3),
+    ]
+    assert report.cause_names == ["unseeded randomness"]
+
+
+def test_integer_dtypes_differ_between_cpython_and_pyodide(bundle: BuiltBundle, testenvs: Path) -> None:
+    # np.array([pos, t]) is int64 in CPython and int32 in Pyodide: same values, other bytes
+    report = check_env(
+        "mug_envcheck_testenvs.broken:IntDtypeEnv",
+        {},
+        seed=0,
+        steps=20,
+        bundle_dir=bundle.path,
+        packages=bundle.packages,
+    )
+    assert not report.ok and report.first_mismatch == 0
+    (diff,) = report.differences
+    assert (diff.a.side, diff.b.side) == ("CPython", "Pyodide")
+    assert report.cause_names == ["integer dtypes"]
+    assert "obs['player']: int64 in CPython, int32 in Pyodide" in report.message
+
+
+def test_set_order_and_aec_turns_in_pyodide(bundle: BuiltBundle, testenvs: Path) -> None:
+    report = check_env(
+        "mug_envcheck_testenvs.broken:SetOrderEnv",
+        {},
+        seed=0,
+        steps=8,
+        bundle_dir=bundle.path,
+        packages=bundle.packages,
+    )
+    assert [(d.a.side, d.b.side, d.step) for d in report.differences] == [
+        ("CPython", "CPython", 3),
+        ("Pyodide", "Pyodide", 3),
+    ]
+    assert report.cause_names == ["set iteration order"]
+    report = check_env(
+        "mug_envcheck_testenvs.turns:env", {}, seed=2, steps=120, bundle_dir=bundle.path, packages=bundle.packages
+    )
+    assert report.ok, report.message
+    assert len(report.runs) == 4 and {r.side for r in report.runs} == {"CPython", "Pyodide"}
 
 
 def test_factory_error_is_reported_not_a_stack_dump(bundle: BuiltBundle, testenvs: Path) -> None:
@@ -65,9 +109,9 @@ def test_factory_error_is_reported_not_a_stack_dump(bundle: BuiltBundle, testenv
         packages=bundle.packages,
     )
     assert not report.ok
-    assert report.message == (
+    assert report.message.startswith(
         "mug_envcheck_testenvs:make_broken: the environment failed in CPython: "
-        "RuntimeError: this factory is broken on purpose"
+        "RuntimeError: this factory is broken on purpose\n"
     )
     assert report.pyodide_error == "RuntimeError: this factory is broken on purpose"
 

@@ -6,6 +6,7 @@ import pytest
 
 from mug.client.trajectory import run_trajectory, trajectory_report
 from mug.envcheck import CheckReport
+from mug.envcheck.causes import Run, compare
 
 CARTPOLE = "gymnasium.envs.classic_control.cartpole:CartPoleEnv"
 
@@ -33,10 +34,31 @@ def test_parallel_env_runs_across_episodes(testenvs: Path) -> None:
 
 def test_bad_factory_names() -> None:
     report = trajectory_report("gymnasium.envs", {}, 0, 5)
-    assert report["checksums"] == [] and report["error"]["type"] == "RefError"
+    assert report["checksums"] == [] and report["error"]["type"] == "EnvError"  # as the browser's EnvHost says
     assert "is not a 'package.module:callable' reference" in report["error"]["message"]
     report = trajectory_report("no_such_module_xyz:make", {}, 0, 5)
-    assert report["error"]["type"] == "RefError" and "cannot import 'no_such_module_xyz'" in report["error"]["message"]
+    assert report["error"]["type"] == "EnvError" and "cannot import 'no_such_module_xyz'" in report["error"]["message"]
+
+
+def test_aec_env_plays_given_moves_by_turns_and_refuses_a_masked_one(testenvs: Path) -> None:
+    ref = "mug_envcheck_testenvs.turns:env"
+    sums = run_trajectory(ref, {}, 3, 6, actions=[0, 1, 2, 0, 1, 2])
+    assert len(sums) == 6 and sums == run_trajectory(ref, {}, 3, 6, actions=[0, 1, 2, 0, 1, 2])
+    assert sums != run_trajectory(ref, {}, 3, 6, actions=[2, 1, 0, 0, 1, 2])
+    report = trajectory_report(ref, {}, 3, 40, actions=[2] * 40)  # take 3 until fewer than 3 are left
+    assert report["error"]["type"] == "EnvError" and "has no legal action" in report["error"]["message"]
+
+
+def test_dtypes_are_recorded_when_they_change(testenvs: Path) -> None:
+    report = trajectory_report("mug_envcheck_testenvs.broken:IntDtypeEnv", {}, 0, 5)
+    assert report["dtypes"] == [[0, {"obs['player']": "int64"}]] and report["findings"] == []
+    report = trajectory_report("mug_envcheck_testenvs.turns:env", {}, 0, 3)
+    assert report["dtypes"][0][1] == {
+        "obs['first']['action_mask']": "int8",
+        "obs['first']['observation']": "int16",
+        "obs['second']['action_mask']": "int8",
+        "obs['second']['observation']": "int16",
+    }
 
 
 def test_factory_exception_is_data(testenvs: Path) -> None:
@@ -45,7 +67,11 @@ def test_factory_exception_is_data(testenvs: Path) -> None:
 
 
 def test_report_messages() -> None:
-    ok = CheckReport("f:g", 3, 3, None, cpython_checksums=["a"] * 3, pyodide_checksums=["a"] * 3)
-    assert ok.ok and "deterministic: 3 steps agree" in ok.message
-    bad = CheckReport("f:g", 3, 3, 1, cpython_checksums=["a", "b", "c"], pyodide_checksums=["a", "x", "c"])
-    assert not bad.ok and "first difference at step 1 (CPython b, Pyodide x)" in bad.message
+    runs = [Run("CPython", 0, ["a"] * 3), Run("Pyodide", 0, ["a"] * 3)]
+    ok = CheckReport("f:g", 3, runs, compare(runs[:1], runs[1:]))
+    assert ok.ok and "deterministic: 3 steps agree in CPython (PYTHONHASHSEED=0), Pyodide" in ok.message
+    runs = [Run("CPython", 0, ["a", "b", "c"]), Run("Pyodide", 0, ["a", "x", "c"])]
+    bad = CheckReport("f:g", 3, runs, compare(runs[:1], runs[1:]))
+    assert not bad.ok and bad.first_mismatch == 1
+    assert "CPython (PYTHONHASHSEED=0) and Pyodide (PYTHONHASHSEED=0) first differ at step 1 (b vs x)" in bad.message
+    assert "likely cause: platform maths" in bad.message

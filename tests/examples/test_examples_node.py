@@ -11,7 +11,13 @@ pytestmark = [pytest.mark.node, pytest.mark.usefixtures("example_envs")]
 
 
 @pytest.mark.parametrize(
-    ("factory", "kwargs"), [("dodge_env.game:make_env", {"lives": 3}), ("cartpole_browser.env:make_env", {})]
+    ("factory", "kwargs"),
+    [
+        ("dodge_env.game:make_env", {"lives": 3}),
+        ("cartpole_browser.env:make_env", {}),
+        ("connect_four_env.game:make_env", {}),
+        ("gather_env.gridworld:parallel_env", {"max_cycles": 50}),
+    ],
 )
 def test_example_env_is_deterministic_in_pyodide(bundle: BuiltBundle, factory: str, kwargs: dict[str, int]) -> None:
     report = check_env(

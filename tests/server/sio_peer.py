@@ -32,9 +32,10 @@ def experiment(scene: GameScene, *extra: Any, remote: RemoteConfig | None = None
 class Peer:
     """A participant page that records every server event it gets, and can reconnect with its token."""
 
-    def __init__(self, url: str, name: str) -> None:
+    def __init__(self, url: str, name: str, client: dict[str, Any] | None = None) -> None:
         self.url = url
         self.name = name
+        self.client = client  # the hello's `client` (what a page reports of its browser), if any
         self.events: list[tuple[str, Any]] = []
         self.arrived = asyncio.Event()
         self.pid = ""
@@ -68,6 +69,8 @@ class Peer:
             "params": {},
             "match_id": match_id,
         }
+        if self.client is not None:
+            hello["client"] = self.client
         ack = await self.call("hello", hello)
         assert ack["ok"], ack
         self.pid, self.token, self.hello = ack["participant"], ack["token"], ack

@@ -39,6 +39,7 @@ async def test_bundle_and_static_files_are_served_with_types_and_long_caching(se
             "indexURL": "/bundle/abc123def456/",
             "lockFileURL": "/bundle/abc123def456/pyodide-lock.json",
             "packages": ["numpy"],
+            "onnxruntime": None,  # a bundle without onnxruntime-web
         }
         assert "A &lt;/script&gt; title" in page.text and "A <\\/script> title" in page.text
         expected = {

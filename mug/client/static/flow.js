@@ -167,14 +167,16 @@ export async function run(config, runtime, status) {
 }
 
 /**
- * What the browser says of itself beyond the User-Agent (Chromium's `navigator.userAgentData`); the server
- * decides with it and the headers (mug/server/entry.py).
- * @returns {{mobile: boolean|null, platform: string|null}}
+ * What the browser says of itself beyond the User-Agent (Chromium's `navigator.userAgentData`), and whether
+ * it can connect to peers (WebRTC); the server decides with it and the headers (mug/server/entry.py,
+ * mug/server/multiplayer.py: a browser without WebRTC is kept out of multiplayer lobbies).
+ * @returns {{mobile: boolean|null, platform: string|null, webrtc: boolean}}
  */
 function clientHints() {
   const data = /** @type {{mobile?: boolean, platform?: string}|undefined} */ (
     /** @type {any} */ (navigator).userAgentData);
-  return { mobile: data?.mobile ?? null, platform: data?.platform ? data.platform.slice(0, 200) : null };
+  const webrtc = typeof globalThis.RTCPeerConnection === "function";
+  return { mobile: data?.mobile ?? null, platform: data?.platform ? data.platform.slice(0, 200) : null, webrtc };
 }
 
 /** The tab's id: kept in sessionStorage, so a refresh is the same tab and a second tab is not. */

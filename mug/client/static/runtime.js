@@ -3,7 +3,7 @@
 
 import { WORKER_PROTOCOL_VERSION, WorkerClient, staleFilesMessage } from "./worker_protocol.js";
 
-/** @typedef {{indexURL: string, lockFileURL: string, packages: string[]}} BundleConfig */
+/** @typedef {{indexURL: string, lockFileURL: string, packages: string[], onnxruntime?: string|null}} BundleConfig */
 /** @typedef {import("./status.js").Status} Status */
 
 export class Runtime {

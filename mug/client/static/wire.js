@@ -12,7 +12,7 @@
  *   max_selected: number|null, slider_min: number, slider_max: number, slider_step: number, slider_start: number,
  *   required: boolean, check: boolean}} Question  `check`: a comprehension check (the server knows its answer)
  * @typedef {{id: string, kind: "game", title: string, instructions_html: string, env: string,
- *   env_kwargs: Object<string, unknown>, agents: Object<string, "human"|{ref: string, kwargs: Object<string, unknown>}>,
+ *   env_kwargs: Object<string, unknown>, agents: Object<string, "human"|PolicySpec|OnnxSpec>,
  *   key_bindings: Object<string, unknown>, default_action: unknown, input_mode: "held"|"press", fps: number,
  *   num_episodes: number, max_steps: number|null, canvas_width: number, canvas_height: number,
  *   show_score: boolean, seed: number, connect_timeout_s: number, reconnect_grace_s: number,
@@ -20,6 +20,9 @@
  *   pygame_stub?: boolean, pointer?: PointerSpec|null, assets?: Object<string, string>}} GameSpec
  *   `assets`: the scene's files (mug/server/assets.py), name -> content-versioned URL
  *   `agents` keys are agent labels (mug/client/agents.py: an int id 0 is "0", a str id "0" is '"0"')
+ * @typedef {{ref: string, kwargs: Object<string, unknown>, act_every?: number}} PolicySpec  a Python policy
+ * @typedef {{kind: "onnx", model: string, sha256: string, input: string|null, output: string, act_every: number}} OnnxSpec
+ *   an ONNX policy (mug/client/onnx_policies.py): `model` its file's content-versioned URL
  * @typedef {{kind: "grid", rows: number, cols: number, actions: unknown[]}|{kind: "function", ref: string}} PointerSpec
  *   GameScene.pointer_spec: clicks on the canvas -> actions (mug/client/pointer.py)
  * @typedef {{id: string, kind: "end", title: string, body_html: string, completion_code: string,
@@ -45,7 +48,8 @@
  * @typedef {{urls: string|string[], username?: string, credential?: string}} IceServer
  * @typedef {{iceServers: IceServer[], iceTransportPolicy: "all"|"relay", expiresAt?: number|null}} IceConfig
  *   mug/server/ice.py; `expiresAt` is not an RTCConfiguration field
- * @typedef {{kind: "human", slot: number}|{kind: "policy", ref: string, kwargs: Object<string, unknown>}} MatchAgent
+ * @typedef {{kind: "human", slot: number}|{kind: "policy", ref: string, kwargs: Object<string, unknown>, act_every?: number}
+ *   |OnnxSpec} MatchAgent
  * @typedef {{match_id: string, scene_id: string, seed: number, slot: number, members: string[],
  *   agents: Object<string, MatchAgent>, ice: IceConfig, input_delay: "auto"|number, rejoin: boolean}} MatchStart
  *   `match_start`; `rejoin`: the member's page was reloaded mid-match and rejoins it (sent in the hello's resume)
@@ -65,14 +69,16 @@
  *   ServerEvents  every event the page listens to, with its payload
  * @typedef {import("./vendor/socket.io.esm.min.js").Socket<ServerEvents>} PageSocket
  * @typedef {{ok: true}} OkAck
+ * @typedef {{ok: true, outcome?: "no_webrtc", scene?: SceneSpec|null}} LobbyJoinAck
+ *   `outcome`: a browser without WebRTC was kept out of the lobby and ended on that outcome (its page in `scene`)
  * @typedef {{
  *   hello: {data: {token: string|null, tab: string, params: Object<string, string>, match_id: string|null,
- *     client?: {mobile: boolean|null, platform: string|null}},
+ *     client?: {mobile: boolean|null, platform: string|null, webrtc: boolean}},
  *     ack: HelloAck},
  *   advance: {data: {scene_id: string, answers: Object<string, unknown>, decline?: boolean}, ack: AdvanceAck},
  *   records: {data: {scene_id: string, batch: number, rows: StepRow[]}, ack: RecordsAck},
  *   event: {data: {scene_id: string|null, kind: string, data: Object<string, unknown>}, ack: OkAck},
- *   lobby_join: {data: {scene_id: string}, ack: OkAck},
+ *   lobby_join: {data: {scene_id: string}, ack: LobbyJoinAck},
  *   lobby_leave: {data: {scene_id: string}, ack: OkAck},
  *   signal: {data: {to: number, kind: SignalRelay["kind"], data: unknown}, ack: OkAck},
  *   match_report: {data: {match_id: string, kind: MatchReportKind, data: Object<string, unknown>}, ack: OkAck},

@@ -2,6 +2,7 @@
 // The Pyodide worker: loads the runtime once, then runs the game clock and the runner (see worker_protocol.js).
 // Type-checked with the worker's globals (tsconfig.worker.json).
 
+import { preload, runModels, usesOnnx } from "./onnx.js";
 import { WORKER_PROTOCOL_VERSION, WorkerCallError, staleFilesMessage } from "./worker_protocol.js";
 
 /**
@@ -27,6 +28,7 @@ import { WORKER_PROTOCOL_VERSION, WorkerCallError, staleFilesMessage } from "./w
  *   match_exchange(now_ms: number, keys: string): PyExchange,
  *   match_advance(now_ms: number, t_ms: number, with_status: boolean): PyFrame,
  *   match_receive(peer: string, data: Uint8Array, now_ms: number): void, match_peer_left(peer: string): void,
+ *   inference(): string, match_outputs(outputs: string): string,
  *   close(): void}} Bridge
  * @typedef {{runPython(code: string): unknown, pyimport(name: "mug.client.bridge"): {WorkerBridge(): Bridge}}} Pyodide
  * @typedef {[string, number, number][]} Sends  match_exchange's JSON (or {error}): [peer, bytes, reliable]
@@ -40,6 +42,10 @@ const scope = /** @type {DedicatedWorkerGlobalScope} a module worker started wit
 let bridge = null;
 /** @type {Promise<{load_ms: number, protocol: number}>|null} */
 let loading = null;
+/** @type {string|null} the vendored onnxruntime-web module's URL (InitArgs.onnxruntime) */
+let onnxURL = null;
+/** @type {boolean} the running scene or match has ONNX policies this worker runs */
+let onnxInUse = false;
 
 // Keyboard state, updated as the page reports key changes; read and cleared once per tick.
 /** @type {string[]} keys held now, in press order */
@@ -78,6 +84,7 @@ function theBridge() {
  */
 async function init(args) {
   const t0 = performance.now();
+  onnxURL = args.onnxruntime ? new URL(args.onnxruntime, scope.location.href).href : null;
   const indexURL = new URL(args.indexURL, scope.location.href).href;
   const lockFileURL = new URL(args.lockFileURL, scope.location.href).href;
   post({ type: "progress", stage: "runtime", percent: 5 });
@@ -148,8 +155,44 @@ function postFrame(result) {
   return frame;
 }
 
-function tick() {
-  const keys = hidden ? { held: [], pressed: [], clicks: [] } : { held, pressed, clicks };
+/**
+ * The ONNX runs the runner asks for (Runner.inference / MatchRunner.inference), as JSON requests.
+ * @returns {import("./onnx.js").InferenceRequest[]}
+ */
+function inferenceRequests() {
+  /** @type {import("./onnx.js").InferenceRequest[]|{error: WorkerError}} */
+  const reqs = JSON.parse(theBridge().inference());
+  if ("error" in reqs) throw new WorkerCallError(reqs.error);
+  return reqs;
+}
+
+/** @returns {string} */
+function theOnnxURL() {
+  if (!onnxURL) {
+    throw new WorkerCallError({
+      message: "this scene has an ONNX policy but the bundle has no onnxruntime-web (run `make node`, then `mug bundle`)",
+      where: "inference",
+    });
+  }
+  return onnxURL;
+}
+
+async function tick() {
+  // Single player: the models run first, on the observation this tick acts on (a slow model makes the frame late).
+  /** @type {Object<string, unknown>|null} */
+  let outputs = null;
+  if (onnxInUse) {
+    try {
+      const reqs = inferenceRequests();
+      if (reqs.length) outputs = await runModels(theOnnxURL(), reqs);
+    } catch (err) {
+      stopLoop();
+      post({ type: "error", error: asError(err) });
+      return;
+    }
+    if (!running) return;
+  }
+  const keys = hidden ? { held: [], pressed: [], clicks: [], outputs } : { held, pressed, clicks, outputs };
   pressed = [];
   clicks = [];
   const frame = postFrame(theBridge().tick(JSON.stringify(keys), Date.now()));
@@ -161,10 +204,10 @@ function tick() {
   }
 }
 
-function loop() {
+async function loop() {
   timer = null;
   if (!running) return;
-  tick();
+  await tick();
   if (!running) return;
   const period = 1000 / fps;
   nextAt += period;
@@ -185,6 +228,16 @@ function stopLoop() {
   running = false;
   if (timer !== null) clearTimeout(timer);
   timer = null;
+}
+
+/** @param {Object<string, unknown>} agents */
+async function loadModels(agents) {
+  try {
+    await preload(theOnnxURL(), agents);
+  } catch (err) {
+    if (err instanceof WorkerCallError) throw err;
+    throw new WorkerCallError({ message: `cannot load the ONNX policy: ${err}`, where: "start" });
+  }
 }
 
 /** @param {PyFrame} result @param {string} where @returns {FrameInfo} */
@@ -265,6 +318,33 @@ function matchPoll() {
   } finally {
     if (px) px.destroy();
   }
+  if (onnxInUse && matchRunning) matchInference();
+}
+
+// The owner of a match's ONNX policies runs their models between polls; the actions enter the lockstep as
+// those agents' inputs (mug/client/match.py). At most one run is in flight: the runner asks for none meanwhile.
+function matchInference() {
+  let reqs;
+  try {
+    reqs = inferenceRequests();
+  } catch (err) {
+    stopMatch();
+    post({ type: "error", error: asError(err) });
+    return;
+  }
+  if (!reqs.length) return;
+  runModels(theOnnxURL(), reqs)
+    .then((outputs) => {
+      if (!matchRunning) return;
+      /** @type {{error?: WorkerError}} */
+      const answer = JSON.parse(theBridge().match_outputs(JSON.stringify(outputs)));
+      if (answer.error) throw new WorkerCallError(answer.error);
+    })
+    .catch((err) => {
+      if (!matchRunning) return;
+      stopMatch();
+      post({ type: "error", error: asError(err) });
+    });
 }
 
 function matchLoop() {
@@ -298,6 +378,8 @@ const methods = {
     await loading;
     stopLoop();
     fps = Number(args.scene.fps) || 30;
+    onnxInUse = usesOnnx(args.scene.agents);
+    if (onnxInUse) await loadModels(args.scene.agents);
     const frame = checked(theBridge().start(JSON.stringify(args.scene), args.seed, args.first_episode), "start");
     startLoop();
     return { episode: frame.episode };
@@ -313,6 +395,9 @@ const methods = {
     await loading;
     stopLoop();
     stopMatch();
+    // only the owner (slot 0) runs the match's ONNX policies; the other peers never load the runtime
+    onnxInUse = args.match.slot === 0 && usesOnnx(args.match.agents);
+    if (onnxInUse) await loadModels(args.match.agents);
     checked(theBridge().start_match(JSON.stringify(args.scene), JSON.stringify(args.match)), "start");
     return {};
   },

@@ -115,7 +115,8 @@ export const WORKER_PROTOCOL_VERSION = 3;
  *   | {kind: "desync", frame: number, peer: string} | {kind: "episode_done", episode: number, score: number,
  *   steps: number} | {kind: "finished", frame: number} | {kind: "done"}
  *   | {kind: "peer_gone", peer: string, last_confirmed_frame: number}} MatchEvent
- * @typedef {{protocol: number, indexURL: string, lockFileURL: string, packages: string[]}} InitArgs
+ * @typedef {{protocol: number, indexURL: string, lockFileURL: string, packages: string[], onnxruntime?: string|null}} InitArgs
+ *   `onnxruntime`: the vendored onnxruntime-web module's URL (mug/bundle/onnxruntime.py), or null
  * @typedef {Record<string, never>} NoArgs
  * @typedef {{
  *   init: {args: InitArgs, value: {load_ms: number, protocol: number}},

@@ -4,6 +4,8 @@
 // Server events used (mug/server/wire.py): `lobby_waiting` {scene_id, waiting, position, needed},
 // `match_start` {match_id, scene_id, seed, slot, members, agents, ice, input_delay}, `lobby_timeout`
 // {scene_id, waited_s, outcome, scene}. With outcome "ai" the server sends a match_start instead.
+// A browser without WebRTC is kept out: the join's ack carries its outcome page, or a match_start with AI
+// partners follows at once.
 
 import { h } from "../dom.js";
 
@@ -58,7 +60,11 @@ export function waitForMatch(scene, ctx, panel) {
     };
     const join = () => ctx.conn.request("lobby_join", { scene_id: scene.id });
     listen();
-    join().catch((err) => {
+    join().then((ack) => {
+      // a browser without WebRTC never waits: the server ended it on an outcome page (or sent a match_start
+      // with AI partners, handled above)
+      if (ack.outcome && ack.scene) done({ scene: ack.scene });
+    }, (err) => {
       unlisten();
       reject(err);
     });
