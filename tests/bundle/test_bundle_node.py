@@ -70,7 +70,14 @@ def test_one_load_call_imports_everything(bundle: BuiltBundle, tmp_path: Path) -
 
 def test_manifest_lists_everything(bundle: BuiltBundle) -> None:
     out, manifest = bundle.path, bundle.manifest
-    local = ["mug-envcheck-testenvs", "mug-e2e-envs", "mug-example-dodge", "mug-example-cartpole-browser"]
+    local = [
+        "mug-envcheck-testenvs",
+        "mug-e2e-envs",
+        "mug-example-dodge",
+        "mug-example-cartpole-browser",
+        "mug-example-connect-four",
+        "mug-example-gather",
+    ]
     assert manifest.packages == ["numpy", "gymnasium", "pettingzoo", "mug-client", *local]
     lock = json.loads((out / "pyodide-lock.json").read_text())
     assert lock["info"]["version"] == "0.27.7" and len(lock["packages"]) >= 351
