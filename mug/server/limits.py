@@ -209,7 +209,10 @@ class StorageQuota:
             )
 
     def add(self, pid: str, stored: int) -> None:
-        self.used[pid] = self.used.get(pid, 0) + stored
+        """Count `stored` more bytes for a participant this process counts; one it has dropped (they left it
+        while the store was under way) is counted afresh from the database when they come back."""
+        if pid in self.used:
+            self.used[pid] += stored
 
 
 def row_bytes(action: str, reward: str, info: str, agent: str, obs_checksum: str | None) -> int:

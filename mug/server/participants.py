@@ -91,9 +91,11 @@ EXCLUDED = "excluded"  # the outcome of a participant excluded from the admin vi
 
 def can_webrtc(msg: Hello) -> bool:
     """Whether a hello's browser can join multiplayer lobbies. The page reports `client.webrtc` (whether it has
-    `RTCPeerConnection`); a `client` without it is a page that cannot say so, and counts as unable. A hello with
-    no `client` at all comes from a scripted peer (load tools, tests), which brings its own transport."""
-    return msg.client is None or msg.client.webrtc is True
+    `RTCPeerConnection`); only `false` keeps it out. A `client` without the field is a page loaded before MUG
+    asked (a tab open across a redeploy, reconnecting with its old script): ending it on `no_webrtc` would
+    say something untrue of a browser that played before. A hello with no `client` at all comes from a
+    scripted peer (load tools, tests), which brings its own transport."""
+    return msg.client is None or msg.client.webrtc is not False
 
 
 def outcome_config(scene: GameScene, outcome: str) -> Outcome:

@@ -61,11 +61,20 @@ def test_a_window_counter_is_a_sliding_window() -> None:
 
 def test_storage_quota_refuses_what_would_pass_it() -> None:
     quota = StorageQuota(max_bytes=100)
+    quota.used["p"] = 0  # counted from the database at hello
     quota.check("p", 100)
     quota.add("p", 60)
     with pytest.raises(WireError, match="60 bytes stored; 41 more would pass the limit of 100"):
         quota.check("p", 41)
     quota.check("p", 40)
+
+
+def test_a_store_that_ends_after_its_participant_left_does_not_restart_the_count() -> None:
+    # the participant disconnected while the batch was being stored: their count was dropped, and a store
+    # finishing afterwards must not put back a count of that batch alone (the next hello reads the database)
+    quota = StorageQuota(max_bytes=100)
+    quota.add("gone", 60)
+    assert "gone" not in quota.used
 
 
 def test_the_default_storage_quota_fits_a_long_study() -> None:

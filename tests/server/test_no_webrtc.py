@@ -1,5 +1,5 @@
 """A browser without WebRTC is kept out of multiplayer lobbies by the server, whatever its page does: python-socketio
-clients say hello as such a page would (`client.webrtc` false, or missing) and ask to join anyway."""
+clients say hello as such a page would (`client.webrtc` false) and ask to join anyway."""
 
 from __future__ import annotations
 
@@ -27,10 +27,9 @@ async def test_a_browser_without_webrtc_ends_on_its_own_outcome_and_never_waits(
     scene = duo(no_webrtc=Outcome(body="No WebRTC here.", completion_code="NORTC"), lobby=Lobby(timeout_s=30))
     live = serve(experiment(scene))
     without = await Peer(live.url, "without", NO_WEBRTC).start()
-    silent = await Peer(live.url, "silent", {"mobile": False, "platform": "Linux"}).start()  # says nothing of WebRTC
     able = await Peer(live.url, "able", WEBRTC).start()
     try:
-        for peer in (without, silent):
+        for peer in (without,):
             ack = await peer.call("lobby_join", {"v": 1, "scene_id": "duo"})
             assert ack["ok"] and ack["outcome"] == "no_webrtc", ack
             assert ack["scene"]["kind"] == "end" and ack["scene"]["completion_code"] == "NORTC"
@@ -41,9 +40,26 @@ async def test_a_browser_without_webrtc_ends_on_its_own_outcome_and_never_waits(
         # neither waits in the lobby: the next able browser waits alone, and nobody gets a match
         assert (await able.call("lobby_join", {"v": 1, "scene_id": "duo"})) == {"ok": True}
         assert (await able.wait_for("lobby_waiting"))["waiting"] == 1
-        assert not [e for p in (without, silent, able) for e in p.events if e[0] in ("lobby_waiting", "match_start")]
+        assert not [e for p in (without, able) for e in p.events if e[0] in ("lobby_waiting", "match_start")]
     finally:
-        for p in (without, silent, able):
+        for p in (without, able):
+            await p.stop()
+
+
+async def test_a_page_that_does_not_say_whether_it_has_webrtc_is_not_kept_out(serve: Any) -> None:
+    # a tab opened before a redeploy reconnects with its old script, which sends `client` without `webrtc`
+    scene = duo(no_webrtc=Outcome(body="No WebRTC here.", completion_code="NORTC"), lobby=Lobby(timeout_s=30))
+    live = serve(experiment(scene))
+    old = await Peer(live.url, "old", {"mobile": False, "platform": "Linux"}).start()
+    able = await Peer(live.url, "able", WEBRTC).start()
+    try:
+        assert (await old.call("lobby_join", {"v": 1, "scene_id": "duo"})) == {"ok": True}
+        assert (await able.call("lobby_join", {"v": 1, "scene_id": "duo"})) == {"ok": True}
+        start = await old.wait_for("match_start")
+        assert sorted(start["members"]) == sorted([old.pid, able.pid])
+        assert outcome_of(live.database_url, old.pid)[0] is None
+    finally:
+        for p in (old, able):
             await p.stop()
 
 
