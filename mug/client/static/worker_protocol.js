@@ -104,7 +104,7 @@ export const WORKER_PROTOCOL_VERSION = 3;
  * @typedef {{state: MatchState, frame: number, input_delay: number|null, stalls: number, stall_ms: number,
  *   desyncs: number[], rtt_ms: Object<string, number|null>, episode: number, away_ms: Object<string, number>,
  *   replayed: number, pacing: PacingStatus}} MatchStatus  `away_ms`: peers away now, for how long
- * @typedef {{local_delay: number|null, max_delay: number, raises: number, lowers: number, paced_ms: number,
+ * @typedef {{adaptive: boolean, local_delay: number|null, max_delay: number, raises: number, lowers: number, paced_ms: number,
  *   shifts: number, slack_ms: Object<string, number|null>, their_slack_ms: Object<string, number|null>}}
  *   PacingStatus  adaptive input delay (mug/client/lockstep/pacing.py): this page's own delay now and at most,
  *   its changes, the time added to frames to keep pace, and per peer a low slack both ways (ms)

@@ -325,10 +325,17 @@ async function playMatch(scene, ctx, ui, start, early) {
   }
 }
 
-/** @param {{input_delay: number|null, stalls: number, stall_ms: number, desyncs: number[]}} m @param {number} lastFrame */
+/**
+ * The match summary report. `own_delay_max`: this page's own input delay at its largest (pacing raises it,
+ * mug/client/lockstep/pacing.py), `paced_ms`: the time pacing added between frames.
+ * @param {{input_delay: number|null, stalls: number, stall_ms: number, desyncs: number[],
+ *   pacing?: import("../worker_protocol.js").PacingStatus}} m
+ * @param {number} lastFrame
+ */
 function summary(m, lastFrame) {
   return { input_delay: m.input_delay, frames: lastFrame + 1, stalls: m.stalls, stall_ms: m.stall_ms,
-    desyncs: m.desyncs };
+    desyncs: m.desyncs, own_delay_max: m.pacing ? m.pacing.max_delay : m.input_delay,
+    paced_ms: m.pacing ? m.pacing.paced_ms : 0 };
 }
 
 /** @param {number} ms */
