@@ -112,7 +112,7 @@ class TimerWheel[T]:
 class Phase(enum.Enum):
     """Where a socket's direct websocket is."""
 
-    NONE = "none"  # no direct websocket (polling, or served by the stock driver)
+    NONE = "none"  # no direct websocket (polling, or served by the stock driver; or an upgrade failed)
     PROBING = "probing"  # an upgrade from polling: waiting for PING "probe"
     UPGRADING = "upgrading"  # answered the probe: waiting for UPGRADE
     OPEN = "open"  # the socket's transport
@@ -121,8 +121,8 @@ class Phase(enum.Enum):
 
 _NEXT: dict[Phase, frozenset[Phase]] = {
     Phase.NONE: frozenset({Phase.PROBING, Phase.OPEN, Phase.ENDED}),
-    Phase.PROBING: frozenset({Phase.UPGRADING, Phase.ENDED}),
-    Phase.UPGRADING: frozenset({Phase.OPEN, Phase.ENDED}),
+    Phase.PROBING: frozenset({Phase.UPGRADING, Phase.NONE}),
+    Phase.UPGRADING: frozenset({Phase.OPEN, Phase.NONE}),
     Phase.OPEN: frozenset({Phase.ENDED}),
     Phase.ENDED: frozenset(),
 }
@@ -240,9 +240,9 @@ class DirectSocket(AsyncSocket):  # type: ignore[misc]
                 break
             self.queue.put_nowait(pkt)
 
-    def feed(self, data: str | bytes) -> None:
-        """One websocket message from the peer."""
-        if self.phase is Phase.ENDED:
+    def feed(self, data: str | bytes, channel: WebSocketProtocol) -> None:
+        """One websocket message from the peer on `channel` (a websocket this socket no longer has is ignored)."""
+        if channel is not self.channel or self.phase is Phase.ENDED:
             return
         if len(data) > self.server.max_http_buffer_size:
             log.info("%s: a websocket message of %d bytes is over the limit", self.sid, len(data))
@@ -257,18 +257,17 @@ class DirectSocket(AsyncSocket):  # type: ignore[misc]
         if self.phase is Phase.PROBING:
             if pkt.packet_type != packet.PING or pkt.data != "probe":
                 self.server.logger.info("%s: Failed websocket upgrade, no PING packet", self.sid)
-                self.upgrading = False
-                self.end_websocket()
+                self._fail_upgrade()
                 return
             self.write(packet.Packet(packet.PONG, data="probe"))
             self.queue.put_nowait(packet.Packet(packet.NOOP))  # ends the pending poll
             self._enter(Phase.UPGRADING)
         elif self.phase is Phase.UPGRADING:
-            self.upgrading = False
             if pkt.packet_type != packet.UPGRADE:
                 self.server.logger.info("%s: Failed websocket upgrade, expected UPGRADE packet", self.sid)
-                self.end_websocket()
+                self._fail_upgrade()
                 return
+            self.upgrading = False
             self.upgraded = True
             self._start_websocket()
             self.server.logger.info("%s: Upgrade to websocket successful", self.sid)
@@ -293,21 +292,30 @@ class DirectSocket(AsyncSocket):  # type: ignore[misc]
         if self.channel is not None and self.phase is not Phase.ENDED:
             self.channel.send_message(pkt.encode())
 
-    def lost(self) -> None:
-        """The connection's call once the websocket has ended: the peer closed it, or it broke."""
-        if self.phase is Phase.ENDED:
+    def lost(self, channel: WebSocketProtocol) -> None:
+        """The connection's call once its websocket has ended: the peer closed it, or it broke."""
+        if channel is not self.channel or self.phase is Phase.ENDED:
             return
-        was_open = self.phase is Phase.OPEN
+        if self.phase is not Phase.OPEN:  # an upgrade abandoned half-way: the socket stays on polling
+            self._fail_upgrade()
+            return
         self._enter(Phase.ENDED)
-        self.upgrading = False
-        if was_open:  # python-engineio's end of the websocket handler
-            self._close_and_forget(self.server.reason.TRANSPORT_CLOSE)
+        self._close_and_forget(self.server.reason.TRANSPORT_CLOSE)  # python-engineio's end of the websocket
 
     def _lose(self) -> None:
-        was_open = self.phase is Phase.OPEN
+        if self.phase is not Phase.OPEN:
+            self._fail_upgrade()
+            return
         self.end_websocket()
-        if was_open:
-            self._close_and_forget(self.server.reason.TRANSPORT_CLOSE)
+        self._close_and_forget(self.server.reason.TRANSPORT_CLOSE)
+
+    def _fail_upgrade(self) -> None:
+        """The upgrade did not complete: close that websocket; polling goes on, and a later upgrade may try."""
+        channel, self.channel = self.channel, None
+        self.upgrading = False
+        self._enter(Phase.NONE)
+        if channel is not None:
+            channel.close_websocket()
 
     def _close_and_forget(self, reason: Any) -> None:
         async def close() -> None:

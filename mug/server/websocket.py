@@ -106,7 +106,7 @@ class WebSocketProtocol(WebSocketsSansIOProtocol):
         """
         if not self.handshake_complete or self.initial_response is not None:
             raise RuntimeError("attach needs an accepted websocket")
-        waiting, self.queue = self.queue, _Forward(engine)  # type: ignore[assignment]
+        waiting, self.queue = self.queue, _Forward(engine, self)  # type: ignore[assignment]
         self.engine = engine
         self.writable = _ALWAYS_WRITABLE  # type: ignore[assignment]
         self.stop_keepalive()
@@ -151,9 +151,9 @@ class WebSocketProtocol(WebSocketsSansIOProtocol):
                 self.conn.send_close(1007)
                 self.handle_parser_exception()
                 return
-            self.engine.feed(text)
+            self.engine.feed(text, self)
         else:
-            self.engine.feed(bytes(data))
+            self.engine.feed(bytes(data), self)
 
     def send_message(self, data: str | bytes) -> None:
         """Write one message (text or binary) into the transport; after a close, nothing is written."""
@@ -196,18 +196,19 @@ class _Forward:
     """In the place of uvicorn's ASGI receive queue once an Engine.IO socket has the connection: each event
     uvicorn's protocol would queue for the app goes to the socket instead."""
 
-    __slots__ = ("_engine",)
+    __slots__ = ("_engine", "_channel")
 
-    def __init__(self, engine: DirectSocket) -> None:
+    def __init__(self, engine: DirectSocket, channel: WebSocketProtocol) -> None:
         self._engine = engine
+        self._channel = channel
 
     def put_nowait(self, event: dict[str, Any]) -> None:
         kind = event["type"]
         if kind == "websocket.receive":
             text = event.get("text")
-            self._engine.feed(text if text is not None else event["bytes"])
+            self._engine.feed(text if text is not None else event["bytes"], self._channel)
         elif kind == "websocket.disconnect":
-            self._engine.lost()
+            self._engine.lost(self._channel)
 
     def empty(self) -> bool:
         return True

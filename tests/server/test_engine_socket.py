@@ -178,6 +178,21 @@ async def test_a_failed_probe_leaves_the_client_on_polling(served: RunningServer
         hello = '421["hello",{"v":1,"token":null,"tab":"tab-1","params":{}}]'
         assert (await http.post("", params=polling, content=hello)).text == "OK"
         assert '"ok":true' in (await http.get("", params=polling)).text
+        # and a later upgrade may still succeed
+        ws = await websocket(served, f"EIO=4&transport=websocket&sid={sid}")
+        try:
+            await until(lambda: socket.phase is Phase.PROBING, what="the probing phase")
+            await ws.send("2probe")
+            assert await asyncio.wait_for(ws.recv(), 3) == "3probe"
+            await ws.send("5")
+            await ws.send('422["hello",{"v":1,"token":null,"tab":"tab-1","params":{}}]')
+            reply = str(await asyncio.wait_for(ws.recv(), 5))
+            if reply == "6":  # the NOOP meant for a pending poll (there was none) comes first, as it always did
+                reply = str(await asyncio.wait_for(ws.recv(), 5))
+            assert reply.startswith("432"), reply[:200]  # its answer came over the websocket
+            assert socket.upgraded and socket.phase is Phase.OPEN
+        finally:
+            await ws.close()
 
 
 async def test_binary_frames_go_both_ways(served: RunningServer) -> None:
@@ -258,7 +273,8 @@ async def test_a_timer_wheel_calls_each_item_once_at_its_time() -> None:
     assert [item for item, _ in seen] == ["now", "a", "a2", "b", "c"]
     for item, at in seen:
         delay = {"now": 0, "a": 0.1, "a2": 0.1, "b": 0.2, "c": 0.3}[item]
-        assert delay - 0.001 <= at <= delay + 0.05 + 0.1, (item, at)  # never early; late by the resolution
+        # never early; late by the resolution (and, on a loaded machine, the event loop's own lateness)
+        assert delay - 0.001 <= at <= delay + 0.05 + 0.5, (item, at)
     assert len(wheel) == 0
     wheel.add("never", 0.05)
     wheel.close()
