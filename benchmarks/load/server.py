@@ -10,7 +10,7 @@ from typing import Any
 
 WHAT_IFS = [
     *("one-db-conn", "ping25", "no-deflate", "gc-freeze", "ws-wsproto", "ws-legacy", "ws-uvicorn"),
-    *("keep-body-reader", "tracemalloc", "redis-blocking-pool"),
+    *("keep-body-reader", "tracemalloc", "redis-blocking-pool", "engineio-tasks"),
 ]
 
 
@@ -25,20 +25,23 @@ def serve(
 ) -> None:
     """The server process: the real app factory under uvicorn.
 
-    `what_if` applies changes under consideration for the server, from the outside, to measure them first:
-    `one-db-conn` (SQLite engine with one pooled connection: no writer contention), `ping25` (Engine.IO ping
-    every 25 s: the server's setting now; once it was 5 s), `no-deflate` (no permessage-deflate), `gc-freeze`
-    (move the start-up heap out of the cyclic GC's reach, and collect the oldest generation less often),
-    `ws-wsproto` / `ws-legacy` / `ws-uvicorn` (uvicorn's wsproto, legacy websockets or "auto"
-    (websockets-sansio) protocol instead of the one MUG is served with, `mug.server.websocket`),
-    `keep-body-reader` (python-engineio's request translation as it is: a websocket's environ keeps its body
-    reader, see `mug.server.edge._bodiless_websockets`; with `ws-uvicorn`, the server before the memory work
-    but for the slots of three small per-connection classes), `tracemalloc`
-    (trace allocations, for `--memory`'s snapshots; it costs memory and time), `redis-blocking-pool` (redis-py's
-    BlockingConnectionPool: a Redis command waits up to 20 s for one of the 100 connections instead of raising
-    MaxConnectionsError when a burst has all of them busy). `snapshots`: the folder of
-    `load.memory`'s SIGUSR1 snapshots. `db`: a SQLite file, or a `postgresql://` URL (`--servers`); `redis`:
-    MUG_REDIS_URL, shared by the processes of `--servers 2`.
+        `what_if` applies changes under consideration for the server, from the outside, to measure them first:
+        `one-db-conn` (SQLite engine with one pooled connection: no writer contention), `ping25` (Engine.IO ping
+        every 25 s: the server's setting now; once it was 5 s), `no-deflate` (no permessage-deflate), `gc-freeze`
+        (move the start-up heap out of the cyclic GC's reach, and collect the oldest generation less often),
+        `ws-wsproto` / `ws-legacy` / `ws-uvicorn` (uvicorn's wsproto, legacy websockets or "auto"
+        (websockets-sansio) protocol instead of the one MUG is served with, `mug.server.websocket`),
+        `keep-body-reader` (python-engineio's request translation as it is: a websocket's environ keeps its body
+        reader, see `mug.server.edge._bodiless_websockets`; with `ws-uvicorn`, the server before the memory work
+        but for the slots of three small per-connection classes), `engineio-tasks` (python-engineio's own
+    socket and websocket handler: a reader, a writer and a ping task and two queues per websocket, uvicorn's
+    ASGI task under them, and python-socketio keeping each connection's whole environ: the server before
+    `mug.server.engine_socket`), `tracemalloc`
+        (trace allocations, for `--memory`'s snapshots; it costs memory and time), `redis-blocking-pool` (redis-py's
+        BlockingConnectionPool: a Redis command waits up to 20 s for one of the 100 connections instead of raising
+        MaxConnectionsError when a burst has all of them busy). `snapshots`: the folder of
+        `load.memory`'s SIGUSR1 snapshots. `db`: a SQLite file, or a `postgresql://` URL (`--servers`); `redis`:
+        MUG_REDIS_URL, shared by the processes of `--servers 2`.
     """
     unknown = sorted(set(what_if) - set(WHAT_IFS))
     if unknown:
@@ -74,6 +77,13 @@ def serve(
         import mug.server.edge as edge
 
         edge._bodiless_websockets = lambda translate: translate  # type: ignore[assignment]
+    if "engineio-tasks" in what_if:
+        from engineio.async_socket import AsyncSocket
+
+        from mug.server.edge import BoundedEngineServer, GuardedServer
+
+        BoundedEngineServer.socket_class = AsyncSocket
+        GuardedServer.keep_environ = True
     if "redis-blocking-pool" in what_if:
         import redis.asyncio as aioredis
 

@@ -21,9 +21,15 @@ aborting its TCP connection (see `_abort_transport`).
 Below Socket.IO, a WebSocket frame that is not even an Engine.IO packet (an unknown type digit) is
 python-engineio's own: it logs the error and reads on; no handler runs.
 
+A websocket is driven by its connection (`mug.server.engine_socket`): `BoundedEngineServer` makes its sockets
+`DirectSocket`s and installs `DirectWebSocket` as python-engineio's websocket driver, and pings every socket
+from two shared `TimerWheel`s. python-socketio keeps each connection's environ for `get_environ` as long as
+the connection lasts: `GuardedServer` keeps only what the handlers read (`KEPT_ENVIRON`).
+
 These hooks override private methods of python-socketio 5 (`_handle_eio_message`, `_handle_event`,
-`_handle_eio_disconnect`, `_engineio_server_class`) and replace two of python-engineio's ASGI drivers (its
-websocket class, its request translation); tests/server/test_hostile.py exercises each of them.
+`_handle_eio_connect`, `_handle_eio_disconnect`, `_engineio_server_class`) and of python-engineio 4.15
+(`_handle_connect`, copied) and replace two of python-engineio's ASGI drivers (its websocket class, its
+request translation); tests/server/test_hostile.py and tests/server/test_engine_socket.py exercise them.
 """
 
 from __future__ import annotations
@@ -36,8 +42,11 @@ from typing import Any
 
 import engineio
 import socketio
+from engineio import async_socket
+from engineio import packet as eio_packet
 from socketio import packet
 
+from mug.server.engine_socket import DirectSocket, DirectWebSocket, TimerWheel
 from mug.server.limits import MAX_QUEUED_PACKETS, Flooding, Limits, RateLimiter
 from mug.server.wire import WireError, check_plain_json
 
@@ -51,20 +60,86 @@ RESERVED_EVENTS = frozenset(
     {"connect", "connect_error", "disconnect", "disconnecting", "newListener", "removeListener", "message", "*"}
 )
 
+# what the handlers read of a connection's environ (mug.server.handlers): the rest is dropped once Socket.IO
+# has it; `CLIENT_ADDRESS` holds the ASGI scope's client (host, port)
+CLIENT_ADDRESS = "mug.client"
+KEPT_ENVIRON = ("HTTP_USER_AGENT", "HTTP_SEC_CH_UA_MOBILE")
+
 
 class BoundedEngineServer(engineio.AsyncServer):  # type: ignore[misc]
     """Engine.IO server that disconnects a socket instead of queueing more than `max_queued_packets` for it."""
 
     max_queued_packets = MAX_QUEUED_PACKETS  # GuardedServer sets its Limits' value
+    # python-engineio's own socket class here runs every websocket as python-engineio does (tasks, queues)
+    socket_class: type[async_socket.AsyncSocket] = DirectSocket
+    start_service_task: bool  # python-engineio's
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._dropping: set[str] = set()
         # the driver table is shared by every server of the module: this one gets its own copy
         drivers: dict[str, Any] = getattr(self, "_async")  # noqa: B009 (mypy cannot type the attribute)
-        self._async = dict(drivers, websocket=_tracked(drivers["websocket"]))
+        stock = _tracked(drivers["websocket"])
+        self._async = dict(drivers, websocket=type("DirectWebSocket", (DirectWebSocket,), {"fallback": stock}))
         if inspect.iscoroutinefunction(drivers["translate_request"]):
             self._async["translate_request"] = _bodiless_websockets(drivers["translate_request"])
+        # every DirectSocket's pings, and the checks for their PONGs
+        self.pings: TimerWheel[DirectSocket] = TimerWheel(DirectSocket.ping_due)
+        self.ping_checks: TimerWheel[tuple[DirectSocket, float]] = TimerWheel(lambda due: due[0].pong_due(due[1]))
+        self._running: set[asyncio.Task[Any]] = set()
+
+    def run(self, coro: Any) -> None:
+        """Run a coroutine as a task that is kept until it is done (what python-engineio's sockets hand off)."""
+        task = asyncio.ensure_future(coro)
+        self._running.add(task)
+        task.add_done_callback(self._running.discard)
+
+    async def _handle_connect(self, environ: dict[str, Any], transport: str, jsonp_index: Any = None) -> Any:
+        # python-engineio 4.15's, with `socket_class` for its AsyncSocket
+        if self.start_service_task:
+            self.start_service_task = False
+            self.service_task_handle = self.start_background_task(self._service_task)
+
+        sid = self.generate_id()
+        s = self.socket_class(self, sid)
+        self.sockets[sid] = s
+
+        pkt = eio_packet.Packet(
+            eio_packet.OPEN,
+            {
+                "sid": sid,
+                "upgrades": self._upgrades(sid, transport),
+                "pingTimeout": int(self.ping_timeout * 1000),
+                "pingInterval": int(self.ping_interval + self.ping_interval_grace_period) * 1000,
+                "maxPayload": self.max_http_buffer_size,
+            },
+        )
+        await s.send(pkt)
+
+        ret = await self._trigger_event("connect", sid, environ, run_async=False)
+        if ret is not None and ret is not True:
+            del self.sockets[sid]
+            self.logger.warning("Application rejected connection")
+            return self._unauthorized(ret or None)
+
+        s.schedule_ping()
+
+        if transport == "websocket":
+            ret = await s.handle_get_request(environ)
+            if s.closed and sid in self.sockets:
+                del self.sockets[sid]
+            return ret
+        s.connected = True
+        headers = None
+        if self.cookie:
+            options = (
+                self.cookie if isinstance(self.cookie, dict) else {"name": self.cookie, "path": "/", "SameSite": "Lax"}
+            )
+            headers = [("Set-Cookie", self._generate_sid_cookie(sid, options))]
+        try:
+            return self._ok(await s.poll(), headers=headers, jsonp_index=jsonp_index)
+        except engineio.exceptions.QueueEmpty:
+            return self._bad_request()
 
     async def send_packet(self, sid: str, pkt: Any) -> None:
         socket = self.sockets.get(sid)
@@ -132,6 +207,9 @@ def _abort_transport(socket: Any) -> None:
     be aborted; with another server (or a polling connection) nothing happens here and the connection lasts
     until the peer goes.
     """
+    if isinstance(socket, DirectSocket) and socket.channel is not None:
+        socket.abort()
+        return
     send = getattr(getattr(socket, "mug_websocket", None), "asgi_send", None)
     transport = getattr(getattr(send, "__self__", None), "transport", None)
     if transport is not None and hasattr(transport, "abort"):
@@ -145,6 +223,8 @@ class GuardedServer(socketio.AsyncServer):  # type: ignore[misc]
         limits: the rate limits and the outgoing queue bound.
         **kwargs: passed to `socketio.AsyncServer`.
     """
+
+    keep_environ = False  # True: python-socketio keeps every connection's whole environ, as it does
 
     def __init__(self, limits: Limits, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -185,6 +265,14 @@ class GuardedServer(socketio.AsyncServer):  # type: ignore[misc]
             if isinstance(data, str):
                 reason = f"{type(exc).__name__}: {str(exc)[:200]}"
                 await self._refuse(eio_sid, data, WireError("bad_message", f"not a Socket.IO event of JSON ({reason})"))
+
+    async def _handle_eio_connect(self, eio_sid: str, environ: dict[str, Any]) -> None:
+        if not self.keep_environ:
+            scope = environ.get("asgi.scope") or {}
+            kept = {key: environ[key] for key in KEPT_ENVIRON if key in environ}
+            kept[CLIENT_ADDRESS] = scope.get("client")
+            environ = kept
+        await super()._handle_eio_connect(eio_sid, environ)
 
     async def _handle_eio_disconnect(self, eio_sid: str, *args: Any) -> None:
         try:

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ValidationError
 
 from mug.configurations import StaticScene
 from mug.server import entry
-from mug.server.edge import GuardedServer
+from mug.server.edge import CLIENT_ADDRESS, GuardedServer
 from mug.server.limits import Limits, StorageQuota, event_bytes, quota_refused, rows_bytes, stored_bytes
 from mug.server.live import LiveState
 from mug.server.multiplayer import Multiplayer
@@ -94,7 +94,7 @@ def emitter(sio: socketio.AsyncServer) -> Emit:
 def client_address(environ: dict[str, Any]) -> str:
     """The connection's client address from the ASGI scope: behind a proxy listed in uvicorn's
     `--forwarded-allow-ips`, the client's address from X-Forwarded-For; behind another, the proxy's."""
-    client = (environ.get("asgi.scope") or {}).get("client")
+    client = environ[CLIENT_ADDRESS] if CLIENT_ADDRESS in environ else (environ.get("asgi.scope") or {}).get("client")
     return str(client[0]) if client else "unknown"
 
 

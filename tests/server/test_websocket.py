@@ -17,6 +17,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 from websockets.frames import CloseCode
 
+from mug.server.edge import CLIENT_ADDRESS, KEPT_ENVIRON
 from mug.server.limits import MAX_PACKET_BYTES
 from mug.server.websocket import PROTOCOL
 from mug.testing.server import WS_PROTOCOL
@@ -110,7 +111,7 @@ def test_the_deflate_settings_make_no_zlib_object_for_an_idle_connection() -> No
     assert not hasattr(extension, "encoder") and not hasattr(extension, "decoder")
 
 
-async def test_a_websocket_keeps_no_body_reader_and_polling_still_reads_bodies(serve: Any) -> None:
+async def test_a_connection_keeps_a_cut_environ_and_polling_still_reads_bodies(serve: Any) -> None:
     live = serve(EXPERIMENT)
     sio = live.uvicorn_server.config.app.engineio_server  # the GuardedServer
     ws = await engineio(live.url)
@@ -126,11 +127,12 @@ async def test_a_websocket_keeps_no_body_reader_and_polling_still_reads_bodies(s
             hello = '421["hello",{"v":1,"token":null,"tab":"tab-2","params":{}}]'
             assert (await http.post("", params=query, content=hello)).text == "OK"
             assert '"ok":true' in (await http.get("", params=query)).text
-            kinds = sorted(e["asgi.scope"]["type"] for e in sio.environ.values())
-            assert kinds == ["http", "websocket"]
+            # what python-socketio keeps of each connection's environ: only what the handlers read
+            assert len(sio.environ) == 2
             for environ in sio.environ.values():
-                assert ("wsgi.input" in environ) == (environ["asgi.scope"]["type"] == "http")
+                assert set(environ) <= {*KEPT_ENVIRON, CLIENT_ADDRESS}, sorted(environ)
                 assert environ.get("HTTP_USER_AGENT")  # what hello stores is still there
+                assert environ[CLIENT_ADDRESS][0] == "127.0.0.1"
             await http.post("", params=query, content="1")  # Engine.IO close
     finally:
         await ws.close()
