@@ -463,3 +463,65 @@ mp_duo_no_webrtc = _mp(
 # The demo whose lobby waits 10 minutes for a partner before the AI steps in: a browser without WebRTC that
 # plays the two-player scene within a test's time was never made to wait there.
 demo_long_lobby = demo_experiment(duo_scene(lobby_timeout_s=600.0, num_episodes=1, max_steps=60))
+
+
+# A whole study (test_e2e_study.py): consent (which can be declined), a comprehension check with a retry limit,
+# two balanced conditions, a game with an AI partner watched for inactivity, and an end page with a redirect.
+whole_study = Experiment(
+    id="e2e-whole-study",
+    title="Whole study",
+    scenes=[
+        StaticScene(
+            id="consent",
+            body="Do you agree to take part?",
+            consent=True,
+            declined=Outcome(
+                title="No consent",
+                body="You chose not to take part.",
+                completion_code="NOCONSENT",
+                redirect_url="https://example.org/declined?cc={completion_code}&pid={PROLIFIC_PID}",
+            ),
+        ),
+        StaticScene(
+            id="quiz",
+            body="Before you play: what is the goal?",
+            questions=[
+                Question(
+                    id="goal",
+                    prompt="What is the goal?",
+                    kind="choice",
+                    options=["catch", "avoid"],
+                    correct="catch",
+                )
+            ],
+            max_attempts=2,
+            comprehension_failed=Outcome(
+                title="Not passed", body="The check was not passed.", completion_code="NOPASS"
+            ),
+        ),
+        GameScene(
+            id="catch",
+            env="mug.demos.catch_duo:make_env",
+            agents={"left": "human", "right": Policy(ref="mug.demos.policies:make_catcher")},
+            key_bindings={"ArrowLeft": 0, "ArrowRight": 2},
+            default_action=1,
+            fps=30,
+            num_episodes=1,
+            max_steps=150,
+            inactivity_s=2,
+            inactivity_warning_s=2,
+            inactive=Outcome(title="Game over", body="You stopped playing.", completion_code="IDLE"),
+        ),
+        EndScene(
+            id="end",
+            completion_code="DONE",
+            redirect_url="https://example.org/done?cc={completion_code}&pid={PROLIFIC_PID}",
+            redirect_delay_s=60,  # the test reads the link; a study would leave the default
+        ),
+    ],
+    conditions=[
+        Condition(id="narrow", overrides={"catch": {"env_kwargs": {"paddle_width": 0.1}}}),
+        Condition(id="wide", overrides={"catch": {"env_kwargs": {"paddle_width": 0.2}}}),
+    ],
+    entry=Entry(require_play=True),
+)
