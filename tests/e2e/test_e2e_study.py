@@ -4,13 +4,11 @@ study of twelve: consent, a comprehension check, balanced conditions, an AI part
 from __future__ import annotations
 
 import csv
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
-from tests_e2e_helpers import HERE_EXPERIMENTS, wait_phase
+from tests_e2e_helpers import HERE_EXPERIMENTS, export, wait_phase
 
 pytestmark = pytest.mark.browser
 
@@ -43,19 +41,7 @@ def test_two_participants_play_their_conditions(mug_server: Any, browser: Any, t
         context.close()
     assert sorted(scenes) == ["catch", "catch--hard"]
     out = tmp_path / "export"
-    subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "import sys; from mug.cli import main; sys.exit(main())",
-            "export",
-            "--database",
-            server.database_url,
-            "--out",
-            str(out),
-        ],
-        check=True,
-    )
+    export(server.database_url, out)
     with (out / "participants.csv").open(newline="") as f:
         people = list(csv.DictReader(f))
     assert sorted(p["condition"] for p in people) == ["easy", "hard"]
@@ -117,19 +103,7 @@ def test_a_whole_study_of_twelve_participants(mug_server: Any, browser: Any, tmp
         for n, role in enumerate(roles)
     }
     out = tmp_path / "export"
-    subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "import sys; from mug.cli import main; sys.exit(main())",
-            "export",
-            "--database",
-            server.database_url,
-            "--out",
-            str(out),
-        ],
-        check=True,
-    )
+    export(server.database_url, out)
     people = {p["id"]: p for p in _table(out, "participants.csv")}
     params = {r["participant_id"]: r["value"] for r in _table(out, "url_params.csv") if r["name"] == "PROLIFIC_PID"}
     by_pid = {params[i]: p for i, p in people.items()}

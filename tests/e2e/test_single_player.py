@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests_e2e_helpers import HERE_EXPERIMENTS, phase, wait_phase
+from tests_e2e_helpers import HERE_EXPERIMENTS, export, phase, wait_phase
 
 pytestmark = pytest.mark.browser
 
@@ -80,19 +80,7 @@ def test_demo_from_consent_to_completion_code(mug_server: Any, page: Any, tmp_pa
 
     # Export and check: one row per step, complete episodes, checksums, the URL parameters.
     out = tmp_path / "export"
-    subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "import sys; from mug.cli import main; sys.exit(main())",
-            "export",
-            "--database",
-            server.database_url,
-            "--out",
-            str(out),
-        ],
-        check=True,
-    )
+    export(server.database_url, out)
     with open(out / "steps_catch.csv", newline="") as f:
         rows = list(csv.DictReader(f))
     assert {r["participant_id"] for r in rows} and len({r["participant_id"] for r in rows}) == 1

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -21,3 +23,11 @@ def wait_phase(page: Any, name: str, timeout: float = 30_000) -> None:
             f"expected phase {name}, got {current}: {page.evaluate('window.mug.status()')} "
             f"{page.text_content('#mug-root')}"
         )
+
+
+def export(database_url: str, out: Path) -> Path:
+    """`mug export --database URL --out OUT`, as a researcher runs it (a fresh process); returns `out`."""
+    command = "import sys; from mug.cli import main; sys.exit(main())"
+    cmd = [sys.executable, "-c", command, "export", "--database", database_url, "--out", str(out)]
+    subprocess.run(cmd, check=True)
+    return out
