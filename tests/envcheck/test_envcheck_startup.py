@@ -78,3 +78,14 @@ def test_mug_serve_does_not_start_for_a_broken_env(tmp_path: Path) -> None:
     assert out.returncode == 2, out
     assert "likely cause: set iteration order" in out.stderr and "mug: not starting" in out.stderr
     assert "Uvicorn running" not in out.stderr and "Traceback" not in out.stderr
+
+
+def test_an_onnx_partner_experiment_passes_the_start_up_check(capsys: pytest.CaptureFixture[str]) -> None:
+    from mug.configurations import load_experiment
+
+    examples = Path(__file__).resolve().parents[2] / "examples"
+    onnx_partner = load_experiment(str(examples / "onnx_partner" / "experiment.py"))
+    assert check_envs(onnx_partner, "fail") is True
+    err = capsys.readouterr().err
+    assert "(mug.demos.catch_duo:make_env): ok, 120 steps agree in two CPython runs" in err
+    assert "ONNX agent 'right': played with seeded legal actions, the model runs only in the browser" in err
