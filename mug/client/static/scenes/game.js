@@ -81,6 +81,7 @@ async function play(scene, ctx, renderer, first, ui) {
     ui.stepText.textContent = String(f.step);
     ui.episodeText.textContent = `Episode ${f.episode + 1} of ${scene.num_episodes}`;
     showTurn(ui.turn, f.turn);
+    watch?.waiting(!!f.turn && !f.turn.yours); // another player's move (a policy's): not inactivity
     if (f.episode_done) episodeOver(f);
   });
   const offError = worker.on("error", (msg) => crashed(msg.error));
