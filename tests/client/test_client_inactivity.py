@@ -92,3 +92,44 @@ def test_a_key_during_the_warning_dismisses_it_and_idle_starts_again() -> None:
         "fired": None,
     }
 
+
+REPORT = """
+globalThis.window = {};
+globalThis.document = {};
+const reloads = [];
+globalThis.location = { reload: () => reloads.push("reload") };
+console.info = () => {};
+const { reportInactive } = await import(process.argv[1]);
+const { WireError } = await import(process.argv[2]);
+const answers = {
+  outcome: async () => ({ ok: true, scene: { kind: "end", outcome: "inactive" } }),
+  finished: async () => { throw new WireError("finished", "this participant has finished already"); },
+  server_error: async () => { throw new WireError("server_error", "the inactive outcome could not be recorded"); },
+};
+const out = {};
+for (const [name, request] of Object.entries(answers)) {
+  const shown = await Promise.race([reportInactive({ request }, "duo"), new Promise((r) => setTimeout(r, 50))]);
+  out[name] = { shown: shown ?? null, reloads: reloads.splice(0) };
+}
+console.log(JSON.stringify(out));
+"""
+
+
+def test_a_refused_inactive_report_reloads_for_the_stored_outcome() -> None:
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("Node.js is not installed")
+    args = [str(STATIC / "inactivity.js"), str(STATIC / "wire.js")]
+    out = subprocess.run(
+        [node, "--no-warnings", "--input-type=module", "-e", REPORT, *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert json.loads(out.stdout) == {
+        "outcome": {"shown": {"kind": "end", "outcome": "inactive"}, "reloads": []},
+        # the outcome that landed first (a match_end, or another process's match end) comes with the reload
+        "finished": {"shown": None, "reloads": ["reload"]},
+        "server_error": {"shown": None, "reloads": ["reload"]},
+    }

@@ -143,3 +143,23 @@ export function watchInactivity(scene, ctx) {
   return new InactivityWatch({ limitS: scene.inactivity_s, warningS: scene.inactivity_warning_s ?? 10,
     root: ctx.root, report: ctx.report });
 }
+
+/**
+ * Tell the server the inactivity warning went unanswered; its answer is the outcome page. A refusal means
+ * another outcome landed first (`finished`: the match ended for this participant meanwhile; or an error while
+ * another server process ended the match): the page reloads, and the server's hello gives it the outcome it
+ * stored, as on `mug_outcome` (flow.js).
+ * @param {import("./wire.js").Connection} conn
+ * @param {string} sceneId
+ * @returns {Promise<import("./wire.js").SceneSpec>}
+ */
+export async function reportInactive(conn, sceneId) {
+  try {
+    const ack = await conn.request("inactive", { scene_id: sceneId });
+    if (ack.scene) return ack.scene;
+  } catch (err) {
+    console.info("mug: the inactive report was refused; reloading for the outcome the server has", err);
+  }
+  location.reload();
+  return new Promise(() => {});
+}

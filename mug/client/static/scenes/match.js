@@ -17,7 +17,7 @@
 
 import { h } from "../dom.js";
 import { Keyboard, Pointer } from "../input.js";
-import { watchInactivity } from "../inactivity.js";
+import { reportInactive, watchInactivity } from "../inactivity.js";
 import { Mesh } from "../transport.js";
 import { waitForMatch } from "./lobby.js";
 import { formatScore, gameLayout, showTurn, waitForRuntime } from "./game_view.js";
@@ -281,12 +281,11 @@ async function playMatch(scene, ctx, ui, start, early) {
       match.state = "ended";
       status.setPhase("saving");
       ui.panel.replaceChildren(h("p", { class: "mug-saving", text: "Saving your game..." }));
-      const ack = await conn.request("inactive", { scene_id: scene.id });
       await worker.call("stop").catch(() => {});
       await refreshStats().catch(() => {});
       await report("summary", summary(match, lastFrame));
-      await outbox.flush();
-      return ack.scene;
+      await outbox.flush(); // the records first: once the outcome is set, this scene takes no more
+      return await reportInactive(conn, scene.id);
     }
     if (result.kind === "finished") {
       status.setPhase("saving");
