@@ -51,7 +51,7 @@ from mug.server.live import Command, LiveState, LobbyRules, LocalState
 from mug.server.lobby import MATCH_ID_BYTES, SEED_BOUND, Group, Match, Matched, Notice, TimedOut, Waiting
 from mug.server.participants import EXCLUDED, Participants
 from mug.server.signaling import route_match
-from mug.server.store import Store
+from mug.server.store import LOBBY_RTT_EVENT, Store
 from mug.server.wire import (
     Inactive,
     LobbyJoin,
@@ -209,7 +209,7 @@ class Multiplayer:
         keep = self._scene(scene.id).lobby.keep_group
         group = await self._kept_group(live.pid, lobby.group_size) if keep else None
         if lobby.max_rtt_ms is not None:  # recorded (events.csv): who was grouped, or not, on what round trip
-            await self.store.add_event(live.pid, scene.id, "lobby_rtt", {"rtt_ms": rtt_ms})
+            await self.store.add_event(live.pid, scene.id, LOBBY_RTT_EVENT, {"rtt_ms": rtt_ms})
         await self.dispatch(await self.live.lobby_join(lobby, live.pid, now, since, group, rtt_ms))
         return {"ok": True}
 
