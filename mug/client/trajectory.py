@@ -6,7 +6,11 @@ with the same action conversion), `EpisodeCore` resets each episode with `episod
 every agent's action space with `derive_seed(seed, "action_space", label, e)` and calls the scene's
 policies with their seeded generators; a turn-based (AEC) env plays one turn per step, honouring the
 action mask. A human agent's action is a sample of its seeded action space (a legal one under a mask),
-converted to JSON first, as a key binding's action arrives from the page.
+converted to JSON first, as a key binding's action arrives from the page. Controllers are read by
+`mug.client.episode.Controllers`, as the worker reads them (`act_every` included). CPython has no
+onnxruntime, so an ONNX agent is played by `make_seeded_legal` with the policy's seeded generator and its
+`act_every`: the env's side of the trajectory is checked, the model runs only in the browser
+(the start-up check's report says so).
 
 Each step yields `checksum((obs, rewards, terminated, truncated))` (dicts by agent label) and the dtypes of
 the observation's arrays, which say where CPython and Pyodide (wasm32, 32-bit C long) disagree on a
@@ -31,12 +35,22 @@ import numpy as np
 
 from mug.client.agents import AgentId, by_label, from_label, label, ordered
 from mug.client.checksum import checksum
-from mug.client.episode import EpisodeCore, PolicySpec
+from mug.client.episode import Controllers, EpisodeCore
 from mug.client.host import EnvError, EnvHost, env_kind
 from mug.client.probes import Probes
 from mug.client.spec import HUMAN, GameSpec
 
-__all__ = ["env_kind", "dtypes_of", "iter_trajectory", "run_request", "run_trajectory", "trajectory_report"]
+__all__ = [
+    "env_kind",
+    "dtypes_of",
+    "iter_trajectory",
+    "make_seeded_legal",
+    "run_request",
+    "run_trajectory",
+    "trajectory_report",
+]
+
+SEEDED_LEGAL = "mug.client.trajectory:make_seeded_legal"
 
 
 @dataclass(frozen=True)
@@ -80,6 +94,34 @@ def _sample(space: Any, mask: np.ndarray | None) -> Any:
     return _json_action(space.sample())
 
 
+def make_seeded_legal(agent: AgentId, action_space: Any) -> Any:
+    """The stand-in for an ONNX policy here: a legal action drawn with the policy's seeded generator (a
+    Discrete space, under the agent's mask), else a sample of the agent's seeded action space."""
+
+    def act(observation: Any, rng: np.random.Generator, action_mask: np.ndarray | None = None) -> Any:
+        if isinstance(action_space, gymnasium.spaces.Discrete):
+            n = int(action_space.n)
+            legal = np.arange(n) if action_mask is None else np.flatnonzero(np.asarray(action_mask)[:n])
+            if legal.size == 0:
+                legal = np.arange(n)  # the env left no legal move; the step reports what follows
+            return int(action_space.start) + int(legal[int(rng.integers(legal.size))])
+        return _json_action(action_space.sample())
+
+    return act
+
+
+def _stand_ins(agents: Mapping[str, Any]) -> dict[str, Any]:
+    """The agents with each ONNX controller replaced by `make_seeded_legal` at the same `act_every`."""
+    return {
+        a: (
+            {"ref": SEEDED_LEGAL, "kwargs": {}, "act_every": c.get("act_every", 1)}
+            if isinstance(c, Mapping) and c.get("kind") == "onnx"
+            else c
+        )
+        for a, c in agents.items()
+    }
+
+
 def iter_trajectory(
     factory: str,
     kwargs: dict[str, Any],
@@ -89,21 +131,29 @@ def iter_trajectory(
     agents: Mapping[str, Any] | None = None,
     max_steps: int | None = None,
     probes: Probes | None = None,
+    onnx_in_match: list[str] | None = None,
 ) -> Iterator[TrajectoryStep]:
-    """Yield one `TrajectoryStep` per step; see :func:`run_trajectory` for the arguments."""
+    """Yield one `TrajectoryStep` per step; see :func:`run_trajectory` for the arguments.
+
+    Raises:
+        EnvError: `onnx_in_match` names ONNX controllers of a match, and the env is turn-based (AEC): the
+            match runner does not support them (`mug.client.match`), so the start-up check refuses them
+            before two people are paired.
+    """
     given = None if actions == "random" else list(actions)
     if given is not None and len(given) < steps:
         raise ValueError(f"{len(given)} actions were given for {steps} steps")
-    controllers = {from_label(a): c for a, c in (agents or {}).items()}
-    host = EnvHost(factory, dict(kwargs), ordered(controllers) if controllers else None)
+    named = {from_label(a): c for a, c in _stand_ins(agents or {}).items()}
+    host = EnvHost(factory, dict(kwargs), ordered(named) if named else None)
     try:
-        controllers = {a: controllers.get(a, HUMAN) for a in host.agents}
-        humans = ordered(a for a, c in controllers.items() if c == HUMAN)
-        policies: dict[AgentId, PolicySpec] = {
-            a: (str(c["ref"]), dict(c.get("kwargs") or {})) for a, c in controllers.items() if c != HUMAN
-        }
+        if onnx_in_match and host.kind == "aec":
+            raise EnvError(
+                f"{', '.join(onnx_in_match)}: an OnnxPolicy in a turn-based (AEC) match is not supported; use a "
+                "Python Policy for the AI players of a turn-based match (ONNX works in single player)"
+            )
+        parsed = Controllers.parse({a: named.get(a, HUMAN) for a in host.agents})
         spec = GameSpec(env=factory, env_kwargs=dict(kwargs), max_steps=max_steps)
-        core = EpisodeCore(host, spec, int(seed), humans, policies)
+        core = EpisodeCore(host, spec, int(seed), parsed.humans, parsed.policies, act_every=parsed.act_every)
         if probes is not None:
             probes.mark(-1)
         core.reset(0)
@@ -166,7 +216,8 @@ def run_trajectory(
         steps: the number of steps (AEC: turns); a new episode starts whenever one ends.
         actions: ``"random"``, or one action per step: the action (Gymnasium), an object of agent label ->
             action (parallel), the acting agent's action (AEC).
-        agents: agent label -> "human" or a policy ``{"ref", "kwargs"}`` (`GameScene.agents_spec()`);
+        agents: agent label -> "human", a policy ``{"ref", "kwargs", "act_every"}`` or an ONNX policy
+            ``{"kind": "onnx", ...}`` (`GameScene.agents_spec()`; ONNX: see the module docstring);
             default: every agent of the env, played as a human.
         max_steps: the scene's step limit per episode (None: the env's own end).
 
@@ -186,6 +237,7 @@ def trajectory_report(
     agents: Mapping[str, Any] | None = None,
     max_steps: int | None = None,
     probe: bool = True,
+    onnx_in_match: list[str] | None = None,
 ) -> dict[str, Any]:
     """Play :func:`iter_trajectory` under `mug.client.probes` (unless `probe` is False: a benchmark's
     timing) and return JSON-able data.
@@ -210,7 +262,7 @@ def trajectory_report(
     error = None
     try:
         with probes.watching() if probe else contextlib.nullcontext(probes):
-            played = iter_trajectory(factory, kwargs, seed, steps, actions, agents, max_steps, watched)
+            played = iter_trajectory(factory, kwargs, seed, steps, actions, agents, max_steps, watched, onnx_in_match)
             for i, step in enumerate(played):
                 sums.append(step.checksum)
                 if not dtypes or dtypes[-1][1] != step.dtypes:
@@ -231,7 +283,8 @@ def trajectory_report(
 
 def run_request(request: Mapping[str, Any]) -> dict[str, Any]:
     """:func:`trajectory_report` for the env checker's JSON request (the same in CPython and Pyodide):
-    ``{"factory", "kwargs", "seed", "steps", "actions", "pygame_stub", "agents", "max_steps", "probe"}``."""
+    ``{"factory", "kwargs", "seed", "steps", "actions", "pygame_stub", "agents", "max_steps", "probe",
+    "onnx_in_match"}``."""
     return trajectory_report(
         str(request["factory"]),
         dict(request.get("kwargs") or {}),
@@ -242,4 +295,5 @@ def run_request(request: Mapping[str, Any]) -> dict[str, Any]:
         agents=request.get("agents"),
         max_steps=request.get("max_steps"),
         probe=bool(request.get("probe", True)),
+        onnx_in_match=list(request.get("onnx_in_match") or []),
     )

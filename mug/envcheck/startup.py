@@ -18,8 +18,9 @@ reported as not checked, a warning: the browser has its own copy.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from mug.configurations import Experiment, GameScene
 from mug.envcheck.check import Trajectory, check_cpython
@@ -27,6 +28,16 @@ from mug.envcheck.report import CheckReport
 
 STARTUP_STEPS = 120  # a few seconds of play at 30 fps; the pair takes about a second per env
 Verdict = Literal["ok", "not deterministic", "failed", "not checked"]
+
+
+def onnx_notes(agents: Mapping[str, Any] | None) -> list[str]:
+    """One line per ONNX agent: CPython has no onnxruntime, so the trajectory plays it with seeded legal
+    actions at its `act_every` (`mug.client.trajectory.make_seeded_legal`)."""
+    return [
+        f"ONNX agent {a!r}: played with seeded legal actions, the model runs only in the browser"
+        for a, c in (agents or {}).items()
+        if isinstance(c, Mapping) and c.get("kind") == "onnx"
+    ]
 
 
 @dataclass(frozen=True)
@@ -50,7 +61,13 @@ class SceneCheck:
 
     @property
     def line(self) -> str:
-        """One line for the console (several for a difference: the report's causes)."""
+        """One line for the console (several for a difference: the report's causes; one more per ONNX agent,
+        saying how the check played it)."""
+        notes = "".join(f"\n  {n}" for n in onnx_notes(self.trajectory.agents))
+        return self._verdict_line + notes
+
+    @property
+    def _verdict_line(self) -> str:
         names = ", ".join(repr(s) for s in self.scenes)
         head = f"mug: env check of scene {names} ({self.trajectory.factory})"
         if self.verdict == "ok":
@@ -71,6 +88,7 @@ def _trajectory(scene: GameScene, steps: int) -> Trajectory:
         agents=scene.agents_spec(),
         max_steps=scene.max_steps,
         pygame_stub=scene.pygame_stub,
+        onnx_in_match=[f for f, _ in scene.onnx_models()] if scene.multiplayer else [],
     )
 
 

@@ -17,7 +17,7 @@ from mug.server.limits import Limits, StorageQuota, event_bytes, quota_refused, 
 from mug.server.live import LiveState
 from mug.server.multiplayer import Multiplayer
 from mug.server.participants import Participants
-from mug.server.store import ATTEMPT_EVENT, dumps
+from mug.server.store import ATTEMPT_EVENT, LOBBY_RTT_EVENT, dumps
 from mug.server.wire import (
     MAX_MESSAGE_BYTES,
     Advance,
@@ -204,7 +204,16 @@ def register(
                 return await sio.call("mug_ping", {"n": n}, to=sid, timeout=timeout)
 
             rtt = await entry.measure_rtt(ping, timeout)
-        return await multiplayer.join(sid, msg, rtt_ms=rtt)
+        if limit is None:
+            return await multiplayer.join(sid, msg)
+        # the join stores a `lobby_rtt` event (events.csv): it counts against the participant's quota like
+        # the page's own events, so joining and leaving over and over cannot fill the database
+        pid = participants.live(sid).pid
+        size = event_bytes(LOBBY_RTT_EVENT, dumps({"rtt_ms": rtt}))
+        storage.check(pid, size)
+        ack = await multiplayer.join(sid, msg, rtt_ms=rtt)
+        storage.add(pid, size)
+        return ack
 
     async def report(sid: str, msg: MatchReport) -> dict[str, Any]:
         pid = participants.live(sid).pid

@@ -51,7 +51,7 @@ from mug.server.live import Command, LiveState, LobbyRules, LocalState
 from mug.server.lobby import MATCH_ID_BYTES, SEED_BOUND, Group, Match, Matched, Notice, TimedOut, Waiting
 from mug.server.participants import EXCLUDED, Participants
 from mug.server.signaling import route_match
-from mug.server.store import Store
+from mug.server.store import LOBBY_RTT_EVENT, Store
 from mug.server.wire import (
     Inactive,
     LobbyJoin,
@@ -209,7 +209,7 @@ class Multiplayer:
         keep = self._scene(scene.id).lobby.keep_group
         group = await self._kept_group(live.pid, lobby.group_size) if keep else None
         if lobby.max_rtt_ms is not None:  # recorded (events.csv): who was grouped, or not, on what round trip
-            await self.store.add_event(live.pid, scene.id, "lobby_rtt", {"rtt_ms": rtt_ms})
+            await self.store.add_event(live.pid, scene.id, LOBBY_RTT_EVENT, {"rtt_ms": rtt_ms})
         await self.dispatch(await self.live.lobby_join(lobby, live.pid, now, since, group, rtt_ms))
         return {"ok": True}
 
@@ -314,7 +314,8 @@ class Multiplayer:
     async def inactive(self, sid: str, msg: Inactive) -> dict[str, Any]:
         """A participant did not answer their game scene's inactivity warning: they end on its `inactive`
         outcome; in a running match of the scene the others get `partner_inactive` (like a member who left:
-        the match ends, every recorded step is kept)."""
+        the match ends, every recorded step is kept). When another process ended the match first, the answer
+        carries the outcome it stored for them (`partner_left`, `partner_inactive`...)."""
         live = self.participants.live(sid)
         if live.outcome is not None:
             raise WireError("finished", "this participant has finished already")
@@ -331,9 +332,13 @@ class Multiplayer:
         else:
             await self._leave_lobbies(live.pid)
             await self.participants.finish_with_outcome(live.pid, scene.id, "inactive")
-        if live.outcome != "inactive":
+        if live.outcome is None:
+            # another process ended the match first (a partner left, or went idle too) and stored this
+            # participant's outcome: that is the one that applies
+            await self.participants.refreshed_outcome(live.pid)
+        if live.outcome is None:
             raise WireError("server_error", "the inactive outcome could not be recorded")
-        log.info("%s inactive in %s", live.pid, scene.id)
+        log.info("%s inactive in %s: outcome %s", live.pid, scene.id, live.outcome)
         spec = await self.participants.outcome_spec(live)
         return {"ok": True, "scene": spec, "scene_index": live.scene_index}
 

@@ -45,6 +45,7 @@ from mug.server.tables import (
 
 ENTRY_SCENE = "entry"  # the outcome_scene of a participant refused at entry
 ATTEMPT_EVENT = "comprehension_attempt"  # the event kind of a submission of comprehension checks
+LOBBY_RTT_EVENT = "lobby_rtt"  # the round trip measured as a participant joined a lobby with max_rtt_ms
 
 
 @dataclass

@@ -78,3 +78,34 @@ def test_mug_serve_does_not_start_for_a_broken_env(tmp_path: Path) -> None:
     assert out.returncode == 2, out
     assert "likely cause: set iteration order" in out.stderr and "mug: not starting" in out.stderr
     assert "Uvicorn running" not in out.stderr and "Traceback" not in out.stderr
+
+
+def test_an_onnx_partner_experiment_passes_the_start_up_check(capsys: pytest.CaptureFixture[str]) -> None:
+    from mug.configurations import load_experiment
+
+    examples = Path(__file__).resolve().parents[2] / "examples"
+    onnx_partner = load_experiment(str(examples / "onnx_partner" / "experiment.py"))
+    assert check_envs(onnx_partner, "fail") is True
+    err = capsys.readouterr().err
+    assert "(mug.demos.catch_duo:make_env): ok, 120 steps agree in two CPython runs" in err
+    assert "ONNX agent 'right': played with seeded legal actions, the model runs only in the browser" in err
+
+
+def test_an_onnx_policy_in_a_turn_based_match_is_refused_at_start_up(capsys: pytest.CaptureFixture[str]) -> None:
+    from mug.configurations import OnnxPolicy
+
+    onnx = OnnxPolicy(model="partner.onnx")
+    players = {"first": "human", "second": "human"}
+    match = scene("nim_match", "mug_envcheck_testenvs.turns:env", agents=players, ai_fallback={"second": onnx})
+    alone = scene("nim_alone", "mug_envcheck_testenvs.turns:env", agents={"first": "human", "second": onnx})
+    checks = check_scenes(experiment(match, alone), steps=10)
+    assert [(c.scenes, c.verdict) for c in checks] == [(["nim_match"], "failed"), (["nim_alone"], "ok")]
+    assert "env check of scene 'nim_match'" in checks[0].line
+    assert "ai_fallback['second']: an OnnxPolicy in a turn-based (AEC) match is not supported" in checks[0].line
+    assert check_envs(experiment(match), "fail") is False
+    assert "mug: not starting" in capsys.readouterr().err
+    # a simultaneous (parallel) env plays ONNX partners in a match
+    tag = scene(
+        "tag", "mug_envcheck_testenvs:TagParallelEnv", agents={"a": "human", "b": "human"}, ai_fallback={"b": onnx}
+    )
+    assert [c.verdict for c in check_scenes(experiment(tag), steps=10)] == ["ok"]

@@ -75,3 +75,44 @@ def test_report_messages() -> None:
     assert not bad.ok and bad.first_mismatch == 1
     assert "CPython (PYTHONHASHSEED=0) and Pyodide (PYTHONHASHSEED=0) first differ at step 1 (b vs x)" in bad.message
     assert "likely cause: platform maths" in bad.message
+
+
+def test_a_policy_decides_every_act_every_steps_as_in_the_browser(testenvs: Path) -> None:
+    from mug_envcheck_testenvs import policies
+
+    ref = "mug_envcheck_testenvs.policies:make_counting"
+    env = "mug_envcheck_testenvs:TagParallelEnv"
+    policies.CALLS.clear()
+    run_trajectory(env, {"max_steps": 100}, 3, 9, agents={"a": "human", "b": {"ref": ref, "act_every": 3}})
+    assert policies.CALLS == ["b"] * 3  # steps 0, 3 and 6; the action is held in between
+    policies.CALLS.clear()
+    run_trajectory(env, {"max_steps": 100}, 3, 9, agents={"a": "human", "b": {"ref": ref}})
+    assert policies.CALLS == ["b"] * 9
+
+
+def test_an_onnx_agent_plays_seeded_legal_actions_at_its_act_every(testenvs: Path) -> None:
+    env = "mug_envcheck_testenvs:TagParallelEnv"
+    onnx = {"kind": "onnx", "model": "partner.onnx", "input": None, "output": "argmax", "act_every": 2}
+    sums = run_trajectory(env, {"max_steps": 5}, 3, 30, agents={"a": "human", "b": onnx})
+    assert len(sums) == 30 and sums == run_trajectory(env, {"max_steps": 5}, 3, 30, agents={"a": "human", "b": onnx})
+    stand_in = {"ref": "mug.client.trajectory:make_seeded_legal", "act_every": 2}
+    assert sums == run_trajectory(env, {"max_steps": 5}, 3, 30, agents={"a": "human", "b": stand_in})
+    every_step = run_trajectory(env, {"max_steps": 5}, 3, 30, agents={"a": "human", "b": onnx | {"act_every": 1}})
+    assert every_step != sums
+
+
+def test_the_onnx_stand_in_respects_the_mask() -> None:
+    import gymnasium
+    import numpy as np
+
+    from mug.client.trajectory import make_seeded_legal
+
+    act = make_seeded_legal("p", gymnasium.spaces.Discrete(4, start=1))
+    mask = np.array([0, 1, 0, 1], dtype=np.int8)
+    rng = np.random.default_rng(5)
+    picks = {act(None, rng, action_mask=mask) for _ in range(50)}
+    assert picks == {2, 4}
+    first, second = np.random.default_rng(9), np.random.default_rng(9)
+    assert [act(None, first, action_mask=mask) for _ in range(8)] == [
+        act(None, second, action_mask=mask) for _ in range(8)
+    ]

@@ -376,3 +376,22 @@ async def test_match_reports_count_towards_the_stored_bytes(serve: Any) -> None:
     finally:
         await raw.close()
         await peer.stop()
+
+
+async def test_lobby_round_trips_count_towards_the_stored_bytes(serve: Any) -> None:
+    from mug.configurations import Lobby
+
+    live = serve(experiment(duo(lobby=Lobby(max_rtt_ms=500))), limits=Limits(max_stored_bytes=1000))
+    peer = await Peer(live.url, "joins").start()
+    others = count(live, "events")
+    try:
+        acks = []
+        for _ in range(30):  # each join measures and stores a round trip: leaving and joining again
+            acks.append(await peer.call("lobby_join", {"v": 1, "scene_id": "duo"}))
+            if not acks[-1].get("ok"):
+                break
+            assert (await peer.call("lobby_leave", {"v": 1, "scene_id": "duo"}))["ok"]
+        assert acks[-1]["error"]["code"] == "quota_exceeded"
+        assert count(live, "events") - others == len(acks) - 1 and 5 < len(acks) < 30
+    finally:
+        await peer.stop()

@@ -108,3 +108,32 @@ async def test_inactive_in_the_lobby_leaves_it(serve: Any) -> None:
     finally:
         for p in (a, b, c):
             await p.stop()
+
+
+async def test_inactive_after_another_process_ended_the_match_answers_with_the_stored_outcome(serve: Any) -> None:
+    import gc
+
+    from mug.server.multiplayer import Multiplayer
+
+    scene = duo(inactivity_s=5, partner_left=Outcome(body="Your partner left.", completion_code="PLEFT"))
+    live = serve(experiment(scene))
+    a, b = await peers(live.url, 2)
+    try:
+        await matched(a, b)
+        # this server's (earlier tests' servers may not be collected yet)
+        (server,) = [o for o in gc.get_objects() if isinstance(o, Multiplayer) and b.pid in o.participants.by_pid]
+        end = server.live.end
+
+        async def ended_elsewhere(match_id: str, reason: str, now: float) -> bool:
+            # another process won the match end (a left) and stored b's outcome; this process's copy of b
+            # has not heard of it yet
+            await end(match_id, "peer_left", now)
+            await server.store.set_outcome(b.pid, "duo", "partner_left", "PLEFT")
+            return False
+
+        server.live.end = ended_elsewhere  # type: ignore[method-assign]
+        ack = await b.call("inactive", {"v": 1, "scene_id": "duo"})
+        assert ack["ok"] and ack["scene"]["outcome"] == "partner_left" and ack["scene"]["completion_code"] == "PLEFT"
+    finally:
+        await a.stop()
+        await b.stop()

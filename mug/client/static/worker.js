@@ -63,6 +63,10 @@ let fps = 30;
 let nextAt = 0;
 /** @type {ReturnType<typeof setTimeout>|null} */
 let timer = null;
+// Each start and stop of a loop (the game clock's, the match's) is a new generation. A model run is awaited,
+// and the page may stop the scene and start another meanwhile: what it returns belongs to the generation it
+// started in, so a stale run's outputs are dropped and it schedules no second loop.
+let generation = 0;
 // When the clock falls this many frames behind (a long GC pause, a throttled tab), it skips ahead instead
 // of playing the missed frames in a burst.
 const MAX_CATCH_UP_FRAMES = 5;
@@ -182,15 +186,17 @@ async function tick() {
   /** @type {Object<string, unknown>|null} */
   let outputs = null;
   if (onnxInUse) {
+    const started = generation;
     try {
       const reqs = inferenceRequests();
       if (reqs.length) outputs = await runModels(theOnnxURL(), reqs);
     } catch (err) {
+      if (started !== generation) return; // the scene it ran for has gone
       stopLoop();
       post({ type: "error", error: asError(err) });
       return;
     }
-    if (!running) return;
+    if (!running || started !== generation) return;
   }
   const keys = hidden ? { held: [], pressed: [], clicks: [], outputs } : { held, pressed, clicks, outputs };
   pressed = [];
@@ -207,8 +213,9 @@ async function tick() {
 async function loop() {
   timer = null;
   if (!running) return;
+  const started = generation;
   await tick();
-  if (!running) return;
+  if (!running || started !== generation) return; // stopped (and maybe started again, with its own timer)
   const period = 1000 / fps;
   nextAt += period;
   const now = performance.now();
@@ -217,6 +224,7 @@ async function loop() {
 }
 
 function startLoop() {
+  generation += 1;
   running = true;
   pressed = [];
   clicks = [];
@@ -225,6 +233,7 @@ function startLoop() {
 }
 
 function stopLoop() {
+  generation += 1;
   running = false;
   if (timer !== null) clearTimeout(timer);
   timer = null;
@@ -333,15 +342,16 @@ function matchInference() {
     return;
   }
   if (!reqs.length) return;
+  const started = generation;
   runModels(theOnnxURL(), reqs)
     .then((outputs) => {
-      if (!matchRunning) return;
+      if (!matchRunning || started !== generation) return; // a run for a match that has gone
       /** @type {{error?: WorkerError}} */
       const answer = JSON.parse(theBridge().match_outputs(JSON.stringify(outputs)));
       if (answer.error) throw new WorkerCallError(answer.error);
     })
     .catch((err) => {
-      if (!matchRunning) return;
+      if (!matchRunning || started !== generation) return;
       stopMatch();
       post({ type: "error", error: asError(err) });
     });
@@ -355,6 +365,7 @@ function matchLoop() {
 }
 
 function stopMatch() {
+  generation += 1;
   matchRunning = false;
   if (matchTimer !== null) clearTimeout(matchTimer);
   matchTimer = null;
@@ -403,6 +414,7 @@ const methods = {
   },
   run_match: () => {
     if (!matchRunning) {
+      generation += 1;
       matchRunning = true;
       pressed = [];
       clicks = [];

@@ -3,7 +3,7 @@
 
 import { h } from "../dom.js";
 import { Keyboard, Pointer } from "../input.js";
-import { watchInactivity } from "../inactivity.js";
+import { reportInactive, watchInactivity } from "../inactivity.js";
 import { formatScore, gameLayout, showTurn, waitForRuntime } from "./game_view.js";
 import { matchScene } from "./match.js";
 
@@ -41,8 +41,7 @@ export async function gameScene(scene, ctx, resume) {
   await outbox.flush();
   if (ended === "inactive") {
     // the warning went unanswered: the server ends this participant on the scene's `inactive` outcome page
-    const ack = await ctx.conn.request("inactive", { scene_id: scene.id });
-    return ack.scene;
+    return reportInactive(ctx.conn, scene.id);
   }
   return ctx.advance(scene.id, {});
 }
@@ -81,6 +80,7 @@ async function play(scene, ctx, renderer, first, ui) {
     ui.stepText.textContent = String(f.step);
     ui.episodeText.textContent = `Episode ${f.episode + 1} of ${scene.num_episodes}`;
     showTurn(ui.turn, f.turn);
+    watch?.waiting(!!f.turn && !f.turn.yours); // another player's move (a policy's): not inactivity
     if (f.episode_done) episodeOver(f);
   });
   const offError = worker.on("error", (msg) => crashed(msg.error));

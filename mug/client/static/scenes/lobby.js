@@ -62,8 +62,13 @@ export function waitForMatch(scene, ctx, panel) {
     listen();
     join().then((ack) => {
       // a browser without WebRTC never waits: the server ended it on an outcome page (or sent a match_start
-      // with AI partners, handled above)
+      // with AI partners, handled above). With no page in the ack (the outcome did not apply: this participant
+      // ended otherwise meanwhile, or moved on), a reload asks the server where they are now.
       if (ack.outcome && ack.scene) done({ scene: ack.scene });
+      else if (ack.outcome) {
+        unlisten();
+        location.reload();
+      }
     }, (err) => {
       unlisten();
       reject(err);

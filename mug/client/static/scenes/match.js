@@ -17,7 +17,7 @@
 
 import { h } from "../dom.js";
 import { Keyboard, Pointer } from "../input.js";
-import { watchInactivity } from "../inactivity.js";
+import { reportInactive, watchInactivity } from "../inactivity.js";
 import { Mesh } from "../transport.js";
 import { waitForMatch } from "./lobby.js";
 import { formatScore, gameLayout, showTurn, waitForRuntime } from "./game_view.js";
@@ -96,6 +96,9 @@ async function playMatch(scene, ctx, ui, start, early) {
   const lingered = new Promise((resolve) => (lingerDone = () => resolve(undefined)));
   /** @type {{watch: import("../inactivity.js").InactivityWatch|null}} armed once the game runs */
   const idle = { watch: null };
+  let theirTurn = false; // a turn-based game: the last frame's turn is another player's
+  // waiting on somebody else (their move, or a partner who went away) is not inactivity
+  const idleWaiting = () => idle.watch?.waiting(theirTurn || status.phase === "paused");
 
   const mesh = new Mesh({
     matchId: start.match_id, slot: start.slot, members: start.members, ice: start.ice, rejoin: start.rejoin,
@@ -122,6 +125,7 @@ async function playMatch(scene, ctx, ui, start, early) {
         status.setPhase(phaseBeforePause);
         ui.panel.replaceChildren();
       }
+      idleWaiting();
       return;
     }
     const left = Math.max(0, Math.ceil((Math.max(...away.values()) - performance.now()) / 1000));
@@ -131,6 +135,7 @@ async function playMatch(scene, ctx, ui, start, early) {
     ui.panel.replaceChildren(h("p", { class: "mug-paused", "data-testid": "mug-paused",
       text: `Waiting for ${who} to reconnect: ${left} s` }));
     if (awayTimer === null) awayTimer = setInterval(showAway, 250);
+    idleWaiting();
   };
   const onSignal = (/** @type {import("../wire.js").SignalRelay} */ m) => m.match_id === start.match_id && mesh.handleSignal(m);
   /** @type {(m: import("../wire.js").MatchEnd) => void} */
@@ -159,6 +164,8 @@ async function playMatch(scene, ctx, ui, start, early) {
       ui.stepText.textContent = String(f.step);
       ui.episodeText.textContent = `Episode ${f.episode + 1} of ${scene.num_episodes}`;
       showTurn(ui.turn, f.turn);
+      theirTurn = !!f.turn && !f.turn.yours;
+      idleWaiting();
       if (f.state === "pause") {
         if (status.phase !== "between_episodes") {
           status.setPhase("between_episodes");
@@ -186,6 +193,7 @@ async function playMatch(scene, ctx, ui, start, early) {
           if (!idle.watch && !over) {
             idle.watch = watchInactivity(scene, ctx);
             idle.watch?.fired.then(() => settle({ kind: "inactive" }));
+            idleWaiting();
           }
         } else if (e.kind === "replayed") {
           match.replayed = e.frames;
@@ -273,12 +281,11 @@ async function playMatch(scene, ctx, ui, start, early) {
       match.state = "ended";
       status.setPhase("saving");
       ui.panel.replaceChildren(h("p", { class: "mug-saving", text: "Saving your game..." }));
-      const ack = await conn.request("inactive", { scene_id: scene.id });
       await worker.call("stop").catch(() => {});
       await refreshStats().catch(() => {});
       await report("summary", summary(match, lastFrame));
-      await outbox.flush();
-      return ack.scene;
+      await outbox.flush(); // the records first: once the outcome is set, this scene takes no more
+      return await reportInactive(conn, scene.id);
     }
     if (result.kind === "finished") {
       status.setPhase("saving");

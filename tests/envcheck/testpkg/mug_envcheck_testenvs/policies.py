@@ -12,3 +12,14 @@ def make_lowest_legal(agent: str, action_space: Any) -> Any:
         return int(np.flatnonzero(observation["action_mask"])[0])
 
     return act
+
+
+CALLS: list[str] = []  # one entry per call of a counting policy's act (CPython tests read it)
+
+
+def make_counting(agent: str, action_space: Any) -> Any:
+    def act(observation: Any, rng: np.random.Generator) -> int:
+        CALLS.append(agent)
+        return 0
+
+    return act
