@@ -120,8 +120,15 @@ async def test_inactive_after_another_process_ended_the_match_answers_with_the_s
     a, b = await peers(live.url, 2)
     try:
         await matched(a, b)
+
         # this server's (earlier tests' servers may not be collected yet)
-        (server,) = [o for o in gc.get_objects() if isinstance(o, Multiplayer) and b.pid in o.participants.by_pid]
+        def ours(o: Any) -> bool:
+            try:
+                return isinstance(o, Multiplayer) and b.pid in o.participants.by_pid
+            except ReferenceError:  # a weak proxy among the collector's objects whose referent is gone
+                return False
+
+        (server,) = [o for o in gc.get_objects() if ours(o)]
         end = server.live.end
 
         async def ended_elsewhere(match_id: str, reason: str, now: float) -> bool:
