@@ -54,6 +54,19 @@ SLOT_RULES: tuple[SlotRule, ...] = ("arrival", "balanced", "rotate")
 BALANCE_EXACT_MAX = 6  # "balanced" tries every order up to this many members (720), greedy beyond
 
 
+def new_match_id() -> str:
+    """An unguessable match id that never begins with `-`.
+
+    The export prefixes a quote to cells a spreadsheet would evaluate (`-` is one of those starts), so an id
+    beginning with `-` would be written differently in the CSV files than everywhere else. Drawing again keeps
+    the ids uniform over the rest (21 characters of 64 and a first one of 63).
+    """
+    while True:
+        match_id = secrets.token_urlsafe(MATCH_ID_BYTES)
+        if not match_id.startswith("-"):
+            return match_id
+
+
 class LobbyError(WireError):
     """A lobby or match request the server refuses; `code` is machine-readable."""
 
@@ -473,7 +486,7 @@ class LobbyQueue:
             self._kept.pop(pid, None)
             self._rtt.pop(pid, None)
         order = assign_slots(members, self.slots, self.slot_counts, group, self.formed)
-        match_id = secrets.token_urlsafe(MATCH_ID_BYTES)
+        match_id = new_match_id()
         match = Match(
             id=match_id,
             scene_id=self.scene_id,

@@ -48,7 +48,7 @@ from mug.configurations.scenes import controller_spec
 from mug.server.assets import Assets
 from mug.server.ice import ice_config
 from mug.server.live import Command, LiveState, LobbyRules, LocalState
-from mug.server.lobby import MATCH_ID_BYTES, SEED_BOUND, Group, Match, Matched, Notice, TimedOut, Waiting
+from mug.server.lobby import SEED_BOUND, Group, Match, Matched, Notice, TimedOut, Waiting, new_match_id
 from mug.server.participants import EXCLUDED, Participants
 from mug.server.signaling import route_match
 from mug.server.store import LOBBY_RTT_EVENT, Store
@@ -250,7 +250,7 @@ class Multiplayer:
             return {"ok": True}  # its solo match is running: the page asked again after a reconnection
         if scene.lobby.on_timeout == "ai":
             now = time.time()
-            match = Match(secrets.token_urlsafe(MATCH_ID_BYTES), scene.id, (pid,), secrets.randbelow(SEED_BOUND), now)
+            match = Match(new_match_id(), scene.id, (pid,), secrets.randbelow(SEED_BOUND), now)
             if not await self.live.add_match(match):
                 raise WireError("already_in_match", "you are already in a match")
             log.info("%s has no WebRTC: plays %s with AI partners", pid, scene.id)

@@ -217,3 +217,19 @@ def test_form_partial_starts_everyone_waiting_in_join_order() -> None:
     (notice,) = lobby.form_partial(11.0)
     assert isinstance(notice, Matched) and notice.match.members == ("a", "b")
     assert len(lobby) == 0 and matches.live_match_of("b") is notice.match
+
+
+def test_match_ids_are_written_the_same_in_the_csv_export(monkeypatch: pytest.MonkeyPatch) -> None:
+    # the export quotes cells beginning with "-"; an id drawn with that start is drawn again
+    import secrets
+
+    from mug.server.export import neutralise
+
+    drawn = iter(["-8CS6vwZ3HxU9pD-tp_8qA", "_8CS6vwZ3HxU9pD-tp_8qA"])
+    monkeypatch.setattr(secrets, "token_urlsafe", lambda n: next(drawn))
+    lobby = LobbyQueue("game", 1, timeout_s=60)
+    (n,) = lobby.join("p0", 0.0)
+    assert isinstance(n, Matched) and n.match.id == "_8CS6vwZ3HxU9pD-tp_8qA"
+    monkeypatch.undo()
+    ids = [n.match.id for t in range(600) for n in lobby.join(f"q{t}", float(t)) if isinstance(n, Matched)]
+    assert len(set(ids)) == 600 and all(neutralise(i) == i and len(i) == 22 for i in ids)
