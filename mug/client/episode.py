@@ -91,6 +91,8 @@ class EpisodeCore:
             that acted on the step.
         onnx: agent -> ONNX policy, for agents whose actions this core computes from a model's outputs.
         act_every: agent -> k, for policies that act every k steps (default 1).
+        entered: turn-based: agents whose moves are given to `step_turn` like a human's but wait with no time
+            limit (a match's ONNX agents: their owner's move arrives through the lockstep).
     """
 
     def __init__(
@@ -103,8 +105,10 @@ class EpisodeCore:
         scored: list[AgentId] | None = None,
         onnx: Mapping[AgentId, OnnxSpec] | None = None,
         act_every: Mapping[AgentId, int] | None = None,
+        entered: list[AgentId] | None = None,
     ) -> None:
         self.host = host
+        self.entered = list(entered or ())
         self.seed = int(seed)
         self.humans = humans
         self.policies = dict(policies)
@@ -224,6 +228,10 @@ class EpisodeCore:
         self.fallback_played = False
         if self.host.ended(actor):
             act = None  # the dead step
+        elif actor in self.entered:
+            act = move()
+            if act is None or not self.host.legal(actor, act):
+                return None  # its move has not arrived (or is not legal: no move, on every peer)
         elif self.is_policy(actor):
             act = self.policy_action(actor)
         else:

@@ -18,7 +18,10 @@ owner's seeded generator, mask applied) becomes the input of the agent's own loc
 steps with the same inputs, so the records agree by construction, whatever the model computes where.
 The AI then sees what a human sees: the observation D frames before its action applies. While the model
 runs, the agent's previous action is entered (a model slower than a frame acts on a later observation);
-the peers never wait for it. Turn-based matches with ONNX agents are refused at start.
+the peers never wait for it. In a turn-based match the ONNX agent's turn waits for its move like a
+human's: the owner runs the model on the observation of that turn (every `act_every`-th of its turns; in
+between it holds its last move while that is legal), enters the move once in the agent's slot, and every
+peer steps it when it arrives; no turn time limit applies to it.
 
 Deterministic episode boundaries: an episode ends on the same frame everywhere (terminated, truncated or
 `max_steps` follow from the same inputs), then `pause_frames` lockstep frames pass with no env step
@@ -58,7 +61,7 @@ from mug.client.match_plan import MatchPlan
 from mug.client.match_state import PLAYING, MatchLifecycle, MatchState
 from mug.client.pointer import Click
 from mug.client.pyodide_compat import install_pygame_stub
-from mug.client.spec import GameSpec, SpecError
+from mug.client.spec import GameSpec
 
 PAUSE_S = 2.0  # between episodes, in frames of the scene's fps
 LINGER_MS = 3000.0  # at most this long after the last frame, waiting for peers to catch up
@@ -89,12 +92,6 @@ class MatchRunner:
             install_pygame_stub()  # before the env's module is imported
         self.host = EnvHost(spec.env, dict(spec.env_kwargs), agents, joint=True)
         self.turn_based = self.host.kind == "aec"
-        if self.turn_based and self.plan.onnx:
-            self.host.close()
-            raise SpecError(
-                f"ONNX policies for {sorted(map(str, self.plan.onnx))} in a turn-based (AEC) match: not supported; "
-                "use a Python Policy for AI players of turn-based matches (ONNX works in single player)"
-            )
         self.default_action = spec.default_action
         self.keys = KeyMapper(spec.key_bindings, self.default_action, spec.input_mode)
         self.controls = Controls(self.keys, spec.pointer)  # keys and clicks: mug.client.controls
@@ -108,9 +105,13 @@ class MatchRunner:
             scored=[mine],
             onnx=self.plan.onnx if self.plan.owns_onnx else None,  # only the owner runs the models
             act_every=self.plan.act_every,
+            entered=list(self.plan.onnx),  # their moves are the inputs of their slots, on every peer
         )
-        # the owner's ONNX agents: the action each enters now, and which decision was last asked of the model
+        # the owner's ONNX agents: the action each enters now (turn-based: the move it enters once), and which
+        # decision was last asked of the model
         self._onnx_action: dict[Any, Any] = {}
+        self._onnx_move: dict[Any, Any] = {}
+        self._onnx_entered: set[Any] = set()
         self._onnx_asked: dict[Any, tuple[int, int]] = {}
         self._inflight: tuple[int, list[Any]] | None = None  # (episode, agents) of the run the worker is doing
         self.session = LockstepSession(
@@ -170,6 +171,8 @@ class MatchRunner:
     def _reset(self, episode: int, declare: bool = True) -> None:
         self.core.reset(episode)
         self._onnx_action = {a: self.default_action for a in self.core.onnx}
+        self._onnx_move = {}
+        self._onnx_entered = set()
         self._last_check = checksum(self.core.obs)
         if declare:
             self._declare_acting()
@@ -202,7 +205,7 @@ class MatchRunner:
         env = self.host.env
         if self.state is not MatchState.PAUSE and env.agents:
             agent = env.agent_selection
-            slot = self.plan.humans.get(agent)
+            slot = self.plan.humans.get(agent, self.plan.onnx_slots.get(agent))
             if slot is not None and not (env.terminations[agent] or env.truncations[agent]):
                 slots = [slot]
         self.session.set_acting_slots(self.session.frame, slots)
@@ -251,8 +254,7 @@ class MatchRunner:
         if self.state in PLAYING:
             self.session.add_local_input(self.plan.slot, self._local_input(held))
             for agent, slot in self.plan.onnx_slots.items() if self.core.onnx else ():
-                action = self._onnx_action[agent] if self.core.live(agent) else self.default_action
-                self.session.add_local_input(slot, action)
+                self.session.add_local_input(slot, self._onnx_input(agent))
         if self.state is MatchState.DONE:
             return []
         sends: list[tuple[str, bytes, bool]] = []
@@ -284,6 +286,9 @@ class MatchRunner:
                     self._declare_acting()
                 self._pressed.clear()
                 self._clicks.clear()
+                for agent in self._onnx_entered:  # its move is sealed in this frame's inputs: entered once
+                    self._onnx_move.pop(agent, None)
+                self._onnx_entered.clear()
                 if self.state in PLAYING:
                     frame = self._step(req, t_ms, events, now_ms)
             elif isinstance(req, Ready):
@@ -339,6 +344,16 @@ class MatchRunner:
         return move if found else None
 
     # -- ONNX policies, on the owner peer
+    def _onnx_input(self, agent: Any) -> Any:
+        if not self.turn_based:
+            return self._onnx_action[agent] if self.core.live(agent) else self.default_action
+        if self.state is not MatchState.RUNNING or self.host.acting() != agent or self.host.ended(agent):
+            return None
+        move = self._onnx_move.get(agent)  # None while the model runs
+        if move is not None:
+            self._onnx_entered.add(agent)  # entered until a frame seals it, as a pressed key is
+        return move
+
     def inference(self) -> list[dict[str, Any]]:
         """The model runs the owner's worker should do now: `[{"agent", "model", "sha256", "feeds"}]` for
         each live ONNX agent whose next decision (every `act_every` steps, from the newest observation) has
@@ -347,13 +362,24 @@ class MatchRunner:
         The worker runs them asynchronously and hands the outputs to `take_outputs`; the action is then
         entered as that agent's input, like a key, and the lockstep gives it to every peer for the frame
         D frames on. Until then the agent's last action is entered again: a model slower than a frame
-        makes the AI act on a later observation, never makes the peers disagree.
+        makes the AI act on a later observation, never makes the peers disagree. Turn-based: a run is asked
+        for on the agent's turn, and the match waits for its move.
         """
         core = self.core
         if not core.onnx or self.state is not MatchState.RUNNING or self._inflight is not None:
             return []
         due: list[Any] = []
-        for agent in core.onnx:
+        if self.turn_based:
+            agent = self.host.acting()
+            turn = (core.episode, core.step)
+            if agent not in core.onnx or self.host.ended(agent) or self._onnx_asked.get(agent) == turn:
+                return []
+            self._onnx_asked[agent] = turn
+            if not core.decides(agent):  # act_every: it holds its last move (legal, or it decides anew)
+                self._onnx_move[agent] = normalize_action(core.policy_action(agent))
+                return []
+            due.append(agent)
+        for agent in core.onnx if not self.turn_based else ():
             every = max(1, self.plan.act_every.get(agent, 1))
             decision = (core.episode, core.step // every)
             if core.live(agent) and self._onnx_asked.get(agent) != decision:
@@ -377,7 +403,10 @@ class MatchRunner:
             return
         for name, out in outputs.items():
             agent = from_label(name)
-            if agent in self.core.onnx and self.core.live(agent):
+            if self.turn_based and agent in self.core.onnx and self.host.acting() == agent:
+                self.core.give_outputs(agent, out)
+                self._onnx_move[agent] = normalize_action(self.core.policy_action(agent))
+            elif agent in self.core.onnx and self.core.live(agent):
                 self._onnx_action[agent] = normalize_action(self.core.onnx_decision(agent, out))
 
     def _caught_up(self, now_ms: float) -> bool:

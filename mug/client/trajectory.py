@@ -131,26 +131,14 @@ def iter_trajectory(
     agents: Mapping[str, Any] | None = None,
     max_steps: int | None = None,
     probes: Probes | None = None,
-    onnx_in_match: list[str] | None = None,
 ) -> Iterator[TrajectoryStep]:
-    """Yield one `TrajectoryStep` per step; see :func:`run_trajectory` for the arguments.
-
-    Raises:
-        EnvError: `onnx_in_match` names ONNX controllers of a match, and the env is turn-based (AEC): the
-            match runner does not support them (`mug.client.match`), so the start-up check refuses them
-            before two people are paired.
-    """
+    """Yield one `TrajectoryStep` per step; see :func:`run_trajectory` for the arguments."""
     given = None if actions == "random" else list(actions)
     if given is not None and len(given) < steps:
         raise ValueError(f"{len(given)} actions were given for {steps} steps")
     named = {from_label(a): c for a, c in _stand_ins(agents or {}).items()}
     host = EnvHost(factory, dict(kwargs), ordered(named) if named else None)
     try:
-        if onnx_in_match and host.kind == "aec":
-            raise EnvError(
-                f"{', '.join(onnx_in_match)}: an OnnxPolicy in a turn-based (AEC) match is not supported; use a "
-                "Python Policy for the AI players of a turn-based match (ONNX works in single player)"
-            )
         parsed = Controllers.parse({a: named.get(a, HUMAN) for a in host.agents})
         spec = GameSpec(env=factory, env_kwargs=dict(kwargs), max_steps=max_steps)
         core = EpisodeCore(host, spec, int(seed), parsed.humans, parsed.policies, act_every=parsed.act_every)
@@ -237,7 +225,6 @@ def trajectory_report(
     agents: Mapping[str, Any] | None = None,
     max_steps: int | None = None,
     probe: bool = True,
-    onnx_in_match: list[str] | None = None,
 ) -> dict[str, Any]:
     """Play :func:`iter_trajectory` under `mug.client.probes` (unless `probe` is False: a benchmark's
     timing) and return JSON-able data.
@@ -262,7 +249,7 @@ def trajectory_report(
     error = None
     try:
         with probes.watching() if probe else contextlib.nullcontext(probes):
-            played = iter_trajectory(factory, kwargs, seed, steps, actions, agents, max_steps, watched, onnx_in_match)
+            played = iter_trajectory(factory, kwargs, seed, steps, actions, agents, max_steps, watched)
             for i, step in enumerate(played):
                 sums.append(step.checksum)
                 if not dtypes or dtypes[-1][1] != step.dtypes:
@@ -283,8 +270,7 @@ def trajectory_report(
 
 def run_request(request: Mapping[str, Any]) -> dict[str, Any]:
     """:func:`trajectory_report` for the env checker's JSON request (the same in CPython and Pyodide):
-    ``{"factory", "kwargs", "seed", "steps", "actions", "pygame_stub", "agents", "max_steps", "probe",
-    "onnx_in_match"}``."""
+    ``{"factory", "kwargs", "seed", "steps", "actions", "pygame_stub", "agents", "max_steps", "probe"}``."""
     return trajectory_report(
         str(request["factory"]),
         dict(request.get("kwargs") or {}),
@@ -295,5 +281,4 @@ def run_request(request: Mapping[str, Any]) -> dict[str, Any]:
         agents=request.get("agents"),
         max_steps=request.get("max_steps"),
         probe=bool(request.get("probe", True)),
-        onnx_in_match=list(request.get("onnx_in_match") or []),
     )

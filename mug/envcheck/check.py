@@ -47,8 +47,6 @@ class Trajectory:
     agents: dict[str, Any] | None = None
     max_steps: int | None = None
     pygame_stub: bool = False
-    # the fields of a multiplayer scene's OnnxPolicy controllers (refused if the env is turn-based)
-    onnx_in_match: list[str] = field(default_factory=list)
 
     def request(self) -> dict[str, Any]:
         """The JSON request both runners read (`mug.client.trajectory.run_request`)."""
@@ -61,7 +59,6 @@ class Trajectory:
             "agents": self.agents,
             "max_steps": self.max_steps,
             "pygame_stub": self.pygame_stub,
-            "onnx_in_match": self.onnx_in_match,
         }
 
 

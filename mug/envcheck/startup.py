@@ -88,7 +88,6 @@ def _trajectory(scene: GameScene, steps: int) -> Trajectory:
         agents=scene.agents_spec(),
         max_steps=scene.max_steps,
         pygame_stub=scene.pygame_stub,
-        onnx_in_match=[f for f, _ in scene.onnx_models()] if scene.multiplayer else [],
     )
 
 

@@ -269,11 +269,65 @@ def test_a_match_of_two_humans_and_an_onnx_agent_records_the_same_rows_on_both_p
         assert sum(lagged) >= 0.9 * len(lagged)
 
 
-def test_a_turn_based_match_with_an_onnx_agent_is_refused() -> None:
-    spec = {"id": "t", "env": "mug_e2e_envs.tictactoe:make_env", "key_bindings": {"1": 0}, "fps": 10}
-    agents = {"player_1": {"kind": "human", "slot": 0}, "player_2": onnx_agent()}
-    with pytest.raises(SpecError, match="turn-based"):
-        MatchRunner(spec, start(agents) | {"slot": 0, "members": ["p0"]})
+def play_turns_match(lag_polls: int, episodes: int = 2) -> tuple[list[list[dict[str, Any]]], FakeWorker]:
+    """Two humans ("first", "second": random keys at random times on their turns) and an ONNX "bot" take
+    turns (client_envs.Turns); the owner's model runs take `lag_polls` polls."""
+    # logits [turn - 5.5, 0]: the bot plays 1 on turns before the 6th move, then 0
+    worker = FakeWorker(linear_policy(np.array([[1, 0], [0, 0]], dtype=np.float32), np.array([-5.5, 0], np.float32)))
+    spec = {
+        "id": "t",
+        "env": "client_envs:make_turns",
+        "key_bindings": {"ArrowUp": 1, "ArrowDown": 0},
+        "input_mode": "press",
+        "fps": 30,
+        "num_episodes": episodes,
+    }
+    agents = {"first": {"kind": "human", "slot": 0}, "second": {"kind": "human", "slot": 1}, "bot": onnx_agent()}
+    runners = [MatchRunner(spec, start(agents) | {"slot": i}, pause_s=0.2) for i in range(2)]
+    ids = ["p0", "p1"]
+    net = SimNetwork(seed=3, default=LinkProfile(latency_ms=10, jitter_ms=5, loss=0.05))
+    rng = random.Random(lag_polls)
+    pending: list[tuple[int, list[dict[str, Any]]]] = []
+    rows: list[list[dict[str, Any]]] = [[], []]
+    now, polls = 0.0, 0
+    while now < 60_000 and not all(r.state.value == "done" for r in runners):
+        for src, dst, data in net.deliver(now):
+            runners[ids.index(dst)].receive(src, data)
+        for i, r in enumerate(runners):
+            keys = [rng.choice(["ArrowUp", "ArrowDown"])] if rng.random() < 0.03 else []
+            res = r.poll(now, [], keys, now)
+            for peer, data, reliable in res["sends"]:
+                net.send(ids[i], peer, data, now, reliable=reliable)
+            if res["frame"]:
+                rows[i] += res["frame"]["rows"]
+        owner = runners[0]
+        if pending and pending[0][0] <= polls:
+            owner.take_outputs(worker.run(pending.pop(0)[1]))
+        reqs = owner.inference()
+        if reqs:
+            pending.append((polls + lag_polls, reqs))
+        assert runners[1].inference() == []  # the other peer never runs the model
+        polls += 1
+        now += 2.0
+    assert all(r.state.value == "done" and r.desyncs == [] for r in runners), [r.state for r in runners]
+    return rows, worker
+
+
+@pytest.mark.parametrize("lag_polls", [0, 40])
+def test_a_turn_based_match_waits_for_the_onnx_agents_move_and_both_peers_record_it(lag_polls: int) -> None:
+    (a, b), worker = play_turns_match(lag_polls)
+    strip = [[{k: v for k, v in r.items() if k != "t_ms"} for r in rows] for rows in (a, b)]
+    assert strip[0] == strip[1], "identical records on both peers"
+    for episode in (0, 1):
+        moves = [next(iter(r["action"].items())) for r in a if r["episode"] == episode]
+        played = [m for m in moves if m[1] is not None]  # (then every agent's dead step)
+        assert [agent for agent, _ in played] == ["first", "second", "bot"] * 4, "each turn waited for its move"
+        assert [act for agent, act in played if agent == "bot"] == [1, 1, 0, 0], "the model's argmax at its turn"
+    assert worker.runs == 2 * 4, "the model ran once on each of the bot's turns, and only then"
+    # its move arrives D (3) frames after the owner entered it, a frame after its turn began, plus the model's time
+    frames = [r["frame"] for r in a]
+    gaps = [r["frame"] - frames[i - 1] for i, r in enumerate(a) if i and r["action"].get("bot") is not None]
+    assert len(gaps) == 8 and min(gaps) >= 3 + 1 + int(lag_polls * 2.0 // (1000 / 30)), gaps
 
 
 def test_single_player_turn_based_onnx_moves_skip_masked_cells() -> None:

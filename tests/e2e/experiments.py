@@ -451,6 +451,22 @@ mp_onnx = _mp(
     env_kwargs={"agents": ["left", "right", "zai"]},
     agents={"left": "human", "right": "human", "zai": OnnxPolicy(model=PARTNER_MODEL, act_every=2)},
 )
+# Turn-based (mug_e2e_envs/trio.py): two humans and an ONNX player take turns racing to 10, moves past it
+# masked. Each human turn waits for a key; the ONNX player's turn waits for slot 0's page to run the model.
+mp_onnx_turns = _mp(
+    "e2e-mp-onnx-turns",
+    2,
+    NO_STUN,
+    env="mug_e2e_envs.trio:make_env",
+    agents={
+        "a": "human",
+        "b": "human",
+        "zai": OnnxPolicy(model=str(Path(__file__).parent / "models" / "trio_partner.onnx")),
+    },
+    key_bindings={"ArrowLeft": 0, "ArrowRight": 2},
+    default_action=0,
+    max_steps=None,
+)
 
 # ---- other browsers (test_browsers.py) ------------------------------------------------------------------
 # A duo without an AI fallback: a browser without WebRTC ends on its own page when it reaches the lobby.

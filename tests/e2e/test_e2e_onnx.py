@@ -2,7 +2,8 @@
 
 Single player: every recorded action of the partner is the model's argmax of the observation it acted on
 (recomputed here with numpy). A match of two humans and the partner (acting every 2 steps): slot 0's page runs
-the model and the lockstep carries its actions, so both peers record the same rows.
+the model and the lockstep carries its actions, so both peers record the same rows. A turn-based match of two
+humans and an ONNX player: its turn waits for slot 0's page to run the model, and its move honours the mask.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from mug.testing.bundle import BuiltBundle
 from mug.testing.onnx_models import linear_logits, linear_policy
 
 sys.path.insert(0, str(Path(__file__).parent / "envpkg"))  # the envs, as the browser imports them
+from mug_e2e_envs import trio
 from mug_e2e_envs.beacon import PARTNER_B, PARTNER_W, beacon_obs
 
 pytestmark = pytest.mark.browser
@@ -110,3 +112,37 @@ def test_two_humans_and_an_onnx_partner_record_identical_rows(bundle: BuiltBundl
     (match,) = table(tmp_path, "matches.csv")
     zai = json.loads(match["agents"])["zai"]
     assert zai["kind"] == "onnx" and zai["act_every"] == 2 and len(zai["sha256"]) == 64
+
+
+def test_the_committed_trio_model_is_the_linear_player_of_the_env() -> None:
+    assert (MODEL.parent / "trio_partner.onnx").read_bytes() == linear_policy(trio.PARTNER_W, trio.PARTNER_B)
+
+
+@pytest.mark.netns
+def test_two_humans_and_an_onnx_player_take_turns_with_identical_rows(bundle: BuiltBundle, tmp_path: Path) -> None:
+    result = scenario(netns_prefix(), "mp_onnx_turns", 2, bundle.path, tmp_path)
+    assert [p["code"] for p in result["players"]] == ["DONE"] * 2, result["players"]
+    by = steps(tmp_path)
+    keyed = [
+        {(r["episode"], r["step"]): (r["frame"], r["obs_checksum"], r["action"]) for r in rows} for rows in by.values()
+    ]
+    assert len(keyed) == 2 and keyed[0] == keyed[1], "both peers recorded the same frames, actions, checksums"
+    (match,) = table(tmp_path, "matches.csv")
+    assert match["end_reason"] == "finished" and match["steps_differing"] == "0"
+    rows = sorted(next(iter(by.values())), key=lambda r: (int(r["episode"]), int(r["step"])))
+    for episode in ("0", "1"):
+        moves = [next(iter(json.loads(r["action"]).items())) for r in rows if r["episode"] == episode]
+        live = [(agent, act) for agent, act in moves if act is not None]  # then the three dead steps
+        assert [agent for agent, _ in live] == [("a", "b", "zai")[i % 3] for i in range(len(live))], "turns in order"
+        counters = {"a": 0, "b": 0, "zai": 0}
+        for turn, (agent, act) in enumerate(live):
+            assert trio.legal(counters[agent])[act], f"a masked move was played: {agent} {act} at {counters[agent]}"
+            if agent == "zai":  # the model's argmax over the legal moves, of the observation at its turn
+                logits = np.array([turn, counters[agent]], dtype=np.float32) @ trio.PARTNER_W + trio.PARTNER_B
+                assert act == int(np.argmax(np.where(trio.legal(counters[agent]) == 1, logits, -np.inf))), (
+                    turn,
+                    counters,
+                )
+            counters[agent] += act + 1
+        assert max(counters.values()) == trio.GOAL and rows[-1]["terminated"] == "1", counters
+        assert sum(agent == "zai" for agent, _ in live) >= 2
