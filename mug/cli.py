@@ -24,9 +24,9 @@ def _experiment(spec: str | None) -> Experiment:
 def pygame_notes(experiment: Experiment) -> list[str]:
     """One line per game scene that opts into the pygame stand-in, saying what its env gets and why."""
     return [
-        f"mug: scene {scene.id!r}: pygame is MUG's stand-in (GameScene.pygame_stub=True): the bundle has no "
-        "pygame (no Pyodide build of pygame-ce can be bundled), so `import pygame` succeeds but drawing with "
-        "it raises; the env must render with a mug.rendering.Surface or an rgb_array of its own"
+        f"mug: scene {scene.id!r}: pygame is MUG's stand-in (GameScene.pygame_stub=True) unless the bundle holds "
+        "the official Pyodide build of pygame-ce (no source reachable offline has it): `import pygame` succeeds "
+        "but drawing with it raises; the env must render with a mug.rendering.Surface or an rgb_array of its own"
         for scene in experiment.game_scenes
         if scene.pygame_stub
     ]
@@ -41,6 +41,7 @@ def _assets(experiment: Experiment) -> dict[str, dict[str, str]]:
 
 def _bundle_for(experiment: Experiment, bundle_dir: Path, offline: bool) -> None:
     from mug.bundle import BundleError, build_bundle, bundle_is_current
+    from mug.bundle.cli import left_out_lines
 
     assets = _assets(experiment)
     if bundle_is_current(bundle_dir, experiment.packages, assets):
@@ -51,6 +52,8 @@ def _bundle_for(experiment: Experiment, bundle_dir: Path, offline: bool) -> None
     except BundleError as exc:
         raise SystemExit(f"mug: cannot build the Pyodide bundle: {exc}") from None
     print(f"mug: bundle {manifest.bundle_id} ready", file=sys.stderr)
+    for line in left_out_lines(manifest):
+        print(f"mug: {line}", file=sys.stderr)
     for note in pygame_notes(experiment):
         print(note, file=sys.stderr)
 

@@ -61,6 +61,13 @@ def resolve_ref(ref: str, what: str) -> Callable[..., Any]:
     try:
         obj: Any = importlib.import_module(module_name)
     except ImportError as exc:
+        missing = getattr(exc, "name", None) or ""
+        if missing.split(".")[0] == "pygame":
+            raise RefError(
+                f"{what}: {ref!r}: importing {module_name!r} imports pygame, which has no Pyodide build; set "
+                "GameScene(pygame_stub=True) to give it MUG's stand-in (the env then renders with a "
+                "mug.rendering.Surface or an rgb_array of its own)"
+            ) from exc
         raise RefError(
             f"{what}: {ref!r}: cannot import {module_name!r} ({type(exc).__name__}: {exc}); add its package to "
             "the scene's `packages` so it is built into the bundle"

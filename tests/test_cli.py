@@ -57,7 +57,7 @@ def test_bundle_and_serve_say_when_pygame_is_a_stand_in() -> None:
     scene = GameScene(id="ttt", env="pettingzoo.classic.tictactoe_v3:env", key_bindings={"1": 0}, pygame_stub=True)
     (note,) = pygame_notes(Experiment(id="e", scenes=[scene, EndScene(id="end")]))
     assert "scene 'ttt': pygame is MUG's stand-in (GameScene.pygame_stub=True)" in note
-    assert "no Pyodide build of pygame-ce" in note
+    assert "unless the bundle holds the official Pyodide build of pygame-ce" in note
     assert (
         pygame_notes(Experiment(id="e", scenes=[scene.model_copy(update={"pygame_stub": False}), EndScene(id="end")]))
         == []

@@ -48,6 +48,7 @@ ENVS: list[tuple[str, dict[str, Any]]] = [
     ("client_envs:make_joint", {"keyed": True}),
     ("mug_e2e_envs:make_env", {}),
     ("mug_e2e_envs.race:make_env", {}),
+    ("mug_e2e_envs.trio:make_env", {}),
     ("mug_e2e_envs.tug:make_env", {}),
     ("mug_e2e_envs.tictactoe:make_env", {}),
     ("mug_e2e_envs.walkers:make_env", {}),

@@ -1,3 +1,6 @@
+import sys
+from pathlib import Path
+
 import pytest
 
 from mug.refs import RefError, check_ref, resolve_ref
@@ -30,3 +33,15 @@ def test_check_does_not_import() -> None:
     assert check_ref("no_such_module_xyz:make", "policy") == "no_such_module_xyz:make"
     with pytest.raises(RefError, match="policy: 3 is not"):
         check_ref(3, "policy")
+
+
+def test_an_env_module_that_imports_pygame_where_there_is_none_names_the_stand_in(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "needs_pygame_xyz.py").write_text("import pygame\n\ndef make():\n    return None\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setitem(sys.modules, "pygame", None)  # as in Pyodide: no pygame to import
+    with pytest.raises(
+        RefError, match=r"imports pygame, which has no Pyodide build; set GameScene\(pygame_stub=True\)"
+    ):
+        resolve_ref("needs_pygame_xyz:make", "env")

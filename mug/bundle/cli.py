@@ -10,6 +10,7 @@ from pathlib import Path
 from mug.bundle.builder import build_bundle
 from mug.bundle.constants import DEFAULT_BUNDLE_DIR
 from mug.bundle.errors import BundleError
+from mug.bundle.manifest import BundleManifest
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -64,10 +65,21 @@ def run(
         print(f"onnxruntime-web {ort['version']} ({ort['license']}): {len(ort['files'])} files, {size:.1f} MB")
     else:
         print("onnxruntime-web: not found (run `make node`); experiments with an OnnxPolicy cannot start")
+    for line in left_out_lines(manifest):
+        print(line)
     if manifest.assets:
         count = sum(len(files) for files in manifest.assets.values())
         print(f"assets: {count} files listed with their SHA-256 ({', '.join(manifest.assets)})")
     return 0
+
+
+def left_out_lines(manifest: BundleManifest) -> list[str]:
+    """One line per dependency the bundle left out (`BundleManifest.left_out`), saying what stands in."""
+    return [
+        f"left out {name} (required by {by}): its official Pyodide build is not available; a scene whose env "
+        "imports it needs GameScene(pygame_stub=True), which gives `import pygame` MUG's stand-in"
+        for name, by in manifest.left_out.items()
+    ]
 
 
 def cli(argv: list[str] | None = None, assets: dict[str, dict[str, str]] | None = None) -> int:

@@ -34,6 +34,11 @@ PINNED_PURE = {
     "typing-extensions": "4.12.2",
 }
 
+# Distributions with no Pyodide build (compiled, not in the official distribution) that packages require only
+# for their own window rendering: a dependency on one is left out of the bundle (listed in the manifest's
+# `left_out`), and `GameScene(pygame_stub=True)` gives `import pygame` MUG's stand-in.
+STAND_IN = ("pygame", "pygame-ce")
+
 LOCK_FILE = "pyodide-lock.json"
 # Files also stored gzip-compressed (`NAME.gz`) for browsers that accept it; zip and wheel files are compressed
 # already.

@@ -37,6 +37,15 @@ def extend_lock(official: dict[str, Any], wheels: list[Path]) -> dict[str, Any]:
     return data
 
 
+def without_depends(data: dict[str, Any], names: list[str]) -> dict[str, Any]:
+    """The lock with `names` (left out of the bundle: `constants.STAND_IN`) removed from every package's
+    `depends`: Pyodide's loader refuses to load a package whose dependency it does not know."""
+    drop = set(names)
+    for package in data["packages"].values():
+        package["depends"] = [d for d in package.get("depends", []) if d not in drop]
+    return data
+
+
 def lock_bytes(data: dict[str, Any]) -> bytes:
     """Serialize a lock deterministically (sorted keys, compact, trailing newline)."""
     return (json.dumps(data, sort_keys=True, separators=(",", ":")) + "\n").encode()

@@ -28,6 +28,8 @@ class BundleManifest:
             hashes; they are listed here so a bundle says which files its experiment was built with.
         onnxruntime: the vendored onnxruntime-web (`mug.bundle.onnxruntime`): version, license, entry module
             and each file's SHA-256; empty when the bundle has none.
+        left_out: dependencies that have no Pyodide build and were left out (`constants.STAND_IN`: pygame,
+            pygame-ce), each with the package that required it; `GameScene(pygame_stub=True)` stands in.
     """
 
     bundle_id: str
@@ -40,6 +42,7 @@ class BundleManifest:
     inputs: dict[str, Any] = field(default_factory=dict)
     assets: dict[str, dict[str, str]] = field(default_factory=dict)
     onnxruntime: dict[str, Any] = field(default_factory=dict)
+    left_out: dict[str, str] = field(default_factory=dict)
 
     def to_json(self) -> str:
         """Return the manifest as deterministic, indented JSON."""

@@ -10,7 +10,7 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
-from mug.bundle.constants import PINNED_PURE
+from mug.bundle.constants import PINNED_PURE, STAND_IN
 from mug.bundle.errors import BundleError
 from mug.bundle.official import OfficialFiles
 from mug.bundle.wheels import download_pure, wheel_name_version, wheel_requirements
@@ -51,6 +51,7 @@ class Resolver:
         self.pypi_cache = pypi_cache
         self.offline = offline
         self.chosen: dict[str, Resolved] = {}
+        self.left_out: dict[str, str] = {}  # a STAND_IN dependency -> the package that required it first
         self._queue: list[tuple[Requirement, str]] = []
 
     def add_wheel(self, path: Path, source: str) -> str:
@@ -85,6 +86,20 @@ class Resolver:
     def _resolve(self, req: Requirement, by: str) -> None:
         name = canonicalize_name(req.name)
         extras = frozenset(req.extras)
+        if name in STAND_IN and name not in self.chosen:
+            # the official build is bundled when its file can be found (a wheelhouse holds it); else left out
+            entry = self.official.get(name)
+            found = entry is not None and self.finder.find(entry["file_name"], entry["sha256"]) is not None
+            if not found:
+                if by == "the experiment":
+                    raise BundleError(
+                        f"{req}: the official Pyodide build of {name} cannot be found (no wheelhouse or cache holds "
+                        "it, and PyPI has no Pyodide build); leave it out of `packages` and set "
+                        "GameScene(pygame_stub=True): `import pygame` then gets MUG's stand-in, and the env renders "
+                        "with a Surface or an rgb_array"
+                    )
+                self.left_out.setdefault(name, by)
+                return
         if name in self.chosen:
             have = Version(self.chosen[name].version)
             if not req.specifier.contains(have, prereleases=True):

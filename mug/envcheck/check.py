@@ -27,6 +27,7 @@ from mug.envcheck.report import CheckReport
 RUNNER = Path(__file__).with_name("runner.mjs")
 NODE_TIMEOUT_S = 600  # a long trajectory in wasm; the boot alone is 2-4 s (7 s on a loaded machine)
 CPYTHON_TIMEOUT_S = 600
+TAIL_CHARS = 300  # of the last line of a failed run's stderr, in the report
 RESULT_PREFIX = "MUG-RESULT "
 HASH_SEEDS = (0, 1)  # one run under each: set iteration order of str changes between them
 
@@ -120,6 +121,8 @@ def _finish(proc: subprocess.Popen[str], timeout: float) -> tuple[dict[str, Any]
         proc.communicate()
         return None, f"no result within {timeout:.0f} s"
     tail = (stderr.strip().splitlines() or ["no output"])[-1]
+    if len(tail) > TAIL_CHARS:  # e.g. node printing the minified source line it failed in
+        tail = tail[:TAIL_CHARS] + " ..."
     return _result(stdout), f"exited with code {proc.returncode}: {tail}"
 
 

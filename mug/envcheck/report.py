@@ -8,8 +8,8 @@ from mug.envcheck.causes import Cause, Difference, Run
 
 PYGAME_STAND_IN_WHY = (
     "'stand-in' is MUG's importable stand-in (--pygame-stub, as GameScene(pygame_stub=True) gives the "
-    "browser), used where pygame is missing: the browser bundle has no pygame (no Pyodide build of "
-    "pygame-ce can be bundled), so the env must render without it (a mug.rendering.Surface or an rgb_array)"
+    "browser), used where pygame is missing: the browser bundle has no pygame unless it holds the official "
+    "Pyodide build of pygame-ce, so the env must render without it (a mug.rendering.Surface or an rgb_array)"
 )
 
 
