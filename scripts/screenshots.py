@@ -4,6 +4,7 @@
 
 - `docs/example-gather.png`: examples/gather, one participant with the AI partner, after a few seconds of
   play (arrow keys held).
+- `docs/example-minigrid.png`: examples/minigrid (Farama's minigrid from PyPI), a few moves in.
 - `docs/example-connect-four.png`: examples/connect_four, two pages in a match playing by clicks, Red's
   page before its winning move (`tests/examples/mp_connect_four.py`, run inside a private network
   namespace by the shared `netns-run`: Chromium gathers no loopback ICE candidates; needs root).
@@ -27,16 +28,21 @@ from mug.testing.chromium import CHROMIUM, CHROMIUM_ARGS
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
-PACKAGES = [str(EXAMPLES / "connect_four" / "connect_four_env"), str(EXAMPLES / "gather" / "gather_env")]
+PACKAGES = [
+    str(EXAMPLES / "connect_four" / "connect_four_env"),
+    str(EXAMPLES / "gather" / "gather_env"),
+    "minigrid==3.2.0",
+]
 NETNS_RUN = ROOT.parent / "shared" / "tools" / "netns-run"
 
 
-def gather(bundle: Path, out: Path, work: Path) -> None:
+def single_player(bundle: Path, out: Path, work: Path, example: str, keys: list[str], hold_s: float) -> None:
+    """One participant plays `examples/<example>` for a few keys (each held `hold_s`), then the screenshot."""
     from playwright.sync_api import sync_playwright
 
     server = start_server(
-        f"{EXAMPLES / 'gather' / 'experiment.py'}:experiment",
-        database_url=f"sqlite:///{work / 'gather.sqlite3'}",
+        f"{EXAMPLES / example / 'experiment.py'}:experiment",
+        database_url=f"sqlite:///{work / (example + '.sqlite3')}",
         bundle_dir=bundle,
         cwd=work,
     )
@@ -47,12 +53,15 @@ def gather(bundle: Path, out: Path, work: Path) -> None:
             page.goto(server.url + "/?PROLIFIC_PID=screenshot")
             page.click("[data-testid=mug-continue]")  # the instructions
             page.wait_for_function("window.mug?.status().runtime.ready", timeout=120_000)
-            page.click("[data-testid=mug-continue]")  # the game scene's Start
+            if page.evaluate("document.body.dataset.mugPhase") == "game":
+                page.click("[data-testid=mug-continue]")  # the game scene's Start
             page.wait_for_function("document.body.dataset.mugPhase === 'playing'", timeout=60_000)
-            for key in ["ArrowDown", "ArrowRight", "ArrowDown", "ArrowRight"]:
+            page.wait_for_function("window.mug.status().frame > 0")
+            for key in keys:
                 page.keyboard.down(key)
-                time.sleep(0.6)
+                time.sleep(hold_s)
                 page.keyboard.up(key)
+                time.sleep(0.2)
             page.screenshot(path=str(out))
             browser.close()
     finally:
@@ -73,9 +82,11 @@ def main() -> int:
     bundle = ensure_bundle(Path(args.bundle), PACKAGES).path
     out = Path(args.out)
     with tempfile.TemporaryDirectory(prefix="mug-screenshots-") as tmp:
-        gather(bundle, out / "example-gather.png", Path(tmp))
+        keys = ["ArrowDown", "ArrowRight", "ArrowDown", "ArrowRight"]
+        single_player(bundle, out / "example-gather.png", Path(tmp), "gather", keys, 0.6)
+        single_player(bundle, out / "example-minigrid.png", Path(tmp), "minigrid", ["ArrowRight", "ArrowUp"], 0.05)
         connect_four(bundle, out / "example-connect-four.png", Path(tmp) / "c4")
-    print(out / "example-gather.png", out / "example-connect-four.png")
+    print(out / "example-gather.png", out / "example-minigrid.png", out / "example-connect-four.png")
     return 0
 
 

@@ -28,6 +28,7 @@ BUNDLE_PACKAGES = [
     str(EXAMPLES / "cartpole" / "cartpole_browser"),
     str(EXAMPLES / "connect_four" / "connect_four_env"),
     str(EXAMPLES / "gather" / "gather_env"),
+    "minigrid==3.2.0",  # examples/minigrid: a package from PyPI (its pygame-ce dependency is left out)
 ]
 
 

@@ -541,3 +541,16 @@ whole_study = Experiment(
     ],
     entry=Entry(require_play=True),
 )
+
+# ---- a package from PyPI, unchanged (examples/minigrid): Farama's minigrid, one short episode ----------------
+from mug.configurations import load_experiment  # noqa: E402
+
+_minigrid = load_experiment(str(Path(__file__).resolve().parents[2] / "examples" / "minigrid" / "experiment.py"))
+minigrid_short = _minigrid.model_copy(
+    update={
+        "scenes": [
+            _minigrid.scene("doorkey").model_copy(update={"num_episodes": 1, "max_steps": 60}),
+            _minigrid.scene("end"),
+        ]
+    }
+)
