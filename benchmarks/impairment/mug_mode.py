@@ -99,6 +99,21 @@ class MugServer:
         self._server.stop()
 
 
+def chromium_cpu_s() -> float:
+    """CPU seconds (user + system) used so far by every running Chromium process (Linux /proc)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:  # the process ended meanwhile
+            continue
+        name, rest = text[text.index("(") + 1 : text.rindex(")")], text[text.rindex(")") + 2 :].split()
+        if name.startswith("chromium"):
+            total += (int(rest[11]) + int(rest[12])) / tick  # utime, stime (fields 14 and 15)
+    return total
+
+
 def mug_profile(
     browser: Any, server: MugServer, profile: Profile, max_steps: int, rng: random.Random, log: list[str]
 ) -> dict[str, Any]:
@@ -116,6 +131,7 @@ def mug_profile(
         done: set[int] = set()
         t0 = time.monotonic()
         playing_at: float | None = None
+        cpu_at = 0.0
         deadline = t0 + 90 + max_steps / FPS * 3
         next_key = [0.0, 0.0]
         while time.monotonic() < deadline and len(done) < 2:
@@ -147,7 +163,8 @@ def mug_profile(
                         }
                     )
                 if phase == "playing":
-                    playing_at = playing_at or time.monotonic()
+                    if playing_at is None:
+                        playing_at, cpu_at = time.monotonic(), chromium_cpu_s()
                     if time.monotonic() >= next_key[i]:  # hold a random key (or none) for 0.2-1.0 s
                         for k in ("ArrowLeft", "ArrowRight"):
                             page.keyboard.up(k)
@@ -158,6 +175,8 @@ def mug_profile(
             time.sleep(0.1)
         result["to_playing_s"] = None if playing_at is None else round(playing_at - t0, 1)
         result["wall_s"] = round(time.monotonic() - t0, 1)
+        if playing_at is not None:  # both pages' Chromium processes, from the first frame to both ends
+            result["chromium_cpu_per_s"] = round((chromium_cpu_s() - cpu_at) / (time.monotonic() - playing_at), 3)
         result["pages"] = [{"match": last_match[i], "frames": frames[i], "polls": polls[i]} for i in range(2)]
         return result
     finally:
@@ -244,6 +263,7 @@ def mug_rows(results: list[dict[str, Any]], links: list[dict[str, str]]) -> list
                 "to_playing_s": r.get("to_playing_s"),
                 "phases": r.get("phases"),
                 "proxy": r.get("proxy_summary"),
+                "chromium_cpu_per_s": r.get("chromium_cpu_per_s"),
             }
         )
     return rows
@@ -270,6 +290,10 @@ def print_mug_table(rows: list[dict[str, Any]]) -> None:
                 f"{f(None if pg['paced'] is None else 100 * pg['paced']):>8}"
                 f"{f(r['to_playing_s'] if i == 0 else None):>10}  {pg['state']} / "
                 f"{(r['phases'] or {}).get(i)}"
+            )
+        if r.get("chromium_cpu_per_s") is not None:
+            print(
+                f"{'':<15}Chromium CPU (both pages, every process): {r['chromium_cpu_per_s']:.2f} s per second of play"
             )
         px = r["proxy"]
         if px:
