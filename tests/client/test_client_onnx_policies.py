@@ -4,6 +4,7 @@ evaluator in place of onnxruntime-web (the browser tests run the real runtime)."
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -214,28 +215,26 @@ def test_the_plan_gives_onnx_agents_slots_owned_by_slot_0() -> None:
     assert owner.agent_of_slot == {0: "a", 1: "b", 2: "c"}
 
 
-def play_match(lag_polls: int, seed: int = 5) -> list[dict[str, Any]]:
-    spec = scene({"a": "human", "b": "human", "c": "human"}, max_steps=90, num_episodes=2) | {"agents": None}
-    runners = [MatchRunner(spec, start() | {"slot": i}, pause_s=0.2) for i in range(2)]
+Keys = Callable[[int], tuple[list[str], list[str]]]  # peer index -> (keys held, keys pressed) at this poll
+
+
+def drive(runners: list[MatchRunner], net: SimNetwork, worker: FakeWorker, lag_polls: int, keys: Keys) -> list[Any]:
+    """Poll both peers every 2 ms until both are done; the owner's (peer 0's) model runs take `lag_polls`
+    polls, as the worker's asynchronous runs do. Returns each peer's rows."""
     ids = ["p0", "p1"]
-    net = SimNetwork(seed=seed, default=LinkProfile(latency_ms=10, jitter_ms=5, loss=0.05))
-    rng = random.Random(seed)
-    worker = FakeWorker()
     pending: list[tuple[int, list[dict[str, Any]]]] = []  # (poll it completes at, requests): runs in flight
-    out: list[dict[str, Any]] = [{"rows": [], "runner": r} for r in runners]
-    held: list[list[str]] = [[], []]
+    rows: list[list[dict[str, Any]]] = [[], []]
     now, polls = 0.0, 0
     while now < 60_000 and not all(r.state.value == "done" for r in runners):
         for src, dst, data in net.deliver(now):
             runners[ids.index(dst)].receive(src, data)
         for i, r in enumerate(runners):
-            if rng.random() < 0.1:
-                held[i] = ["ArrowUp"] if rng.random() < 0.5 else []
-            res = r.poll(now, held[i], [], now)
+            held, pressed = keys(i)
+            res = r.poll(now, held, pressed, now)
             for peer, data, reliable in res["sends"]:
                 net.send(ids[i], peer, data, now, reliable=reliable)
             if res["frame"]:
-                out[i]["rows"] += res["frame"]["rows"]
+                rows[i] += res["frame"]["rows"]
         owner = runners[0]
         if pending and pending[0][0] <= polls:
             owner.take_outputs(worker.run(pending.pop(0)[1]))
@@ -245,7 +244,23 @@ def play_match(lag_polls: int, seed: int = 5) -> list[dict[str, Any]]:
         assert runners[1].inference() == []  # the other peer never runs the model
         polls += 1
         now += 2.0
-    return out
+    return rows
+
+
+def play_match(lag_polls: int, seed: int = 5) -> list[dict[str, Any]]:
+    spec = scene({"a": "human", "b": "human", "c": "human"}, max_steps=90, num_episodes=2) | {"agents": None}
+    runners = [MatchRunner(spec, start() | {"slot": i}, pause_s=0.2) for i in range(2)]
+    net = SimNetwork(seed=seed, default=LinkProfile(latency_ms=10, jitter_ms=5, loss=0.05))
+    rng = random.Random(seed)
+    held: list[list[str]] = [[], []]
+
+    def keys(i: int) -> tuple[list[str], list[str]]:
+        if rng.random() < 0.1:
+            held[i] = ["ArrowUp"] if rng.random() < 0.5 else []
+        return held[i], []
+
+    rows = drive(runners, net, FakeWorker(), lag_polls, keys)
+    return [{"rows": rows[i], "runner": r} for i, r in enumerate(runners)]
 
 
 @pytest.mark.parametrize("lag_polls", [0, 40])
@@ -284,31 +299,13 @@ def play_turns_match(lag_polls: int, episodes: int = 2) -> tuple[list[list[dict[
     }
     agents = {"first": {"kind": "human", "slot": 0}, "second": {"kind": "human", "slot": 1}, "bot": onnx_agent()}
     runners = [MatchRunner(spec, start(agents) | {"slot": i}, pause_s=0.2) for i in range(2)]
-    ids = ["p0", "p1"]
     net = SimNetwork(seed=3, default=LinkProfile(latency_ms=10, jitter_ms=5, loss=0.05))
     rng = random.Random(lag_polls)
-    pending: list[tuple[int, list[dict[str, Any]]]] = []
-    rows: list[list[dict[str, Any]]] = [[], []]
-    now, polls = 0.0, 0
-    while now < 60_000 and not all(r.state.value == "done" for r in runners):
-        for src, dst, data in net.deliver(now):
-            runners[ids.index(dst)].receive(src, data)
-        for i, r in enumerate(runners):
-            keys = [rng.choice(["ArrowUp", "ArrowDown"])] if rng.random() < 0.03 else []
-            res = r.poll(now, [], keys, now)
-            for peer, data, reliable in res["sends"]:
-                net.send(ids[i], peer, data, now, reliable=reliable)
-            if res["frame"]:
-                rows[i] += res["frame"]["rows"]
-        owner = runners[0]
-        if pending and pending[0][0] <= polls:
-            owner.take_outputs(worker.run(pending.pop(0)[1]))
-        reqs = owner.inference()
-        if reqs:
-            pending.append((polls + lag_polls, reqs))
-        assert runners[1].inference() == []  # the other peer never runs the model
-        polls += 1
-        now += 2.0
+
+    def keys(i: int) -> tuple[list[str], list[str]]:
+        return [], [rng.choice(["ArrowUp", "ArrowDown"])] if rng.random() < 0.03 else []
+
+    rows = drive(runners, net, worker, lag_polls, keys)
     assert all(r.state.value == "done" and r.desyncs == [] for r in runners), [r.state for r in runners]
     return rows, worker
 
