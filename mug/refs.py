@@ -61,8 +61,7 @@ def resolve_ref(ref: str, what: str) -> Callable[..., Any]:
     try:
         obj: Any = importlib.import_module(module_name)
     except ImportError as exc:
-        missing = getattr(exc, "name", None) or ""
-        if missing.split(".")[0] == "pygame":
+        if isinstance(exc, ModuleNotFoundError) and exc.name == "pygame":  # no pygame at all, as in Pyodide
             raise RefError(
                 f"{what}: {ref!r}: importing {module_name!r} imports pygame, which has no Pyodide build; set "
                 "GameScene(pygame_stub=True) to give it MUG's stand-in (the env then renders with a "

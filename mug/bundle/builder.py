@@ -28,7 +28,7 @@ from mug.bundle.constants import (
 from mug.bundle.core import extract_core, fetch_core_tarball
 from mug.bundle.errors import BundleError
 from mug.bundle.inputs import default_cache_dir, default_wheelhouses, describe_inputs, local_folder
-from mug.bundle.lock import extend_lock, lock_bytes, without_depends
+from mug.bundle.lock import extend_lock, lock_bytes
 from mug.bundle.manifest import BundleManifest, files_intact, load_manifest
 from mug.bundle.official import OfficialFiles, sha256_file
 from mug.bundle.resolve import Resolver
@@ -96,7 +96,7 @@ def build_bundle(
             ort_files, ort = onnxruntime.vendor(ort_folder, staging / "onnxruntime")
             files |= ort_files
         added = [item.path for item in chosen.values() if item.source != "official"]
-        lock = lock_bytes(without_depends(extend_lock(official, added), sorted(resolver.left_out)))
+        lock = lock_bytes(extend_lock(official, added, sorted(resolver.left_out)))
         files |= _precompress(files, lock, staging / "gz")
         load_list = list(dict.fromkeys([*BASE_REQUIREMENTS, CLIENT_DIST, *experiment]))
         sizes = {name: path.stat().st_size for name, path in sorted(files.items())}

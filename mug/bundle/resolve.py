@@ -87,7 +87,7 @@ class Resolver:
         name = canonicalize_name(req.name)
         extras = frozenset(req.extras)
         if name in STAND_IN and name not in self.chosen:
-            # the official build is bundled when its file can be found (a wheelhouse holds it); else left out
+            # the official build is bundled when its file can be found (wheelhouse, cache, online CDN); else left out
             entry = self.official.get(name)
             found = entry is not None and self.finder.find(entry["file_name"], entry["sha256"]) is not None
             if not found:

@@ -251,6 +251,7 @@ class MatchRunner:
         that is 10 ms less input latency for the peers, every frame."""
         self._pressed.extend(pressed)
         self._clicks.extend(clicks or ())
+        sealed_before = self.session.next_seal
         if self.state in PLAYING:
             self.session.add_local_input(self.plan.slot, self._local_input(held))
             for agent, slot in self.plan.onnx_slots.items() if self.core.onnx else ():
@@ -263,6 +264,10 @@ class MatchRunner:
                 sends.append((req.peer, req.data, req.reliable))
             else:
                 self._queue.append(req)
+        if self._onnx_entered and self.session.next_seal > sealed_before:
+            for agent in self._onnx_entered:  # this poll sealed the move into a frame: it is entered once
+                self._onnx_move.pop(agent, None)
+            self._onnx_entered.clear()
         return sends
 
     def advance(self, now_ms: float, t_ms: float) -> dict[str, Any]:
@@ -286,9 +291,6 @@ class MatchRunner:
                     self._declare_acting()
                 self._pressed.clear()
                 self._clicks.clear()
-                for agent in self._onnx_entered:  # its move is sealed in this frame's inputs: entered once
-                    self._onnx_move.pop(agent, None)
-                self._onnx_entered.clear()
                 if self.state in PLAYING:
                     frame = self._step(req, t_ms, events, now_ms)
             elif isinstance(req, Ready):
@@ -351,7 +353,7 @@ class MatchRunner:
             return None
         move = self._onnx_move.get(agent)  # None while the model runs
         if move is not None:
-            self._onnx_entered.add(agent)  # entered until a frame seals it, as a pressed key is
+            self._onnx_entered.add(agent)  # entered again at each poll until a poll seals it
         return move
 
     def inference(self) -> list[dict[str, Any]]:
@@ -374,6 +376,8 @@ class MatchRunner:
             turn = (core.episode, core.step)
             if agent not in core.onnx or self.host.ended(agent) or self._onnx_asked.get(agent) == turn:
                 return []
+            if self.session.sealed_ahead(self.plan.onnx_slots[agent]):
+                return []  # its move is sealed already, on its way (a page reloaded after sealing it)
             self._onnx_asked[agent] = turn
             if not core.decides(agent):  # act_every: it holds its last move (legal, or it decides anew)
                 self._onnx_move[agent] = normalize_action(core.policy_action(agent))

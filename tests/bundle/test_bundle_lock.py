@@ -1,9 +1,11 @@
 from pathlib import Path
 from typing import Any
 
+import pytest
 from bundle_helpers import make_wheel
 
-from mug.bundle.lock import extend_lock, lock_bytes, without_depends
+from mug.bundle.errors import BundleError
+from mug.bundle.lock import extend_lock, lock_bytes
 from mug.bundle.official import sha256_file
 
 OFFICIAL: dict[str, Any] = {
@@ -62,12 +64,12 @@ def test_lock_serialization_is_deterministic(tmp_path: Path) -> None:
     assert lock_bytes(extend_lock(OFFICIAL, [bar])) == lock_bytes(extend_lock(OFFICIAL, [bar]))
 
 
-def test_a_left_out_dependency_is_removed_from_the_lock_entries_that_name_it(tmp_path: Path) -> None:
-    # Pyodide's loader refuses a package whose dependency it does not know: pygame-ce is left out of bundles
-    grid = make_wheel(tmp_path, "grid", {"grid/__init__.py": b""}, requires=("numpy", "pygame-ce>=2.4"))
+def test_left_out_dependencies_are_in_no_entrys_depends_listed_officially_or_not(tmp_path: Path) -> None:
+    # Pyodide's loader refuses a package whose dependency it does not know: pygame(-ce) is left out of bundles
+    grid = make_wheel(tmp_path, "grid", {"grid/__init__.py": b""}, requires=("numpy", "pygame-ce>=2.4", "pygame"))
     pygame_ce = OFFICIAL["packages"]["numpy"] | {"name": "pygame-ce", "version": "2.4.1", "imports": ["pygame"]}
     official = OFFICIAL | {"packages": OFFICIAL["packages"] | {"pygame-ce": pygame_ce}}  # as Pyodide 0.27.7's
-    lock = extend_lock(official, [grid])
-    assert sorted(lock["packages"]["grid"]["depends"]) == ["numpy", "pygame-ce"]
-    lock = without_depends(lock, ["pygame-ce"])
+    lock = extend_lock(official, [grid], ["pygame", "pygame-ce"])  # pygame: in no official lock
     assert lock["packages"]["grid"]["depends"] == ["numpy"] and lock["packages"]["numpy"]["depends"] == []
+    with pytest.raises(BundleError, match="pygame"):
+        extend_lock(official, [grid], ["pygame-ce"])  # anything else missing is still an error

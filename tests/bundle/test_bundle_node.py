@@ -78,8 +78,11 @@ def test_manifest_lists_everything(bundle: BuiltBundle) -> None:
         "mug-example-connect-four",
         "mug-example-gather",
     ]
-    assert manifest.packages == ["numpy", "gymnasium", "pettingzoo", "mug-client", *local]
+    assert manifest.packages == ["numpy", "gymnasium", "pettingzoo", "mug-client", *local, "minigrid"]
     lock = json.loads((out / "pyodide-lock.json").read_text())
+    # minigrid's pygame-ce: bundled when its official file is found (online), else left out of every depends
+    assert manifest.left_out == {"pygame-ce": "minigrid"} or manifest.sources["pygame-ce"].endswith("official")
+    assert ("pygame-ce" in lock["packages"]["minigrid"]["depends"]) == ("pygame-ce" not in manifest.left_out)
     assert lock["info"]["version"] == "0.27.7" and len(lock["packages"]) >= 351
     assert lock["packages"]["numpy"]["sha256"] == "ebb61241d962b98b21597d7ce43b67668a6d5bab3acec4fbe958657320d7cd08"
     assert lock["packages"]["mug-client"]["imports"] == ["mug"]

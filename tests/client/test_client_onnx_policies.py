@@ -373,3 +373,43 @@ def test_a_match_replay_feeds_the_onnx_agents_recorded_actions_to_its_slot() -> 
         made = replay.replay_frame(frame, inputs)
         if row is not None:
             assert made[0]["obs_checksum"] == row["obs_checksum"] and made[0]["action"] == row["action"]
+
+
+def test_a_poll_that_seals_no_frame_keeps_the_onnx_move_until_one_does(monkeypatch: pytest.MonkeyPatch) -> None:
+    # pacing gives a frame of its own delay back as the move is entered: that frame's Step seals nothing new,
+    # and the move must still reach the next frame sealed (else every peer waits for it forever)
+    entered = MatchRunner._onnx_input
+    lowered: list[int] = []
+
+    def lower_once(self: MatchRunner, agent: Any) -> Any:
+        move = entered(self, agent)
+        if move is not None and not lowered:
+            assert self.session._pacing.delay is not None
+            self.session._pacing.delay -= 1  # as Pacing.next_delay does after calm reports
+            lowered.append(self.session.frame)
+        return move
+
+    monkeypatch.setattr(MatchRunner, "_onnx_input", lower_once)
+    (a, b), worker = play_turns_match(0, episodes=1)  # both peers done, no desync (asserted inside)
+    assert lowered and [r["action"] for r in a] == [r["action"] for r in b]
+    played = [next(iter(r["action"].items())) for r in a if next(iter(r["action"].values())) is not None]
+    assert [agent for agent, _ in played] == ["first", "second", "bot"] * 4 and worker.runs == 4
+
+
+def test_a_move_sealed_already_is_not_asked_of_the_model_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    # a reloaded owner page has no record of the runs it asked for; its restored inputs hold the move it sealed
+    exchange = MatchRunner.exchange
+    checked: list[int] = []
+
+    def forgetful(self: MatchRunner, *args: Any, **kwargs: Any) -> Any:
+        sends = exchange(self, *args, **kwargs)
+        if self.plan.owns_onnx and self._inflight is None and self.session.sealed_ahead(self.plan.onnx_slots["bot"]):
+            asked, self._onnx_asked = self._onnx_asked, {}
+            assert self.inference() == [], "the sealed move is on its way: no second run"
+            self._onnx_asked = asked
+            checked.append(self.session.frame)
+        return sends
+
+    monkeypatch.setattr(MatchRunner, "exchange", forgetful)
+    (a, b), worker = play_turns_match(0, episodes=1)
+    assert len(checked) >= 4 and worker.runs == 4

@@ -210,6 +210,20 @@ class LockstepSession:
         """The next frame to be stepped (an input added now is taken at this frame)."""
         return self._frame
 
+    @property
+    def next_seal(self) -> int:
+        """The next frame this peer's inputs will be sealed for: a poll that raises it sealed the inputs
+        added before it (an input added "now" goes into the first frame sealed after it, and only that one)."""
+        return self._local.next_seal
+
+    def sealed_ahead(self, slot: int) -> bool:
+        """Whether a frame not stepped yet holds a sealed input other than the default for local `slot`."""
+        i = self._local_slots.index(slot)
+        default = self._local.default_action
+        return any(
+            row[i] != default for f, row in self._local.sealed.items() if f >= self._frame and f < self._local.next_seal
+        )
+
     def receive(self, peer_id: str, data: bytes, now_ms: float | None = None) -> None:
         """Take bytes that arrived from `peer_id`. Malformed bytes are counted and dropped, never raised.
 
