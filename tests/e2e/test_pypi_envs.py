@@ -30,8 +30,9 @@ def test_minigrid_from_pypi_plays_with_its_own_rgb_frames(
     wait_phase(page, "playing", timeout=60_000)
     page.wait_for_function("window.mug.status().frame > 0")  # presses before the first frame count as one
     for key in ["ArrowUp", "ArrowRight", "ArrowUp", "ArrowLeft", " ", "t"]:  # forward, turn, pick up, toggle
+        frame = page.evaluate("window.mug.status().frame")
         page.keyboard.press(key)
-        page.wait_for_timeout(200)
+        page.wait_for_function(f"window.mug.status().frame > {frame + 1}")  # taken before the next press
     # the env's own frame, drawn on the canvas: many colours, not a blank or single-colour canvas
     colours = page.evaluate(
         """() => { const c = document.querySelector('canvas'); const d = c.getContext('2d')
