@@ -163,7 +163,9 @@ export class Connection {
 
   /**
    * Send after hello, retrying (with backoff) until acknowledged; a refusal (WireError) is not retried,
-   * except `rate_limited`.
+   * except `rate_limited` and `no_hello`. `no_hello`: a message sent as the connection dropped is buffered by
+   * socket.io-client and goes out on the new connection before its hello; the server refuses it unread, and
+   * it is sent again once the new connection has said hello.
    * @template {RequestName} E
    * @param {E} event
    * @param {Requests[E]["data"]} data
@@ -179,8 +181,8 @@ export class Connection {
       try {
         return await this.send(event, data, timeoutMs);
       } catch (err) {
-        // `rate_limited` is the one refusal worth retrying: the server takes the same message after a pause
-        const refused = err instanceof WireError && err.code !== "rate_limited";
+        // refusals the server made without acting on the message: the same message is taken later
+        const refused = err instanceof WireError && err.code !== "rate_limited" && err.code !== "no_hello";
         if (refused || attempt >= retries) throw err;
         await new Promise((r) => setTimeout(r, delay));
         delay = Math.min(RETRY_MAX_MS, delay * 2);
