@@ -4,13 +4,8 @@ idle time counts only while the participant is expected to act, not while they w
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
-from pathlib import Path
 
-import pytest
-
-STATIC = Path(__file__).resolve().parents[2] / "mug" / "client" / "static"
+from node_js import STATIC, run_harness
 
 # A stand-in DOM (just what InactivityWatch touches) and a clock the test sets; the watch's own timer is
 # not started, so every tick is the script's. Each step is [time ms, action]; the script prints the
@@ -44,17 +39,7 @@ console.log(JSON.stringify({ events, fired }));
 
 
 def run(steps: list[tuple[int, str]]) -> dict[str, object]:
-    node = shutil.which("node")
-    if node is None:
-        pytest.skip("Node.js is not installed")
-    out = subprocess.run(
-        [node, "--no-warnings", "--input-type=module", "-e", HARNESS, str(STATIC / "inactivity.js"), json.dumps(steps)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
-    result: dict[str, object] = json.loads(out.stdout)
+    result: dict[str, object] = run_harness(HARNESS, str(STATIC / "inactivity.js"), json.dumps(steps))
     return result
 
 
@@ -116,18 +101,7 @@ console.log(JSON.stringify(out));
 
 
 def test_a_refused_inactive_report_reloads_for_the_stored_outcome() -> None:
-    node = shutil.which("node")
-    if node is None:
-        pytest.skip("Node.js is not installed")
-    args = [str(STATIC / "inactivity.js"), str(STATIC / "wire.js")]
-    out = subprocess.run(
-        [node, "--no-warnings", "--input-type=module", "-e", REPORT, *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
-    assert json.loads(out.stdout) == {
+    assert run_harness(REPORT, str(STATIC / "inactivity.js"), str(STATIC / "wire.js")) == {
         "outcome": {"shown": {"kind": "end", "outcome": "inactive"}, "reloads": []},
         # the outcome that landed first (a match_end, or another process's match end) comes with the reload
         "finished": {"shown": None, "reloads": ["reload"]},

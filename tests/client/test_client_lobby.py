@@ -4,13 +4,8 @@ lobby_join ack for a browser without WebRTC leads to."""
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
-from pathlib import Path
 
-import pytest
-
-STATIC = Path(__file__).resolve().parents[2] / "mug" / "client" / "static"
+from node_js import STATIC, run_harness
 
 HARNESS = """
 const el = () => ({ textContent: "", setAttribute() {}, append() {}, replaceChildren() {} });
@@ -28,25 +23,7 @@ console.log(JSON.stringify({ result: result ?? null, reloads }));
 
 
 def lobby(ack: dict[str, object]) -> dict[str, object]:
-    node = shutil.which("node")
-    if node is None:
-        pytest.skip("Node.js is not installed")
-    out = subprocess.run(
-        [
-            node,
-            "--no-warnings",
-            "--input-type=module",
-            "-e",
-            HARNESS,
-            str(STATIC / "scenes" / "lobby.js"),
-            json.dumps(ack),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
-    result: dict[str, object] = json.loads(out.stdout)
+    result: dict[str, object] = run_harness(HARNESS, str(STATIC / "scenes" / "lobby.js"), json.dumps(ack))
     return result
 
 

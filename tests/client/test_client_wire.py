@@ -3,13 +3,8 @@
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
-from pathlib import Path
 
-import pytest
-
-STATIC = Path(__file__).resolve().parents[2] / "mug" / "client" / "static"
+from node_js import STATIC, run_harness
 
 # A stand-in socket.io-client socket: `answers` are the acks its emits get, in order; the hello runs on each
 # "connect". setTimeout is made immediate so the retry backoff does not slow the test.
@@ -34,17 +29,7 @@ console.log(JSON.stringify({ sent, result }));
 
 
 def run(answers: list[object]) -> dict[str, object]:
-    node = shutil.which("node")
-    if node is None:
-        pytest.skip("needs Node.js")
-    out = subprocess.run(
-        [node, "--no-warnings", "--input-type=module", "-e", HARNESS, str(STATIC / "wire.js"), json.dumps(answers)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
-    result: dict[str, object] = json.loads(out.stdout)
+    result: dict[str, object] = run_harness(HARNESS, str(STATIC / "wire.js"), json.dumps(answers))
     return result
 
 
